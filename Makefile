@@ -1,0 +1,47 @@
+# `make run` and `make test` work on a fresh machine: both create .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint types contracts pytest fuzz bench format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/obolo serve --host $(HOST) --port $(PORT) --demo
+
+test: install lint types contracts pytest
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+types: install
+	$(BIN)/mypy
+
+contracts: install
+	$(BIN)/lint-imports
+
+pytest: install
+	$(BIN)/pytest -q
+
+fuzz: install
+	OBOLO_FUZZ=1 $(BIN)/pytest -q -m slow tests --hypothesis-seed=random
+
+bench: install
+	$(BIN)/obolo bench ledger
+
+format: install
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis obolo.db*

@@ -1,0 +1,1 @@
+"""The database: SQLAlchemy Core tables, engines for SQLite and PostgreSQL, migrations."""

@@ -1,0 +1,70 @@
+"""Database engines for the two supported backends, with the settings Obolo relies on.
+
+SQLite runs in WAL mode with `synchronous=FULL` (a committed transfer survives a power
+cut) and takes the write lock at BEGIN (`BEGIN IMMEDIATE`), so two writers never both
+read a balance and then race to update it. PostgreSQL runs at READ COMMITTED; the ledger
+locks the accounts it changes with `SELECT ... FOR UPDATE`, in id order.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_URL = "sqlite:///obolo.db"
+#: Pass as an execution option to read without taking SQLite's write lock.
+READ_ONLY = {"obolo_begin": "DEFERRED"}
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the one given, else OBOLO_DATABASE_URL, else ./obolo.db.
+
+    `postgresql://` and `postgres://` are taken to mean the psycopg 3 driver."""
+    chosen = url or os.environ.get("OBOLO_DATABASE_URL") or DEFAULT_URL
+    for prefix in ("postgresql://", "postgres://"):
+        if chosen.startswith(prefix):
+            return "postgresql+psycopg://" + chosen[len(prefix) :]
+    return chosen
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    url = database_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, in_memory=parsed.database in (None, "", ":memory:"), **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, *, in_memory: bool, **kwargs: Any) -> Engine:
+    connect_args = {"timeout": 60, "check_same_thread": False}
+    if in_memory:
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, below, issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("obolo_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

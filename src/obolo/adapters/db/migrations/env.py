@@ -1,0 +1,12 @@
+"""Alembic environment: runs against the engine handed in by `obolo.adapters.db.migrate`."""
+
+from alembic import context
+
+from obolo.adapters.db.schema import metadata
+
+engine = context.config.attributes["engine"]
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,395 @@
+"""The ledger: batches of accounts and transfers, each batch one database transaction.
+
+Every call loads what the batch touches (locking the accounts), lets the pure rules in
+`obolo.ledger.batch` decide, and writes the outcome back before committing. A batch
+that loses a race (a deadlock, a busy SQLite, the same id inserted concurrently) is
+rolled back and run again from the start, so it never applies twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from obolo.adapters.db.engine import READ_ONLY, is_sqlite, make_engine
+from obolo.adapters.db.migrate import upgrade
+from obolo.ledger.batch import apply_batch
+from obolo.ledger.errors import BatchTooLarge, InvalidInput, LedgerBusy
+from obolo.ledger.model import (
+    ID_MAX,
+    MAX_BATCH,
+    Account,
+    AccountBalance,
+    AccountFlags,
+    AccountId,
+    AccountResult,
+    CloseResult,
+    PendingStatus,
+    StoredTransfer,
+    Transfer,
+    TransferFlags,
+    TransferId,
+    TransferResult,
+    as_id,
+)
+from obolo.ledger.rows import ACCOUNT_COLUMNS, TRANSFER_COLUMNS, account_from_row, id_bytes, transfer_from_row
+from obolo.ledger.store import SqlStore, account_ids_of, store_for
+from obolo.money import DEFAULT_ASSETS, Asset
+
+Clock = Callable[[], int]
+_RETRIES = 20
+# Deadlock, serialization failure, lock not available: PostgreSQL says "try again".
+_RETRY_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def _valid_id(value: int | None) -> bool:
+    return value is not None and 0 < value < ID_MAX
+
+
+def _normal_id(value: Any, what: str) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, uuid.UUID):
+        return value.int
+    raise InvalidInput(f"{what} must be an int or a UUID, not {type(value).__name__}")
+
+
+def _normalize(t: Transfer) -> Transfer:
+    """Refuse wrong types outright (a float amount is a bug, not a result) and turn UUID
+    ids into integers."""
+    if not isinstance(t, Transfer):
+        raise InvalidInput(f"expected a Transfer, not {type(t).__name__}")
+    if (t.amount is not None and type(t.amount) is not int) or type(t.code) is not int or type(t.timeout) is not int:
+        raise InvalidInput(f"transfer {t.id!r}: amount, code and timeout are integers")
+    if type(t.id) is int and type(t.debit_account_id) in (int, type(None)) and type(
+        t.credit_account_id
+    ) in (int, type(None)) and type(t.pending_id) in (int, type(None)):
+        flags = t.flags if type(t.flags) is TransferFlags else TransferFlags(t.flags)
+        return t if flags is t.flags else replace(t, flags=flags)
+    return replace(
+        t,
+        id=_normal_id(t.id, "id"),
+        debit_account_id=_normal_id(t.debit_account_id, "debit_account_id"),
+        credit_account_id=_normal_id(t.credit_account_id, "credit_account_id"),
+        pending_id=_normal_id(t.pending_id, "pending_id"),
+        flags=TransferFlags(t.flags),
+    )
+
+
+def _retryable(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        # The same new id inserted by a concurrent batch: rerun and answer `exists`.
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _RETRY_SQLSTATES:
+        return True
+    return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
+
+
+class Ledger:
+    """Accounts and transfers over one database. Thread-safe: each call uses its own
+    connection and transaction."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = time.time_ns) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @classmethod
+    def connect(cls, url: str | None = None, *, clock: Clock = time.time_ns, migrate: bool = True) -> Ledger:
+        """A ledger on `url` (SQLite or PostgreSQL); by default applies migrations and
+        registers the default assets (EUR and USD at scale 6)."""
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        ledger = cls(engine, clock=clock)
+        ledger.register_assets(DEFAULT_ASSETS.values())
+        return ledger
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -----------------------------------------------------------------
+    def _run(self, work: Callable[[Connection, SqlStore], Any], *, read_only: bool = False) -> Any:
+        options = READ_ONLY if read_only and is_sqlite(self.engine) else {}
+        for attempt in range(_RETRIES):
+            try:
+                with self.engine.connect().execution_options(**options) as connection:
+                    with connection.begin():
+                        return work(connection, store_for(connection))
+            except DBAPIError as error:
+                if attempt == _RETRIES - 1 or not _retryable(error):
+                    if _retryable(error):
+                        raise LedgerBusy(str(error.orig)) from error
+                    raise
+                time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
+        raise AssertionError("unreachable")
+
+    # -- assets -----------------------------------------------------------------------
+    def register_assets(self, assets: Iterable[Asset]) -> None:
+        """Make assets known to the ledger. An asset's scale never changes once set."""
+        wanted = list(assets)
+
+        def work(connection: Connection, store: SqlStore) -> None:
+            known = self._assets_in(store)
+            for asset in wanted:
+                if asset.code in known:
+                    if known[asset.code] != asset.scale:
+                        raise InvalidInput(f"{asset.code} already has scale {known[asset.code]}")
+                    continue
+                store.cursor.execute(
+                    f"INSERT INTO ledger_assets (code, scale) VALUES ({store.marks(2)})", (asset.code, asset.scale)
+                )
+
+        self._run(work)
+
+    @staticmethod
+    def _assets_in(store: SqlStore) -> dict[str, int]:
+        store.cursor.execute("SELECT code, scale FROM ledger_assets")
+        return {code: scale for code, scale in store.cursor.fetchall()}
+
+    def assets(self) -> dict[str, Asset]:
+        known = self._run(lambda _c, store: self._assets_in(store), read_only=True)
+        return {code: Asset(code, scale) for code, scale in known.items()}
+
+    # -- accounts ---------------------------------------------------------------------
+    def create_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        """Create accounts; one result per item, in order. Existing ids answer `exists`
+        (same fields) or `exists_with_different_fields`."""
+        if len(accounts) > MAX_BATCH:
+            raise BatchTooLarge(len(accounts), MAX_BATCH)
+        items = [replace(a, id=as_id(a.id), flags=AccountFlags(a.flags)) for a in accounts]
+
+        def work(connection: Connection, store: SqlStore) -> list[AccountResult]:
+            assets = self._assets_in(store)
+            existing = {
+                a.id: a for a, _ in store.accounts([a.id for a in items if _valid_id(a.id)], lock=False).values()
+            }
+            now = self.clock()
+            results: list[AccountResult] = []
+            rows: list[tuple[Any, ...]] = []
+            for account in items:
+                result = _account_result(account, existing, assets)
+                results.append(result)
+                if result is AccountResult.OK:
+                    existing[account.id] = account
+                    rows.append(
+                        (id_bytes(account.id), account.asset, account.code, int(account.flags), account.owner,
+                         0, 0, 0, 0, now, 0)
+                    )  # fmt: skip
+            if rows:
+                store.executemany(
+                    f"INSERT INTO ledger_accounts ({ACCOUNT_COLUMNS}) VALUES ({store.marks(11)})", rows
+                )
+            return results
+
+        result: list[AccountResult] = self._run(work)
+        return result
+
+    def close_accounts(self, ids: Sequence[AccountId]) -> list[CloseResult]:
+        """Close accounts: no new transfers may touch them. Pending transfers on a closed
+        account can still be voided or expire, releasing what they held."""
+        wanted = [as_id(i) for i in ids]
+
+        def work(connection: Connection, store: SqlStore) -> list[CloseResult]:
+            found = store.accounts([i for i in wanted if _valid_id(i)], lock=True)
+            results = []
+            for account_id in wanted:
+                if account_id not in found:
+                    results.append(CloseResult.ACCOUNT_NOT_FOUND)
+                    continue
+                account, _ = found[account_id]
+                if account.flags & AccountFlags.CLOSED:
+                    results.append(CloseResult.ALREADY_CLOSED)
+                    continue
+                store.cursor.execute(
+                    f"UPDATE ledger_accounts SET flags = {store.mark} WHERE id = {store.mark}",
+                    (int(account.flags | AccountFlags.CLOSED), id_bytes(account_id)),
+                )
+                found[account_id] = (replace(account, flags=account.flags | AccountFlags.CLOSED), 0)
+                results.append(CloseResult.OK)
+            return results
+
+        result: list[CloseResult] = self._run(work)
+        return result
+
+    def lookup_accounts(self, ids: Sequence[AccountId | uuid.UUID]) -> list[Account]:
+        """The accounts that exist, in the order asked; unknown ids are left out."""
+        wanted = [as_id(i) for i in ids]
+        found = self._run(
+            lambda _c, store: store.accounts([i for i in wanted if _valid_id(i)], lock=False), read_only=True
+        )
+        return [found[i][0] for i in wanted if i in found]
+
+    # -- transfers --------------------------------------------------------------------
+    def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
+        """Apply transfers in order, all in one transaction; one result per item.
+
+        Raises BatchTooLarge, InvalidInput (wrong types) and LedgerBusy (contention that
+        outlasted the retries); every business failure is a result code instead.
+        """
+        if len(transfers) > MAX_BATCH:
+            raise BatchTooLarge(len(transfers), MAX_BATCH)
+        if not transfers:
+            return []
+        items = [_normalize(t) for t in transfers]
+        ids = {t.id for t in items if _valid_id(t.id)}
+        pending_ids = {t.pending_id for t in items if t.pending_id is not None and _valid_id(t.pending_id)}
+        named_accounts = {
+            i for i in account_ids_of((t.debit_account_id, t.credit_account_id) for t in items) if _valid_id(i)
+        }
+
+        def work(connection: Connection, store: SqlStore) -> list[TransferResult]:
+            # Pending transfers never change once written, so which accounts they name
+            # can be read before locking; everything that can change is read after.
+            referenced = store.transfers(pending_ids) if pending_ids else {}
+            account_ids = named_accounts | account_ids_of(
+                (p.debit_account_id, p.credit_account_id) for p in referenced.values()
+            )
+            clock_now = self.clock()
+            # Pending transfers past their timeout on these accounts expire first, so the
+            # funds they held are free for this batch. Their other accounts join the lock.
+            candidates = store.due_pendings(account_ids, clock_now) if account_ids else []
+            account_ids |= account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
+            locked = store.accounts(account_ids, lock=True)
+            now = max([clock_now] + [last + 1 for _, last in locked.values()])
+            watched = set(referenced) | {p.id for p in candidates}
+            pending_states = store.pending_states(watched) if watched else {}
+            due = [
+                pending_states[p.id]
+                for p in candidates
+                if pending_states[p.id].status is PendingStatus.PENDING
+            ]
+            existing = store.transfers(ids)
+            failed = store.failed(ids)
+            outcome = apply_batch(
+                items,
+                accounts={account_id: account for account_id, (account, _) in locked.items()},
+                existing=existing,
+                failed=failed,
+                referenced=referenced,
+                pending_states=pending_states,
+                due=due,
+                now=now,
+            )
+            store.write(outcome, now)
+            return outcome.results
+
+        result: list[TransferResult] = self._run(work)
+        return result
+
+    def expire_pending(self, limit: int = MAX_BATCH) -> int:
+        """Expire up to `limit` pending transfers whose timeout has passed, releasing
+        what they reserved. Returns how many expired. Safe to run from many workers."""
+
+        def work(connection: Connection, store: SqlStore) -> int:
+            clock_now = self.clock()
+            candidates = store.any_due_pendings(clock_now, limit)
+            if not candidates:
+                return 0
+            account_ids = account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
+            locked = store.accounts(account_ids, lock=True)
+            # Re-read under the locks: another worker may have got there first.
+            states = store.pending_states([p.id for p in candidates])
+            due = [s for s in states.values() if s.status is PendingStatus.PENDING and 0 < s.expires_at <= clock_now]
+            now = max([clock_now] + [last + 1 for _, last in locked.values()])
+            outcome = apply_batch(
+                [],
+                accounts={account_id: account for account_id, (account, _) in locked.items()},
+                existing={},
+                failed={},
+                referenced={},
+                pending_states=states,
+                due=due,
+                now=now,
+            )
+            store.write(outcome, now)
+            return len(due)
+
+        expired: int = self._run(work)
+        return expired
+
+    def lookup_transfers(self, ids: Sequence[TransferId | uuid.UUID]) -> list[Transfer]:
+        """The transfers that exist, in the order asked; unknown ids are left out."""
+        wanted = [as_id(i) for i in ids]
+        found: dict[int, StoredTransfer] = self._run(
+            lambda _c, store: store.transfers([i for i in wanted if _valid_id(i)]), read_only=True
+        )
+        return [found[i].as_transfer() for i in wanted if i in found]
+
+    def pending_status(self, pending_id: TransferId | uuid.UUID) -> PendingStatus | None:
+        """Where a pending transfer stands (None if there is no such pending transfer)."""
+        wanted = as_id(pending_id)
+        states = self._run(lambda _c, store: store.pending_states([wanted]), read_only=True)
+        state = states.get(wanted)
+        return None if state is None else state.status
+
+    def account_transfers(
+        self, account_id: AccountId | uuid.UUID, *, after: int = 0, limit: int = 100, newest_first: bool = False
+    ) -> list[Transfer]:
+        """Transfers debiting or crediting the account, oldest first (or newest first),
+        starting after the `after` timestamp cursor (before it, newest first)."""
+        key = id_bytes(as_id(account_id))
+        limit = max(1, min(limit, MAX_BATCH))
+
+        def work(connection: Connection, store: SqlStore) -> list[Transfer]:
+            m = store.mark
+            if newest_first:
+                bound, order = ("timestamp < " + m, "DESC") if after else ("1 = 1", "DESC")
+            else:
+                bound, order = "timestamp > " + m, "ASC"
+            params: list[Any] = [key, key]
+            if after or not newest_first:
+                params.append(after)
+            store.cursor.execute(
+                f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers "
+                f"WHERE (debit_account_id = {m} OR credit_account_id = {m}) AND {bound} "
+                f"ORDER BY timestamp {order} LIMIT {limit}",
+                params,
+            )
+            return [transfer_from_row(row).as_transfer() for row in store.cursor.fetchall()]
+
+        result: list[Transfer] = self._run(work, read_only=True)
+        return result
+
+    def account_balances(self, account_id: AccountId | uuid.UUID) -> list[AccountBalance]:
+        """The account's four totals after each event that changed them, oldest first:
+        every transfer, and every expiry of a pending transfer (whose `transfer_id` is the
+        pending transfer's). The last entry equals the account's current totals."""
+        from obolo.ledger.history import balance_history
+
+        wanted = as_id(account_id)
+        history: list[AccountBalance] = self._run(
+            lambda connection, store: balance_history(store, wanted), read_only=True
+        )
+        return history
+
+
+def _account_result(account: Account, existing: dict[int, Account], assets: dict[str, int]) -> AccountResult:
+    if not account.id:
+        return AccountResult.ID_MUST_NOT_BE_ZERO
+    if not 0 < account.id < ID_MAX:
+        return AccountResult.ID_OUT_OF_RANGE
+    found = existing.get(account.id)
+    if found is not None:
+        same = (found.asset, found.code, found.flags & ~AccountFlags.CLOSED, found.owner) == (
+            account.asset,
+            account.code,
+            account.flags & ~AccountFlags.CLOSED,
+            account.owner,
+        )
+        return AccountResult.EXISTS if same else AccountResult.EXISTS_WITH_DIFFERENT_FIELDS
+    both = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+    if account.flags & both == both:
+        return AccountResult.FLAGS_ARE_MUTUALLY_EXCLUSIVE
+    if account.asset not in assets:
+        return AccountResult.UNKNOWN_ASSET
+    if type(account.code) is not int or not 0 <= account.code <= 2**31 - 1:
+        return AccountResult.CODE_OUT_OF_RANGE
+    return AccountResult.OK

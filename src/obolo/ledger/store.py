@@ -1,0 +1,227 @@
+"""The ledger's SQL: loading what a batch needs and writing back what it decided.
+
+One class per backend where they differ: PostgreSQL takes id lists as arrays
+(`= ANY(%s)`), writes transfers with binary COPY and updates accounts from `unnest`;
+SQLite binds id lists as parameters and uses `executemany`. Both run inside the caller's
+transaction, on the caller's connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from obolo.ledger.batch import AccountChange, BatchOutcome
+from obolo.ledger.model import (
+    Account,
+    AccountId,
+    PendingState,
+    PendingStatus,
+    StoredTransfer,
+    TransferId,
+    TransferResult,
+)
+from obolo.ledger.rows import (
+    ACCOUNT_COLUMNS,
+    PENDING_COLUMNS,
+    TRANSFER_COLUMNS,
+    account_from_row,
+    id_bytes,
+    id_int,
+    pending_from_row,
+    pending_row,
+    transfer_from_row,
+    transfer_row,
+)
+
+_SQLITE_CHUNK = 30_000  # below SQLite's 32,766 bound parameters per statement
+
+
+class SqlStore:
+    """Statements shared by both backends; subclasses supply the bulk operations."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    # -- reads by id lists ----------------------------------------------------------
+    def _select_in(self, sql: str, ids: Collection[int]) -> list[Any]:
+        raise NotImplementedError
+
+    def transfers(self, ids: Collection[TransferId]) -> dict[TransferId, StoredTransfer]:
+        rows = self._select_in(f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN {{ids}}", ids)
+        return {id_int(row[0]): transfer_from_row(row) for row in rows}
+
+    def failed(self, ids: Collection[TransferId]) -> dict[TransferId, TransferResult]:
+        rows = self._select_in("SELECT id, result FROM ledger_failed_transfers WHERE id IN {ids}", ids)
+        return {id_int(row[0]): TransferResult(row[1]) for row in rows}
+
+    def pending_states(self, ids: Collection[TransferId]) -> dict[TransferId, PendingState]:
+        rows = self._select_in(f"SELECT {PENDING_COLUMNS} FROM ledger_pending_transfers WHERE id IN {{ids}}", ids)
+        return {id_int(row[0]): pending_from_row(row) for row in rows}
+
+    def accounts(self, ids: Collection[AccountId], *, lock: bool) -> dict[AccountId, tuple[Account, int]]:
+        rows = self._select_in(f"SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN {{ids}}", ids)
+        loaded = (account_from_row(row) for row in rows)
+        return {account.id: (account, last) for account, last in loaded}
+
+    def due_pendings(self, account_ids: Collection[AccountId], now: int) -> list[PendingState]:
+        """Pending transfers on these accounts whose timeout has passed by `now`."""
+        rows = self._select_in(
+            f"SELECT {PENDING_COLUMNS} FROM ledger_pending_transfers WHERE status = 1 "
+            f"AND expires_at > 0 AND expires_at <= {int(now)} "
+            "AND (debit_account_id IN {ids} OR credit_account_id IN {ids})",
+            account_ids,
+        )
+        return [pending_from_row(row) for row in rows]
+
+    def any_due_pendings(self, now: int, limit: int) -> list[PendingState]:
+        self.cursor.execute(
+            f"SELECT {PENDING_COLUMNS} FROM ledger_pending_transfers WHERE status = 1 "
+            f"AND expires_at > 0 AND expires_at <= {int(now)} ORDER BY expires_at LIMIT {int(limit)}"
+        )
+        return [pending_from_row(row) for row in self.cursor.fetchall()]
+
+    # -- writes ---------------------------------------------------------------------
+    def write(self, outcome: BatchOutcome, now: int) -> None:
+        if outcome.transfers:
+            self.insert_transfers([transfer_row(t) for t in outcome.transfers])
+        if outcome.new_pendings:
+            self.executemany(
+                "INSERT INTO ledger_pending_transfers (" + PENDING_COLUMNS + ") VALUES (%s)" % self.marks(7),
+                [pending_row(p) for p in outcome.new_pendings],
+            )
+        if outcome.resolved_pendings:
+            self.executemany(
+                "UPDATE ledger_pending_transfers SET status = {0}, resolved_at = {0} "
+                "WHERE id = {0} AND status = 1".format(self.mark),
+                [(int(status), when, id_bytes(pid)) for pid, status, when in outcome.resolved_pendings],
+            )
+        if outcome.account_changes:
+            self.update_accounts(outcome.account_changes)
+        if outcome.failures:
+            self.executemany(
+                "INSERT INTO ledger_failed_transfers (id, result, timestamp) VALUES (%s)" % self.marks(3),
+                [(id_bytes(tid), str(result), now) for tid, result in outcome.failures],
+            )
+
+    mark = "?"
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
+
+    def executemany(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.cursor.executemany(sql, rows)
+
+    def insert_transfers(self, rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def update_accounts(self, changes: dict[AccountId, AccountChange]) -> None:
+        raise NotImplementedError
+
+
+class SqliteStore(SqlStore):
+    def _select_in(self, sql: str, ids: Collection[int]) -> list[Any]:
+        if not ids:
+            return []
+        rows: list[Any] = []
+        keys = [id_bytes(i) for i in ids]
+        uses = sql.count("{ids}")
+        chunk = _SQLITE_CHUNK // uses
+        for start in range(0, len(keys), chunk):
+            part = keys[start : start + chunk]
+            placeholders = "(" + ",".join("?" * len(part)) + ")"
+            self.cursor.execute(sql.replace("{ids}", placeholders), part * uses)
+            rows.extend(self.cursor.fetchall())
+        return rows
+
+    def insert_transfers(self, rows: list[tuple[Any, ...]]) -> None:
+        self.cursor.executemany(
+            f"INSERT INTO ledger_transfers ({TRANSFER_COLUMNS}) VALUES ({self.marks(12)})", rows
+        )
+
+    def update_accounts(self, changes: dict[AccountId, AccountChange]) -> None:
+        self.cursor.executemany(
+            "UPDATE ledger_accounts SET debits_posted = debits_posted + ?, "
+            "credits_posted = credits_posted + ?, debits_pending = debits_pending + ?, "
+            "credits_pending = credits_pending + ?, last_timestamp = ? WHERE id = ?",
+            [
+                (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, c.last_timestamp, id_bytes(a))
+                for a, c in changes.items()
+            ],
+        )
+
+
+_TRANSFER_COPY_TYPES = ["bytea", "bytea", "bytea", "int8", "int8", "bytea", "text", "int4", "int4", "int4", "text", "int8"]
+
+
+class PostgresStore(SqlStore):
+    mark = "%s"
+
+    def _select_in(self, sql: str, ids: Collection[int]) -> list[Any]:
+        if not ids:
+            return []
+        keys = [id_bytes(i) for i in ids]
+        self.cursor.execute(sql.replace("IN {ids}", "= ANY(%(ids)s)"), {"ids": keys})
+        return self.cursor.fetchall()
+
+    def accounts(self, ids: Collection[AccountId], *, lock: bool) -> dict[AccountId, tuple[Account, int]]:
+        if not lock:
+            return super().accounts(ids, lock=False)
+        if not ids:
+            return {}
+        # Rows are locked in the order the sort hands them up: every batch takes its
+        # locks in ascending id order, so two batches can never wait on each other.
+        self.cursor.execute(
+            f"SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE",
+            {"ids": [id_bytes(i) for i in ids]},
+        )
+        loaded = (account_from_row(row) for row in self.cursor.fetchall())
+        return {account.id: (account, last) for account, last in loaded}
+
+    def insert_transfers(self, rows: list[tuple[Any, ...]]) -> None:
+        with self.cursor.copy(
+            f"COPY ledger_transfers ({TRANSFER_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_TRANSFER_COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+
+    def update_accounts(self, changes: dict[AccountId, AccountChange]) -> None:
+        columns: list[list[Any]] = [[], [], [], [], [], []]
+        for account_id, c in changes.items():
+            columns[0].append(id_bytes(account_id))
+            columns[1].append(c.debits_posted)
+            columns[2].append(c.credits_posted)
+            columns[3].append(c.debits_pending)
+            columns[4].append(c.credits_pending)
+            columns[5].append(c.last_timestamp)
+        self.cursor.execute(
+            "UPDATE ledger_accounts AS a SET debits_posted = a.debits_posted + v.dp, "
+            "credits_posted = a.credits_posted + v.cp, debits_pending = a.debits_pending + v.dq, "
+            "credits_pending = a.credits_pending + v.cq, last_timestamp = v.ts "
+            "FROM unnest(%s::bytea[], %s::int8[], %s::int8[], %s::int8[], %s::int8[], %s::int8[]) "
+            "AS v(id, dp, cp, dq, cq, ts) WHERE a.id = v.id",
+            columns,
+        )
+
+
+def store_for(connection: Connection) -> SqlStore:
+    if connection.dialect.name == "postgresql":
+        return PostgresStore(connection)
+    return SqliteStore(connection)
+
+
+def account_ids_of(pairs: Iterable[tuple[int | None, int | None]]) -> set[AccountId]:
+    found: set[AccountId] = set()
+    for debit, credit in pairs:
+        if debit is not None:
+            found.add(debit)
+        if credit is not None:
+            found.add(credit)
+    return found
+
+
+__all__ = ["PendingStatus", "SqlStore", "account_ids_of", "store_for"]
