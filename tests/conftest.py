@@ -15,9 +15,7 @@ from sqlalchemy import create_engine, text
 from obolo.ledger import Ledger
 from tests.fakes import FakeClock
 
-settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "fuzz", max_examples=2_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -33,7 +31,9 @@ def _pg_unavailable() -> str | None:
     if _pg_reason is not None:
         return _pg_reason or None
     if not PG_URL:
-        _pg_reason = "PostgreSQL tests skipped: set OBOLO_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        _pg_reason = (
+            "PostgreSQL tests skipped: set OBOLO_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     else:
         try:
             engine = create_engine(_driver_url(PG_URL))

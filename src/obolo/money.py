@@ -70,7 +70,8 @@ class Asset:
     @property
     def one(self) -> int:
         """Units in one whole (1.000000 EUR is 1_000_000 units)."""
-        return 10**self.scale
+        units: int = 10**self.scale
+        return units
 
     def __str__(self) -> str:
         return self.code
@@ -88,7 +89,8 @@ def _check_units(units: object) -> int:
         raise NotAnAmount(f"units must be an integer, not {type(units).__name__}")
     if not INT64_MIN <= units <= INT64_MAX:
         raise AmountOutOfRange(f"{units} units is outside signed 64-bit range")
-    return units
+    checked: int = units
+    return checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,9 @@ class Amount:
             raise UnknownAsset(f"asset must be an Asset, not {type(self.asset).__name__}")
 
     @classmethod
-    def parse(cls, text: str, asset: Asset | None = None, *, assets: dict[str, Asset] | None = None) -> Amount:
+    def parse(
+        cls, text: str, asset: Asset | None = None, *, assets: dict[str, Asset] | None = None
+    ) -> Amount:
         """Parse `"0.10"` with an asset, or `"0.10 EUR"` naming it.
 
         Raises NotAnAmount, TooManyDecimals, AmountOutOfRange, UnknownAsset, AssetMismatch.

@@ -51,7 +51,15 @@ _ALREADY_RESOLVED = {
 class _Totals:
     """Mutable running totals of one account while the batch is applied."""
 
-    __slots__ = ("asset", "credits_pending", "credits_posted", "debits_pending", "debits_posted", "flags", "last")
+    __slots__ = (
+        "asset",
+        "credits_pending",
+        "credits_posted",
+        "debits_pending",
+        "debits_posted",
+        "flags",
+        "last",
+    )
 
     def __init__(self, account: Account) -> None:
         self.asset = account.asset
@@ -66,7 +74,9 @@ class _Totals:
         return (self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending, self.last)
 
     def restore(self, saved: tuple[int, int, int, int, int]) -> None:
-        (self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending, self.last) = saved
+        (self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending, self.last) = (
+            saved
+        )
 
 
 @dataclass(slots=True)
@@ -277,7 +287,9 @@ class _Batch:
             if amount == 0:
                 return R.EXCEEDS_CREDITS
         if flags & F.BALANCING_CREDIT:
-            amount = min(amount, max(0, credit.debits_posted - credit.credits_posted - credit.credits_pending))
+            amount = min(
+                amount, max(0, credit.debits_posted - credit.credits_posted - credit.credits_pending)
+            )
             if amount == 0:
                 return R.EXCEEDS_DEBITS
         debits_after = debit.debits_posted + debit.debits_pending + amount

@@ -30,7 +30,8 @@ class Violation:
 _CHECKS: list[tuple[str, str]] = [
     (
         "asset_sums_to_zero",
-        "SELECT asset, SUM(credits_posted) - SUM(debits_posted), SUM(credits_pending) - SUM(debits_pending) "
+        "SELECT asset, SUM(credits_posted) - SUM(debits_posted), "
+        "SUM(credits_pending) - SUM(debits_pending) "
         "FROM ledger_accounts GROUP BY asset "
         "HAVING SUM(credits_posted) <> SUM(debits_posted) OR SUM(credits_pending) <> SUM(debits_pending)",
     ),
@@ -61,9 +62,12 @@ _CHECKS: list[tuple[str, str]] = [
             UNION ALL
             SELECT credit_account_id, 0, amount FROM ledger_pending_transfers WHERE status = 1
         ),
-        posted AS (SELECT account_id, SUM(debit_posted) AS dp, SUM(credit_posted) AS cp FROM legs GROUP BY account_id),
+        posted AS (
+            SELECT account_id, SUM(debit_posted) AS dp, SUM(credit_posted) AS cp FROM legs GROUP BY account_id
+        ),
         pending AS (
-            SELECT account_id, SUM(debit_pending) AS dq, SUM(credit_pending) AS cq FROM held GROUP BY account_id
+            SELECT account_id, SUM(debit_pending) AS dq, SUM(credit_pending) AS cq
+            FROM held GROUP BY account_id
         )
         SELECT a.id, 'totals ' || a.debits_posted || '/' || a.credits_posted || '/' || a.debits_pending
                || '/' || a.credits_pending || ' but transfers give ' || COALESCE(p.dp, 0) || '/'
@@ -100,8 +104,9 @@ _CHECKS: list[tuple[str, str]] = [
     ),
     (
         "pending_is_recorded",
-        f"SELECT t.id, 'pending transfer without a pending record' FROM ledger_transfers t "
-        f"LEFT JOIN ledger_pending_transfers p ON p.id = t.id WHERE (t.flags & {_PENDING}) <> 0 AND p.id IS NULL",
+        "SELECT t.id, 'pending transfer without a pending record' FROM ledger_transfers t "
+        "LEFT JOIN ledger_pending_transfers p ON p.id = t.id "
+        f"WHERE (t.flags & {_PENDING}) <> 0 AND p.id IS NULL",
     ),
 ]
 
@@ -117,7 +122,8 @@ def check_ledger(engine: Engine) -> list[Violation]:
             connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         for rule, sql in _CHECKS:
             for row in connection.exec_driver_sql(sql).fetchall():
-                subject = id_int(row[0]).__format__("x") if isinstance(row[0], bytes | memoryview) else row[0]
+                raw = row[0]
+                subject = format(id_int(bytes(raw)), "x") if isinstance(raw, bytes | memoryview) else raw
                 detail = " ".join(str(value) for value in row[1:])
                 violations.append(Violation(rule, f"{subject}: {detail}"))
     return violations

@@ -39,7 +39,7 @@ from obolo.ledger.model import (
     TransferResult,
     as_id,
 )
-from obolo.ledger.rows import ACCOUNT_COLUMNS, TRANSFER_COLUMNS, account_from_row, id_bytes, transfer_from_row
+from obolo.ledger.rows import ACCOUNT_COLUMNS, TRANSFER_COLUMNS, id_bytes, transfer_from_row
 from obolo.ledger.store import SqlStore, account_ids_of, store_for
 from obolo.money import DEFAULT_ASSETS, Asset
 
@@ -66,16 +66,26 @@ def _normalize(t: Transfer) -> Transfer:
     ids into integers."""
     if not isinstance(t, Transfer):
         raise InvalidInput(f"expected a Transfer, not {type(t).__name__}")
-    if (t.amount is not None and type(t.amount) is not int) or type(t.code) is not int or type(t.timeout) is not int:
+    if (
+        (t.amount is not None and type(t.amount) is not int)
+        or type(t.code) is not int
+        or type(t.timeout) is not int
+    ):
         raise InvalidInput(f"transfer {t.id!r}: amount, code and timeout are integers")
-    if type(t.id) is int and type(t.debit_account_id) in (int, type(None)) and type(
-        t.credit_account_id
-    ) in (int, type(None)) and type(t.pending_id) in (int, type(None)):
+    if (
+        type(t.id) is int
+        and type(t.debit_account_id) in (int, type(None))
+        and type(t.credit_account_id) in (int, type(None))
+        and type(t.pending_id) in (int, type(None))
+    ):
         flags = t.flags if type(t.flags) is TransferFlags else TransferFlags(t.flags)
         return t if flags is t.flags else replace(t, flags=flags)
+    transfer_id = _normal_id(t.id, "id")
+    if transfer_id is None:
+        raise InvalidInput("a transfer needs an id")
     return replace(
         t,
-        id=_normal_id(t.id, "id"),
+        id=transfer_id,
         debit_account_id=_normal_id(t.debit_account_id, "debit_account_id"),
         credit_account_id=_normal_id(t.credit_account_id, "credit_account_id"),
         pending_id=_normal_id(t.pending_id, "pending_id"),
@@ -109,8 +119,12 @@ class Ledger:
         if migrate:
             upgrade(engine)
         ledger = cls(engine, clock=clock)
-        ledger.register_assets(DEFAULT_ASSETS.values())
+        ledger.register_assets_defaults()
         return ledger
+
+    def register_assets_defaults(self) -> None:
+        """Make sure EUR and USD (scale 6) are known."""
+        self.register_assets(DEFAULT_ASSETS.values())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -120,9 +134,8 @@ class Ledger:
         options = READ_ONLY if read_only and is_sqlite(self.engine) else {}
         for attempt in range(_RETRIES):
             try:
-                with self.engine.connect().execution_options(**options) as connection:
-                    with connection.begin():
-                        return work(connection, store_for(connection))
+                with self.engine.connect().execution_options(**options) as connection, connection.begin():
+                    return work(connection, store_for(connection))
             except DBAPIError as error:
                 if attempt == _RETRIES - 1 or not _retryable(error):
                     if _retryable(error):
@@ -144,7 +157,8 @@ class Ledger:
                         raise InvalidInput(f"{asset.code} already has scale {known[asset.code]}")
                     continue
                 store.cursor.execute(
-                    f"INSERT INTO ledger_assets (code, scale) VALUES ({store.marks(2)})", (asset.code, asset.scale)
+                    f"INSERT INTO ledger_assets (code, scale) VALUES ({store.marks(2)})",
+                    (asset.code, asset.scale),
                 )
 
         self._run(work)
@@ -169,7 +183,8 @@ class Ledger:
         def work(connection: Connection, store: SqlStore) -> list[AccountResult]:
             assets = self._assets_in(store)
             existing = {
-                a.id: a for a, _ in store.accounts([a.id for a in items if _valid_id(a.id)], lock=False).values()
+                a.id: a
+                for a, _ in store.accounts([a.id for a in items if _valid_id(a.id)], lock=False).values()
             }
             now = self.clock()
             results: list[AccountResult] = []
@@ -242,7 +257,9 @@ class Ledger:
         ids = {t.id for t in items if _valid_id(t.id)}
         pending_ids = {t.pending_id for t in items if t.pending_id is not None and _valid_id(t.pending_id)}
         named_accounts = {
-            i for i in account_ids_of((t.debit_account_id, t.credit_account_id) for t in items) if _valid_id(i)
+            i
+            for i in account_ids_of((t.debit_account_id, t.credit_account_id) for t in items)
+            if _valid_id(i)
         }
 
         def work(connection: Connection, store: SqlStore) -> list[TransferResult]:
@@ -297,7 +314,11 @@ class Ledger:
             locked = store.accounts(account_ids, lock=True)
             # Re-read under the locks: another worker may have got there first.
             states = store.pending_states([p.id for p in candidates])
-            due = [s for s in states.values() if s.status is PendingStatus.PENDING and 0 < s.expires_at <= clock_now]
+            due = [
+                s
+                for s in states.values()
+                if s.status is PendingStatus.PENDING and 0 < s.expires_at <= clock_now
+            ]
             now = max([clock_now] + [last + 1 for _, last in locked.values()])
             outcome = apply_batch(
                 [],
@@ -331,7 +352,12 @@ class Ledger:
         return None if state is None else state.status
 
     def account_transfers(
-        self, account_id: AccountId | uuid.UUID, *, after: int = 0, limit: int = 100, newest_first: bool = False
+        self,
+        account_id: AccountId | uuid.UUID,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        newest_first: bool = False,
     ) -> list[Transfer]:
         """Transfers debiting or crediting the account, oldest first (or newest first),
         starting after the `after` timestamp cursor (before it, newest first)."""

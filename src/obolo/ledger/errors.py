@@ -1,9 +1,9 @@
 """Errors the ledger raises (as opposed to the per-item result codes it returns).
 
-    LedgerError
-    ├── BatchTooLarge        more than MAX_BATCH items in one call
-    ├── InvalidInput         a field of the wrong type (a float amount, a str id)
-    └── LedgerBusy           the database kept refusing the batch (contention); retry later
+LedgerError
+├── BatchTooLarge        more than MAX_BATCH items in one call
+├── InvalidInput         a field of the wrong type (a float amount, a str id)
+└── LedgerBusy           the database kept refusing the batch (contention); retry later
 """
 
 from __future__ import annotations

@@ -20,14 +20,20 @@ def balance_history(store: SqlStore, account_id: AccountId) -> list[AccountBalan
         f"WHERE t.debit_account_id = {m} OR t.credit_account_id = {m}",
         (key, key),
     )
-    events = [(ts, tid, debit == key, amount, flags, held) for ts, tid, debit, amount, flags, held in store.cursor.fetchall()]
+    events = [
+        (ts, tid, debit == key, amount, flags, held)
+        for ts, tid, debit, amount, flags, held in store.cursor.fetchall()
+    ]
     store.cursor.execute(
         "SELECT resolved_at, id, debit_account_id, amount FROM ledger_pending_transfers "
-        f"WHERE status = {int(PendingStatus.EXPIRED)} AND (debit_account_id = {m} OR credit_account_id = {m})",
+        f"WHERE status = {int(PendingStatus.EXPIRED)} "
+        f"AND (debit_account_id = {m} OR credit_account_id = {m})",
         (key, key),
     )
     # An expiry releases what the pending transfer held, like a void of the whole amount.
-    events += [(ts, pid, debit == key, amount, _VOID, amount) for ts, pid, debit, amount in store.cursor.fetchall()]
+    events += [
+        (ts, pid, debit == key, amount, _VOID, amount) for ts, pid, debit, amount in store.cursor.fetchall()
+    ]
     events.sort(key=lambda event: event[0])
     debits_posted = credits_posted = debits_pending = credits_pending = 0
     history: list[AccountBalance] = []
@@ -48,7 +54,12 @@ def balance_history(store: SqlStore, account_id: AccountId) -> list[AccountBalan
             credits_posted += posted_delta
         history.append(
             AccountBalance(
-                timestamp, id_int(bytes(transfer_id)), debits_posted, credits_posted, debits_pending, credits_pending
+                timestamp,
+                id_int(bytes(transfer_id)),
+                debits_posted,
+                credits_posted,
+                debits_pending,
+                credits_pending,
             )
         )
     return history

@@ -59,7 +59,9 @@ class SqlStore:
         return {id_int(row[0]): TransferResult(row[1]) for row in rows}
 
     def pending_states(self, ids: Collection[TransferId]) -> dict[TransferId, PendingState]:
-        rows = self._select_in(f"SELECT {PENDING_COLUMNS} FROM ledger_pending_transfers WHERE id IN {{ids}}", ids)
+        rows = self._select_in(
+            f"SELECT {PENDING_COLUMNS} FROM ledger_pending_transfers WHERE id IN {{ids}}", ids
+        )
         return {id_int(row[0]): pending_from_row(row) for row in rows}
 
     def accounts(self, ids: Collection[AccountId], *, lock: bool) -> dict[AccountId, tuple[Account, int]]:
@@ -90,20 +92,20 @@ class SqlStore:
             self.insert_transfers([transfer_row(t) for t in outcome.transfers])
         if outcome.new_pendings:
             self.executemany(
-                "INSERT INTO ledger_pending_transfers (" + PENDING_COLUMNS + ") VALUES (%s)" % self.marks(7),
+                f"INSERT INTO ledger_pending_transfers ({PENDING_COLUMNS}) VALUES ({self.marks(7)})",
                 [pending_row(p) for p in outcome.new_pendings],
             )
         if outcome.resolved_pendings:
             self.executemany(
-                "UPDATE ledger_pending_transfers SET status = {0}, resolved_at = {0} "
-                "WHERE id = {0} AND status = 1".format(self.mark),
+                f"UPDATE ledger_pending_transfers SET status = {self.mark}, resolved_at = {self.mark} "
+                f"WHERE id = {self.mark} AND status = 1",
                 [(int(status), when, id_bytes(pid)) for pid, status, when in outcome.resolved_pendings],
             )
         if outcome.account_changes:
             self.update_accounts(outcome.account_changes)
         if outcome.failures:
             self.executemany(
-                "INSERT INTO ledger_failed_transfers (id, result, timestamp) VALUES (%s)" % self.marks(3),
+                f"INSERT INTO ledger_failed_transfers (id, result, timestamp) VALUES ({self.marks(3)})",
                 [(id_bytes(tid), str(result), now) for tid, result in outcome.failures],
             )
 
@@ -148,13 +150,33 @@ class SqliteStore(SqlStore):
             "credits_posted = credits_posted + ?, debits_pending = debits_pending + ?, "
             "credits_pending = credits_pending + ?, last_timestamp = ? WHERE id = ?",
             [
-                (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, c.last_timestamp, id_bytes(a))
+                (
+                    c.debits_posted,
+                    c.credits_posted,
+                    c.debits_pending,
+                    c.credits_pending,
+                    c.last_timestamp,
+                    id_bytes(a),
+                )
                 for a, c in changes.items()
             ],
         )
 
 
-_TRANSFER_COPY_TYPES = ["bytea", "bytea", "bytea", "int8", "int8", "bytea", "text", "int4", "int4", "int4", "text", "int8"]
+_TRANSFER_COPY_TYPES = [
+    "bytea",
+    "bytea",
+    "bytea",
+    "int8",
+    "int8",
+    "bytea",
+    "text",
+    "int4",
+    "int4",
+    "int4",
+    "text",
+    "int8",
+]
 
 
 class PostgresStore(SqlStore):
@@ -165,7 +187,8 @@ class PostgresStore(SqlStore):
             return []
         keys = [id_bytes(i) for i in ids]
         self.cursor.execute(sql.replace("IN {ids}", "= ANY(%(ids)s)"), {"ids": keys})
-        return self.cursor.fetchall()
+        rows: list[Any] = self.cursor.fetchall()
+        return rows
 
     def accounts(self, ids: Collection[AccountId], *, lock: bool) -> dict[AccountId, tuple[Account, int]]:
         if not lock:

@@ -4,6 +4,8 @@ Revision ID: 0001_ledger
 Revises:
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -13,8 +15,8 @@ branch_labels = None
 depends_on = None
 
 
-def _id(name: str, *args: object, **kwargs: object) -> sa.Column:
-    return sa.Column(name, sa.LargeBinary(16), *args, **kwargs)
+def _id(name: str, **kwargs: Any) -> "sa.Column[bytes]":
+    return sa.Column(name, sa.LargeBinary(16), **kwargs)
 
 
 def upgrade() -> None:
@@ -39,7 +41,9 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.Column("last_timestamp", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_ledger_accounts"),
-        sa.ForeignKeyConstraint(["asset"], ["ledger_assets.code"], name="fk_ledger_accounts_asset_ledger_assets"),
+        sa.ForeignKeyConstraint(
+            ["asset"], ["ledger_assets.code"], name="fk_ledger_accounts_asset_ledger_assets"
+        ),
         sa.CheckConstraint(
             "debits_posted >= 0 AND credits_posted >= 0 AND debits_pending >= 0 AND credits_pending >= 0",
             name="ck_ledger_accounts_totals_not_negative",
@@ -69,10 +73,14 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_ledger_transfers"),
         sa.ForeignKeyConstraint(
-            ["debit_account_id"], ["ledger_accounts.id"], name="fk_ledger_transfers_debit_account_id_ledger_accounts"
+            ["debit_account_id"],
+            ["ledger_accounts.id"],
+            name="fk_ledger_transfers_debit_account_id_ledger_accounts",
         ),
         sa.ForeignKeyConstraint(
-            ["credit_account_id"], ["ledger_accounts.id"], name="fk_ledger_transfers_credit_account_id_ledger_accounts"
+            ["credit_account_id"],
+            ["ledger_accounts.id"],
+            name="fk_ledger_transfers_credit_account_id_ledger_accounts",
         ),
         sa.CheckConstraint("amount >= 0", name="ck_ledger_transfers_amount_not_negative"),
         sa.CheckConstraint("debit_account_id <> credit_account_id", name="ck_ledger_transfers_two_accounts"),

@@ -1,0 +1,74 @@
+"""Every error leaves the API as RFC 9457 `application/problem+json` with a stable
+machine `code`; the HTTP status for each code is decided here and only here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_BY_CODE: dict[str, int] = {
+    "validation_error": 422,
+    "invalid_amount": 422,
+    "unknown_asset": 422,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "admin_api_disabled": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "batch_too_large": 413,
+    "payload_too_large": 413,
+    "ledger_busy": 503,
+    "internal_error": 500,
+}
+
+
+class ApiError(Exception):
+    """Raised by route handlers; carries the stable code and optional data."""
+
+    def __init__(self, code: str, detail: str, **data: Any) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.data = data
+
+
+def problem(code: str, detail: str, *, status: int | None = None, **data: Any) -> JSONResponse:
+    status = status or STATUS_BY_CODE.get(code, 400)
+    body = {"type": f"https://obolo.dev/problems/{code}", "title": code.replace("_", " "), "status": status}
+    body.update({"code": code, "detail": detail, **data})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return problem(error.code, error.detail, **error.data)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": [str(part) for part in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": e.get("type"),
+            }
+            for e in error.errors()
+        ]
+        return problem("validation_error", "the request does not match the schema", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
+            error.status_code, "http_error"
+        )
+        return problem(code, str(error.detail), status=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
+        return problem("internal_error", "something went wrong on our side; nothing was charged twice")
