@@ -182,10 +182,7 @@ class Ledger:
 
         def work(connection: Connection, store: SqlStore) -> list[AccountResult]:
             assets = self._assets_in(store)
-            existing = {
-                a.id: a
-                for a, _ in store.accounts([a.id for a in items if _valid_id(a.id)], lock=False).values()
-            }
+            existing = {a.id: a for a in store.accounts([a.id for a in items if _valid_id(a.id)]).values()}
             now = self.clock()
             results: list[AccountResult] = []
             rows: list[tuple[Any, ...]] = []
@@ -213,13 +210,14 @@ class Ledger:
         wanted = [as_id(i) for i in ids]
 
         def work(connection: Connection, store: SqlStore) -> list[CloseResult]:
-            found = store.accounts([i for i in wanted if _valid_id(i)], lock=True)
+            store.lock_accounts([i for i in wanted if _valid_id(i)])
+            found = store.accounts([i for i in wanted if _valid_id(i)])
             results = []
             for account_id in wanted:
                 if account_id not in found:
                     results.append(CloseResult.ACCOUNT_NOT_FOUND)
                     continue
-                account, _ = found[account_id]
+                account = found[account_id]
                 if account.flags & AccountFlags.CLOSED:
                     results.append(CloseResult.ALREADY_CLOSED)
                     continue
@@ -227,7 +225,7 @@ class Ledger:
                     f"UPDATE ledger_accounts SET flags = {store.mark} WHERE id = {store.mark}",
                     (int(account.flags | AccountFlags.CLOSED), id_bytes(account_id)),
                 )
-                found[account_id] = (replace(account, flags=account.flags | AccountFlags.CLOSED), 0)
+                found[account_id] = replace(account, flags=account.flags | AccountFlags.CLOSED)
                 results.append(CloseResult.OK)
             return results
 
@@ -238,9 +236,9 @@ class Ledger:
         """The accounts that exist, in the order asked; unknown ids are left out."""
         wanted = [as_id(i) for i in ids]
         found = self._run(
-            lambda _c, store: store.accounts([i for i in wanted if _valid_id(i)], lock=False), read_only=True
+            lambda _c, store: store.accounts([i for i in wanted if _valid_id(i)]), read_only=True
         )
-        return [found[i][0] for i in wanted if i in found]
+        return [found[i] for i in wanted if i in found]
 
     # -- transfers --------------------------------------------------------------------
     def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
@@ -274,7 +272,7 @@ class Ledger:
             # funds they held are free for this batch. Their other accounts join the lock.
             candidates = store.due_pendings(account_ids, clock_now) if account_ids else []
             account_ids |= account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
-            locked = store.accounts(account_ids, lock=True)
+            locked = store.lock_accounts(account_ids)
             now = max([clock_now] + [last + 1 for _, last in locked.values()])
             watched = set(referenced) | {p.id for p in candidates}
             pending_states = store.pending_states(watched) if watched else {}
@@ -283,8 +281,10 @@ class Ledger:
                 for p in candidates
                 if pending_states[p.id].status is PendingStatus.PENDING
             ]
-            existing = store.transfers(ids)
-            failed = store.failed(ids)
+            newest_transfer, newest_failure = store.newest_ids()
+            lowest = min(ids) if ids else 0
+            existing = store.transfers(ids) if lowest <= newest_transfer else {}
+            failed = store.failed(ids) if lowest <= newest_failure else {}
             outcome = apply_batch(
                 items,
                 accounts={account_id: account for account_id, (account, _) in locked.items()},
@@ -311,7 +311,7 @@ class Ledger:
             if not candidates:
                 return 0
             account_ids = account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
-            locked = store.accounts(account_ids, lock=True)
+            locked = store.lock_accounts(account_ids)
             # Re-read under the locks: another worker may have got there first.
             states = store.pending_states([p.id for p in candidates])
             due = [

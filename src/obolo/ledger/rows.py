@@ -12,7 +12,6 @@ from obolo.ledger.model import (
     PendingState,
     PendingStatus,
     StoredTransfer,
-    TransferFlags,
 )
 
 
@@ -73,7 +72,7 @@ def transfer_row(t: StoredTransfer) -> tuple[Any, ...]:
         None if t.pending_id is None else id_bytes(t.pending_id),
         t.asset,
         t.code,
-        int(t.flags),
+        t.flags,
         t.timeout,
         metadata_text(t.metadata),
         t.timestamp,
@@ -90,7 +89,7 @@ def transfer_from_row(row: Any) -> StoredTransfer:
         pending_id=None if row[5] is None else id_int(row[5]),
         asset=row[6],
         code=row[7],
-        flags=TransferFlags(row[8]),
+        flags=row[8],
         timeout=row[9],
         metadata=metadata_value(row[10]),
         timestamp=row[11],
