@@ -4,7 +4,7 @@ Rules live in `model` and `batch` (pure, no I/O); `engine` runs them inside data
 transactions; `check` proves the books balance.
 """
 
-from obolo.ledger.engine import Ledger
+from obolo.ledger.engine import Ledger, LedgerSession
 from obolo.ledger.errors import BatchTooLarge, InvalidInput, LedgerBusy, LedgerError
 from obolo.ledger.model import (
     MAX_BATCH,
@@ -31,6 +31,7 @@ __all__ = [
     "Ledger",
     "LedgerBusy",
     "LedgerError",
+    "LedgerSession",
     "PendingStatus",
     "Transfer",
     "TransferFlags",

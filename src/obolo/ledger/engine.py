@@ -11,9 +11,10 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -22,6 +23,7 @@ from obolo.adapters.db.engine import READ_ONLY, is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
 from obolo.ledger.batch import apply_batch
 from obolo.ledger.errors import BatchTooLarge, InvalidInput, LedgerBusy
+from obolo.ledger.history import balance_history
 from obolo.ledger.model import (
     ID_MAX,
     MAX_BATCH,
@@ -32,7 +34,6 @@ from obolo.ledger.model import (
     AccountResult,
     CloseResult,
     PendingStatus,
-    StoredTransfer,
     Transfer,
     TransferFlags,
     TransferId,
@@ -103,9 +104,238 @@ def _retryable(error: DBAPIError) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
 
 
+class LedgerSession:
+    """The ledger inside one open transaction: what a use case calls so that its own rows
+    (a payment record, an outbox event) commit or roll back with the transfers.
+
+    Obtain one from `Ledger.transaction()` or `Ledger.run(work)`; do not keep it after.
+    """
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self.connection = connection
+        self.store: SqlStore = store_for(connection)
+        self.clock = clock
+
+    # -- assets -----------------------------------------------------------------------
+    def register_assets(self, assets: Iterable[Asset]) -> None:
+        """Make assets known to the ledger. An asset's scale never changes once set."""
+        store = self.store
+        known = self._assets_in()
+        for asset in assets:
+            if asset.code in known:
+                if known[asset.code] != asset.scale:
+                    raise InvalidInput(f"{asset.code} already has scale {known[asset.code]}")
+                continue
+            store.cursor.execute(
+                f"INSERT INTO ledger_assets (code, scale) VALUES ({store.marks(2)})",
+                (asset.code, asset.scale),
+            )
+            known[asset.code] = asset.scale
+
+    def _assets_in(self) -> dict[str, int]:
+        self.store.cursor.execute("SELECT code, scale FROM ledger_assets")
+        return {code: scale for code, scale in self.store.cursor.fetchall()}
+
+    def assets(self) -> dict[str, Asset]:
+        return {code: Asset(code, scale) for code, scale in self._assets_in().items()}
+
+    # -- accounts ---------------------------------------------------------------------
+    def create_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        """Create accounts; one result per item, in order. Existing ids answer `exists`
+        (same fields) or `exists_with_different_fields`."""
+        if len(accounts) > MAX_BATCH:
+            raise BatchTooLarge(len(accounts), MAX_BATCH)
+        items = [replace(a, id=as_id(a.id), flags=AccountFlags(a.flags)) for a in accounts]
+        store = self.store
+        assets = self._assets_in()
+        existing = {a.id: a for a in store.accounts([a.id for a in items if _valid_id(a.id)]).values()}
+        now = self.clock()
+        results: list[AccountResult] = []
+        rows: list[tuple[Any, ...]] = []
+        for account in items:
+            result = _account_result(account, existing, assets)
+            results.append(result)
+            if result is AccountResult.OK:
+                existing[account.id] = account
+                rows.append(
+                    (id_bytes(account.id), account.asset, account.code, int(account.flags), account.owner,
+                     0, 0, 0, 0, now, 0)
+                )  # fmt: skip
+        if rows:
+            store.executemany(
+                f"INSERT INTO ledger_accounts ({ACCOUNT_COLUMNS}) VALUES ({store.marks(11)})", rows
+            )
+        return results
+
+    def close_accounts(self, ids: Sequence[AccountId | uuid.UUID]) -> list[CloseResult]:
+        """Close accounts: no new transfers may touch them. Pending transfers on a closed
+        account can still be voided or expire, releasing what they held."""
+        wanted = [as_id(i) for i in ids]
+        store = self.store
+        store.lock_accounts([i for i in wanted if _valid_id(i)])
+        found = store.accounts([i for i in wanted if _valid_id(i)])
+        results = []
+        for account_id in wanted:
+            if account_id not in found:
+                results.append(CloseResult.ACCOUNT_NOT_FOUND)
+                continue
+            account = found[account_id]
+            if account.flags & AccountFlags.CLOSED:
+                results.append(CloseResult.ALREADY_CLOSED)
+                continue
+            store.cursor.execute(
+                f"UPDATE ledger_accounts SET flags = {store.mark} WHERE id = {store.mark}",
+                (int(account.flags | AccountFlags.CLOSED), id_bytes(account_id)),
+            )
+            found[account_id] = replace(account, flags=account.flags | AccountFlags.CLOSED)
+            results.append(CloseResult.OK)
+        return results
+
+    def lookup_accounts(self, ids: Sequence[AccountId | uuid.UUID]) -> list[Account]:
+        """The accounts that exist, in the order asked; unknown ids are left out."""
+        wanted = [as_id(i) for i in ids]
+        found = self.store.accounts([i for i in wanted if _valid_id(i)])
+        return [found[i] for i in wanted if i in found]
+
+    # -- transfers --------------------------------------------------------------------
+    def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
+        """Apply transfers in order, all in this transaction; one result per item.
+
+        Raises BatchTooLarge and InvalidInput (wrong types); every business failure is
+        a result code instead.
+        """
+        if len(transfers) > MAX_BATCH:
+            raise BatchTooLarge(len(transfers), MAX_BATCH)
+        if not transfers:
+            return []
+        items = [_normalize(t) for t in transfers]
+        ids = {t.id for t in items if _valid_id(t.id)}
+        pending_ids = {t.pending_id for t in items if t.pending_id is not None and _valid_id(t.pending_id)}
+        account_ids = {
+            i
+            for i in account_ids_of((t.debit_account_id, t.credit_account_id) for t in items)
+            if _valid_id(i)
+        }
+        store = self.store
+        # Pending transfers never change once written, so which accounts they name
+        # can be read before locking; everything that can change is read after.
+        referenced = store.transfers(pending_ids) if pending_ids else {}
+        account_ids |= account_ids_of((p.debit_account_id, p.credit_account_id) for p in referenced.values())
+        clock_now = self.clock()
+        # Pending transfers past their timeout on these accounts expire first, so the
+        # funds they held are free for this batch. Their other accounts join the lock.
+        candidates = store.due_pendings(account_ids, clock_now) if account_ids else []
+        account_ids |= account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
+        locked = store.lock_accounts(account_ids)
+        now = max([clock_now] + [last + 1 for _, last in locked.values()])
+        watched = set(referenced) | {p.id for p in candidates}
+        pending_states = store.pending_states(watched) if watched else {}
+        due = [
+            pending_states[p.id] for p in candidates if pending_states[p.id].status is PendingStatus.PENDING
+        ]
+        newest_transfer, newest_failure = store.newest_ids()
+        lowest = min(ids) if ids else 0
+        existing = store.transfers(ids) if lowest <= newest_transfer else {}
+        failed = store.failed(ids) if lowest <= newest_failure else {}
+        outcome = apply_batch(
+            items,
+            accounts={account_id: account for account_id, (account, _) in locked.items()},
+            existing=existing,
+            failed=failed,
+            referenced=referenced,
+            pending_states=pending_states,
+            due=due,
+            now=now,
+        )
+        store.write(outcome, now)
+        return outcome.results
+
+    def expire_pending(self, limit: int = MAX_BATCH) -> int:
+        """Expire up to `limit` pending transfers whose timeout has passed, releasing
+        what they reserved. Returns how many expired."""
+        store = self.store
+        clock_now = self.clock()
+        candidates = store.any_due_pendings(clock_now, limit)
+        if not candidates:
+            return 0
+        account_ids = account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
+        locked = store.lock_accounts(account_ids)
+        # Re-read under the locks: another worker may have got there first.
+        states = store.pending_states([p.id for p in candidates])
+        due = [
+            s for s in states.values() if s.status is PendingStatus.PENDING and 0 < s.expires_at <= clock_now
+        ]
+        now = max([clock_now] + [last + 1 for _, last in locked.values()])
+        outcome = apply_batch(
+            [],
+            accounts={account_id: account for account_id, (account, _) in locked.items()},
+            existing={},
+            failed={},
+            referenced={},
+            pending_states=states,
+            due=due,
+            now=now,
+        )
+        store.write(outcome, now)
+        return len(due)
+
+    def lookup_transfers(self, ids: Sequence[TransferId | uuid.UUID]) -> list[Transfer]:
+        """The transfers that exist, in the order asked; unknown ids are left out."""
+        wanted = [as_id(i) for i in ids]
+        found = self.store.transfers([i for i in wanted if _valid_id(i)])
+        return [found[i].as_transfer() for i in wanted if i in found]
+
+    def pending_status(self, pending_id: TransferId | uuid.UUID) -> PendingStatus | None:
+        """Where a pending transfer stands (None if there is no such pending transfer)."""
+        wanted = as_id(pending_id)
+        state = self.store.pending_states([wanted]).get(wanted) if _valid_id(wanted) else None
+        return None if state is None else state.status
+
+    def account_transfers(
+        self,
+        account_id: AccountId | uuid.UUID,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[Transfer]:
+        """Transfers debiting or crediting the account, oldest first (or newest first),
+        starting after the `after` timestamp cursor (before it, newest first)."""
+        key = id_bytes(as_id(account_id))
+        limit = max(1, min(limit, MAX_BATCH))
+        store = self.store
+        m = store.mark
+        if newest_first:
+            bound, order = ("timestamp < " + m, "DESC") if after else ("1 = 1", "DESC")
+        else:
+            bound, order = "timestamp > " + m, "ASC"
+        params: list[Any] = [key, key]
+        if after or not newest_first:
+            params.append(after)
+        store.cursor.execute(
+            f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers "
+            f"WHERE (debit_account_id = {m} OR credit_account_id = {m}) AND {bound} "
+            f"ORDER BY timestamp {order} LIMIT {limit}",
+            params,
+        )
+        return [transfer_from_row(row).as_transfer() for row in store.cursor.fetchall()]
+
+    def account_balances(self, account_id: AccountId | uuid.UUID) -> list[AccountBalance]:
+        """The account's four totals after each event that changed them, oldest first:
+        every transfer, and every expiry of a pending transfer (whose `transfer_id` is the
+        pending transfer's). The last entry equals the account's current totals."""
+        return balance_history(self.store, as_id(account_id))
+
+
+T = TypeVar("T")
+
+
 class Ledger:
-    """Accounts and transfers over one database. Thread-safe: each call uses its own
-    connection and transaction."""
+    """Accounts and transfers over one database. Thread-safe: each call runs in its own
+    connection and transaction, retried from the start if it loses a race.
+
+    The methods of `LedgerSession` are all available here, each as one transaction.
+    """
 
     def __init__(self, engine: Engine, *, clock: Clock = time.time_ns) -> None:
         self.engine = engine
@@ -130,226 +360,66 @@ class Ledger:
         self.engine.dispose()
 
     # -- transactions -----------------------------------------------------------------
-    def _run(self, work: Callable[[Connection, SqlStore], Any], *, read_only: bool = False) -> Any:
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[LedgerSession]:
+        """One transaction, committed when the block ends without an exception. No
+        retries: use `run` for work that should be retried when it loses a race."""
         options = READ_ONLY if read_only and is_sqlite(self.engine) else {}
+        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+            yield LedgerSession(connection, self.clock)
+
+    def run(self, work: Callable[[LedgerSession], T], *, read_only: bool = False) -> T:
+        """Run `work` in one transaction; if the database says it lost a race (deadlock,
+        busy, a concurrent insert of the same id), roll back and run it again from the
+        start. `work` must therefore do nothing outside the transaction.
+
+        Raises LedgerBusy when the retries run out."""
         for attempt in range(_RETRIES):
             try:
-                with self.engine.connect().execution_options(**options) as connection, connection.begin():
-                    return work(connection, store_for(connection))
+                with self.transaction(read_only=read_only) as session:
+                    return work(session)
             except DBAPIError as error:
-                if attempt == _RETRIES - 1 or not _retryable(error):
-                    if _retryable(error):
-                        raise LedgerBusy(str(error.orig)) from error
+                if not _retryable(error):
                     raise
+                if attempt == _RETRIES - 1:
+                    raise LedgerBusy(str(error.orig)) from error
                 time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
         raise AssertionError("unreachable")
 
-    # -- assets -----------------------------------------------------------------------
+    # -- one transaction each -----------------------------------------------------------
     def register_assets(self, assets: Iterable[Asset]) -> None:
-        """Make assets known to the ledger. An asset's scale never changes once set."""
         wanted = list(assets)
-
-        def work(connection: Connection, store: SqlStore) -> None:
-            known = self._assets_in(store)
-            for asset in wanted:
-                if asset.code in known:
-                    if known[asset.code] != asset.scale:
-                        raise InvalidInput(f"{asset.code} already has scale {known[asset.code]}")
-                    continue
-                store.cursor.execute(
-                    f"INSERT INTO ledger_assets (code, scale) VALUES ({store.marks(2)})",
-                    (asset.code, asset.scale),
-                )
-
-        self._run(work)
-
-    @staticmethod
-    def _assets_in(store: SqlStore) -> dict[str, int]:
-        store.cursor.execute("SELECT code, scale FROM ledger_assets")
-        return {code: scale for code, scale in store.cursor.fetchall()}
+        self.run(lambda s: s.register_assets(wanted))
 
     def assets(self) -> dict[str, Asset]:
-        known = self._run(lambda _c, store: self._assets_in(store), read_only=True)
-        return {code: Asset(code, scale) for code, scale in known.items()}
+        return self.run(lambda s: s.assets(), read_only=True)
 
-    # -- accounts ---------------------------------------------------------------------
     def create_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
-        """Create accounts; one result per item, in order. Existing ids answer `exists`
-        (same fields) or `exists_with_different_fields`."""
-        if len(accounts) > MAX_BATCH:
-            raise BatchTooLarge(len(accounts), MAX_BATCH)
-        items = [replace(a, id=as_id(a.id), flags=AccountFlags(a.flags)) for a in accounts]
+        return self.run(lambda s: s.create_accounts(accounts))
 
-        def work(connection: Connection, store: SqlStore) -> list[AccountResult]:
-            assets = self._assets_in(store)
-            existing = {a.id: a for a in store.accounts([a.id for a in items if _valid_id(a.id)]).values()}
-            now = self.clock()
-            results: list[AccountResult] = []
-            rows: list[tuple[Any, ...]] = []
-            for account in items:
-                result = _account_result(account, existing, assets)
-                results.append(result)
-                if result is AccountResult.OK:
-                    existing[account.id] = account
-                    rows.append(
-                        (id_bytes(account.id), account.asset, account.code, int(account.flags), account.owner,
-                         0, 0, 0, 0, now, 0)
-                    )  # fmt: skip
-            if rows:
-                store.executemany(
-                    f"INSERT INTO ledger_accounts ({ACCOUNT_COLUMNS}) VALUES ({store.marks(11)})", rows
-                )
-            return results
-
-        result: list[AccountResult] = self._run(work)
-        return result
-
-    def close_accounts(self, ids: Sequence[AccountId]) -> list[CloseResult]:
-        """Close accounts: no new transfers may touch them. Pending transfers on a closed
-        account can still be voided or expire, releasing what they held."""
-        wanted = [as_id(i) for i in ids]
-
-        def work(connection: Connection, store: SqlStore) -> list[CloseResult]:
-            store.lock_accounts([i for i in wanted if _valid_id(i)])
-            found = store.accounts([i for i in wanted if _valid_id(i)])
-            results = []
-            for account_id in wanted:
-                if account_id not in found:
-                    results.append(CloseResult.ACCOUNT_NOT_FOUND)
-                    continue
-                account = found[account_id]
-                if account.flags & AccountFlags.CLOSED:
-                    results.append(CloseResult.ALREADY_CLOSED)
-                    continue
-                store.cursor.execute(
-                    f"UPDATE ledger_accounts SET flags = {store.mark} WHERE id = {store.mark}",
-                    (int(account.flags | AccountFlags.CLOSED), id_bytes(account_id)),
-                )
-                found[account_id] = replace(account, flags=account.flags | AccountFlags.CLOSED)
-                results.append(CloseResult.OK)
-            return results
-
-        result: list[CloseResult] = self._run(work)
-        return result
+    def close_accounts(self, ids: Sequence[AccountId | uuid.UUID]) -> list[CloseResult]:
+        return self.run(lambda s: s.close_accounts(ids))
 
     def lookup_accounts(self, ids: Sequence[AccountId | uuid.UUID]) -> list[Account]:
-        """The accounts that exist, in the order asked; unknown ids are left out."""
-        wanted = [as_id(i) for i in ids]
-        found = self._run(
-            lambda _c, store: store.accounts([i for i in wanted if _valid_id(i)]), read_only=True
-        )
-        return [found[i] for i in wanted if i in found]
+        return self.run(lambda s: s.lookup_accounts(ids), read_only=True)
 
-    # -- transfers --------------------------------------------------------------------
     def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
         """Apply transfers in order, all in one transaction; one result per item.
 
         Raises BatchTooLarge, InvalidInput (wrong types) and LedgerBusy (contention that
         outlasted the retries); every business failure is a result code instead.
         """
-        if len(transfers) > MAX_BATCH:
-            raise BatchTooLarge(len(transfers), MAX_BATCH)
-        if not transfers:
-            return []
-        items = [_normalize(t) for t in transfers]
-        ids = {t.id for t in items if _valid_id(t.id)}
-        pending_ids = {t.pending_id for t in items if t.pending_id is not None and _valid_id(t.pending_id)}
-        named_accounts = {
-            i
-            for i in account_ids_of((t.debit_account_id, t.credit_account_id) for t in items)
-            if _valid_id(i)
-        }
-
-        def work(connection: Connection, store: SqlStore) -> list[TransferResult]:
-            # Pending transfers never change once written, so which accounts they name
-            # can be read before locking; everything that can change is read after.
-            referenced = store.transfers(pending_ids) if pending_ids else {}
-            account_ids = named_accounts | account_ids_of(
-                (p.debit_account_id, p.credit_account_id) for p in referenced.values()
-            )
-            clock_now = self.clock()
-            # Pending transfers past their timeout on these accounts expire first, so the
-            # funds they held are free for this batch. Their other accounts join the lock.
-            candidates = store.due_pendings(account_ids, clock_now) if account_ids else []
-            account_ids |= account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
-            locked = store.lock_accounts(account_ids)
-            now = max([clock_now] + [last + 1 for _, last in locked.values()])
-            watched = set(referenced) | {p.id for p in candidates}
-            pending_states = store.pending_states(watched) if watched else {}
-            due = [
-                pending_states[p.id]
-                for p in candidates
-                if pending_states[p.id].status is PendingStatus.PENDING
-            ]
-            newest_transfer, newest_failure = store.newest_ids()
-            lowest = min(ids) if ids else 0
-            existing = store.transfers(ids) if lowest <= newest_transfer else {}
-            failed = store.failed(ids) if lowest <= newest_failure else {}
-            outcome = apply_batch(
-                items,
-                accounts={account_id: account for account_id, (account, _) in locked.items()},
-                existing=existing,
-                failed=failed,
-                referenced=referenced,
-                pending_states=pending_states,
-                due=due,
-                now=now,
-            )
-            store.write(outcome, now)
-            return outcome.results
-
-        result: list[TransferResult] = self._run(work)
-        return result
+        return self.run(lambda s: s.create_transfers(transfers))
 
     def expire_pending(self, limit: int = MAX_BATCH) -> int:
-        """Expire up to `limit` pending transfers whose timeout has passed, releasing
-        what they reserved. Returns how many expired. Safe to run from many workers."""
-
-        def work(connection: Connection, store: SqlStore) -> int:
-            clock_now = self.clock()
-            candidates = store.any_due_pendings(clock_now, limit)
-            if not candidates:
-                return 0
-            account_ids = account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
-            locked = store.lock_accounts(account_ids)
-            # Re-read under the locks: another worker may have got there first.
-            states = store.pending_states([p.id for p in candidates])
-            due = [
-                s
-                for s in states.values()
-                if s.status is PendingStatus.PENDING and 0 < s.expires_at <= clock_now
-            ]
-            now = max([clock_now] + [last + 1 for _, last in locked.values()])
-            outcome = apply_batch(
-                [],
-                accounts={account_id: account for account_id, (account, _) in locked.items()},
-                existing={},
-                failed={},
-                referenced={},
-                pending_states=states,
-                due=due,
-                now=now,
-            )
-            store.write(outcome, now)
-            return len(due)
-
-        expired: int = self._run(work)
-        return expired
+        """Expire up to `limit` due pending transfers. Safe to run from many workers."""
+        return self.run(lambda s: s.expire_pending(limit))
 
     def lookup_transfers(self, ids: Sequence[TransferId | uuid.UUID]) -> list[Transfer]:
-        """The transfers that exist, in the order asked; unknown ids are left out."""
-        wanted = [as_id(i) for i in ids]
-        found: dict[int, StoredTransfer] = self._run(
-            lambda _c, store: store.transfers([i for i in wanted if _valid_id(i)]), read_only=True
-        )
-        return [found[i].as_transfer() for i in wanted if i in found]
+        return self.run(lambda s: s.lookup_transfers(ids), read_only=True)
 
     def pending_status(self, pending_id: TransferId | uuid.UUID) -> PendingStatus | None:
-        """Where a pending transfer stands (None if there is no such pending transfer)."""
-        wanted = as_id(pending_id)
-        states = self._run(lambda _c, store: store.pending_states([wanted]), read_only=True)
-        state = states.get(wanted)
-        return None if state is None else state.status
+        return self.run(lambda s: s.pending_status(pending_id), read_only=True)
 
     def account_transfers(
         self,
@@ -359,42 +429,13 @@ class Ledger:
         limit: int = 100,
         newest_first: bool = False,
     ) -> list[Transfer]:
-        """Transfers debiting or crediting the account, oldest first (or newest first),
-        starting after the `after` timestamp cursor (before it, newest first)."""
-        key = id_bytes(as_id(account_id))
-        limit = max(1, min(limit, MAX_BATCH))
-
-        def work(connection: Connection, store: SqlStore) -> list[Transfer]:
-            m = store.mark
-            if newest_first:
-                bound, order = ("timestamp < " + m, "DESC") if after else ("1 = 1", "DESC")
-            else:
-                bound, order = "timestamp > " + m, "ASC"
-            params: list[Any] = [key, key]
-            if after or not newest_first:
-                params.append(after)
-            store.cursor.execute(
-                f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers "
-                f"WHERE (debit_account_id = {m} OR credit_account_id = {m}) AND {bound} "
-                f"ORDER BY timestamp {order} LIMIT {limit}",
-                params,
-            )
-            return [transfer_from_row(row).as_transfer() for row in store.cursor.fetchall()]
-
-        result: list[Transfer] = self._run(work, read_only=True)
-        return result
+        return self.run(
+            lambda s: s.account_transfers(account_id, after=after, limit=limit, newest_first=newest_first),
+            read_only=True,
+        )
 
     def account_balances(self, account_id: AccountId | uuid.UUID) -> list[AccountBalance]:
-        """The account's four totals after each event that changed them, oldest first:
-        every transfer, and every expiry of a pending transfer (whose `transfer_id` is the
-        pending transfer's). The last entry equals the account's current totals."""
-        from obolo.ledger.history import balance_history
-
-        wanted = as_id(account_id)
-        history: list[AccountBalance] = self._run(
-            lambda connection, store: balance_history(store, wanted), read_only=True
-        )
-        return history
+        return self.run(lambda s: s.account_balances(account_id), read_only=True)
 
 
 def _account_result(account: Account, existing: dict[int, Account], assets: dict[str, int]) -> AccountResult:
