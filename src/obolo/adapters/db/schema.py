@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 NAMING = {
@@ -117,4 +118,189 @@ failed_transfers = Table(
     _id("id", primary_key=True),
     Column("result", String(40), nullable=False),
     Column("timestamp", BigInteger, nullable=False),
+)
+
+
+# -- people and access --------------------------------------------------------------------
+# Product ids are UUIDs (v7, time-ordered) as text: readable in logs and URLs. Times are
+# integer nanoseconds since the epoch, like the ledger's.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("display_name", String(100), nullable=False),
+    Column("phone", String(20), nullable=True, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id"), primary_key=True),
+    Column("role", String(20), primary_key=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("prefix", String(24), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("scopes", String(500), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    # "email:<address>" or "ip:<address>"
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+)
+
+# -- wallets and money movement ---------------------------------------------------------
+
+wallets = Table(
+    "wallets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("account_id", LargeBinary(16), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("user_id", "asset", name="uq_wallets_user_asset"),
+)
+
+movements = Table(
+    "movements",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(20), nullable=False),  # topup, payment, withdrawal
+    Column("status", String(20), nullable=False),  # pending, succeeded, failed
+    Column("asset", String(12), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("from_user_id", String(36), nullable=True),
+    Column("to_user_id", String(36), nullable=True),
+    Column("note", String(280), nullable=True),
+    Column("transfer_id", LargeBinary(16), nullable=True),
+    Column("external_ref", String(64), nullable=True),
+    Column("details", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    CheckConstraint("amount > 0 AND fee >= 0", name="amount_positive"),
+    Index("ix_movements_from", "from_user_id", "created_at"),
+    Index("ix_movements_to", "to_user_id", "created_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),  # null while the first request runs
+    Column("response_body", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("completed_at", BigInteger, nullable=True),
+)
+
+# -- events and webhooks ------------------------------------------------------------------
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False, index=True),
+    Column("type", String(60), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", String(1000), nullable=False),
+    Column("secret_encrypted", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger, nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("event_id", String(36), ForeignKey("events.id"), nullable=False, index=True),
+    Column("endpoint_id", String(36), ForeignKey("webhook_endpoints.id"), nullable=False, index=True),
+    Column("status", String(20), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    UniqueConstraint("event_id", "endpoint_id", name="uq_webhook_deliveries_event_endpoint"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("delivery_id", String(36), ForeignKey("webhook_deliveries.id"), nullable=False, index=True),
+    Column("at", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+)
+
+# -- the sandbox card processor's and bank's own books (what their reports would say) -----
+
+sandbox_card_charges = Table(
+    "sandbox_card_charges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("idempotency_key", String(100), nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("brand", String(20), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("status", String(20), nullable=False),  # succeeded, declined
+    Column("decline_code", String(40), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+sandbox_bank_payouts = Table(
+    "sandbox_bank_payouts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("idempotency_key", String(100), nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("iban_last4", String(4), nullable=False),
+    Column("status", String(20), nullable=False),  # paid, failed
+    Column("failure_code", String(40), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
 )
