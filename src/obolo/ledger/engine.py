@@ -8,7 +8,6 @@ rolled back and run again from the start, so it never applies twice.
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,10 +16,10 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from obolo.adapters.db.engine import READ_ONLY, is_sqlite, make_engine
+from obolo.adapters.db.engine import make_engine
 from obolo.adapters.db.migrate import upgrade
+from obolo.adapters.db.transactions import TransactionBusy, run_in_transaction, transaction
 from obolo.ledger.batch import apply_batch
 from obolo.ledger.errors import BatchTooLarge, InvalidInput, LedgerBusy
 from obolo.ledger.history import balance_history
@@ -45,9 +44,6 @@ from obolo.ledger.store import SqlStore, account_ids_of, store_for
 from obolo.money import DEFAULT_ASSETS, Asset
 
 Clock = Callable[[], int]
-_RETRIES = 20
-# Deadlock, serialization failure, lock not available: PostgreSQL says "try again".
-_RETRY_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
 def _valid_id(value: int | None) -> bool:
@@ -92,16 +88,6 @@ def _normalize(t: Transfer) -> Transfer:
         pending_id=_normal_id(t.pending_id, "pending_id"),
         flags=TransferFlags(t.flags),
     )
-
-
-def _retryable(error: DBAPIError) -> bool:
-    if isinstance(error, IntegrityError):
-        # The same new id inserted by a concurrent batch: rerun and answer `exists`.
-        return True
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    if sqlstate in _RETRY_SQLSTATES:
-        return True
-    return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
 
 
 class LedgerSession:
@@ -364,8 +350,7 @@ class Ledger:
     def transaction(self, *, read_only: bool = False) -> Iterator[LedgerSession]:
         """One transaction, committed when the block ends without an exception. No
         retries: use `run` for work that should be retried when it loses a race."""
-        options = READ_ONLY if read_only and is_sqlite(self.engine) else {}
-        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+        with transaction(self.engine, read_only=read_only) as connection:
             yield LedgerSession(connection, self.clock)
 
     def run(self, work: Callable[[LedgerSession], T], *, read_only: bool = False) -> T:
@@ -374,17 +359,14 @@ class Ledger:
         start. `work` must therefore do nothing outside the transaction.
 
         Raises LedgerBusy when the retries run out."""
-        for attempt in range(_RETRIES):
-            try:
-                with self.transaction(read_only=read_only) as session:
-                    return work(session)
-            except DBAPIError as error:
-                if not _retryable(error):
-                    raise
-                if attempt == _RETRIES - 1:
-                    raise LedgerBusy(str(error.orig)) from error
-                time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
-        raise AssertionError("unreachable")
+        try:
+            return run_in_transaction(
+                self.engine,
+                lambda connection: work(LedgerSession(connection, self.clock)),
+                read_only=read_only,
+            )
+        except TransactionBusy as error:
+            raise LedgerBusy(str(error)) from error
 
     # -- one transaction each -----------------------------------------------------------
     def register_assets(self, assets: Iterable[Asset]) -> None:

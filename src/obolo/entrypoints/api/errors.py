@@ -10,6 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from obolo.adapters.db.transactions import TransactionBusy
+from obolo.errors import OboloError, RateLimited
+from obolo.money import MoneyError
+
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_CODE: dict[str, int] = {
@@ -25,6 +29,21 @@ STATUS_BY_CODE: dict[str, int] = {
     "payload_too_large": 413,
     "ledger_busy": 503,
     "internal_error": 500,
+    "invalid_request": 422,
+    "insufficient_funds": 422,
+    "amount_out_of_limits": 422,
+    "too_many_decimals": 422,
+    "amount_out_of_range": 422,
+    "asset_mismatch": 422,
+    "invalid_card": 422,
+    "card_declined": 402,
+    "invalid_iban": 422,
+    "recipient_not_found": 404,
+    "cannot_pay_yourself": 422,
+    "idempotency_key_reused": 422,
+    "idempotency_key_in_use": 409,
+    "rate_limited": 429,
+    "busy": 503,
 }
 
 
@@ -49,6 +68,23 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
         return problem(error.code, error.detail, **error.data)
+
+    @app.exception_handler(OboloError)
+    async def _domain_error(_request: Request, error: OboloError) -> JSONResponse:
+        response = problem(error.code, error.detail, **error.data)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        if error.code == "unauthorized":
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(MoneyError)
+    async def _money_error(_request: Request, error: MoneyError) -> JSONResponse:
+        return problem(error.code, str(error))
+
+    @app.exception_handler(TransactionBusy)
+    async def _busy(_request: Request, _error: TransactionBusy) -> JSONResponse:
+        return problem("busy", "the service is busy; retry with the same Idempotency-Key", status=503)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""People and access: users, passwords, sessions, API keys, roles, login throttling."""

@@ -1,0 +1,650 @@
+"""Wallet use cases. Each moves money only by asking the ledger for transfers, and each
+records its movement, its ledger transfers and its events in one transaction.
+
+Idempotency: a caller's idempotency key fixes the movement id and the ledger transfer
+ids, so a retried request, even one racing the first, can move money only once. Calls
+to the card processor and the bank happen outside any database transaction and are
+themselves keyed by the movement id, so a retry after a crash completes the same
+charge or payout rather than starting a second one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+
+from obolo.adapters.bank import BankPayouts, PayoutStatus
+from obolo.adapters.cards import Card, CardProcessor, ChargeStatus
+from obolo.adapters.clock import Clock, iso
+from obolo.adapters.db.schema import movements, wallets
+from obolo.adapters.db.transactions import transaction
+from obolo.adapters.ids import derived_id, new_id, uuid7
+from obolo.errors import InvalidRequest, NotFound
+from obolo.identity.lookup import display_names, find_user_id
+from obolo.ledger import (
+    Account,
+    AccountFlags,
+    AccountResult,
+    Ledger,
+    LedgerSession,
+    Transfer,
+    TransferFlags,
+    TransferResult,
+)
+from obolo.money import DEFAULT_ASSETS, Amount, Asset, format_units
+from obolo.settings import FeeRule, Settings
+from obolo.wallets.errors import (
+    AmountOutOfLimits,
+    CannotPayYourself,
+    CardDeclined,
+    InsufficientFunds,
+    InvalidAmount,
+    RecipientNotFound,
+    UnknownAsset,
+)
+from obolo.wallets.model import (
+    AccountCode,
+    Balance,
+    MovementKind,
+    MovementStatus,
+    PlatformAccount,
+    TransferCode,
+    Wallet,
+    check_card,
+    fee_for,
+    mask_iban,
+    normalize_iban,
+)
+from obolo.webhooks.outbox import record_event
+
+T = TypeVar("T")
+_R = TransferResult
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A movement of money as its owner sees it."""
+
+    id: str
+    kind: MovementKind
+    status: MovementStatus
+    asset: str
+    amount: int
+    fee: int
+    from_user_id: str | None
+    to_user_id: str | None
+    note: str | None
+    details: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    movement: Movement
+    direction: str  # "in" or "out"
+    counterparty: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    timestamp: int
+    movement_id: str | None
+    kind: str
+    description: str
+    amount: int  # signed: credits positive, debits negative
+    balance: int
+
+
+def _movement(row: Any) -> Movement:
+    return Movement(
+        id=row.id,
+        kind=MovementKind(row.kind),
+        status=MovementStatus(row.status),
+        asset=row.asset,
+        amount=row.amount,
+        fee=row.fee,
+        from_user_id=row.from_user_id,
+        to_user_id=row.to_user_id,
+        note=row.note,
+        details=json.loads(row.details) if row.details else {},
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _id_text(value: int) -> str:
+    return str(uuid.UUID(int=value))
+
+
+class WalletService:
+    def __init__(
+        self,
+        engine: Engine,
+        ledger: Ledger,
+        clock: Clock,
+        cards: CardProcessor,
+        bank: BankPayouts,
+        settings: Settings,
+        assets: dict[str, Asset] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.clock = clock
+        self.cards = cards
+        self.bank = bank
+        self.settings = settings
+        self.assets = assets or dict(DEFAULT_ASSETS)
+        self._platform_ready: set[str] = set()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _run(self, work: Callable[[LedgerSession], T]) -> T:
+        return self.ledger.run(work)
+
+    def asset(self, code: str) -> Asset:
+        asset = self.assets.get(code)
+        if asset is None:
+            raise UnknownAsset(f"unknown asset {code!r}", asset=code)
+        return asset
+
+    def _ensure_platform_accounts(self, session: LedgerSession, asset: str) -> None:
+        if asset in self._platform_ready:
+            return
+        results = session.create_accounts(
+            [
+                Account(
+                    purpose.account_id(asset),
+                    asset,
+                    code=int(purpose.code),
+                    owner=f"platform:{purpose.value}",
+                )
+                for purpose in PlatformAccount
+            ]
+        )
+        if any(r not in (AccountResult.OK, AccountResult.EXISTS) for r in results):
+            raise RuntimeError(f"platform accounts for {asset}: {results}")
+        if all(r is AccountResult.EXISTS for r in results):
+            # Only once they are seen committed: a transaction that created them may
+            # still roll back.
+            self._platform_ready.add(asset)
+
+    def _wallet(self, session: LedgerSession, user_id: str, asset: str, *, create: bool) -> Wallet | None:
+        connection = session.connection
+        row = connection.execute(
+            select(wallets).where(wallets.c.user_id == user_id, wallets.c.asset == asset)
+        ).first()
+        if row is not None:
+            return Wallet(row.id, row.user_id, row.asset, int.from_bytes(row.account_id, "big"))
+        if not create:
+            return None
+        self._ensure_platform_accounts(session, asset)
+        account_id = uuid7(self.clock()).int
+        result = session.create_accounts(
+            [
+                Account(
+                    account_id,
+                    asset,
+                    code=int(AccountCode.WALLET),
+                    flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+                    owner=f"user:{user_id}",
+                )
+            ]
+        )
+        if result != [AccountResult.OK]:
+            raise RuntimeError(f"wallet account: {result}")
+        wallet = Wallet(new_id(), user_id, asset, account_id)
+        # A concurrent first use inserts the same (user, asset): the unique constraint
+        # fails one of the two transactions, which reruns and finds the winner's wallet.
+        connection.execute(
+            insert(wallets).values(
+                id=wallet.id,
+                user_id=user_id,
+                asset=asset,
+                account_id=account_id.to_bytes(16, "big"),
+                created_at=self.clock(),
+            )
+        )
+        return wallet
+
+    def _movement_id(self, user_id: str, kind: MovementKind, idempotency_key: str | None) -> str:
+        if idempotency_key is None:
+            return new_id()
+        return _id_text(derived_id("movement", user_id, kind.value, idempotency_key))
+
+    @staticmethod
+    def _transfer_id(movement_id: str, part: str) -> int:
+        return derived_id("transfer", movement_id, part)
+
+    def _find_movement(self, connection: Connection, movement_id: str) -> Movement | None:
+        row = connection.execute(select(movements).where(movements.c.id == movement_id)).first()
+        return None if row is None else _movement(row)
+
+    def _insert_movement(self, connection: Connection, movement: Movement, transfer_id: int | None) -> None:
+        connection.execute(
+            insert(movements).values(
+                id=movement.id,
+                kind=str(movement.kind),
+                status=str(movement.status),
+                asset=movement.asset,
+                amount=movement.amount,
+                fee=movement.fee,
+                from_user_id=movement.from_user_id,
+                to_user_id=movement.to_user_id,
+                note=movement.note,
+                transfer_id=None if transfer_id is None else transfer_id.to_bytes(16, "big"),
+                details=json.dumps(movement.details, sort_keys=True) if movement.details else None,
+                created_at=movement.created_at,
+                updated_at=movement.updated_at,
+            )
+        )
+
+    def _check_amount(self, amount: Amount, low: int, high: int) -> None:
+        self.asset(amount.asset.code)
+        if amount.units <= 0:
+            raise InvalidAmount("the amount must be positive")
+        if not low <= amount.units <= high:
+            raise AmountOutOfLimits(
+                f"the amount must be between {format_units(low, amount.asset)} and "
+                f"{format_units(high, amount.asset)} {amount.asset.code}",
+                minimum=format_units(low, amount.asset),
+                maximum=format_units(high, amount.asset),
+            )
+
+    def _fee(self, kind: MovementKind, amount: int) -> int:
+        return fee_for(amount, self.settings.fees.get(kind.value, FeeRule()))
+
+    def _insufficient(self, session: LedgerSession, wallet: Wallet, needed: int) -> InsufficientFunds:
+        asset = self.asset(wallet.asset)
+        (account,) = session.lookup_accounts([wallet.account_id])
+        return InsufficientFunds(
+            wallet.asset, format_units(needed, asset), format_units(account.available, asset)
+        )
+
+    def _payload(self, movement: Movement) -> dict[str, Any]:
+        asset = self.asset(movement.asset)
+        return {
+            "id": movement.id,
+            "kind": str(movement.kind),
+            "status": str(movement.status),
+            "amount": format_units(movement.amount, asset),
+            "fee": format_units(movement.fee, asset),
+            "asset": movement.asset,
+            "note": movement.note,
+        }
+
+    # -- reads --------------------------------------------------------------------------------
+    def balances(self, user_id: str) -> list[Balance]:
+        """One balance per wallet the user has, in asset order."""
+
+        def work(session: LedgerSession) -> list[Balance]:
+            rows = session.connection.execute(
+                select(wallets).where(wallets.c.user_id == user_id).order_by(wallets.c.asset)
+            ).all()
+            accounts = session.lookup_accounts([int.from_bytes(row.account_id, "big") for row in rows])
+            return [Balance(a.asset, a.available, a.debits_pending) for a in accounts]
+
+        return self.ledger.run(work, read_only=True)
+
+    def movement(self, user_id: str, movement_id: str) -> Movement:
+        """One of the user's movements; someone else's is NotFound, like a missing one."""
+        with transaction(self.engine, read_only=True) as connection:
+            found = self._find_movement(connection, movement_id)
+        if found is None or user_id not in (found.from_user_id, found.to_user_id):
+            raise NotFound("no such movement")
+        return found
+
+    # -- top-ups ------------------------------------------------------------------------------
+    def top_up(
+        self, user_id: str, amount: Amount, card: Card, idempotency_key: str | None = None
+    ) -> Movement:
+        """Charge the card and credit the wallet. Raises InvalidCard, CardDeclined,
+        AmountOutOfLimits, UnknownAsset."""
+        self._check_amount(amount, self.settings.topup_min, self.settings.topup_max)
+        today = datetime.fromtimestamp(self.clock() / 1e9, tz=UTC)
+        number = check_card(
+            card.number, card.exp_month, card.exp_year, card.cvc, year=today.year, month=today.month
+        )
+        card = Card(number, card.exp_month, card.exp_year, card.cvc)
+        movement_id = self._movement_id(user_id, MovementKind.TOPUP, idempotency_key)
+        with transaction(self.engine, read_only=True) as connection:
+            done = self._find_movement(connection, movement_id)
+        if done is not None:
+            return done
+        charge = self.cards.charge(movement_id, amount.units, amount.asset.code, card)
+        asset = amount.asset.code
+        fee = self._fee(MovementKind.TOPUP, amount.units)
+        details = {"card_brand": charge.brand, "card_last4": charge.last4, "charge_id": charge.id}
+
+        def record(session: LedgerSession) -> Movement:
+            connection = session.connection
+            existing = self._find_movement(connection, movement_id)
+            if existing is not None:
+                return existing
+            now = self.clock()
+            succeeded = charge.status is ChargeStatus.SUCCEEDED
+            if charge.decline_code:
+                details["decline_code"] = charge.decline_code
+            movement = Movement(
+                movement_id, MovementKind.TOPUP,
+                MovementStatus.SUCCEEDED if succeeded else MovementStatus.FAILED,
+                asset, amount.units, fee if succeeded else 0, None, user_id, None, details, now, now,
+            )  # fmt: skip
+            transfer_id = None
+            if succeeded:
+                wallet = self._wallet(session, user_id, asset, create=True)
+                assert wallet is not None
+                transfer_id = self._transfer_id(movement_id, "principal")
+                transfers = [
+                    Transfer(
+                        transfer_id,
+                        PlatformAccount.CARD_FUNDING.account_id(asset),
+                        wallet.account_id,
+                        amount.units,
+                        asset,
+                        code=int(TransferCode.TOPUP),
+                        flags=TransferFlags.LINKED if fee else TransferFlags.NONE,
+                    )
+                ]
+                if fee:
+                    transfers.append(
+                        Transfer(self._transfer_id(movement_id, "fee"), wallet.account_id,
+                                 PlatformAccount.FEE_REVENUE.account_id(asset), fee, asset,
+                                 code=int(TransferCode.FEE))
+                    )  # fmt: skip
+                results = session.create_transfers(transfers)
+                if any(r not in (_R.OK, _R.EXISTS) for r in results):
+                    raise RuntimeError(f"top-up {movement_id} refused by the ledger: {results}")
+            self._insert_movement(connection, movement, transfer_id)
+            record_event(
+                connection,
+                user_id,
+                "topup.succeeded" if succeeded else "topup.failed",
+                self._payload(movement),
+                now,
+            )
+            return movement
+
+        movement = self._run(record)
+        if movement.status is MovementStatus.FAILED:
+            code = movement.details.get("decline_code", "card_declined")
+            raise CardDeclined(f"the card was declined ({code})", decline_code=code, movement_id=movement.id)
+        return movement
+
+    # -- payments -----------------------------------------------------------------------------
+    def pay(
+        self,
+        user_id: str,
+        to: str,
+        amount: Amount,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Movement:
+        """Pay another person at once. The fee, if any, is paid by the sender on top of
+        the amount, in the same atomic batch. Raises RecipientNotFound,
+        CannotPayYourself, InsufficientFunds, AmountOutOfLimits, UnknownAsset."""
+        self._check_amount(amount, 1, self.settings.payment_max)
+        asset = amount.asset.code
+        movement_id = self._movement_id(user_id, MovementKind.PAYMENT, idempotency_key)
+        fee = self._fee(MovementKind.PAYMENT, amount.units)
+
+        def work(session: LedgerSession) -> Movement:
+            connection = session.connection
+            existing = self._find_movement(connection, movement_id)
+            if existing is not None:
+                return existing
+            recipient = find_user_id(connection, to)
+            if recipient is None:
+                raise RecipientNotFound("nobody with that id, email or phone number")
+            if recipient == user_id:
+                raise CannotPayYourself("a payment needs someone else to receive it")
+            payer = self._wallet(session, user_id, asset, create=True)
+            payee = self._wallet(session, recipient, asset, create=True)
+            assert payer is not None
+            assert payee is not None
+            principal_id = self._transfer_id(movement_id, "principal")
+            transfers = [
+                Transfer(principal_id, payer.account_id, payee.account_id, amount.units, asset,
+                         code=int(TransferCode.PAYMENT),
+                         flags=TransferFlags.LINKED if fee else TransferFlags.NONE)
+            ]  # fmt: skip
+            if fee:
+                fee_account = PlatformAccount.FEE_REVENUE.account_id(asset)
+                transfers.append(
+                    Transfer(self._transfer_id(movement_id, "fee"), payer.account_id, fee_account, fee, asset,
+                             code=int(TransferCode.FEE))
+                )  # fmt: skip
+            results = session.create_transfers(transfers)
+            if _R.EXCEEDS_CREDITS in results:
+                # Raising rolls the transaction back: nothing of this attempt is kept.
+                raise self._insufficient(session, payer, amount.units + fee)
+            if any(r not in (_R.OK, _R.EXISTS) for r in results):
+                raise RuntimeError(f"payment {movement_id} refused by the ledger: {results}")
+            now = self.clock()
+            movement = Movement(
+                movement_id, MovementKind.PAYMENT, MovementStatus.SUCCEEDED, asset, amount.units, fee,
+                user_id, recipient, note, {}, now, now,
+            )  # fmt: skip
+            self._insert_movement(connection, movement, principal_id)
+            payload = self._payload(movement)
+            record_event(connection, user_id, "payment.sent", {**payload, "to": recipient}, now)
+            received = {**payload, "fee": format_units(0, amount.asset), "from": user_id}
+            record_event(connection, recipient, "payment.received", received, now)
+            return movement
+
+        return self._run(work)
+
+    # -- withdrawals --------------------------------------------------------------------------
+    def withdraw(
+        self, user_id: str, amount: Amount, iban: str, idempotency_key: str | None = None
+    ) -> Movement:
+        """Send money to a bank account. The amount (and fee) is held while the payout is
+        in flight, then posted if the bank pays or released if it fails. Raises
+        InvalidIban, InsufficientFunds, AmountOutOfLimits, UnknownAsset."""
+        self._check_amount(amount, self.settings.withdrawal_min, self.settings.withdrawal_max)
+        account_number = normalize_iban(iban)
+        asset = amount.asset.code
+        movement_id = self._movement_id(user_id, MovementKind.WITHDRAWAL, idempotency_key)
+        fee = self._fee(MovementKind.WITHDRAWAL, amount.units)
+        principal_id = self._transfer_id(movement_id, "principal")
+        fee_id = self._transfer_id(movement_id, "fee")
+
+        def hold(session: LedgerSession) -> Movement:
+            connection = session.connection
+            existing = self._find_movement(connection, movement_id)
+            if existing is not None:
+                return existing
+            wallet = self._wallet(session, user_id, asset, create=True)
+            assert wallet is not None
+            transfers = [
+                Transfer(principal_id, wallet.account_id, PlatformAccount.BANK_PAYOUTS.account_id(asset),
+                         amount.units, asset, code=int(TransferCode.WITHDRAWAL),
+                         flags=TransferFlags.PENDING | (TransferFlags.LINKED if fee else TransferFlags.NONE))
+            ]  # fmt: skip
+            if fee:
+                fee_account = PlatformAccount.FEE_REVENUE.account_id(asset)
+                transfers.append(
+                    Transfer(fee_id, wallet.account_id, fee_account, fee, asset, code=int(TransferCode.FEE),
+                             flags=TransferFlags.PENDING)
+                )  # fmt: skip
+            results = session.create_transfers(transfers)
+            if _R.EXCEEDS_CREDITS in results:
+                raise self._insufficient(session, wallet, amount.units + fee)
+            if any(r not in (_R.OK, _R.EXISTS) for r in results):
+                raise RuntimeError(f"withdrawal {movement_id} refused by the ledger: {results}")
+            now = self.clock()
+            movement = Movement(
+                movement_id, MovementKind.WITHDRAWAL, MovementStatus.PENDING, asset, amount.units, fee,
+                user_id, None, None, {"iban": mask_iban(account_number)}, now, now,
+            )  # fmt: skip
+            self._insert_movement(connection, movement, principal_id)
+            record_event(connection, user_id, "withdrawal.created", self._payload(movement), now)
+            return movement
+
+        movement = self._run(hold)
+        if movement.status is not MovementStatus.PENDING:
+            return movement
+        payout = self.bank.payout(movement_id, amount.units, asset, account_number)
+        paid = payout.status is PayoutStatus.PAID
+
+        def settle(session: LedgerSession) -> Movement:
+            connection = session.connection
+            current = self._find_movement(connection, movement_id)
+            assert current is not None
+            if current.status is not MovementStatus.PENDING:
+                return current
+            flag = TransferFlags.POST_PENDING_TRANSFER if paid else TransferFlags.VOID_PENDING_TRANSFER
+            transfers = [
+                Transfer(self._transfer_id(movement_id, "settle"), pending_id=principal_id, flags=flag)
+            ]
+            if current.fee:
+                transfers = [
+                    Transfer(transfers[0].id, pending_id=principal_id, flags=flag | TransferFlags.LINKED),
+                    Transfer(self._transfer_id(movement_id, "settle-fee"), pending_id=fee_id, flags=flag),
+                ]
+            results = session.create_transfers(transfers)
+            if any(r not in (_R.OK, _R.EXISTS) for r in results):
+                raise RuntimeError(f"withdrawal {movement_id} could not settle: {results}")
+            now = self.clock()
+            status = MovementStatus.SUCCEEDED if paid else MovementStatus.FAILED
+            details = {**current.details, "payout_id": payout.id}
+            if payout.failure_code:
+                details["failure_code"] = payout.failure_code
+            connection.execute(
+                update(movements)
+                .where(movements.c.id == movement_id)
+                .values(status=str(status), updated_at=now, external_ref=payout.id,
+                        details=json.dumps(details, sort_keys=True))
+            )  # fmt: skip
+            settled = Movement(
+                **{**_as_dict(current), "status": status, "details": details, "updated_at": now}
+            )
+            record_event(
+                connection,
+                user_id,
+                "withdrawal.paid" if paid else "withdrawal.failed",
+                self._payload(settled),
+                now,
+            )
+            return settled
+
+        return self._run(settle)
+
+    # -- history ------------------------------------------------------------------------------
+    def history(
+        self, user_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[HistoryEntry], str | None]:
+        """The user's movements, newest first, and a cursor for the next page (None at
+        the end). Raises InvalidRequest for a cursor that was not ours."""
+        limit = max(1, min(limit, 200))
+        before = _decode_cursor(cursor) if cursor else None
+        mine = or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id)
+        query = select(movements).where(mine)
+        if before is not None:
+            created_at, movement_id = before
+            query = query.where(
+                or_(
+                    movements.c.created_at < created_at,
+                    and_(movements.c.created_at == created_at, movements.c.id < movement_id),
+                )
+            )
+        query = query.order_by(movements.c.created_at.desc(), movements.c.id.desc()).limit(limit + 1)
+        with transaction(self.engine, read_only=True) as connection:
+            rows = [_movement(row) for row in connection.execute(query).all()]
+            others = {m.to_user_id if m.from_user_id == user_id else m.from_user_id for m in rows}
+            names = display_names(connection, {o for o in others if o})
+        page = rows[:limit]
+        entries = []
+        for m in page:
+            outgoing = m.from_user_id == user_id
+            other = m.to_user_id if outgoing else m.from_user_id
+            entries.append(HistoryEntry(m, "out" if outgoing else "in", names.get(other) if other else None))
+        next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+        return entries, next_cursor
+
+    def statement(self, user_id: str, asset: str, start: int, end: int) -> list[StatementLine]:
+        """Every posted change of the wallet between `start` and `end` (ns), each with the
+        balance after it: the ledger's own history of the account, described."""
+        self.asset(asset)
+
+        def work(session: LedgerSession) -> list[StatementLine]:
+            wallet = self._wallet(session, user_id, asset, create=False)
+            if wallet is None:
+                return []
+            connection = session.connection
+            history = session.account_balances(wallet.account_id)
+            rows = connection.execute(
+                select(movements).where(
+                    or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id)
+                )
+            ).all()
+            by_transfer: dict[int, Movement] = {}
+            for row in rows:
+                movement = _movement(row)
+                base = int.from_bytes(row.transfer_id, "big") if row.transfer_id else None
+                for part in ("principal", "fee", "settle", "settle-fee"):
+                    by_transfer[self._transfer_id(movement.id, part)] = movement
+                if base is not None:
+                    by_transfer[base] = movement
+            lines: list[StatementLine] = []
+            previous = 0
+            for entry in history:
+                change = entry.balance - previous
+                previous = entry.balance
+                if change == 0 or not start <= entry.timestamp < end:
+                    continue
+                source = by_transfer.get(entry.transfer_id)
+                kind = str(source.kind) if source else "adjustment"
+                is_fee = source is not None and entry.transfer_id in {
+                    self._transfer_id(source.id, "fee"),
+                    self._transfer_id(source.id, "settle-fee"),
+                }
+                description = _describe(source, user_id, is_fee)
+                movement_id = source.id if source else None
+                lines.append(
+                    StatementLine(entry.timestamp, movement_id, kind, description, change, entry.balance)
+                )
+            return lines
+
+        return self.ledger.run(work, read_only=True)
+
+
+def _as_dict(movement: Movement) -> dict[str, Any]:
+    return {field: getattr(movement, field) for field in Movement.__slots__}
+
+
+def _describe(movement: Movement | None, user_id: str, is_fee: bool) -> str:
+    if movement is None:
+        return "adjustment"
+    if is_fee:
+        return f"fee for {movement.kind}"
+    if movement.kind is MovementKind.TOPUP:
+        return (
+            f"top-up by {movement.details.get('card_brand', 'card')} {movement.details.get('card_last4', '')}"
+        )
+    if movement.kind is MovementKind.WITHDRAWAL:
+        return f"withdrawal to {movement.details.get('iban', 'bank')}"
+    note = f": {movement.note}" if movement.note else ""
+    return ("payment sent" if movement.from_user_id == user_id else "payment received") + note
+
+
+def _encode_cursor(created_at: int, movement_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at}:{movement_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, movement_id = text.split(":", 1)
+        return int(created_at), str(uuid.UUID(movement_id))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequest("the cursor is not one this API gave out", field="cursor") from error
+
+
+__all__ = ["Balance", "HistoryEntry", "Movement", "StatementLine", "WalletService", "iso"]
