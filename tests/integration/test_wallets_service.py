@@ -22,8 +22,8 @@ from obolo.wallets.errors import (
     CannotPayYourself,
     CardDeclined,
     InsufficientFunds,
-    InvalidCard,
     InvalidAmount,
+    InvalidCard,
     InvalidIban,
     RecipientNotFound,
 )

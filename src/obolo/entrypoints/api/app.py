@@ -10,31 +10,43 @@ from sqlalchemy import text
 
 from obolo import __version__
 from obolo.adapters.db.engine import READ_ONLY
-from obolo.entrypoints.api import errors, ledger_routes
-from obolo.ledger import Ledger
+from obolo.bootstrap import Platform
+from obolo.entrypoints.api import errors, identity_routes, ledger_routes, wallet_routes, webhook_routes
+from obolo.entrypoints.api.limits import BodySizeLimit
+
+DESCRIPTION = """
+Micropayments on one exact double-entry ledger.
+
+* Authenticate with `Authorization: Bearer <token>`: a session token from `POST /v1/sessions`
+  or an API key from `POST /v1/api-keys`.
+* Amounts are decimal strings at the asset's scale (EUR and USD have 6 decimals).
+* Every POST accepts `Idempotency-Key`: a retry with the same key and body replays the first
+  response and moves no money again.
+* Errors are RFC 9457 `application/problem+json` with a stable `code`.
+"""
 
 
-def create_app(ledger: Ledger) -> FastAPI:
+def create_app(platform: Platform) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        ledger.close()
+        platform.close()
 
-    app = FastAPI(
-        title="Obolo",
-        version=__version__,
-        summary="Micropayments on one exact double-entry ledger.",
-        lifespan=lifespan,
-    )
-    app.state.ledger = ledger
+    app = FastAPI(title="Obolo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.platform = platform
+    app.state.ledger = platform.ledger
     errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=platform.settings.max_body_bytes)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """200 once the database answers."""
-        with ledger.engine.connect().execution_options(**READ_ONLY) as connection:
+        with platform.engine.connect().execution_options(**READ_ONLY) as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok"}
 
+    app.include_router(identity_routes.router)
+    app.include_router(wallet_routes.router)
+    app.include_router(webhook_routes.router)
     app.include_router(ledger_routes.router)
     return app
