@@ -40,8 +40,8 @@ _CHECKS: list[tuple[str, str]] = [
         "SELECT t.id, 'accounts, assets or amount wrong' FROM ledger_transfers t "
         "LEFT JOIN ledger_accounts d ON d.id = t.debit_account_id "
         "LEFT JOIN ledger_accounts c ON c.id = t.credit_account_id "
-        "WHERE d.id IS NULL OR c.id IS NULL OR d.id = c.id OR d.asset <> t.asset OR c.asset <> t.asset "
-        "OR t.amount < 0 OR (t.amount = 0 AND (t.flags & 8) = 0)",
+        "WHERE t.failure IS NULL AND (d.id IS NULL OR c.id IS NULL OR d.id = c.id "
+        "OR d.asset <> t.asset OR c.asset <> t.asset OR t.amount <= 0)",
     ),
     (
         "totals_match_transfers",
@@ -50,11 +50,11 @@ _CHECKS: list[tuple[str, str]] = [
             SELECT debit_account_id AS account_id,
                    CASE WHEN (flags & {_PENDING | _VOID}) = 0 THEN amount ELSE 0 END AS debit_posted,
                    0 AS credit_posted
-            FROM ledger_transfers
+            FROM ledger_transfers WHERE failure IS NULL
             UNION ALL
             SELECT credit_account_id, 0,
                    CASE WHEN (flags & {_PENDING | _VOID}) = 0 THEN amount ELSE 0 END
-            FROM ledger_transfers
+            FROM ledger_transfers WHERE failure IS NULL
         ),
         held AS (
             SELECT debit_account_id AS account_id, amount AS debit_pending, 0 AS credit_pending
@@ -92,7 +92,7 @@ _CHECKS: list[tuple[str, str]] = [
         SELECT p.id, 'status ' || p.status || ' with ' || COUNT(r.id) || ' post/void transfers'
         FROM ledger_pending_transfers p
         JOIN ledger_transfers t ON t.id = p.id
-        LEFT JOIN ledger_transfers r ON r.pending_id = p.id
+        LEFT JOIN ledger_transfers r ON r.pending_id = p.id AND r.failure IS NULL
         GROUP BY p.id, p.status, p.amount, t.amount, t.flags
         HAVING COUNT(r.id) > 1
             OR (p.status IN (2, 3) AND COUNT(r.id) <> 1)
@@ -103,10 +103,16 @@ _CHECKS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "failed_transfer_moves_nothing",
+        "SELECT id, 'a failed transfer with an amount or a pending record' FROM ledger_transfers t "
+        "WHERE t.failure IS NOT NULL AND (t.amount <> 0 "
+        "OR EXISTS (SELECT 1 FROM ledger_pending_transfers p WHERE p.id = t.id))",
+    ),
+    (
         "pending_is_recorded",
         "SELECT t.id, 'pending transfer without a pending record' FROM ledger_transfers t "
         "LEFT JOIN ledger_pending_transfers p ON p.id = t.id "
-        f"WHERE (t.flags & {_PENDING}) <> 0 AND p.id IS NULL",
+        f"WHERE (t.flags & {_PENDING}) <> 0 AND p.id IS NULL AND t.failure IS NULL",
     ),
 ]
 

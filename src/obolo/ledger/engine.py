@@ -219,10 +219,8 @@ class LedgerSession:
         due = [
             pending_states[p.id] for p in candidates if pending_states[p.id].status is PendingStatus.PENDING
         ]
-        newest_transfer, newest_failure = store.newest_ids()
         lowest = min(ids) if ids else 0
-        existing = store.transfers(ids) if lowest <= newest_transfer else {}
-        failed = store.failed(ids) if lowest <= newest_failure else {}
+        existing, failed = store.outcomes(ids) if lowest <= store.newest_id() else ({}, {})
         outcome = apply_batch(
             items,
             accounts={account_id: account for account_id, (account, _) in locked.items()},
@@ -300,7 +298,7 @@ class LedgerSession:
             params.append(after)
         store.cursor.execute(
             f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers "
-            f"WHERE (debit_account_id = {m} OR credit_account_id = {m}) AND {bound} "
+            f"WHERE (debit_account_id = {m} OR credit_account_id = {m}) AND {bound} AND failure IS NULL "
             f"ORDER BY timestamp {order} LIMIT {limit}",
             params,
         )

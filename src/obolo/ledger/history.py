@@ -17,7 +17,7 @@ def balance_history(store: SqlStore, account_id: AccountId) -> list[AccountBalan
     store.cursor.execute(
         "SELECT t.timestamp, t.id, t.debit_account_id, t.amount, t.flags, p.amount "
         "FROM ledger_transfers t LEFT JOIN ledger_pending_transfers p ON p.id = t.pending_id "
-        f"WHERE t.debit_account_id = {m} OR t.credit_account_id = {m}",
+        f"WHERE (t.debit_account_id = {m} OR t.credit_account_id = {m}) AND t.failure IS NULL",
         (key, key),
     )
     events = [

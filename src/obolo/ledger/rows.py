@@ -58,8 +58,10 @@ def account_from_row(row: Any) -> tuple[Account, int]:
 
 TRANSFER_COLUMNS = (
     "id, debit_account_id, credit_account_id, amount, requested_amount, pending_id, asset, "
-    "code, flags, timeout, metadata, timestamp"
+    "code, flags, timeout, metadata, timestamp, failure"
 )
+#: The accounts recorded on a failed transfer's row: id 0, which no account can have.
+NO_ACCOUNT = bytes(16)
 
 
 def transfer_row(t: StoredTransfer) -> tuple[Any, ...]:
@@ -76,6 +78,7 @@ def transfer_row(t: StoredTransfer) -> tuple[Any, ...]:
         t.timeout,
         metadata_text(t.metadata),
         t.timestamp,
+        None,
     )
 
 

@@ -25,6 +25,7 @@ from obolo.ledger.model import (
 )
 from obolo.ledger.rows import (
     ACCOUNT_COLUMNS,
+    NO_ACCOUNT,
     PENDING_COLUMNS,
     TRANSFER_COLUMNS,
     account_from_row,
@@ -51,26 +52,34 @@ class SqlStore:
         raise NotImplementedError
 
     def transfers(self, ids: Collection[TransferId]) -> dict[TransferId, StoredTransfer]:
-        rows = self._select_in(f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN {{ids}}", ids)
+        """The applied transfers among `ids`."""
+        rows = self._select_in(
+            f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN {{ids}} AND failure IS NULL", ids
+        )
         return {id_int(row[0]): transfer_from_row(row) for row in rows}
 
-    def newest_ids(self) -> tuple[int, int]:
-        """The highest transfer id stored and the highest failed id (0 when none): two
-        primary-key lookups. Clients that choose time-ordered ids (UUIDv7, or TigerBeetle's
-        recommended ids) send ids above both, so the batch needs no per-id existence check."""
-        self.cursor.execute(
-            "SELECT (SELECT id FROM ledger_transfers ORDER BY id DESC LIMIT 1), "
-            "(SELECT id FROM ledger_failed_transfers ORDER BY id DESC LIMIT 1)"
-        )
-        newest_transfer, newest_failure = self.cursor.fetchone()
-        return (
-            id_int(bytes(newest_transfer)) if newest_transfer is not None else 0,
-            id_int(bytes(newest_failure)) if newest_failure is not None else 0,
-        )
+    def outcomes(
+        self, ids: Collection[TransferId]
+    ) -> tuple[dict[TransferId, StoredTransfer], dict[TransferId, TransferResult]]:
+        """What became of each of `ids` already seen: (applied transfers, failures)."""
+        applied: dict[TransferId, StoredTransfer] = {}
+        failed: dict[TransferId, TransferResult] = {}
+        for row in self._select_in(
+            f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN {{ids}}", ids
+        ):
+            if row[12] is None:
+                applied[id_int(row[0])] = transfer_from_row(row)
+            else:
+                failed[id_int(row[0])] = TransferResult(row[12])
+        return applied, failed
 
-    def failed(self, ids: Collection[TransferId]) -> dict[TransferId, TransferResult]:
-        rows = self._select_in("SELECT id, result FROM ledger_failed_transfers WHERE id IN {ids}", ids)
-        return {id_int(row[0]): TransferResult(row[1]) for row in rows}
+    def newest_id(self) -> int:
+        """The highest transfer id stored, applied or failed (0 when none): one
+        primary-key lookup. Clients that choose time-ordered ids (UUIDv7, or TigerBeetle's
+        recommended ids) send ids above it, so the batch needs no per-id existence check."""
+        self.cursor.execute("SELECT id FROM ledger_transfers ORDER BY id DESC LIMIT 1")
+        row = self.cursor.fetchone()
+        return 0 if row is None else id_int(bytes(row[0]))
 
     def pending_states(self, ids: Collection[TransferId]) -> dict[TransferId, PendingState]:
         rows = self._select_in(
@@ -125,8 +134,15 @@ class SqlStore:
 
     # -- writes ---------------------------------------------------------------------
     def write(self, outcome: BatchOutcome, now: int) -> None:
-        if outcome.transfers:
-            self.insert_transfers([_transfer_row(t) for t in outcome.transfers])
+        rows = [_transfer_row(t) for t in outcome.transfers]
+        # A failed id is kept as a row of its own, so the primary key decides between
+        # two concurrent batches carrying the same id, whatever became of each.
+        rows += [
+            (id_bytes(tid), NO_ACCOUNT, NO_ACCOUNT, 0, None, None, "", 0, 0, 0, None, now, str(result))
+            for tid, result in outcome.failures
+        ]
+        if rows:
+            self.insert_transfers(rows)
         if outcome.new_pendings:
             self.executemany(
                 f"INSERT INTO ledger_pending_transfers ({PENDING_COLUMNS}) VALUES ({self.marks(7)})",
@@ -140,11 +156,6 @@ class SqlStore:
             )
         if outcome.account_changes:
             self.update_accounts(outcome.account_changes)
-        if outcome.failures:
-            self.executemany(
-                f"INSERT INTO ledger_failed_transfers (id, result, timestamp) VALUES ({self.marks(3)})",
-                [(id_bytes(tid), str(result), now) for tid, result in outcome.failures],
-            )
 
     mark = "?"
 
@@ -178,7 +189,7 @@ class SqliteStore(SqlStore):
 
     def insert_transfers(self, rows: list[tuple[Any, ...]]) -> None:
         self.cursor.executemany(
-            f"INSERT INTO ledger_transfers ({TRANSFER_COLUMNS}) VALUES ({self.marks(12)})", rows
+            f"INSERT INTO ledger_transfers ({TRANSFER_COLUMNS}) VALUES ({self.marks(13)})", rows
         )
 
     def update_accounts(self, changes: dict[AccountId, AccountChange]) -> None:
@@ -200,20 +211,9 @@ class SqliteStore(SqlStore):
         )
 
 
-_TRANSFER_COPY_TYPES = [
-    "bytea",
-    "bytea",
-    "bytea",
-    "int8",
-    "int8",
-    "bytea",
-    "text",
-    "int4",
-    "int4",
-    "int4",
-    "text",
-    "int8",
-]
+# Column types for binary COPY, in TRANSFER_COLUMNS order.
+_TRANSFER_COPY_TYPES = ["bytea"] * 3 + ["int8", "int8", "bytea", "text"]
+_TRANSFER_COPY_TYPES += ["int4"] * 3 + ["text", "int8", "text"]
 
 
 class PostgresStore(SqlStore):
@@ -278,6 +278,7 @@ def _transfer_row(t: StoredTransfer) -> tuple[Any, ...]:
         t.timeout,
         metadata_text(t.metadata) if t.metadata else None,
         t.timestamp,
+        None,
     )
 
 

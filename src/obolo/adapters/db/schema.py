@@ -82,8 +82,11 @@ transfers = Table(
     "ledger_transfers",
     metadata,
     _id("id", primary_key=True),
-    _id("debit_account_id", ForeignKey("ledger_accounts.id"), nullable=False),
-    _id("credit_account_id", ForeignKey("ledger_accounts.id"), nullable=False),
+    # No foreign keys to accounts: a failed transfer's id is kept here too (accounts
+    # zeroed, amount 0, `failure` set), so one primary key decides every id, applied or
+    # failed, even between concurrent batches. `obolo ledger check` verifies the rest.
+    _id("debit_account_id", nullable=False),
+    _id("credit_account_id", nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("requested_amount", BigInteger, nullable=True),
     _id("pending_id", nullable=True),
@@ -93,8 +96,10 @@ transfers = Table(
     Column("timeout", Integer, nullable=False),
     Column("metadata", Text, nullable=True),
     Column("timestamp", BigInteger, nullable=False),
+    Column("failure", String(40), nullable=True),
     CheckConstraint("amount >= 0", name="amount_not_negative"),
-    CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+    CheckConstraint("failure IS NOT NULL OR debit_account_id <> credit_account_id", name="two_accounts"),
+    CheckConstraint("failure IS NULL OR amount = 0", name="failed_moves_nothing"),
     Index("ix_ledger_transfers_debit", "debit_account_id", "timestamp"),
     Index("ix_ledger_transfers_credit", "credit_account_id", "timestamp"),
 )
@@ -110,14 +115,6 @@ pending_transfers = Table(
     Column("status", SmallInteger, nullable=False),
     Column("resolved_at", BigInteger, nullable=False),  # 0: still pending
     Index("ix_ledger_pending_due", "status", "expires_at"),
-)
-
-failed_transfers = Table(
-    "ledger_failed_transfers",
-    metadata,
-    _id("id", primary_key=True),
-    Column("result", String(40), nullable=False),
-    Column("timestamp", BigInteger, nullable=False),
 )
 
 

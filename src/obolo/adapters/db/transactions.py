@@ -6,13 +6,15 @@ emails): a rerun must be indistinguishable from a first run."""
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from obolo.adapters.db.engine import READ_ONLY, is_sqlite
 
@@ -26,13 +28,25 @@ class TransactionBusy(Exception):
     """The work kept losing races until the retries ran out."""
 
 
-def is_retryable(error: DBAPIError) -> bool:
-    if isinstance(error, IntegrityError):
-        # A unique key inserted concurrently: a rerun sees the winner's row.
-        return True
-    if getattr(error.orig, "sqlstate", None) in _RETRY_SQLSTATES:
-        return True
-    return isinstance(error, OperationalError) and "locked" in str(error.orig).lower()
+_UNIQUE_VIOLATION = "23505"
+
+
+def is_retryable(error: Exception) -> bool:
+    """Did the database refuse this transaction because of a race a rerun resolves?
+
+    Accepts SQLAlchemy's wrapped errors and the drivers' own (the ledger's hot path uses
+    the driver cursor directly). A unique key inserted concurrently is a race (the rerun
+    sees the winner's row); other integrity errors (a CHECK) are bugs and are not retried.
+    """
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _RETRY_SQLSTATES or sqlstate == _UNIQUE_VIOLATION
+    if isinstance(cause, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed" in str(cause)
+    if isinstance(cause, sqlite3.OperationalError):
+        return "locked" in str(cause).lower() or "busy" in str(cause).lower()
+    return False
 
 
 @contextmanager
@@ -51,10 +65,10 @@ def run_in_transaction(engine: Engine, work: Callable[[Connection], T], *, read_
         try:
             with transaction(engine, read_only=read_only) as connection:
                 return work(connection)
-        except DBAPIError as error:
+        except (DBAPIError, sqlite3.Error, psycopg.Error) as error:
             if not is_retryable(error):
                 raise
             if attempt == RETRIES - 1:
-                raise TransactionBusy(str(error.orig)) from error
+                raise TransactionBusy(str(error)) from error
             time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
     raise AssertionError("unreachable")

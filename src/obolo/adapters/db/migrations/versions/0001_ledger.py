@@ -1,4 +1,4 @@
-"""The ledger: assets, accounts, transfers, pending transfers, failed ids.
+"""The ledger: assets, accounts, transfers (applied and failed ids), pending transfers.
 
 Revision ID: 0001_ledger
 Revises:
@@ -71,19 +71,14 @@ def upgrade() -> None:
         sa.Column("timeout", sa.Integer, nullable=False),
         sa.Column("metadata", sa.Text, nullable=True),
         sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sa.Column("failure", sa.String(40), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_ledger_transfers"),
-        sa.ForeignKeyConstraint(
-            ["debit_account_id"],
-            ["ledger_accounts.id"],
-            name="fk_ledger_transfers_debit_account_id_ledger_accounts",
-        ),
-        sa.ForeignKeyConstraint(
-            ["credit_account_id"],
-            ["ledger_accounts.id"],
-            name="fk_ledger_transfers_credit_account_id_ledger_accounts",
-        ),
         sa.CheckConstraint("amount >= 0", name="ck_ledger_transfers_amount_not_negative"),
-        sa.CheckConstraint("debit_account_id <> credit_account_id", name="ck_ledger_transfers_two_accounts"),
+        sa.CheckConstraint(
+            "failure IS NOT NULL OR debit_account_id <> credit_account_id",
+            name="ck_ledger_transfers_two_accounts",
+        ),
+        sa.CheckConstraint("failure IS NULL OR amount = 0", name="ck_ledger_transfers_failed_moves_nothing"),
     )
     op.create_index("ix_ledger_transfers_debit", "ledger_transfers", ["debit_account_id", "timestamp"])
     op.create_index("ix_ledger_transfers_credit", "ledger_transfers", ["credit_account_id", "timestamp"])
@@ -102,17 +97,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_ledger_pending_due", "ledger_pending_transfers", ["status", "expires_at"])
-    op.create_table(
-        "ledger_failed_transfers",
-        _id("id"),
-        sa.Column("result", sa.String(40), nullable=False),
-        sa.Column("timestamp", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_ledger_failed_transfers"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("ledger_failed_transfers")
     op.drop_table("ledger_pending_transfers")
     op.drop_table("ledger_transfers")
     op.drop_table("ledger_accounts")

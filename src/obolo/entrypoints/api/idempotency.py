@@ -1,0 +1,147 @@
+"""`Idempotency-Key` for every POST, as Stripe does it.
+
+The first request with a key claims it (a committed row) before any work; a retry with
+the same key and body replays the stored status and body; the same key with another
+body is refused (422 `idempotency_key_reused`); a retry while the first is still running
+waits for it, then replays (409 `idempotency_key_in_use` if it takes too long).
+Responses below 500 are stored; after an unexpected error the claim is released so a
+retry can run. Money is protected a second time below this layer: the key also fixes
+the ledger transfer ids, so even two racing requests can move money once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Header
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from obolo.adapters.clock import Clock
+from obolo.adapters.db.schema import idempotency_keys
+from obolo.adapters.db.transactions import transaction
+from obolo.entrypoints.api.errors import problem
+from obolo.errors import OboloError
+from obolo.money import MoneyError
+
+IdempotencyKeyHeader = Header(
+    None,
+    alias="Idempotency-Key",
+    min_length=1,
+    max_length=255,
+    pattern=r"^[\x21-\x7e]+$",
+    description="Any unique string (a UUID is good): a retry with the same key and body replays the "
+    "first response and moves no money again.",
+)
+
+_WAIT_SECONDS = 10.0
+_ABANDONED_AFTER_NS = 120 * 1_000_000_000  # a claim older than this was left by a dead process
+Handler = Callable[[], tuple[int, Any]]
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def _error_response(error: Exception) -> tuple[int, dict[str, Any]]:
+    if isinstance(error, OboloError):
+        response = problem(error.code, error.detail, **error.data)
+    elif isinstance(error, MoneyError):
+        response = problem(error.code, str(error))
+    else:
+        raise error
+    return response.status_code, json.loads(bytes(response.body))
+
+
+def _respond(status: int, body: Any, *, replayed: bool) -> JSONResponse:
+    media = "application/problem+json" if status >= 400 else "application/json"
+    response = JSONResponse(body, status_code=status, media_type=media)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+class Idempotency:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def run(self, principal: str, key: str | None, request_hash: str, handler: Handler) -> JSONResponse:
+        if key is None:
+            status, body = self._call(handler)
+            return _respond(status, body, replayed=False)
+        replay = self._claim(principal, key, request_hash)
+        if replay is not None:
+            return replay
+        try:
+            status, body = self._call(handler)
+        except BaseException:
+            self._release(principal, key)
+            raise
+        self._store(principal, key, status, body)
+        return _respond(status, body, replayed=False)
+
+    @staticmethod
+    def _call(handler: Handler) -> tuple[int, Any]:
+        try:
+            return handler()
+        except (OboloError, MoneyError) as error:
+            return _error_response(error)
+
+    def _claim(self, principal: str, key: str, request_hash: str) -> JSONResponse | None:
+        """None when this request now owns the key; otherwise the response to send."""
+        deadline = time.monotonic() + _WAIT_SECONDS
+        table = idempotency_keys
+        where = (table.c.principal == principal) & (table.c.key == key)
+        while True:
+            now = self.clock()
+            try:
+                with transaction(self.engine) as connection:
+                    row = connection.execute(select(table).where(where)).first()
+                    if row is None:
+                        connection.execute(
+                            insert(table).values(
+                                principal=principal, key=key, request_hash=request_hash, created_at=now
+                            )
+                        )
+                        return None
+                    if row.request_hash != request_hash:
+                        return problem(
+                            "idempotency_key_reused",
+                            "this Idempotency-Key was used with a different request",
+                        )
+                    if row.status_code is not None:
+                        return _respond(row.status_code, json.loads(row.response_body), replayed=True)
+                    if now - row.created_at > _ABANDONED_AFTER_NS:
+                        connection.execute(update(table).where(where).values(created_at=now))
+                        return None
+            except IntegrityError:
+                continue  # another request claimed it between our read and insert
+            if time.monotonic() > deadline:
+                return problem(
+                    "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
+                )
+            time.sleep(0.05)
+
+    def _store(self, principal: str, key: str, status: int, body: Any) -> None:
+        table = idempotency_keys
+        if status >= 500:
+            self._release(principal, key)
+            return
+        with transaction(self.engine) as connection:
+            connection.execute(
+                update(table)
+                .where((table.c.principal == principal) & (table.c.key == key))
+                .values(status_code=status, response_body=json.dumps(body), completed_at=self.clock())
+            )
+
+    def _release(self, principal: str, key: str) -> None:
+        table = idempotency_keys
+        with transaction(self.engine) as connection:
+            connection.execute(delete(table).where((table.c.principal == principal) & (table.c.key == key)))
