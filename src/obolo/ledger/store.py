@@ -225,7 +225,8 @@ class PostgresStore(SqlStore):
         keys = [i.to_bytes(16, "big") for i in ids]
         # %b: send the array in binary; psycopg's text escaping of bytea costs more
         # than the query.
-        self.cursor.execute(sql.replace("IN {ids}", "= ANY(%(ids)b)"), {"ids": keys})
+        # Results in binary too: decoding hex bytea text costs as much as the query.
+        self.cursor.execute(sql.replace("IN {ids}", "= ANY(%(ids)b)"), {"ids": keys}, binary=True)
         rows: list[Any] = self.cursor.fetchall()
         return rows
 
@@ -244,21 +245,30 @@ class PostgresStore(SqlStore):
                 copy.write_row(row)
 
     def update_accounts(self, changes: dict[AccountId, AccountChange]) -> None:
-        columns: list[list[Any]] = [[], [], [], [], [], []]
-        for account_id, c in changes.items():
-            columns[0].append(account_id.to_bytes(16, "big"))
-            columns[1].append(c.debits_posted)
-            columns[2].append(c.credits_posted)
-            columns[3].append(c.debits_pending)
-            columns[4].append(c.credits_pending)
-            columns[5].append(c.last_timestamp)
+        # The deltas go in by binary COPY to a temporary table (emptied at commit), then
+        # one UPDATE joins it: far cheaper than binding thousands of array elements.
+        self.cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS ledger_account_deltas (id bytea PRIMARY KEY, dp int8, cp int8, "
+            "dq int8, cq int8, ts int8) ON COMMIT DELETE ROWS"
+        )
+        with self.cursor.copy("COPY ledger_account_deltas FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["bytea", "int8", "int8", "int8", "int8", "int8"])
+            for account_id, c in changes.items():
+                copy.write_row(
+                    (
+                        account_id.to_bytes(16, "big"),
+                        c.debits_posted,
+                        c.credits_posted,
+                        c.debits_pending,
+                        c.credits_pending,
+                        c.last_timestamp,
+                    )
+                )
         self.cursor.execute(
             "UPDATE ledger_accounts AS a SET debits_posted = a.debits_posted + v.dp, "
             "credits_posted = a.credits_posted + v.cp, debits_pending = a.debits_pending + v.dq, "
             "credits_pending = a.credits_pending + v.cq, last_timestamp = v.ts "
-            "FROM unnest(%b::bytea[], %b::int8[], %b::int8[], %b::int8[], %b::int8[], %b::int8[]) "
-            "AS v(id, dp, cp, dq, cq, ts) WHERE a.id = v.id",
-            columns,
+            "FROM ledger_account_deltas AS v WHERE a.id = v.id"
         )
 
 
