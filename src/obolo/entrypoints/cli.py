@@ -59,27 +59,27 @@ def serve(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
-    demo: bool = typer.Option(False, "--demo", help="Create demo accounts and transfers if missing."),
+    demo: bool = typer.Option(False, "--demo", help="Create demo people, wallets and payments if missing."),
 ) -> None:
     """Serve the API. On SQLite, migrations are applied on start; on PostgreSQL run
     `obolo db upgrade` first."""
     import uvicorn
 
     from obolo.adapters.db.engine import database_url, is_sqlite, make_engine
-    from obolo.adapters.db.migrate import current_revision, head_revision, upgrade
+    from obolo.adapters.db.migrate import current_revision, head_revision
+    from obolo.bootstrap import build
     from obolo.entrypoints.api.app import create_app
     from obolo.entrypoints.demo import seed_demo
-    from obolo.ledger import Ledger
 
-    engine = make_engine(db)
-    if is_sqlite(engine):
-        upgrade(engine)
-    elif current_revision(engine) != head_revision():
+    url = database_url(db)
+    engine = make_engine(url)
+    if not is_sqlite(engine) and current_revision(engine) != head_revision():
         typer.echo("the database schema is not up to date: run `obolo db upgrade` first", err=True)
         raise typer.Exit(2)
-    ledger = Ledger(engine)
-    ledger.register_assets_defaults()
+    engine.dispose()
+    platform = build(url=url)
     if demo:
-        seed_demo(ledger)
-    typer.echo(f"obolo serving {database_url(db).split('@')[-1]} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(ledger), host=host, port=port, log_level="info")
+        for line in seed_demo(platform):
+            typer.echo(line)
+    typer.echo(f"obolo serving {url.split('@')[-1]} on http://{host}:{port} (API docs at /docs)")
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="info")

@@ -1,34 +1,38 @@
-"""Demo data for `make run`: a few ledger accounts and transfers, created once (fixed ids
-make a second run a no-op: every item answers `exists`)."""
+"""Demo data for `make run`: two people with wallets and a little history, created once
+(a second run finds them and does nothing). The demo passwords are public on purpose:
+this is for a local sandbox only."""
 
 from __future__ import annotations
 
-from obolo.ledger import Account, AccountFlags, Ledger, Transfer, TransferFlags
+from obolo.adapters.cards import Card
+from obolo.adapters.db.transactions import transaction
+from obolo.bootstrap import Platform
+from obolo.identity.lookup import find_user_id
+from obolo.money import EUR, Amount
 
-WALLET = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-CARD_FUNDING, FEE_REVENUE, ALICE, BOB, MAGAZINE = 1001, 1002, 2001, 2002, 3001
-EUR = 1_000_000  # units in one euro at scale 6
+DEMO_PASSWORD = "demo-password-1"  # noqa: S105 -- a published sandbox login, not a secret
+PEOPLE = [
+    ("alice@example.com", "Alice", "+393331234567"),
+    ("bob@example.com", "Bob", "+393337654321"),
+]
+TEST_CARD = Card("4242424242424242", 12, 2035, "123")
 
 
-def seed_demo(ledger: Ledger) -> None:
-    ledger.create_accounts(
-        [
-            Account(CARD_FUNDING, "EUR", code=1, owner="platform:card-funding"),
-            Account(FEE_REVENUE, "EUR", code=2, owner="platform:fee-revenue"),
-            Account(ALICE, "EUR", code=10, flags=WALLET, owner="demo:alice"),
-            Account(BOB, "EUR", code=10, flags=WALLET, owner="demo:bob"),
-            Account(MAGAZINE, "EUR", code=20, flags=WALLET, owner="demo:magazine"),
-        ]
-    )
-    ledger.create_transfers(
-        [
-            Transfer(9001, CARD_FUNDING, ALICE, 20 * EUR, "EUR", code=1),
-            Transfer(9002, CARD_FUNDING, BOB, 5 * EUR, "EUR", code=1),
-            Transfer(9003, ALICE, BOB, 1_500_000, "EUR", code=2, metadata={"note": "pizza"}),
-            # A tenth of a euro for one article, with a 2% fee, as one linked pair.
-            Transfer(9004, ALICE, MAGAZINE, 100_000, "EUR", code=3, flags=TransferFlags.LINKED),
-            Transfer(9005, MAGAZINE, FEE_REVENUE, 2_000, "EUR", code=4),
-            # Funds reserved for a reading session, not yet used.
-            Transfer(9006, ALICE, MAGAZINE, 500_000, "EUR", code=5, flags=TransferFlags.PENDING),
-        ]
-    )
+def seed_demo(platform: Platform) -> list[str]:
+    """Create the demo people and their first movements if missing; say what exists."""
+    with transaction(platform.engine, read_only=True) as connection:
+        known = find_user_id(connection, PEOPLE[0][0])
+    if known is None:
+        ids = []
+        for email, name, phone in PEOPLE:
+            ids.append(platform.identity.sign_up(email, DEMO_PASSWORD, name, phone).id)
+        alice, bob = ids
+        platform.wallets.top_up(
+            alice, Amount.parse("20.00", EUR), TEST_CARD, idempotency_key="demo-topup-alice"
+        )
+        platform.wallets.top_up(bob, Amount.parse("5.00", EUR), TEST_CARD, idempotency_key="demo-topup-bob")
+        platform.wallets.pay(alice, bob, Amount.parse("1.50", EUR), "pizza", idempotency_key="demo-pizza")
+        platform.wallets.pay(
+            bob, alice, Amount.parse("0.001", EUR), "a tenth of a cent", idempotency_key="demo-tiny"
+        )
+    return [f"demo login: {email} / {DEMO_PASSWORD}" for email, _, _ in PEOPLE]

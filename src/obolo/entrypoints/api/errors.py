@@ -44,6 +44,17 @@ STATUS_BY_CODE: dict[str, int] = {
     "idempotency_key_in_use": 409,
     "rate_limited": 429,
     "busy": 503,
+    "invalid_email": 422,
+    "invalid_phone": 422,
+    "weak_password": 422,
+    "email_taken": 409,
+    "phone_taken": 409,
+    "invalid_credentials": 401,
+    "insufficient_scope": 403,
+    "unknown_scope": 422,
+    "role_not_self_service": 403,
+    "unknown_event_type": 422,
+    "invalid_url": 422,
 }
 
 

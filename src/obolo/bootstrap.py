@@ -1,0 +1,67 @@
+"""The one place real adapters are wired to services. Tests build the same `Platform`
+with fakes (a clock they move by hand, an HTTP transport they script)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from obolo.adapters.bank import BankPayouts, SandboxBank
+from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
+from obolo.adapters.clock import Clock, system_clock
+from obolo.adapters.db.engine import is_sqlite, make_engine
+from obolo.adapters.db.migrate import upgrade
+from obolo.adapters.secretbox import SecretBox
+from obolo.identity.service import IdentityService
+from obolo.ledger import Ledger
+from obolo.settings import Settings
+from obolo.wallets.service import WalletService
+from obolo.webhooks.service import WebhookService
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    ledger: Ledger
+    cards: CardProcessor
+    bank: BankPayouts
+    secrets: SecretBox
+    identity: IdentityService
+    wallets: WalletService
+    webhooks: WebhookService
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    url: str | None = None,
+    clock: Clock = system_clock,
+    migrate: bool | None = None,
+    secrets: SecretBox | None = None,
+) -> Platform:
+    """Wire the platform over the database at `url` (else settings, else the default).
+    Migrations run when `migrate` is true, or by default on SQLite."""
+    settings = settings or Settings.from_environment()
+    engine = make_engine(url or settings.database_url)
+    if migrate or (migrate is None and is_sqlite(engine)):
+        upgrade(engine)
+    ledger = Ledger(engine, clock=clock)
+    ledger.register_assets_defaults()
+    if secrets is None:
+        key_file = None
+        if is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
+            key_file = Path(str(engine.url.database)).with_suffix(".secret-key")
+        secrets = SecretBox.from_environment(key_file)
+    cards = SandboxCardProcessor(engine, clock)
+    bank = SandboxBank(engine, clock)
+    identity = IdentityService(engine, clock, settings)
+    wallets = WalletService(engine, ledger, clock, cards, bank, settings)
+    webhooks = WebhookService(engine, clock, secrets)
+    return Platform(settings, engine, clock, ledger, cards, bank, secrets, identity, wallets, webhooks)

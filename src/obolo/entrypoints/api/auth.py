@@ -1,0 +1,58 @@
+"""Who is calling: `Authorization: Bearer <session token or API key>` → a Principal.
+Route handlers depend on `require_scope(...)` or `require_role(...)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from obolo.bootstrap import Platform
+from obolo.errors import Forbidden, Unauthorized
+from obolo.identity.errors import InsufficientScope
+from obolo.identity.model import Principal, Role
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_principal(
+    platform: Annotated[Platform, Depends(get_platform)],
+    token: Annotated[str | None, Depends(bearer_token)],
+) -> Principal:
+    principal = platform.identity.authenticate(token) if token else None
+    if principal is None:
+        raise Unauthorized("a valid session token or API key is required (Authorization: Bearer ...)")
+    return principal
+
+
+def require_scope(scope: str) -> Callable[[Principal], Principal]:
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.allows(scope):
+            raise InsufficientScope(f"this credential lacks the {scope!r} scope", scope=scope)
+        return principal
+
+    return dependency
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if role not in principal.roles:
+            raise Forbidden(f"this needs the {role.value} role")
+        return principal
+
+    return dependency
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,307 @@
+"""Wallets over HTTP: balances, top-ups, payments, withdrawals, history, statements.
+
+Amounts travel as decimal strings at the asset's scale ("0.10", "0.000100"): a JSON
+number would invite floats, so numbers are refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from obolo.adapters.cards import Card
+from obolo.adapters.clock import NS_PER_SECOND, from_iso, iso
+from obolo.bootstrap import Platform
+from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.idempotency import Idempotency, IdempotencyKeyHeader, fingerprint
+from obolo.errors import InvalidRequest
+from obolo.identity.model import Principal
+from obolo.money import Amount, format_units
+from obolo.wallets.service import Movement
+
+router = APIRouter(prefix="/v1", tags=["wallets"])
+
+AmountText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        description='Decimal string at the asset\'s scale, e.g. "0.10"; no exponent, no sign.',
+        examples=["0.10"],
+    ),
+]
+AssetCode = Annotated[str, Field(min_length=3, max_length=12, examples=["EUR"])]
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": "problem+json", "content": {"application/problem+json": {}}}
+    for status in (400, 401, 402, 403, 404, 409, 413, 422, 429, 503)
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+class WalletOut(BaseModel):
+    asset: str
+    available: str
+    reserved: str
+
+
+class MovementOut(BaseModel):
+    id: str
+    kind: Literal["topup", "payment", "withdrawal"]
+    status: Literal["pending", "succeeded", "failed"]
+    asset: str
+    amount: str
+    fee: str
+    from_user_id: str | None
+    to_user_id: str | None
+    note: str | None
+    details: dict[str, str]
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, movement: Movement, platform: Platform) -> MovementOut:
+        asset = platform.wallets.asset(movement.asset)
+        return cls(
+            id=movement.id,
+            kind=movement.kind.value,
+            status=movement.status.value,
+            asset=movement.asset,
+            amount=format_units(movement.amount, asset),
+            fee=format_units(movement.fee, asset),
+            from_user_id=movement.from_user_id,
+            to_user_id=movement.to_user_id,
+            note=movement.note,
+            details={k: str(v) for k, v in movement.details.items() if k != "charge_id"},
+            created_at=iso(movement.created_at),
+            updated_at=iso(movement.updated_at),
+        )
+
+
+class CardIn(Strict):
+    number: Annotated[str, Field(min_length=12, max_length=23, pattern=r"^[0-9 -]+$")]
+    exp_month: Annotated[int, Field(ge=1, le=12)]
+    exp_year: Annotated[int, Field(ge=0, le=9999)]
+    cvc: Annotated[str, Field(min_length=3, max_length=4, pattern=r"^[0-9]+$")]
+
+
+class TopUpIn(Strict):
+    amount: AmountText
+    asset: AssetCode
+    card: CardIn
+
+
+class PaymentIn(Strict):
+    to: Annotated[
+        str, Field(min_length=1, max_length=254, description="A user id, email or E.164 phone number")
+    ]
+    amount: AmountText
+    asset: AssetCode
+    note: Annotated[str, Field(max_length=280)] | None = None
+
+
+class WithdrawalIn(Strict):
+    amount: AmountText
+    asset: AssetCode
+    iban: Annotated[str, Field(min_length=15, max_length=42)]
+
+
+class TransactionOut(BaseModel):
+    id: str
+    kind: Literal["topup", "payment", "withdrawal"]
+    status: Literal["pending", "succeeded", "failed"]
+    direction: Literal["in", "out"]
+    counterparty: str | None
+    asset: str
+    amount: str
+    fee: str
+    note: str | None
+    created_at: str
+
+
+class TransactionPage(BaseModel):
+    data: list[TransactionOut]
+    next_cursor: str | None
+
+
+def _amount(platform: Platform, text: str, asset_code: str) -> Amount:
+    return Amount.parse(text, platform.wallets.asset(asset_code))
+
+
+def _idempotent(
+    platform: Platform,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    body: BaseModel,
+    work: Any,
+) -> Response:
+    request_hash = fingerprint(request.method, request.url.path, body.model_dump(mode="json"))
+    return Idempotency(platform.engine, platform.clock).run(principal.user_id, key, request_hash, work)
+
+
+@router.get("/wallets", responses=ERRORS)
+def list_wallets(
+    platform: PlatformDep, principal: Annotated[Principal, Depends(require_scope("wallets:read"))]
+) -> list[WalletOut]:
+    """Balances per asset: `available` to spend and `reserved` by pending holds."""
+    return [
+        WalletOut(
+            asset=b.asset,
+            available=format_units(b.available, platform.wallets.asset(b.asset)),
+            reserved=format_units(b.reserved, platform.wallets.asset(b.asset)),
+        )
+        for b in platform.wallets.balances(principal.user_id)
+    ]
+
+
+@router.post("/topups", status_code=201, response_model=MovementOut, responses=ERRORS)
+def create_topup(
+    body: TopUpIn,
+    request: Request,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("wallets:write"))],
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Load the wallet from a card (sandbox test cards: 4242 4242 4242 4242 succeeds,
+    4000 0000 0000 0002 is declined, 4000 0000 0000 9995 has insufficient funds)."""
+
+    def work() -> tuple[int, Any]:
+        card = Card(body.card.number, body.card.exp_month, body.card.exp_year, body.card.cvc)
+        amount = _amount(platform, body.amount, body.asset)
+        movement = platform.wallets.top_up(principal.user_id, amount, card, idempotency_key)
+        return 201, MovementOut.of(movement, platform).model_dump(mode="json")
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
+
+
+@router.post("/payments", status_code=201, response_model=MovementOut, responses=ERRORS)
+def create_payment(
+    body: PaymentIn,
+    request: Request,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("payments:write"))],
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Pay another person at once; sub-cent amounts are fine down to the asset's scale."""
+
+    def work() -> tuple[int, Any]:
+        amount = _amount(platform, body.amount, body.asset)
+        movement = platform.wallets.pay(principal.user_id, body.to, amount, body.note, idempotency_key)
+        return 201, MovementOut.of(movement, platform).model_dump(mode="json")
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
+
+
+@router.post("/withdrawals", status_code=201, response_model=MovementOut, responses=ERRORS)
+def create_withdrawal(
+    body: WithdrawalIn,
+    request: Request,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("wallets:write"))],
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Send money to a bank account (IBAN). Held while the payout is in flight, then
+    paid (`succeeded`) or released back to the wallet (`failed`)."""
+
+    def work() -> tuple[int, Any]:
+        amount = _amount(platform, body.amount, body.asset)
+        movement = platform.wallets.withdraw(principal.user_id, amount, body.iban, idempotency_key)
+        return 201, MovementOut.of(movement, platform).model_dump(mode="json")
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
+
+
+@router.get("/transactions", responses=ERRORS)
+def list_transactions(
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("wallets:read"))],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TransactionPage:
+    """Movements in and out, newest first; pass `next_cursor` back for the next page."""
+    entries, next_cursor = platform.wallets.history(principal.user_id, limit, cursor)
+    data = []
+    for entry in entries:
+        m = entry.movement
+        asset = platform.wallets.asset(m.asset)
+        data.append(
+            TransactionOut(
+                id=m.id,
+                kind=m.kind.value,
+                status=m.status.value,
+                direction="out" if entry.direction == "out" else "in",
+                counterparty=entry.counterparty,
+                asset=m.asset,
+                amount=format_units(m.amount, asset),
+                fee=format_units(m.fee if entry.direction == "out" or m.kind != "payment" else 0, asset),
+                note=m.note,
+                created_at=iso(m.created_at),
+            )
+        )
+    return TransactionPage(data=data, next_cursor=next_cursor)
+
+
+@router.get("/transactions/{movement_id}", responses=ERRORS)
+def get_transaction(
+    movement_id: Annotated[str, Path(max_length=36)],
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("wallets:read"))],
+) -> MovementOut:
+    return MovementOut.of(platform.wallets.movement(principal.user_id, movement_id), platform)
+
+
+def _time(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        return from_iso(text)
+    except ValueError as error:
+        raise InvalidRequest("dates are ISO 8601, e.g. 2026-11-01 or 2026-11-01T00:00:00Z") from error
+
+
+@router.get(
+    "/statements.csv",
+    responses={**ERRORS, 200: {"content": {"text/csv": {}}, "description": "CSV statement"}},
+    response_class=Response,
+)
+def statement_csv(
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("wallets:read"))],
+    asset: Annotated[str, Query(min_length=3, max_length=12)] = "EUR",
+    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+) -> Response:
+    """Every posted change of one wallet in [from, to), with the running balance."""
+    lines = platform.wallets.statement(
+        principal.user_id, asset, _time(start, 0), _time(end, platform.clock() + NS_PER_SECOND)
+    )
+    code = platform.wallets.asset(asset)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "movement_id", "kind", "description", "amount", "balance", "asset"])
+    for line in lines:
+        writer.writerow(
+            [
+                iso(line.timestamp),
+                line.movement_id or "",
+                line.kind,
+                line.description,
+                format_units(line.amount, code),
+                format_units(line.balance, code),
+                asset,
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="obolo-{asset}-statement.csv"'},
+    )

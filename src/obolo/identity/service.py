@@ -1,0 +1,340 @@
+"""People and access use cases: each one function, one transaction.
+
+Passwords are hashed with argon2id; session tokens and API key secrets are random and
+kept only as SHA-256 digests (they carry 256 bits of entropy, so a fast hash is right
+for them; passwords carry far less, so they get a slow one). Nothing here logs a secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from obolo.adapters.clock import NS_PER_SECOND, Clock
+from obolo.adapters.db.schema import api_keys, login_attempts, sessions, user_roles, users
+from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.ids import new_id
+from obolo.errors import RateLimited
+from obolo.identity.errors import (
+    ApiKeyNotFound,
+    EmailTaken,
+    InvalidCredentials,
+    PhoneTaken,
+    RoleNotSelfService,
+)
+from obolo.identity.model import (
+    SELF_SERVICE_ROLES,
+    ApiKey,
+    Principal,
+    Role,
+    User,
+    check_password,
+    check_scopes,
+    normalize_email,
+    normalize_phone,
+    throttle_delay,
+)
+from obolo.settings import Settings
+
+T = TypeVar("T")
+API_KEY_PREFIX = "obo_"
+_LAST_USED_GRANULARITY = 60 * NS_PER_SECOND
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class IdentityService:
+    def __init__(
+        self, engine: Engine, clock: Clock, settings: Settings, hasher: PasswordHasher | None = None
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.settings = settings
+        self.hasher = hasher or PasswordHasher()
+        # Verified against when the email is unknown, so both failures take as long.
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    def _run(self, work: Callable[[Connection], T], *, read_only: bool = False) -> T:
+        return run_in_transaction(self.engine, work, read_only=read_only)
+
+    # -- people -----------------------------------------------------------------------
+    def sign_up(self, email: str, password: str, display_name: str, phone: str | None = None) -> User:
+        """Create a person with the consumer role. Raises InvalidEmail, InvalidPhone,
+        WeakPassword, EmailTaken, PhoneTaken."""
+        email = normalize_email(email)
+        phone = normalize_phone(phone) if phone else None
+        check_password(password, email)
+        display_name = display_name.strip()
+        password_hash = self.hasher.hash(password)
+        user_id = new_id()
+
+        def work(connection: Connection) -> User:
+            if connection.execute(select(users.c.id).where(users.c.email == email)).first():
+                raise EmailTaken("an account with that email exists")
+            if phone and connection.execute(select(users.c.id).where(users.c.phone == phone)).first():
+                raise PhoneTaken("an account with that phone number exists")
+            now = self.clock()
+            connection.execute(
+                insert(users).values(
+                    id=user_id,
+                    email=email,
+                    password_hash=password_hash,
+                    display_name=display_name,
+                    phone=phone,
+                    created_at=now,
+                )
+            )
+            connection.execute(insert(user_roles).values(user_id=user_id, role=Role.CONSUMER.value))
+            return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now)
+
+        return self._run(work)
+
+    def get_user(self, user_id: str) -> User:
+        def work(connection: Connection) -> User:
+            row = connection.execute(select(users).where(users.c.id == user_id)).first()
+            if row is None:
+                raise ApiKeyNotFound("no such user")
+            return User(
+                row.id,
+                row.email,
+                row.display_name,
+                row.phone,
+                self._roles(connection, user_id),
+                row.created_at,
+            )
+
+        return self._run(work, read_only=True)
+
+    @staticmethod
+    def _roles(connection: Connection, user_id: str) -> frozenset[Role]:
+        rows = connection.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id)).scalars()
+        return frozenset(Role(r) for r in rows)
+
+    def add_role(self, user_id: str, role: Role) -> User:
+        """Take on a self-service role (provider, employer, worker, consumer)."""
+        if role not in SELF_SERVICE_ROLES:
+            raise RoleNotSelfService("only an operator can grant that role")
+        self._grant(user_id, role)
+        return self.get_user(user_id)
+
+    def grant_role(self, email: str, role: Role) -> User:
+        """Any role, operator included: for the operator's CLI."""
+        email = normalize_email(email)
+
+        def find(connection: Connection) -> str:
+            found = connection.execute(select(users.c.id).where(users.c.email == email)).scalar_one_or_none()
+            if found is None:
+                raise ApiKeyNotFound("no such user")
+            return str(found)
+
+        user_id = self._run(find, read_only=True)
+        self._grant(user_id, role)
+        return self.get_user(user_id)
+
+    def _grant(self, user_id: str, role: Role) -> None:
+        def work(connection: Connection) -> None:
+            if role not in self._roles(connection, user_id):
+                connection.execute(insert(user_roles).values(user_id=user_id, role=role.value))
+
+        self._run(work)
+
+    # -- sessions -----------------------------------------------------------------------
+    def sign_in(self, email: str, password: str, address: str) -> tuple[str, int, User]:
+        """(token, expires_at, user). Repeated failures for one email or one address
+        slow down, then lock: RateLimited(retry_after) without checking the password.
+        A wrong email and a wrong password are the same InvalidCredentials."""
+        try:
+            email = normalize_email(email)
+        except Exception:  # an unusable email is just a failed sign-in, said the same way
+            email = email.strip().lower()[:254]
+        keys = [f"email:{email}", f"ip:{address}"[:300]]
+        now = self.clock()
+        self._refuse_if_throttled(keys, now)
+        row = self._run(
+            lambda c: c.execute(
+                select(users.c.id, users.c.password_hash).where(users.c.email == email)
+            ).first(),
+            read_only=True,
+        )
+        stored = row.password_hash if row is not None and row.password_hash else self._dummy_hash
+        try:
+            valid = self.hasher.verify(stored, password) and row is not None and bool(row.password_hash)
+        except (VerificationError, InvalidHashError):
+            valid = False
+        if not valid:
+            self._record_failure(keys, now)
+            raise InvalidCredentials("wrong email or password")
+        assert row is not None
+        token = secrets.token_urlsafe(32)
+        expires_at = now + self.settings.session_ttl_seconds * NS_PER_SECOND
+
+        def work(connection: Connection) -> None:
+            connection.execute(delete(login_attempts).where(login_attempts.c.key == keys[0]))
+            connection.execute(
+                insert(sessions).values(
+                    token_hash=digest(token),
+                    user_id=row.id,
+                    created_at=now,
+                    expires_at=expires_at,
+                    revoked_at=None,
+                )
+            )
+
+        self._run(work)
+        return token, expires_at, self.get_user(row.id)
+
+    def _refuse_if_throttled(self, keys: list[str], now: int) -> None:
+        rows = self._run(
+            lambda c: c.execute(select(login_attempts).where(login_attempts.c.key.in_(keys))).all(),
+            read_only=True,
+        )
+        locked_until = max((r.locked_until for r in rows), default=0)
+        if locked_until > now:
+            retry_after = -(-(locked_until - now) // NS_PER_SECOND)
+            raise RateLimited(f"too many failed sign-ins; try again in {retry_after} s", retry_after)
+
+    def _record_failure(self, keys: list[str], now: int) -> None:
+        s = self.settings
+
+        def work(connection: Connection) -> None:
+            for key in keys:
+                row = connection.execute(select(login_attempts).where(login_attempts.c.key == key)).first()
+                failures = (row.failures if row else 0) + 1
+                delay = throttle_delay(failures, s.login_slow_after, s.login_lock_after, s.login_lock_seconds)
+                values = {
+                    "failures": failures,
+                    "last_failure_at": now,
+                    "locked_until": now + delay * NS_PER_SECOND,
+                }
+                if row is None:
+                    connection.execute(insert(login_attempts).values(key=key, **values))
+                else:
+                    connection.execute(
+                        update(login_attempts).where(login_attempts.c.key == key).values(**values)
+                    )
+
+        self._run(work)
+
+    def sign_out(self, token: str) -> None:
+        now = self.clock()
+        self._run(
+            lambda c: c.execute(
+                update(sessions)
+                .where(sessions.c.token_hash == digest(token), sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        )
+
+    def authenticate(self, bearer: str) -> Principal | None:
+        """The principal for a session token or an API key; None if neither is valid."""
+        if not bearer or len(bearer) > 200:
+            return None
+        if bearer.startswith(API_KEY_PREFIX):
+            return self._authenticate_key(bearer)
+        now = self.clock()
+
+        def work(connection: Connection) -> Principal | None:
+            row = connection.execute(select(sessions).where(sessions.c.token_hash == digest(bearer))).first()
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                return None
+            return Principal(
+                row.user_id,
+                frozenset({"*"}),
+                "session",
+                row.token_hash[:12],
+                self._roles(connection, row.user_id),
+            )
+
+        return self._run(work, read_only=True)
+
+    # -- API keys -----------------------------------------------------------------------
+    def create_api_key(self, user_id: str, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+        """A new key and its full secret, which is shown this once and never again."""
+        granted = check_scopes(scopes)
+        prefix = secrets.token_urlsafe(8).replace("_", "x").replace("-", "y")[:10]
+        secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        key = ApiKey(new_id(), prefix, name.strip(), granted, self.clock(), None, None)
+
+        def work(connection: Connection) -> None:
+            connection.execute(
+                insert(api_keys).values(
+                    id=key.id,
+                    user_id=user_id,
+                    prefix=prefix,
+                    secret_hash=digest(secret),
+                    name=key.name,
+                    scopes=",".join(sorted(granted)),
+                    created_at=key.created_at,
+                )
+            )
+
+        self._run(work)
+        return key, secret
+
+    def list_api_keys(self, user_id: str) -> list[ApiKey]:
+        rows = self._run(
+            lambda c: c.execute(
+                select(api_keys).where(api_keys.c.user_id == user_id).order_by(api_keys.c.created_at)
+            ).all(),
+            read_only=True,
+        )
+        return [_api_key(row) for row in rows]
+
+    def revoke_api_key(self, user_id: str, key_id: str) -> None:
+        """Revoke one of the user's keys; someone else's key is NotFound, like a missing one."""
+        now = self.clock()
+
+        def work(connection: Connection) -> None:
+            result = connection.execute(
+                update(api_keys)
+                .where(
+                    api_keys.c.id == key_id, api_keys.c.user_id == user_id, api_keys.c.revoked_at.is_(None)
+                )
+                .values(revoked_at=now)
+            )
+            if result.rowcount == 0:
+                raise ApiKeyNotFound("no such API key")
+
+        self._run(work)
+
+    def _authenticate_key(self, secret: str) -> Principal | None:
+        parts = secret[len(API_KEY_PREFIX) :].split("_", 1)
+        if len(parts) != 2:
+            return None
+        now = self.clock()
+
+        def work(connection: Connection) -> Principal | None:
+            row = connection.execute(select(api_keys).where(api_keys.c.prefix == parts[0])).first()
+            if (
+                row is None
+                or not hmac.compare_digest(row.secret_hash, digest(secret))
+                or row.revoked_at is not None
+            ):
+                return None
+            if row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY:
+                connection.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
+            scopes = frozenset(row.scopes.split(","))
+            return Principal(row.user_id, scopes, "api_key", row.id, self._roles(connection, row.user_id))
+
+        return self._run(work)
+
+
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(
+        row.id,
+        row.prefix,
+        row.name,
+        frozenset(row.scopes.split(",")),
+        row.created_at,
+        row.last_used_at,
+        row.revoked_at,
+    )
