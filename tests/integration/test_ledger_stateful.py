@@ -39,9 +39,8 @@ F = TransferFlags
 DMNEC = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
 CMNED = AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
 
-#: Whether a batch may end inside a linked chain. Off while the ledger answers such batches
-#: otherwise than the rules say (see the xfail tests at the end); turn on once they pass.
-OPEN_CHAINS = False
+#: Whether a batch may end inside a linked chain.
+OPEN_CHAINS = True
 STEPS = 100 if os.environ.get("OBOLO_FUZZ") else 35
 ACCOUNT_IDS = st.integers(1, 8)
 AMOUNTS = st.one_of(st.integers(1, 200), st.integers(1, 12))
@@ -462,7 +461,6 @@ def test_the_ledger_answers_as_the_reference_model_does(db_url, tmp_path):
 # with `linked_event_chain_open` without looking at it. The ledger looks at it first: if
 # it fails, it answers that failure (and keeps a state-dependent one against the id), and
 # if an earlier member failed, it answers `linked_event_failed`.
-OPEN_CHAIN_BUG = "the ledger evaluates the last transfer of an open chain instead of refusing it as open"
 R = TransferResult
 
 
@@ -472,7 +470,6 @@ def two_euro_accounts(ledger: Ledger) -> Ledger:
     return ledger
 
 
-@pytest.mark.xfail(strict=True, reason=OPEN_CHAIN_BUG)
 def test_the_last_of_an_open_chain_is_refused_as_open_even_when_invalid(two_euro_accounts):
     """A batch ending inside a chain: the last answers linked_event_chain_open, whatever it holds."""
     batch = [
@@ -482,7 +479,6 @@ def test_the_last_of_an_open_chain_is_refused_as_open_even_when_invalid(two_euro
     assert two_euro_accounts.create_transfers(batch) == [R.LINKED_EVENT_FAILED, R.LINKED_EVENT_CHAIN_OPEN]
 
 
-@pytest.mark.xfail(strict=True, reason=OPEN_CHAIN_BUG)
 def test_an_open_chain_that_broke_earlier_still_ends_in_chain_open(two_euro_accounts):
     """When a member of an open chain fails, it keeps its code and the last is still chain_open."""
     batch = [
@@ -492,7 +488,6 @@ def test_an_open_chain_that_broke_earlier_still_ends_in_chain_open(two_euro_acco
     assert two_euro_accounts.create_transfers(batch) == [R.SAME_ACCOUNT, R.LINKED_EVENT_CHAIN_OPEN]
 
 
-@pytest.mark.xfail(strict=True, reason=OPEN_CHAIN_BUG)
 def test_the_last_of_an_open_chain_leaves_its_id_free(two_euro_accounts):
     """A transfer refused as the open end of a chain was never tried: resent closed, it applies."""
     ledger = two_euro_accounts

@@ -435,20 +435,22 @@ class _Batch:
         self.undo = []
         clock = self.clock
         failed_at = -1
-        for index in range(start, end + 1):
+        # The last transfer of a chain left open at the end of the batch is refused as
+        # such without being evaluated (so its id stays free), and fails the chain.
+        last = end - 1 if chain_open else end
+        for index in range(start, last + 1):
             result = self.create(transfers[index])
             results[index] = result
             if result is not R.OK and result is not R.EXISTS:
                 failed_at = index
                 break
-        if failed_at < 0 and chain_open:
-            failed_at = end
+        if chain_open:
             results[end] = R.LINKED_EVENT_CHAIN_OPEN
-        if failed_at >= 0:
+        if failed_at >= 0 or chain_open:
             self.rollback()
             self.clock = clock
             for index in range(start, end + 1):
-                if index != failed_at:
+                if index != failed_at and not (chain_open and index == end):
                     results[index] = R.LINKED_EVENT_FAILED
         self.undo = None
 
