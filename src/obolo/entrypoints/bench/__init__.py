@@ -1,5 +1,87 @@
 """`obolo bench ...`: measured figures, each beside a baseline taken in the same run."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import typer
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: our figure beside a baseline, and the ratio.")
+
+
+@bench_app.command("ledger")
+def ledger(
+    db: list[str] = typer.Option(  # noqa: B008 -- Typer declares options this way
+        ["sqlite"], "--db", help="Database URL, repeatable; 'sqlite' means a fresh temp file."
+    ),
+    pg: str | None = typer.Option(
+        None, "--pg", help="Also run on this PostgreSQL URL (skipped if unreachable)."
+    ),
+    n: int = typer.Option(40_000, "--n", help="Transfers per batched run."),
+    singles: int = typer.Option(2_000, "--singles", help="Transfers in the one-per-commit run."),
+    accounts: int = typer.Option(10_000, "--accounts"),
+    output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        Path("docs/benchmarks.md"), "--output", help="Markdown file whose '## Ledger' section is replaced."
+    ),
+) -> None:
+    """Transfers per second through the ledger beside raw inserts of the same rows."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from obolo.entrypoints.bench.ledger_bench import (
+        markdown,
+        reachable,
+        replace_section,
+        resolve,
+        run_database,
+        targets,
+        versions,
+    )
+
+    console = Console()
+    urls = resolve(db + ([pg] if pg else []))
+    runnable = []
+    for url in urls:
+        if url == "sqlite" or url.startswith("sqlite"):
+            runnable.append("sqlite:///unused" if url == "sqlite" else url)
+            continue
+        problem = reachable(url)
+        if problem:
+            console.print(
+                f"[yellow]skipping PostgreSQL at {url.split('@')[-1]}: not reachable ({problem})[/yellow]"
+            )
+        else:
+            runnable.append(url)
+    figures = []
+    with console.status("benchmarking") as status:
+        for url in runnable:
+            figures += run_database(
+                url, transfers=n, singles=singles, accounts=accounts, progress=lambda s: status.update(s)
+            )
+    table = Table(
+        title="Ledger vs raw inserts of the same rows (SQLite WAL synchronous=FULL; PostgreSQL fsync on)"
+    )
+    for column in ("database", "mode", "accounts", "transfers", "ledger/s", "raw/s", "ratio"):
+        table.add_column(column, justify="right" if column.endswith(("/s", "ratio", "transfers")) else "left")
+    for f in figures:
+        table.add_row(
+            f.database,
+            f.mode,
+            f.mix,
+            f"{f.transfers:,}",
+            f"{f.ledger_tps:,.0f}",
+            f"{f.raw_tps:,.0f}",
+            f"{f.ratio:.0%}",
+        )
+    console.print(table)
+    for name, ok, value in targets(figures):
+        console.print(f"{'[green]PASS' if ok else '[red]FAIL'}[/] {name}: {value}")
+    if output is not None:
+        command = "obolo bench ledger" + "".join(f" --db {d}" for d in db) + (" --pg URL" if pg else "")
+        command += f" --n {n} --singles {singles} --accounts {accounts}"
+        urls_for_versions = [u for u in runnable if not u.startswith("sqlite")]
+        section = markdown(figures, command, versions(urls_for_versions))
+        existing = output.read_text() if output.exists() else ""
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(replace_section(existing, section))
+        console.print(f"written to {output}")
