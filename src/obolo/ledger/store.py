@@ -245,6 +245,19 @@ class PostgresStore(SqlStore):
                 copy.write_row(row)
 
     def update_accounts(self, changes: dict[AccountId, AccountChange]) -> None:
+        if len(changes) <= 64:
+            # A few accounts: pipelined single-row updates beat setting up a COPY.
+            self.cursor.executemany(
+                "UPDATE ledger_accounts SET debits_posted = debits_posted + %s, "
+                "credits_posted = credits_posted + %s, debits_pending = debits_pending + %s, "
+                "credits_pending = credits_pending + %s, last_timestamp = %s WHERE id = %s",
+                [
+                    (c.debits_posted, c.credits_posted, c.debits_pending, c.credits_pending, c.last_timestamp,
+                     a.to_bytes(16, "big"))
+                    for a, c in changes.items()
+                ],
+            )  # fmt: skip
+            return
         # The deltas go in by binary COPY to a temporary table (emptied at commit), then
         # one UPDATE joins it: far cheaper than binding thousands of array elements.
         self.cursor.execute(
