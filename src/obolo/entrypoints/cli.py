@@ -81,5 +81,34 @@ def serve(
     if demo:
         for line in seed_demo(platform):
             typer.echo(line)
+    from obolo.entrypoints.workers import start_in_background
+
+    stop = start_in_background(platform)
     typer.echo(f"obolo serving {url.split('@')[-1]} on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+
+
+users_app = typer.Typer(no_args_is_help=True, help="People.")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("grant")
+def users_grant(
+    email: str,
+    role: str = typer.Argument(..., help="consumer, provider, employer, worker or operator"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Give a person a role (the only way to make an operator)."""
+    from obolo.bootstrap import build
+    from obolo.identity.model import Role
+
+    platform = build(url=db)
+    user = platform.identity.grant_role(email, Role(role))
+    typer.echo(f"{user.email}: {', '.join(sorted(r.value for r in user.roles))}")
+
+
+if __name__ == "__main__":
+    app()
