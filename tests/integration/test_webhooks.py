@@ -1,0 +1,156 @@
+"""Webhooks: events written with the money, delivered signed, retried with backoff."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from obolo.adapters.db.engine import make_engine
+from obolo.adapters.db.migrate import upgrade
+from obolo.adapters.db.schema import webhook_deliveries
+from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.secretbox import SecretBox
+from obolo.errors import NotFound
+from obolo.sdk import verify_signature
+from obolo.webhooks.delivery import MAX_ATTEMPTS, deliver_due
+from obolo.webhooks.errors import InvalidUrl, UnknownEventType
+from obolo.webhooks.outbox import record_event
+from obolo.webhooks.service import WebhookService
+from tests.factories import make_user
+
+
+@pytest.fixture
+def hooks(db_url, clock):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield WebhookService(engine, clock, SecretBox.from_environment())
+    engine.dispose()
+
+
+@pytest.fixture
+def owner(hooks):
+    return make_user(hooks.engine, "owner@example.com")
+
+
+def emit(hooks, user_id, event_type="payment.received"):
+    run_in_transaction(
+        hooks.engine, lambda c: record_event(c, user_id, event_type, {"amount": "0.10"}, hooks.clock())
+    )
+
+
+def scripted(*statuses):
+    """A receiver answering the given statuses in turn, remembering each request."""
+    seen: list[httpx.Request] = []
+    answers = list(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(answers.pop(0) if answers else 200)
+
+    return httpx.Client(transport=httpx.MockTransport(handler)), seen
+
+
+def test_delivery_is_signed_and_verifiable(hooks, owner):
+    """The receiver checks Obolo-Signature with the secret it was shown once."""
+    endpoint, secret = hooks.create_endpoint(owner, "https://example.com/hooks", ["payment.received"])
+    emit(hooks, owner)
+    client, seen = scripted(200)
+    assert deliver_due(hooks.engine, hooks.secrets, hooks.clock, client) == 1
+    request = seen[0]
+    verify_signature(secret, request.content, request.headers["Obolo-Signature"], now=hooks.clock() // 10**9)
+    (delivery,) = hooks.deliveries(owner, endpoint.id)
+    assert delivery.status == "delivered"
+    assert [a.status_code for a in delivery.attempts] == [200]
+
+
+def test_only_subscribed_events_are_delivered(hooks, owner):
+    """An endpoint for payment.received gets nothing for topup.succeeded."""
+    hooks.create_endpoint(owner, "https://example.com/hooks", ["payment.received"])
+    emit(hooks, owner, "topup.succeeded")
+    client, seen = scripted()
+    assert deliver_due(hooks.engine, hooks.secrets, hooks.clock, client) == 0
+    assert seen == []
+
+
+def test_failures_retry_with_growing_backoff_and_record_each_attempt(hooks, clock, owner):
+    """A 500 is retried later, not at once; each attempt is visible with its status."""
+    endpoint, _ = hooks.create_endpoint(owner, "https://example.com/hooks", ["*"])
+    emit(hooks, owner)
+    client, seen = scripted(500, 503, 200)
+    assert deliver_due(hooks.engine, hooks.secrets, clock, client) == 1
+    assert deliver_due(hooks.engine, hooks.secrets, clock, client) == 0  # not yet due
+    clock.advance(40)
+    assert deliver_due(hooks.engine, hooks.secrets, clock, client) == 1
+    clock.advance(40)
+    assert deliver_due(hooks.engine, hooks.secrets, clock, client) == 0  # the second wait is longer
+    clock.advance(60)
+    assert deliver_due(hooks.engine, hooks.secrets, clock, client) == 1
+    (delivery,) = hooks.deliveries(owner, endpoint.id)
+    assert delivery.status == "delivered"
+    assert [a.status_code for a in delivery.attempts] == [500, 503, 200]
+    assert len({r.headers["Obolo-Event-Id"] for r in seen}) == 1
+
+
+def test_delivery_gives_up_after_the_last_attempt(hooks, clock, owner):
+    """After MAX_ATTEMPTS failures the delivery is marked failed and left alone."""
+    endpoint, _ = hooks.create_endpoint(owner, "https://example.com/hooks", ["*"])
+    emit(hooks, owner)
+    client, _ = scripted(*([500] * (MAX_ATTEMPTS + 5)))
+    for _ in range(MAX_ATTEMPTS + 3):
+        deliver_due(hooks.engine, hooks.secrets, clock, client)
+        clock.advance(7 * 3600)
+    (delivery,) = hooks.deliveries(owner, endpoint.id)
+    assert delivery.status == "failed"
+    assert len(delivery.attempts) == MAX_ATTEMPTS
+
+
+def test_network_errors_count_as_failed_attempts(hooks, clock, owner):
+    """A connection error is recorded with its reason and retried."""
+    endpoint, _ = hooks.create_endpoint(owner, "https://example.com/hooks", ["*"])
+    emit(hooks, owner)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    deliver_due(hooks.engine, hooks.secrets, clock, httpx.Client(transport=httpx.MockTransport(refuse)))
+    (delivery,) = hooks.deliveries(owner, endpoint.id)
+    assert delivery.status == "pending"
+    assert "ConnectError" in delivery.attempts[0].error
+
+
+def test_an_event_in_a_rolled_back_transaction_never_existed(hooks, owner):
+    """The outbox shares the money's transaction: a rollback leaves no delivery."""
+    hooks.create_endpoint(owner, "https://example.com/hooks", ["*"])
+
+    def fail_after_recording(connection):
+        record_event(connection, owner, "payment.received", {}, hooks.clock())
+        raise RuntimeError("the payment failed")
+
+    with pytest.raises(RuntimeError):
+        run_in_transaction(hooks.engine, fail_after_recording)
+    with hooks.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(webhook_deliveries)).scalar_one() == 0
+
+
+def test_bad_endpoints_and_other_peoples_endpoints(hooks, owner):
+    """Non-http URLs and unknown events are refused; another user's endpoint is not found."""
+    with pytest.raises(InvalidUrl):
+        hooks.create_endpoint(owner, "ftp://example.com", ["*"])
+    with pytest.raises(UnknownEventType):
+        hooks.create_endpoint(owner, "https://example.com", ["payment.stolen"])
+    endpoint, _ = hooks.create_endpoint(owner, "https://example.com", ["*"])
+    other = make_user(hooks.engine, "other@example.com")
+    with pytest.raises(NotFound):
+        hooks.disable_endpoint(other, endpoint.id)
+    with pytest.raises(NotFound):
+        hooks.deliveries(other, endpoint.id)
+
+
+def test_secrets_are_stored_encrypted(hooks, owner):
+    """The signing secret is not in the database in the clear."""
+    _, secret = hooks.create_endpoint(owner, "https://example.com", ["*"])
+    with hooks.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT secret_encrypted FROM webhook_endpoints").scalar_one()
+    assert secret not in stored
+    assert hooks.secrets.open(stored) == secret
