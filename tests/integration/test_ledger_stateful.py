@@ -48,7 +48,7 @@ CODES = st.integers(1, 2)
 METADATA = st.sampled_from([None, None, None, {"note": "a"}, {"note": "b"}])
 #: Every clock move adds a millisecond to whole seconds, so the clock never lands within
 #: a few nanoseconds of a timeout (the engine stamps events a nanosecond apart).
-SECONDS = st.sampled_from([0, 1, 1, 2, 3, 7])
+SECONDS = st.sampled_from([1, 0, 1, 2, 3, 7])
 
 NewDatabase = Callable[[], tuple[str, Callable[[], None]]]
 
@@ -137,7 +137,7 @@ class LedgerAgainstReference(RuleBasedStateMachine):
 
     def _transfer_id(self, data: st.DataObject) -> int:
         """Mostly a new id; sometimes one sent before, whatever became of it."""
-        if self.sent and data.draw(st.integers(0, 9), label="reuse id?") >= 8:
+        if self.sent and data.draw(st.integers(0, 9), label="reuse id?") == 9:
             return data.draw(st.sampled_from(sorted({t.id for t in self.sent})), label="reused id")
         return next(self.fresh_ids)
 
@@ -149,8 +149,8 @@ class LedgerAgainstReference(RuleBasedStateMachine):
             data,
             "kind of move",
             posted=5,
-            pending=3,
-            expiring=3,
+            pending=2,
+            expiring=4,
             balancing_debit=2,
             balancing_credit=2,
             balancing_both=1,
@@ -174,7 +174,7 @@ class LedgerAgainstReference(RuleBasedStateMachine):
             asset=asset,
             code=data.draw(CODES, label="code"),
             flags=flags,
-            timeout=data.draw(st.sampled_from([1, 2, 5]), label="timeout") if kind == "expiring" else 0,
+            timeout=data.draw(st.sampled_from([1, 1, 2, 5]), label="timeout") if kind == "expiring" else 0,
             metadata=data.draw(METADATA, label="metadata"),
         )
 
@@ -229,7 +229,7 @@ class LedgerAgainstReference(RuleBasedStateMachine):
         """A transfer sent before, again: as it was, or with one field changed."""
         if not self.sent:
             return self._movement(data)
-        original = data.draw(st.sampled_from(self.sent), label="retry of")
+        original = data.draw(st.sampled_from(self.sent[-12:]), label="retry of")
         change = _weighted(
             data, "change", same=6, amount=1, credit=1, code=1, metadata=1, linked=1, timeout=1, asset=1
         )
@@ -310,8 +310,8 @@ class LedgerAgainstReference(RuleBasedStateMachine):
                 code=CODES,
                 flags=st.sampled_from([DMNEC, AccountFlags.NONE, DMNEC, CMNED]),
             ),
-            min_size=2,
-            max_size=5,
+            min_size=3,
+            max_size=6,
             unique_by=lambda account: account.id,
         )
     )

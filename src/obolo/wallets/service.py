@@ -279,6 +279,48 @@ class WalletService:
             "note": movement.note,
         }
 
+    def _debit(
+        self,
+        session: LedgerSession,
+        wallet: Wallet,
+        credit_account_id: int,
+        movement_id: str,
+        amount: int,
+        fee: int,
+        code: TransferCode,
+        *,
+        hold: bool = False,
+    ) -> int:
+        """Move `amount` out of the wallet, and the fee to fee revenue, as one linked pair
+        (both pending if `hold`). Returns the principal transfer's id. Raises
+        InsufficientFunds, which rolls the caller's transaction back."""
+        principal_id = self._transfer_id(movement_id, "principal")
+        pending = TransferFlags.PENDING if hold else TransferFlags.NONE
+        transfers = [
+            Transfer(principal_id, wallet.account_id, credit_account_id, amount, wallet.asset, code=int(code),
+                     flags=pending | (TransferFlags.LINKED if fee else TransferFlags.NONE))
+        ]  # fmt: skip
+        if fee:
+            fee_id = self._transfer_id(movement_id, "fee")
+            fee_account = PlatformAccount.FEE_REVENUE.account_id(wallet.asset)
+            transfers.append(
+                Transfer(
+                    fee_id,
+                    wallet.account_id,
+                    fee_account,
+                    fee,
+                    wallet.asset,
+                    code=int(TransferCode.FEE),
+                    flags=pending,
+                )
+            )
+        results = session.create_transfers(transfers)
+        if _R.EXCEEDS_CREDITS in results:
+            raise self._insufficient(session, wallet, amount + fee)
+        if any(r not in (_R.OK, _R.EXISTS) for r in results):
+            raise RuntimeError(f"{code.name.lower()} {movement_id} refused by the ledger: {results}")
+        return principal_id
+
     # -- reads --------------------------------------------------------------------------------
     def balances(self, user_id: str) -> list[Balance]:
         """One balance per wallet the user has, in asset order."""
@@ -408,24 +450,9 @@ class WalletService:
             payee = self._wallet(session, recipient, asset, create=True)
             assert payer is not None
             assert payee is not None
-            principal_id = self._transfer_id(movement_id, "principal")
-            transfers = [
-                Transfer(principal_id, payer.account_id, payee.account_id, amount.units, asset,
-                         code=int(TransferCode.PAYMENT),
-                         flags=TransferFlags.LINKED if fee else TransferFlags.NONE)
-            ]  # fmt: skip
-            if fee:
-                fee_account = PlatformAccount.FEE_REVENUE.account_id(asset)
-                transfers.append(
-                    Transfer(self._transfer_id(movement_id, "fee"), payer.account_id, fee_account, fee, asset,
-                             code=int(TransferCode.FEE))
-                )  # fmt: skip
-            results = session.create_transfers(transfers)
-            if _R.EXCEEDS_CREDITS in results:
-                # Raising rolls the transaction back: nothing of this attempt is kept.
-                raise self._insufficient(session, payer, amount.units + fee)
-            if any(r not in (_R.OK, _R.EXISTS) for r in results):
-                raise RuntimeError(f"payment {movement_id} refused by the ledger: {results}")
+            principal_id = self._debit(
+                session, payer, payee.account_id, movement_id, amount.units, fee, TransferCode.PAYMENT
+            )
             now = self.clock()
             movement = Movement(
                 movement_id, MovementKind.PAYMENT, MovementStatus.SUCCEEDED, asset, amount.units, fee,
@@ -462,22 +489,10 @@ class WalletService:
                 return existing
             wallet = self._wallet(session, user_id, asset, create=True)
             assert wallet is not None
-            transfers = [
-                Transfer(principal_id, wallet.account_id, PlatformAccount.BANK_PAYOUTS.account_id(asset),
-                         amount.units, asset, code=int(TransferCode.WITHDRAWAL),
-                         flags=TransferFlags.PENDING | (TransferFlags.LINKED if fee else TransferFlags.NONE))
-            ]  # fmt: skip
-            if fee:
-                fee_account = PlatformAccount.FEE_REVENUE.account_id(asset)
-                transfers.append(
-                    Transfer(fee_id, wallet.account_id, fee_account, fee, asset, code=int(TransferCode.FEE),
-                             flags=TransferFlags.PENDING)
-                )  # fmt: skip
-            results = session.create_transfers(transfers)
-            if _R.EXCEEDS_CREDITS in results:
-                raise self._insufficient(session, wallet, amount.units + fee)
-            if any(r not in (_R.OK, _R.EXISTS) for r in results):
-                raise RuntimeError(f"withdrawal {movement_id} refused by the ledger: {results}")
+            bank = PlatformAccount.BANK_PAYOUTS.account_id(asset)
+            self._debit(
+                session, wallet, bank, movement_id, amount.units, fee, TransferCode.WITHDRAWAL, hold=True
+            )
             now = self.clock()
             movement = Movement(
                 movement_id, MovementKind.WITHDRAWAL, MovementStatus.PENDING, asset, amount.units, fee,
