@@ -13,6 +13,7 @@ from obolo.ledger import (
     AccountResult,
     BatchTooLarge,
     InvalidInput,
+    PendingStatus,
     Transfer,
     TransferFlags,
     TransferResult,
@@ -203,7 +204,7 @@ def test_expired_holds_free_their_funds_when_the_account_is_touched(books, clock
     assert books.create_transfers([Transfer(100, 2, 6, 60, "EUR", 1)]) == [R.EXCEEDS_CREDITS]
     clock.advance(3601)
     assert books.create_transfers([Transfer(101, 2, 6, 60, "EUR", 1)]) == [R.OK]
-    assert books.pending_status(20) == "expired" or int(books.pending_status(20)) == 4
+    assert books.pending_status(20) is PendingStatus.EXPIRED
 
 
 def test_account_results(books):
