@@ -52,8 +52,15 @@ class Settings:
             value = env.get(name)
             return parse_units(value, EUR) if value else default
 
+        fees = dict(defaults.fees)
+        # OBOLO_FEES="payment=100:0,withdrawal=0:250000": basis points and fixed units per kind.
+        for item in filter(None, (part.strip() for part in env.get("OBOLO_FEES", "").split(","))):
+            kind, _, rule = item.partition("=")
+            basis_points, _, fixed = rule.partition(":")
+            fees[kind.strip()] = FeeRule(int(basis_points or 0), int(fixed or 0))
         return cls(
             database_url=env.get("OBOLO_DATABASE_URL"),
+            fees=fees,
             public_url=env.get("OBOLO_PUBLIC_URL"),
             session_ttl_seconds=int(env.get("OBOLO_SESSION_TTL_SECONDS", defaults.session_ttl_seconds)),
             topup_min=units("OBOLO_TOPUP_MIN", defaults.topup_min),
