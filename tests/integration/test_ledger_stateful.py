@@ -370,6 +370,11 @@ class LedgerAgainstReference(RuleBasedStateMachine):
         # Nothing expires until a batch touches the pending transfer's accounts, or a sweep.
         self.clock.advance(seconds, ns=NS // 1000)
 
+    @rule()
+    @_step
+    def sweep_expired(self) -> None:
+        assert self.ledger.expire_pending() == self.ref.expire(self.clock())
+
     @rule(ids=st.lists(ACCOUNT_IDS, max_size=1))
     @_step
     def close_accounts(self, ids: list[int]) -> None:

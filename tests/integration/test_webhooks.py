@@ -154,3 +154,22 @@ def test_secrets_are_stored_encrypted(hooks, owner):
         stored = connection.exec_driver_sql("SELECT secret_encrypted FROM webhook_endpoints").scalar_one()
     assert secret not in stored
     assert hooks.secrets.open(stored) == secret
+
+
+def test_concurrent_workers_never_send_one_delivery_twice(hooks, owner):
+    """Several workers at once: every delivery is attempted exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hooks.create_endpoint(owner, "https://example.com/hooks", ["*"])
+    for _ in range(40):
+        emit(hooks, owner)
+    client, seen = scripted(*([200] * 100))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        done = sum(
+            pool.map(
+                lambda _: deliver_due(hooks.engine, hooks.secrets, hooks.clock, client, limit=5), range(16)
+            )
+        )
+    assert done == 40
+    ids = [r.headers["Obolo-Event-Id"] for r in seen]
+    assert len(ids) == len(set(ids)) == 40
