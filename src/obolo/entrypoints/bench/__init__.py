@@ -85,3 +85,32 @@ def ledger(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(replace_section(existing, section))
         console.print(f"written to {output}")
+
+
+@bench_app.command("paywall")
+def paywall(
+    payments: int = typer.Option(200_000, "--payments", help="Payments in the channel."),
+    output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        Path("docs/benchmarks.md"),
+        "--output",
+        help="Markdown file whose '## Paywall verifier' section is replaced.",
+    ),
+) -> None:
+    """Offline payment verification per second beside bare SHA-256 of the same tokens."""
+    import os
+    import platform as host
+
+    from obolo.entrypoints.bench.ledger_bench import replace_section
+    from obolo.entrypoints.bench.paywall_bench import markdown, measure_verifier
+
+    figure = measure_verifier(payments)
+    typer.echo(
+        f"verifier: {figure.verified_per_second:,.0f} payments/s; bare sha256: {figure.sha256_per_second:,.0f}/s; "
+        f"ratio {figure.ratio:.0%} (target >= 25%: {'PASS' if figure.ratio >= 0.25 else 'FAIL'})"
+    )
+    if output is not None:
+        machine = f"{os.cpu_count()} cores, Python {host.python_version()}"
+        section = markdown(figure, f"obolo bench paywall --payments {payments}", machine)
+        existing = output.read_text() if output.exists() else ""
+        output.write_text(replace_section(existing, section, heading="## Paywall verifier"))
+        typer.echo(f"written to {output}")
