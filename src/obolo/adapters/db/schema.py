@@ -301,3 +301,36 @@ sandbox_bank_payouts = Table(
     Column("failure_code", String(40), nullable=True),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# -- paywall: providers and payment channels -------------------------------------------------
+
+providers = Table(
+    "providers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("origin", String(300), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("payer_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("provider_id", String(36), ForeignKey("providers.id"), nullable=False, index=True),
+    Column("asset", String(12), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("length", Integer, nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # unix seconds, as in the certificate
+    Column("hold_id", LargeBinary(16), nullable=False),
+    Column("status", String(20), nullable=False),  # open, settled
+    Column("claimed_index", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("settled_at", BigInteger, nullable=True),
+    CheckConstraint(
+        "price > 0 AND length > 0 AND claimed_index >= 0 AND claimed_index <= length", name="sane"
+    ),
+)
