@@ -14,8 +14,10 @@ from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.secretbox import SecretBox
+from obolo.adapters.signing import SigningKeys
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
+from obolo.paywall.service import PaywallService
 from obolo.settings import Settings
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
@@ -33,6 +35,8 @@ class Platform:
     identity: IdentityService
     wallets: WalletService
     webhooks: WebhookService
+    keys: SigningKeys
+    paywall: PaywallService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -45,6 +49,7 @@ def build(
     clock: Clock = system_clock,
     migrate: bool | None = None,
     secrets: SecretBox | None = None,
+    keys: SigningKeys | None = None,
 ) -> Platform:
     """Wire the platform over the database at `url` (else settings, else the default).
     Migrations run when `migrate` is true, or by default on SQLite."""
@@ -54,14 +59,19 @@ def build(
         upgrade(engine)
     ledger = Ledger(engine, clock=clock)
     ledger.register_assets_defaults()
+    local = None
+    if is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
+        local = Path(str(engine.url.database))
     if secrets is None:
-        key_file = None
-        if is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
-            key_file = Path(str(engine.url.database)).with_suffix(".secret-key")
-        secrets = SecretBox.from_environment(key_file)
+        secrets = SecretBox.from_environment(local.with_suffix(".secret-key") if local else None)
+    if keys is None:
+        keys = SigningKeys.from_environment(local.with_suffix(".signing-key") if local else None)
     cards = SandboxCardProcessor(engine, clock)
     bank = SandboxBank(engine, clock)
     identity = IdentityService(engine, clock, settings)
     wallets = WalletService(engine, ledger, clock, cards, bank, settings)
     webhooks = WebhookService(engine, clock, secrets)
-    return Platform(settings, engine, clock, ledger, cards, bank, secrets, identity, wallets, webhooks)
+    paywall = PaywallService(engine, clock, wallets, keys)
+    return Platform(
+        settings, engine, clock, ledger, cards, bank, secrets, identity, wallets, webhooks, keys, paywall
+    )

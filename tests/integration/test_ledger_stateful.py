@@ -293,7 +293,11 @@ class LedgerAgainstReference(RuleBasedStateMachine):
             batch[-1] = replace(batch[-1], flags=batch[-1].flags & ~F.LINKED)
         return batch
 
-    def _send(self, batch: list[Transfer]) -> None:
+    def _send(self, data: st.DataObject, batch: list[Transfer]) -> None:
+        """Let some time pass (nothing expires until touched), then send `batch` to both."""
+        pause = data.draw(st.sampled_from([0, 0, 0, 1, 2, 5]), label="seconds before")
+        if pause:
+            self.clock.advance(pause, ns=NS // 1000)
         now = self.clock()
         expected = self.ref.create_transfers(batch, now)
         actual = self.ledger.create_transfers(batch)
@@ -341,22 +345,22 @@ class LedgerAgainstReference(RuleBasedStateMachine):
     @rule(data=st.data())
     @_step
     def send_mixed_batch(self, data: st.DataObject) -> None:
-        self._send(self._batch(data, 25, move=6, resolve=4, retry=2, invalid=1))
+        self._send(data, self._batch(data, 25, move=6, resolve=4, retry=2, invalid=1))
 
     @rule(data=st.data())
     @_step
     def send_linked_batch(self, data: st.DataObject) -> None:
-        self._send(self._batch(data, 70, move=4, resolve=2, retry=1, invalid=1))
+        self._send(data, self._batch(data, 70, move=4, resolve=2, retry=1, invalid=1))
 
     @rule(data=st.data())
     @_step
     def settle_pendings(self, data: st.DataObject) -> None:
-        self._send(self._batch(data, 15, resolve=4, move=2, retry=1))
+        self._send(data, self._batch(data, 15, resolve=4, move=2, retry=1))
 
     @rule(data=st.data())
     @_step
     def retry_earlier_transfers(self, data: st.DataObject) -> None:
-        self._send(self._batch(data, 10, retry=4, move=2))
+        self._send(data, self._batch(data, 10, retry=4, move=2))
 
     @rule(seconds=SECONDS)
     @_step

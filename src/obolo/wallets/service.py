@@ -279,6 +279,56 @@ class WalletService:
             "note": movement.note,
         }
 
+    def wallet(self, session: LedgerSession, user_id: str, asset: str) -> Wallet:
+        """The user's wallet in `asset`, created on first use, inside the caller's transaction."""
+        wallet = self._wallet(session, user_id, asset, create=True)
+        assert wallet is not None
+        return wallet
+
+    def wallet_of(self, user_id: str, asset: str) -> Wallet:
+        """The user's wallet in `asset` (created on first use), in its own transaction."""
+        return self.ledger.run(lambda session: self.wallet(session, user_id, asset))
+
+    def check_amount(self, amount: Amount, low: int, high: int) -> None:
+        self._check_amount(amount, low, high)
+
+    def debit(
+        self,
+        session: LedgerSession,
+        wallet: Wallet,
+        credit_account_id: int,
+        transfer_id: int,
+        amount: int,
+        fee: int,
+        code: TransferCode,
+        *,
+        fee_transfer_id: int | None = None,
+        hold: bool = False,
+        timeout: int = 0,
+    ) -> None:
+        """Move `amount` out of the wallet, and the fee to fee revenue, as one linked pair
+        (both pending, with `timeout` seconds, if `hold`). Raises InsufficientFunds, which
+        rolls the caller's transaction back."""
+        pending = TransferFlags.PENDING if hold else TransferFlags.NONE
+        linked = TransferFlags.LINKED if fee else TransferFlags.NONE
+        transfers = [
+            Transfer(transfer_id, wallet.account_id, credit_account_id, amount, wallet.asset, code=int(code),
+                     flags=pending | linked, timeout=timeout)
+        ]  # fmt: skip
+        if fee:
+            fee_account = PlatformAccount.FEE_REVENUE.account_id(wallet.asset)
+            fee_id = fee_transfer_id if fee_transfer_id is not None else derived_id("fee", str(transfer_id))
+            fee_code = int(TransferCode.FEE)
+            transfers.append(
+                Transfer(fee_id, wallet.account_id, fee_account, fee, wallet.asset, code=fee_code,
+                         flags=pending, timeout=timeout)
+            )  # fmt: skip
+        results = session.create_transfers(transfers)
+        if _R.EXCEEDS_CREDITS in results:
+            raise self._insufficient(session, wallet, amount + fee)
+        if any(r not in (_R.OK, _R.EXISTS) for r in results):
+            raise RuntimeError(f"{code.name.lower()} {transfer_id:x} refused by the ledger: {results}")
+
     def _debit(
         self,
         session: LedgerSession,
@@ -291,34 +341,19 @@ class WalletService:
         *,
         hold: bool = False,
     ) -> int:
-        """Move `amount` out of the wallet, and the fee to fee revenue, as one linked pair
-        (both pending if `hold`). Returns the principal transfer's id. Raises
-        InsufficientFunds, which rolls the caller's transaction back."""
         principal_id = self._transfer_id(movement_id, "principal")
-        pending = TransferFlags.PENDING if hold else TransferFlags.NONE
-        transfers = [
-            Transfer(principal_id, wallet.account_id, credit_account_id, amount, wallet.asset, code=int(code),
-                     flags=pending | (TransferFlags.LINKED if fee else TransferFlags.NONE))
-        ]  # fmt: skip
-        if fee:
-            fee_id = self._transfer_id(movement_id, "fee")
-            fee_account = PlatformAccount.FEE_REVENUE.account_id(wallet.asset)
-            transfers.append(
-                Transfer(
-                    fee_id,
-                    wallet.account_id,
-                    fee_account,
-                    fee,
-                    wallet.asset,
-                    code=int(TransferCode.FEE),
-                    flags=pending,
-                )
-            )
-        results = session.create_transfers(transfers)
-        if _R.EXCEEDS_CREDITS in results:
-            raise self._insufficient(session, wallet, amount + fee)
-        if any(r not in (_R.OK, _R.EXISTS) for r in results):
-            raise RuntimeError(f"{code.name.lower()} {movement_id} refused by the ledger: {results}")
+        fee_id = self._transfer_id(movement_id, "fee")
+        self.debit(
+            session,
+            wallet,
+            credit_account_id,
+            principal_id,
+            amount,
+            fee,
+            code,
+            fee_transfer_id=fee_id,
+            hold=hold,
+        )
         return principal_id
 
     # -- reads --------------------------------------------------------------------------------

@@ -11,7 +11,14 @@ from sqlalchemy import text
 from obolo import __version__
 from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api import errors, identity_routes, ledger_routes, wallet_routes, webhook_routes
+from obolo.entrypoints.api import (
+    errors,
+    identity_routes,
+    ledger_routes,
+    paywall_routes,
+    wallet_routes,
+    webhook_routes,
+)
 from obolo.entrypoints.api.limits import BodySizeLimit
 
 DESCRIPTION = """
@@ -48,5 +55,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(identity_routes.router)
     app.include_router(wallet_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
     return app

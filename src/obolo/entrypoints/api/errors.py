@@ -55,6 +55,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "role_not_self_service": 403,
     "unknown_event_type": 422,
     "invalid_url": 422,
+    "provider_role_required": 403,
+    "provider_not_found": 404,
+    "invalid_channel": 422,
 }
 
 

@@ -1,0 +1,148 @@
+"""Providers and channels over HTTP, and the platform's public keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from obolo.bootstrap import Platform
+from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
+from obolo.identity.model import Principal
+from obolo.money import Amount, format_units
+from obolo.paywall.model import MAX_CHAIN, Claim
+from obolo.sdk.payword import PaymentRefused, unb64
+
+router = APIRouter(tags=["paywall"])
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ProviderIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    origin: Annotated[str, Field(min_length=8, max_length=300, pattern=r"^https?://[^/\s]+$")]
+
+
+class ProviderOut(BaseModel):
+    id: str
+    name: str
+    origin: str
+
+
+class ChannelIn(Strict):
+    provider_id: Annotated[str, Field(min_length=1, max_length=36)]
+    asset: AssetCode
+    price: AmountText
+    length: Annotated[int, Field(ge=1, le=MAX_CHAIN)]
+    root: Annotated[str, Field(min_length=43, max_length=44, description="base64url of w_0, 32 bytes")]
+    ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
+
+
+class ChannelOut(BaseModel):
+    channel_id: str
+    certificate: str = Field(description="Signed certificate; send it to the provider with each payment.")
+    reserved: str
+    asset: str
+
+
+class ClaimIn(Strict):
+    channel_id: Annotated[str, Field(min_length=1, max_length=36)]
+    index: Annotated[int, Field(ge=0, le=MAX_CHAIN)]
+    token: Annotated[str, Field(min_length=43, max_length=44)]
+
+
+class ClaimsIn(Strict):
+    claims: Annotated[list[ClaimIn], Field(min_length=1, max_length=1000)]
+
+
+class ClaimOut(BaseModel):
+    channel_id: str
+    status: Literal["settled", "already_settled", "not_found", "bad_preimage", "beyond_channel", "expired"]
+    payments: int
+    paid: str
+    fee: str
+    released: str
+
+
+class PublicKey(BaseModel):
+    kid: str
+    alg: str
+    public_key: str
+
+
+class Keys(BaseModel):
+    keys: list[PublicKey]
+
+
+@router.get("/.well-known/obolo-keys")
+def public_keys(platform: PlatformDep) -> Keys:
+    """The platform's Ed25519 public keys, by key id, to verify channel certificates offline."""
+    return Keys(keys=[PublicKey(**k) for k in platform.keys.published()])
+
+
+@router.post("/v1/providers", status_code=201, responses=ERRORS)
+def register_provider(
+    body: ProviderIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("provider:*"))],
+) -> ProviderOut:
+    """Register a site or API that accepts payments (needs the provider role)."""
+    provider = platform.paywall.register_provider(principal.user_id, body.name, body.origin)
+    return ProviderOut(id=provider.id, name=provider.name, origin=provider.origin)
+
+
+@router.post("/v1/channels", status_code=201, responses=ERRORS)
+def open_channel(
+    body: ChannelIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("payments:write"))],
+) -> ChannelOut:
+    """Reserve length x price for one provider and get the signed certificate."""
+    price = Amount.parse(body.price, platform.wallets.asset(body.asset))
+    channel_id, certificate = platform.paywall.open_channel(
+        principal.user_id, body.provider_id, price, body.length, body.root, body.ttl_seconds
+    )
+    return ChannelOut(
+        channel_id=channel_id,
+        certificate=certificate,
+        reserved=format_units(price.units * body.length, price.asset),
+        asset=body.asset,
+    )
+
+
+@router.post("/v1/channels/claims", responses=ERRORS)
+def settle_claims(
+    body: ClaimsIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("provider:*"))],
+) -> list[ClaimOut]:
+    """Settle channels from the highest payment received on each: the provider is paid
+    index x price less the fee, the rest goes back to the payer. Sending a claim twice
+    pays once."""
+    claims = []
+    for item in body.claims:
+        try:
+            token = unb64(item.token)
+        except PaymentRefused:
+            token = b""
+        claims.append(Claim(item.channel_id, item.index, token))
+    results = platform.paywall.settle_claims(principal.user_id, claims)
+    out = []
+    for r in results:
+        asset = platform.wallets.asset(r.asset or "EUR")
+        out.append(
+            ClaimOut(
+                channel_id=r.channel_id,
+                status=r.status.value,
+                payments=r.payments,
+                paid=format_units(r.paid, asset),
+                fee=format_units(r.fee, asset),
+                released=format_units(r.released, asset),
+            )
+        )
+    return out

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from obolo.errors import Forbidden, InvalidRequest, NotFound
+
+
+class NotAProvider(Forbidden):
+    code = "provider_role_required"
+
+
+class ProviderNotFound(NotFound):
+    code = "provider_not_found"
+
+
+class InvalidChannel(InvalidRequest):
+    code = "invalid_channel"

@@ -1,0 +1,229 @@
+"""Paywall use cases: register a provider, open a channel (reserve funds, sign the
+certificate), settle claims (post what was used, release the rest).
+
+A channel is one pending ledger transfer from the payer's wallet to the provider's for
+length x price, with a timeout past the certificate's expiry by a grace period. Its
+settlement posts index x price of it (and the platform fee, linked) and releases the
+rest: one reservation and one settlement for any number of payments in between.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from obolo.adapters.clock import NS_PER_SECOND, Clock
+from obolo.adapters.db.schema import channels, providers, user_roles
+from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.ids import derived_id, new_id
+from obolo.adapters.signing import SigningKeys
+from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.money import Amount
+from obolo.paywall.errors import InvalidChannel, NotAProvider, ProviderNotFound
+from obolo.paywall.model import (
+    GRACE_SECONDS,
+    MAX_CHAIN,
+    Claim,
+    ClaimResult,
+    ClaimStatus,
+    Provider,
+    chain_reaches,
+)
+from obolo.sdk.payword import Certificate
+from obolo.settings import FeeRule
+from obolo.wallets.model import PlatformAccount, TransferCode, fee_for
+from obolo.wallets.service import WalletService
+
+_R = TransferResult
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, binascii.Error) as error:
+        raise InvalidChannel("the root is base64url of 32 bytes") from error
+
+
+class PaywallService:
+    def __init__(self, engine: Engine, clock: Clock, wallets: WalletService, keys: SigningKeys) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.wallets = wallets
+        self.keys = keys
+
+    # -- providers ---------------------------------------------------------------------------
+    def register_provider(self, user_id: str, name: str, origin: str) -> Provider:
+        """Register a site or API that accepts payments. Needs the provider role."""
+
+        def work(connection: Connection) -> Provider:
+            roles = connection.execute(
+                select(user_roles.c.role).where(user_roles.c.user_id == user_id)
+            ).scalars()
+            if "provider" not in set(roles):
+                raise NotAProvider("take the provider role first (POST /v1/me/roles)")
+            provider = Provider(new_id(), user_id, name.strip(), origin.strip())
+            connection.execute(
+                insert(providers).values(
+                    id=provider.id,
+                    user_id=user_id,
+                    name=provider.name,
+                    origin=provider.origin,
+                    created_at=self.clock(),
+                )
+            )
+            return provider
+
+        return run_in_transaction(self.engine, work)
+
+    def _provider(self, connection: Connection, provider_id: str) -> Provider:
+        try:
+            key = str(uuid.UUID(provider_id))
+        except ValueError as error:
+            raise ProviderNotFound("no such provider") from error
+        row = connection.execute(select(providers).where(providers.c.id == key)).first()
+        if row is None:
+            raise ProviderNotFound("no such provider")
+        return Provider(row.id, row.user_id, row.name, row.origin)
+
+    # -- channels ----------------------------------------------------------------------------
+    def open_channel(
+        self,
+        payer_id: str,
+        provider_id: str,
+        price: Amount,
+        length: int,
+        root: str,
+        ttl_seconds: int = 3600,
+        idempotency_key: str | None = None,
+    ) -> tuple[str, str]:
+        """Reserve length x price from the payer's wallet for one provider and return
+        (channel id, signed certificate token). Raises InvalidChannel, ProviderNotFound,
+        InsufficientFunds, AmountOutOfLimits."""
+        if not 1 <= length <= MAX_CHAIN:
+            raise InvalidChannel(f"a channel holds 1 to {MAX_CHAIN} payments")
+        if not 60 <= ttl_seconds <= 30 * 86400:
+            raise InvalidChannel("a channel lives from a minute to 30 days")
+        if len(_b64decode(root)) != 32:
+            raise InvalidChannel("the root is base64url of 32 bytes")
+        self.wallets.asset(price.asset.code)
+        if price.units <= 0:
+            raise InvalidChannel("the price must be positive")
+        total = Amount(price.units * length, price.asset)  # raises past 64 bits
+        self.wallets.check_amount(total, 1, self.wallets.settings.payment_max)
+        channel_id = (
+            new_id()
+            if idempotency_key is None
+            else str(uuid.UUID(int=derived_id("channel", payer_id, idempotency_key)))
+        )
+        now = self.clock()
+        expires_at = now // NS_PER_SECOND + ttl_seconds
+
+        def work(session: LedgerSession) -> int:
+            connection = session.connection
+            found = connection.execute(
+                select(channels.c.expires_at).where(channels.c.id == channel_id)
+            ).first()
+            if found is not None:
+                return int(found.expires_at)
+            provider = self._provider(connection, provider_id)
+            if provider.user_id == payer_id:
+                raise InvalidChannel("a provider does not pay itself")
+            asset = price.asset.code
+            payer = self.wallets.wallet(session, payer_id, asset)
+            payee = self.wallets.wallet(session, provider.user_id, asset)
+            hold_id = derived_id("transfer", channel_id, "hold")
+            self.wallets.debit(
+                session, payer, payee.account_id, hold_id, total.units, 0, TransferCode.PAYMENT,
+                hold=True, timeout=ttl_seconds + GRACE_SECONDS,
+            )  # fmt: skip
+            connection.execute(
+                insert(channels).values(
+                    id=channel_id, payer_id=payer_id, provider_id=provider.id, asset=asset, price=price.units,
+                    length=length, root=root, expires_at=expires_at, hold_id=hold_id.to_bytes(16, "big"),
+                    status="open", claimed_index=0, created_at=now,
+                )
+            )  # fmt: skip
+            return expires_at
+
+        expires = self.wallets.ledger.run(work)
+        certificate = Certificate(
+            channel_id,
+            provider_id,
+            price.asset.code,
+            price.units,
+            length,
+            root,
+            expires,
+            self.keys.current_id,
+        )
+        return channel_id, certificate.encode(certificate.sign(self.keys.current))
+
+    def settle_claims(self, provider_user_id: str, claims: list[Claim]) -> list[ClaimResult]:
+        """Settle each claim (the highest payment a provider received on a channel):
+        post index x price to the provider less the fee, release the rest to the payer.
+        A claim settles a channel once; sending it again answers already_settled."""
+        return [self._settle(provider_user_id, claim) for claim in claims]
+
+    def _settle(self, provider_user_id: str, claim: Claim) -> ClaimResult:
+        rule = self.wallets.settings.fees.get("paywall", FeeRule())
+
+        def work(session: LedgerSession) -> ClaimResult:
+            connection = session.connection
+            try:
+                key = str(uuid.UUID(claim.channel_id))
+            except ValueError:
+                return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
+            row = connection.execute(
+                select(channels, providers.c.user_id.label("owner"))
+                .join(providers, providers.c.id == channels.c.provider_id)
+                .where(channels.c.id == key)
+            ).first()
+            if row is None or row.owner != provider_user_id:
+                return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
+            if row.status == "settled":
+                return ClaimResult(
+                    key, ClaimStatus.ALREADY_SETTLED, row.claimed_index, row.claimed_index * row.price
+                )
+            if not 0 <= claim.index <= row.length:
+                return ClaimResult(key, ClaimStatus.BEYOND_CHANNEL)
+            if not chain_reaches(claim.token, claim.index, _b64decode(row.root)):
+                return ClaimResult(key, ClaimStatus.BAD_PREIMAGE)
+            hold_id = int.from_bytes(row.hold_id, "big")
+            paid = claim.index * row.price
+            fee = min(paid, fee_for(paid, rule))
+            settle_id = derived_id("transfer", key, "settle")
+            if paid:
+                post = TransferFlags.POST_PENDING_TRANSFER | (
+                    TransferFlags.LINKED if fee else TransferFlags.NONE
+                )
+                transfers = [Transfer(settle_id, pending_id=hold_id, amount=paid, flags=post)]
+                if fee:
+                    payee = self.wallets.wallet(session, provider_user_id, row.asset)
+                    fee_account = PlatformAccount.FEE_REVENUE.account_id(row.asset)
+                    fee_id = derived_id("transfer", key, "fee")
+                    code = int(TransferCode.FEE)
+                    transfers.append(
+                        Transfer(fee_id, payee.account_id, fee_account, fee, row.asset, code=code)
+                    )
+            else:
+                transfers = [
+                    Transfer(settle_id, pending_id=hold_id, flags=TransferFlags.VOID_PENDING_TRANSFER)
+                ]
+            results = session.create_transfers(transfers)
+            if _R.PENDING_EXPIRED in results:
+                return ClaimResult(key, ClaimStatus.EXPIRED)
+            if any(r not in (_R.OK, _R.EXISTS) for r in results):
+                raise RuntimeError(f"channel {key} could not settle: {results}")
+            connection.execute(
+                update(channels)
+                .where(channels.c.id == key)
+                .values(status="settled", claimed_index=claim.index, settled_at=self.clock())
+            )
+            return ClaimResult(
+                key, ClaimStatus.SETTLED, claim.index, paid, fee, row.length * row.price - paid
+            )
+
+        return self.wallets.ledger.run(work)
