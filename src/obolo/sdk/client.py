@@ -1,0 +1,137 @@
+"""A paying HTTP client: on 402 it opens (or reuses) a channel to that provider within
+the budget it was given, and retries with the next payment of the channel.
+
+    with PayingClient("https://obolo.example", token, budget=1_000_000) as client:
+        page = client.get("https://magazine.example/articles/1")
+
+It never reserves more than `budget` units in total. Chains live in memory: a process
+that stops loses what it reserved but did not spend until the channel expires and the
+platform releases it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from obolo.money import Asset, parse_units
+from obolo.sdk.paywall import SCHEME, decode_header, encode_header
+from obolo.sdk.payword import HashChain, b64
+
+
+class BudgetExceeded(Exception):
+    """Paying for this would take the client past its budget."""
+
+
+class PaymentFailed(Exception):
+    """The provider refused the payment, or the platform refused the channel."""
+
+
+@dataclass
+class _Channel:
+    certificate: str
+    chain: HashChain
+    price: int
+    next_index: int = 1
+    spent: int = field(default=0)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.next_index > self.chain.length
+
+
+class PayingClient:
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        budget: int,
+        *,
+        chain_length: int = 1_000,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self.auth = {"Authorization": f"Bearer {token}"}
+        self.budget = budget
+        self.reserved = 0
+        self.chain_length = chain_length
+        self.http = http or httpx.Client(timeout=10)
+        self._channels: dict[tuple[str, str, int], _Channel] = {}
+
+    def __enter__(self) -> PayingClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.close()
+
+    @property
+    def spent(self) -> int:
+        return sum(c.price * (c.next_index - 1) for c in self._channels.values())
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, url, **kwargs)
+        if response.status_code != 402:
+            return response
+        offer = self._offer(response)
+        channel = self._channel_for(offer)
+        headers = dict(kwargs.pop("headers", {}) or {})
+        index = channel.next_index
+        headers["Payment"] = encode_header(
+            {
+                "scheme": SCHEME,
+                "certificate": channel.certificate,
+                "index": index,
+                "token": b64(channel.chain.token(index)),
+            }
+        )
+        paid = self.http.request(method, url, headers=headers, **kwargs)
+        if paid.status_code == 402:
+            raise PaymentFailed(f"the provider refused the payment: {paid.json().get('refused')}")
+        if paid.status_code < 400:
+            channel.next_index += 1  # consumed only when the resource was delivered
+        return paid
+
+    @staticmethod
+    def _offer(response: httpx.Response) -> dict[str, Any]:
+        header = response.headers.get("Payment-Required")
+        offers = decode_header(header)["offers"] if header else response.json().get("offers", [])
+        for offer in offers:
+            if offer.get("scheme") == SCHEME:
+                return dict(offer)
+        raise PaymentFailed("no offer this client can pay")
+
+    def _channel_for(self, offer: dict[str, Any]) -> _Channel:
+        price = int(offer["amount"])
+        key = (str(offer["payTo"]), str(offer["asset"]), price)
+        channel = self._channels.get(key)
+        if channel is not None and not channel.exhausted:
+            return channel
+        length = min(self.chain_length, (self.budget - self.reserved) // price) if price > 0 else 0
+        if length < 1:
+            raise BudgetExceeded(f"{price} more units would pass the budget of {self.budget}")
+        asset = Asset(str(offer["asset"]), 6)
+        if parse_units(str(offer["price"]), asset) != price:
+            raise PaymentFailed("the offer's price and amount disagree")
+        chain = HashChain.generate(length)
+        opened = self.http.post(
+            f"{self.server}/v1/channels",
+            json={
+                "provider_id": offer["payTo"],
+                "asset": asset.code,
+                "price": str(offer["price"]),
+                "length": length,
+                "root": b64(chain.root),
+            },
+            headers=self.auth,
+        )
+        if opened.status_code != 201:
+            raise PaymentFailed(f"the platform refused the channel: {opened.text[:200]}")
+        self.reserved += price * length
+        channel = _Channel(opened.json()["certificate"], chain, price)
+        self._channels[key] = channel
+        return channel

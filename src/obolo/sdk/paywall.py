@@ -1,0 +1,267 @@
+"""A paywall for any ASGI app (FastAPI, Starlette): priced paths answer 402 with offers;
+requests carrying a channel payment are verified offline — one SHA-256, no network —
+and served; the provider settles later from what it remembered.
+
+    app = PaywallMiddleware(app, provider_id="...", prices=[Price("/articles/*", 1_000, "EUR")],
+                            keys=public_keys, server="https://obolo.example", store="paywall.db")
+
+Headers (see docs/protocol.md):
+    402 response    Payment-Required: base64url(JSON {"offers": [...]}) and the same JSON body
+    request         Payment: base64url(JSON {"scheme": "obolo-channel", "certificate", "index", "token"})
+    response        Payment-Response: base64url(JSON {"channel", "index", "paid", "remaining"})
+
+A payment is consumed only when the protected handler answers below 400; after an error
+the same proof pays for the retry.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from obolo.money import Asset, format_units
+from obolo.sdk.payword import (
+    MALFORMED,
+    Certificate,
+    ChannelState,
+    PaymentRefused,
+    accept_payment,
+    b64,
+    unb64,
+    verify_certificate,
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SCHEME = "obolo-channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """`pattern` is a glob on the path ("/articles/*"); `units` at the asset's scale."""
+
+    pattern: str
+    units: int
+    asset: str = "EUR"
+
+
+def encode_header(value: dict[str, Any]) -> str:
+    return b64(json.dumps(value, separators=(",", ":"), sort_keys=True).encode())
+
+
+def decode_header(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(unb64(text))
+    except ValueError as error:
+        raise PaymentRefused(MALFORMED, "the Payment header is base64url of a JSON object") from error
+    if not isinstance(value, dict):
+        raise PaymentRefused(MALFORMED, "the Payment header is base64url of a JSON object")
+    return value
+
+
+class ChannelBook:
+    """The provider's memory of every channel: highest payment per channel, durable in a
+    SQLite file so a replay after a restart is still refused. Thread-safe."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, certificate TEXT NOT NULL, "
+            "idx INTEGER NOT NULL, token BLOB NOT NULL, claimed INTEGER NOT NULL DEFAULT 0)"
+        )
+        self._lock = threading.Lock()
+        self._states: dict[str, ChannelState] = {}
+        for channel_id, cert_json, index, token in self._db.execute(
+            "SELECT id, certificate, idx, token FROM channels"
+        ):
+            certificate = Certificate(**json.loads(cert_json))
+            self._states[channel_id] = ChannelState(certificate, index, bytes(token))
+
+    def state(self, certificate: Certificate) -> ChannelState:
+        with self._lock:
+            known = self._states.get(certificate.channel_id)
+            if known is None:
+                known = ChannelState.open(certificate)
+                self._states[certificate.channel_id] = known
+            return known
+
+    def reserve(self, certificate: Certificate, index: int, token: bytes) -> tuple[int, bytes]:
+        """Accept the payment now (so a concurrent replay is refused); returns what to
+        restore if the request then fails."""
+        state = self.state(certificate)
+        with self._lock:
+            before = (state.index, state.token)
+            accept_payment(state, index, token)
+            return before
+
+    def commit(self, certificate: Certificate) -> None:
+        state = self.state(certificate)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO channels (id, certificate, idx, token) VALUES (?, ?, ?, ?) ON CONFLICT(id) "
+                "DO UPDATE SET idx = excluded.idx, token = excluded.token WHERE excluded.idx > idx",
+                (certificate.channel_id, certificate.message().decode(), state.index, state.token),
+            )
+
+    def release(self, certificate: Certificate, index: int, before: tuple[int, bytes]) -> None:
+        state = self.state(certificate)
+        with self._lock:
+            if state.index == index:  # nothing later was accepted on top of it
+                state.index, state.token = before
+
+    def unclaimed(self) -> list[dict[str, Any]]:
+        """Claims to send to the platform: the highest payment of each channel not yet settled."""
+        rows = self._db.execute("SELECT id, idx, token FROM channels WHERE idx > claimed").fetchall()
+        return [{"channel_id": c, "index": i, "token": b64(bytes(t))} for c, i, t in rows]
+
+    def mark_claimed(self, channel_id: str, index: int) -> None:
+        self._db.execute("UPDATE channels SET claimed = ? WHERE id = ?", (index, channel_id))
+
+    def earned(self) -> dict[str, int]:
+        """Units earned per asset over every channel remembered."""
+        totals: dict[str, int] = {}
+        with self._lock:
+            for state in self._states.values():
+                totals[state.certificate.asset] = totals.get(state.certificate.asset, 0) + state.earned
+        return totals
+
+
+class PaywallMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        provider_id: str,
+        prices: list[Price],
+        keys: dict[str, Ed25519PublicKey],
+        server: str,
+        store: str | Path = ":memory:",
+        assets: dict[str, Asset] | None = None,
+    ) -> None:
+        self.app = app
+        self.provider_id = provider_id
+        self.prices = prices
+        self.keys = keys
+        self.server = server.rstrip("/")
+        self.book = ChannelBook(store)
+        self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
+
+    def price_of(self, path: str) -> Price | None:
+        for price in self.prices:
+            if fnmatch.fnmatchcase(path, price.pattern):
+                return price
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        price = self.price_of(scope.get("path", "")) if scope["type"] == "http" else None
+        if price is None:
+            await self.app(scope, receive, send)
+            return
+        header = _header(scope, b"payment")
+        if header is None:
+            await self._payment_required(scope, send, price, None)
+            return
+        try:
+            certificate, index, token = self._check(header, price)
+            before = self.book.reserve(certificate, index, token)
+        except PaymentRefused as refused:
+            await self._payment_required(scope, send, price, refused)
+            return
+        status: list[int] = []
+        receipt = encode_header(
+            {
+                "channel": certificate.channel_id,
+                "index": index,
+                "paid": format_units(index * certificate.price, self.assets[certificate.asset]),
+                "remaining": certificate.length - index,
+            }
+        )
+
+        async def send_with_receipt(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                if message["status"] < 400:
+                    message = dict(message)
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        (b"payment-response", receipt.encode()),
+                    ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_receipt)
+        finally:
+            if status and status[0] < 400:
+                self.book.commit(certificate)
+            else:
+                self.book.release(certificate, index, before)
+
+    def _check(self, header: str, price: Price) -> tuple[Certificate, int, bytes]:
+        payload = decode_header(header)
+        if payload.get("scheme") != SCHEME:
+            raise PaymentRefused(MALFORMED, f"only {SCHEME} payments are accepted here")
+        certificate, signature = Certificate.decode(str(payload.get("certificate", "")))
+        verify_certificate(certificate, signature, self.keys, provider=self.provider_id)
+        if certificate.asset != price.asset or certificate.price != price.units:
+            raise PaymentRefused("wrong_price", "this channel pays another price than this resource costs")
+        index = payload.get("index")
+        if not isinstance(index, int):
+            raise PaymentRefused(MALFORMED, "index is an integer")
+        return certificate, index, unb64(str(payload.get("token", "")))
+
+    async def _payment_required(
+        self, scope: Scope, send: Send, price: Price, refused: PaymentRefused | None
+    ) -> None:
+        asset = self.assets[price.asset]
+        offers = {
+            "offers": [
+                {
+                    "scheme": SCHEME,
+                    "amount": str(price.units),
+                    "price": format_units(price.units, asset),
+                    "asset": price.asset,
+                    "payTo": self.provider_id,
+                    "resource": scope.get("path", ""),
+                    "server": self.server,
+                    "channels": f"{self.server}/v1/channels",
+                    "keys": f"{self.server}/.well-known/obolo-keys",
+                }
+            ]
+        }
+        body: dict[str, Any] = {"error": "payment_required", **offers}
+        if refused is not None:
+            body["refused"] = refused.reason
+        data = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 402,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"payment-required", encode_header(offers).encode()),
+                    (b"www-authenticate", f'Payment realm="{self.provider_id}", scheme="{SCHEME}"'.encode()),
+                    (b"content-length", str(len(data)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None

@@ -1,0 +1,131 @@
+"""Pay per view over loopback: a real Obolo server, a magazine behind the SDK's
+middleware, a paying client reading 1,000 pages, and one settlement."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from obolo.adapters.db.engine import make_engine
+from obolo.ledger.check import check_ledger
+from obolo.sdk.client import PayingClient
+from obolo.sdk.paywall import PaywallMiddleware, Price
+from tests.e2e.test_server import free_port
+
+PASSWORD = "a long enough password"
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+
+
+@pytest.fixture
+def obolo(tmp_path):
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'obolo.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "obolo.entrypoints.cli", "serve", "--port", str(port), "--db", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield base, url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def person(http: httpx.Client, email: str) -> dict[str, str]:
+    http.post("/v1/users", json={"email": email, "password": PASSWORD, "display_name": email[:6]})
+    token = http.post("/v1/sessions", json={"email": email, "password": PASSWORD}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def magazine(provider_id: str, keys: dict, server: str, store: str) -> tuple[PaywallMiddleware, str]:
+    async def article(request):
+        return PlainTextResponse(f"article {request.path_params['n']}")
+
+    async def broken(request):
+        return PlainTextResponse("oops", status_code=500)
+
+    app = Starlette(routes=[Route("/articles/{n}", article), Route("/broken/{n}", broken)])
+    paywall = PaywallMiddleware(
+        app,
+        provider_id=provider_id,
+        prices=[Price("/articles/*", 1_000, "EUR"), Price("/broken/*", 1_000, "EUR")],
+        keys=keys,
+        server=server,
+        store=store,
+    )
+    port = free_port()
+    server_thread = uvicorn.Server(uvicorn.Config(paywall, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server_thread.run, daemon=True).start()
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return paywall, f"http://127.0.0.1:{port}"
+
+
+def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo, tmp_path):
+    """1,000 pages at 0.001 EUR: the reader pays exactly 1.00, the books balance."""
+    base, url = obolo
+    with httpx.Client(base_url=base, timeout=10) as http:
+        reader = person(http, "reader@example.com")
+        publisher = person(http, "publisher@example.com")
+        http.post("/v1/topups", json={"amount": "5.00", "asset": "EUR", "card": CARD}, headers=reader)
+        http.post("/v1/me/roles", json={"role": "provider"}, headers=publisher)
+        provider = http.post(
+            "/v1/providers", json={"name": "Magazine", "origin": "http://127.0.0.1"}, headers=publisher
+        ).json()
+        keys = {
+            k["kid"]: Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(k["public_key"] + "=="))
+            for k in http.get("/.well-known/obolo-keys").json()["keys"]
+        }
+        paywall, site = magazine(provider["id"], keys, base, str(tmp_path / "paywall.db"))
+
+        unpaid = httpx.get(f"{site}/articles/1")
+        assert unpaid.status_code == 402
+        assert unpaid.json()["offers"][0]["price"] == "0.001000"
+
+        token = reader["Authorization"].split(" ", 1)[1]
+        with PayingClient(base, token, budget=2_000_000, chain_length=1_500) as client:
+            for n in range(1_000):
+                page = client.get(f"{site}/articles/{n}")
+                assert page.status_code == 200, page.text
+                assert "Payment-Response" in page.headers
+            # A failing page does not consume the payment.
+            assert client.get(f"{site}/broken/1").status_code == 500
+            assert client.spent == 1_000 * 1_000
+
+        # A replayed proof is refused, even by a fresh middleware on the same store.
+        claims = paywall.book.unclaimed()
+        assert [c["index"] for c in claims] == [1_000]
+        settled = http.post("/v1/channels/claims", json={"claims": claims}, headers=publisher).json()
+        again = http.post("/v1/channels/claims", json={"claims": claims}, headers=publisher).json()
+        assert settled[0]["status"] == "settled"
+        assert settled[0]["paid"] == "1.000000"
+        assert again[0]["status"] == "already_settled"
+        wallets = {
+            who: http.get("/v1/wallets", headers=headers).json()[0]["available"]
+            for who, headers in (("reader", reader), ("publisher", publisher))
+        }
+    assert wallets == {"reader": "4.000000", "publisher": "1.000000"}
+    engine = make_engine(url)
+    assert check_ledger(engine) == []
+    engine.dispose()

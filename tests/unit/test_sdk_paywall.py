@@ -1,0 +1,107 @@
+"""The SDK middleware, in-process: 402 with offers, offline verification, replays
+refused across restarts, charge only on delivery."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from obolo.sdk.paywall import SCHEME, PaywallMiddleware, Price, decode_header, encode_header
+from obolo.sdk.payword import Certificate, HashChain, b64
+
+KEY = Ed25519PrivateKey.generate()
+KEYS = {"k1": KEY.public_key()}
+
+
+async def page(request):
+    return PlainTextResponse("paid content")
+
+
+async def broken(request):
+    return PlainTextResponse("oops", status_code=503)
+
+
+def site(store) -> PaywallMiddleware:
+    app = Starlette(routes=[Route("/a/{n}", page), Route("/b/{n}", broken), Route("/free", page)])
+    prices = [Price("/a/*", 1_000), Price("/b/*", 1_000)]
+    return PaywallMiddleware(
+        app, provider_id="mag", prices=prices, keys=KEYS, server="http://obolo", store=store
+    )
+
+
+def channel(provider="mag", price=1_000, length=10):
+    chain = HashChain.generate(length)
+    cert = Certificate("ch1", provider, "EUR", price, length, b64(chain.root), 2**40, "k1")
+    return chain, cert.encode(cert.sign(KEY))
+
+
+def get(app, path, chain=None, certificate=None, index=None, token=None):
+    headers = {}
+    if chain is not None:
+        headers["Payment"] = encode_header(
+            {
+                "scheme": SCHEME,
+                "certificate": certificate,
+                "index": index,
+                "token": b64(token or chain.token(index)),
+            }
+        )
+
+    async def call():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://site"
+        ) as client:
+            return await client.get(path, headers=headers)
+
+    return asyncio.run(call())
+
+
+def test_unpaid_requests_get_402_with_offers_and_free_paths_pass(tmp_path):
+    """A priced path answers 402 with a machine-readable offer; others are untouched."""
+    app = site(tmp_path / "p.db")
+    unpaid = get(app, "/a/1")
+    assert unpaid.status_code == 402
+    offer = decode_header(unpaid.headers["Payment-Required"])["offers"][0]
+    assert (offer["scheme"], offer["amount"], offer["payTo"]) == (SCHEME, "1000", "mag")
+    assert get(app, "/free").status_code == 200
+
+
+def test_a_payment_is_served_with_a_receipt_and_cannot_be_replayed_after_a_restart(tmp_path):
+    """Payment 1 is accepted once; the same proof is refused even by a new middleware."""
+    chain, certificate = channel()
+    app = site(tmp_path / "p.db")
+    paid = get(app, "/a/1", chain, certificate, 1)
+    assert paid.status_code == 200
+    assert decode_header(paid.headers["Payment-Response"])["index"] == 1
+    assert get(app, "/a/2", chain, certificate, 1).json()["refused"] == "replayed"
+    restarted = site(tmp_path / "p.db")
+    assert get(restarted, "/a/2", chain, certificate, 1).json()["refused"] == "replayed"
+    assert get(restarted, "/a/2", chain, certificate, 2).status_code == 200
+    assert restarted.book.unclaimed() == [{"channel_id": "ch1", "index": 2, "token": b64(chain.token(2))}]
+
+
+def test_refusals_are_named(tmp_path):
+    """Forged token, another provider's channel, wrong price, bad header: 402 with a reason."""
+    app = site(tmp_path / "p.db")
+    chain, certificate = channel()
+    assert get(app, "/a/1", chain, certificate, 1, token=b"\0" * 32).json()["refused"] == "bad_preimage"
+    other_chain, other = channel(provider="someone-else")
+    assert get(app, "/a/1", other_chain, other, 1).json()["refused"] == "wrong_provider"
+    cheap_chain, cheap = channel(price=1)
+    assert get(app, "/a/1", cheap_chain, cheap, 1).json()["refused"] == "wrong_price"
+    tampered = certificate[:-4] + ("AAAA" if not certificate.endswith("AAAA") else "BBBB")
+    assert get(app, "/a/1", chain, tampered, 1).json()["refused"] == "bad_signature"
+
+
+def test_a_failed_response_does_not_consume_the_payment(tmp_path):
+    """When the handler fails, the same proof pays for the retry."""
+    app = site(tmp_path / "p.db")
+    chain, certificate = channel()
+    assert get(app, "/b/1", chain, certificate, 1).status_code == 503
+    assert get(app, "/a/1", chain, certificate, 1).status_code == 200
+    assert app.book.earned() == {"EUR": 1_000}
