@@ -20,7 +20,7 @@ from starlette.routing import Route
 from obolo.adapters.db.engine import make_engine
 from obolo.ledger.check import check_ledger
 from obolo.sdk.client import PayingClient
-from obolo.sdk.paywall import PaywallMiddleware, Price
+from obolo.sdk.paywall import PaywallMiddleware, Price, send_claims
 from tests.e2e.test_server import free_port
 
 PASSWORD = "a long enough password"
@@ -116,11 +116,15 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
         # A replayed proof is refused, even by a fresh middleware on the same store.
         claims = paywall.book.unclaimed()
         assert [c["index"] for c in claims] == [1_000]
-        settled = http.post("/v1/channels/claims", json={"claims": claims}, headers=publisher).json()
-        again = http.post("/v1/channels/claims", json={"claims": claims}, headers=publisher).json()
-        assert settled[0]["status"] == "settled"
-        assert settled[0]["paid"] == "1.000000"
-        assert again[0]["status"] == "already_settled"
+        again = http.post("/v1/channels/claims", json={"claims": claims}, headers=publisher)
+        key = http.post(
+            "/v1/api-keys", json={"name": "site", "scopes": ["provider:*"]}, headers=publisher
+        ).json()
+        settled = send_claims(paywall.book, http, base, key["secret"])
+        assert settled[0]["status"] == "already_settled"  # the manual claim above settled it
+        assert again.json()[0]["paid"] == "1.000000"
+        assert paywall.book.unclaimed() == []
+        assert send_claims(paywall.book, http, base, key["secret"]) == []
         wallets = {
             who: http.get("/v1/wallets", headers=headers).json()[0]["available"]
             for who, headers in (("reader", reader), ("publisher", publisher))

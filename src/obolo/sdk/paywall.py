@@ -265,3 +265,24 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def send_claims(book: ChannelBook, http: Any, server: str, api_key: str) -> list[dict[str, Any]]:
+    """Post every unclaimed channel's highest payment to the platform in one request and
+    remember which settled. `http` is an httpx.Client (or anything with .post). Safe to
+    repeat: a channel settles once, and a repeated claim answers already_settled."""
+    claims = book.unclaimed()
+    if not claims:
+        return []
+    response = http.post(
+        f"{server.rstrip('/')}/v1/channels/claims",
+        json={"claims": claims},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    response.raise_for_status()
+    results: list[dict[str, Any]] = response.json()
+    sent = {c["channel_id"]: c["index"] for c in claims}
+    for result in results:
+        if result["status"] in ("settled", "already_settled"):
+            book.mark_claimed(result["channel_id"], sent[result["channel_id"]])
+    return results
