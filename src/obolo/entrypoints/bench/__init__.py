@@ -101,9 +101,15 @@ def paywall(
     import platform as host
 
     from obolo.entrypoints.bench.ledger_bench import replace_section
-    from obolo.entrypoints.bench.paywall_bench import markdown, measure_verifier
+    from obolo.entrypoints.bench.paywall_bench import (
+        ledger_writes_per_thousand_views,
+        markdown,
+        measure_verifier,
+    )
 
     figure = measure_verifier(payments)
+    writes = ledger_writes_per_thousand_views()
+    typer.echo(f"ledger transfers for {writes[1]:,} paid views: {writes[0]} (target <= 3)")
     verdict = "PASS" if figure.ratio >= 0.25 else "FAIL"
     typer.echo(
         f"verifier: {figure.verified_per_second:,.0f} payments/s; "
@@ -111,7 +117,7 @@ def paywall(
     )
     if output is not None:
         machine = f"{os.cpu_count()} cores, Python {host.python_version()}"
-        section = markdown(figure, f"obolo bench paywall --payments {payments}", machine)
+        section = markdown(figure, f"obolo bench paywall --payments {payments}", machine, writes)
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Paywall verifier"))
         typer.echo(f"written to {output}")
