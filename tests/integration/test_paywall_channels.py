@@ -11,7 +11,7 @@ from obolo.bootstrap import build
 from obolo.identity.model import Role
 from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
-from obolo.paywall.errors import InvalidChannel, NotAProvider, ProviderNotFound
+from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, ProviderNotFound
 from obolo.paywall.model import Claim, ClaimStatus
 from obolo.sdk.payword import Certificate, ChannelState, HashChain, accept_payment, b64, verify_certificate
 from obolo.settings import FeeRule, Settings
@@ -171,3 +171,21 @@ def test_bad_channels_are_refused_and_reserve_nothing(platform, people):
         with pytest.raises(error):
             call()
     assert available(platform, reader) == 20_000_000
+
+
+def test_a_pass_is_paid_once_to_the_provider_and_verifies_offline(platform, people):
+    """Buying 10 visits for 1.00 pays the provider 1.00 now; the token verifies with the published keys."""
+    from obolo.sdk.passes import PassOffer, verify_pass
+
+    reader, publisher, provider_id = people
+    token = platform.paywall.buy_pass(
+        reader, provider_id, "/articles/*", Amount.parse("1.00", EUR), visits=10
+    )
+    assert available(platform, publisher) == 1_000_000
+    assert available(platform, reader) == 19_000_000
+    offer = PassOffer("10 visits", "/articles/*", 1_000_000, visits=10)
+    value = verify_pass(token, platform.keys.public_keys(), provider=provider_id, offers=[offer])
+    assert value.visits == 10
+    with pytest.raises(InvalidPass):  # neither visits nor hours
+        platform.paywall.buy_pass(reader, provider_id, "/articles/*", Amount.parse("1.00", EUR))
+    assert available(platform, reader) == 19_000_000

@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from obolo.sdk.paywall import SCHEME, PaywallMiddleware, Price, decode_header, encode_header
+from obolo.sdk.passes import Pass, PassOffer
+from obolo.sdk.paywall import PASS_SCHEME, SCHEME, PaywallMiddleware, Price, decode_header, encode_header
 from obolo.sdk.payword import Certificate, HashChain, b64
 
 KEY = Ed25519PrivateKey.generate()
@@ -105,3 +106,65 @@ def test_a_failed_response_does_not_consume_the_payment(tmp_path):
     assert get(app, "/b/1", chain, certificate, 1).status_code == 503
     assert get(app, "/a/1", chain, certificate, 1).status_code == 200
     assert app.book.earned() == {"EUR": 1_000}
+
+
+TEN_VISITS = PassOffer("10 visits", "/a/*", 1_000_000, visits=10)
+
+
+def pass_token(**changes) -> str:
+    fields = dict(pass_id="p1", provider="mag", pattern="/a/*", price=1_000_000, asset="EUR", visits=10,
+                  expires_at=2**40, key_id="k1")  # fmt: skip
+    fields.update(changes)
+    return Pass(**fields).encode(KEY)
+
+
+def with_pass(app, path, token):
+    async def call():
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://site"
+        ) as client:
+            header = encode_header({"scheme": PASS_SCHEME, "pass": token})
+            return await client.get(path, headers={"Payment": header})
+
+    return asyncio.run(call())
+
+
+def pass_site(store) -> PaywallMiddleware:
+    app = Starlette(routes=[Route("/a/{n}", page), Route("/b/{n}", broken)])
+    return PaywallMiddleware(
+        app, provider_id="mag", prices=[Price("/a/*", 1_000)], keys=KEYS, server="http://obolo", store=store,
+        passes=[TEN_VISITS, PassOffer("errors", "/b/*", 1, visits=1)],
+    )  # fmt: skip
+
+
+def test_ten_visits_then_the_eleventh_is_priced_again(tmp_path):
+    """A 10-visit pass opens ten pages; the eleventh answers 402 used_up, with the offers."""
+    app = pass_site(tmp_path / "p.db")
+    token = pass_token()
+    remaining = [decode_header(with_pass(app, f"/a/{n}", token).headers["Payment-Response"])["remaining"]
+                 for n in range(10)]  # fmt: skip
+    assert remaining == list(range(9, -1, -1))
+    eleventh = with_pass(app, "/a/11", token)
+    assert (eleventh.status_code, eleventh.json()["refused"]) == (402, "used_up")
+    assert {o["scheme"] for o in eleventh.json()["offers"]} == {SCHEME, PASS_SCHEME}
+    # The count survives a restart of the provider.
+    assert with_pass(pass_site(tmp_path / "p.db"), "/a/12", token).json()["refused"] == "used_up"
+
+
+def test_passes_on_terms_not_on_sale_or_for_others_are_refused(tmp_path):
+    """A cheaper pass than the one sold, another provider's, or an expired one: 402 with the reason."""
+    app = pass_site(tmp_path / "p.db")
+    assert with_pass(app, "/a/1", pass_token(price=1)).json()["refused"] == "not_on_sale"
+    assert with_pass(app, "/a/1", pass_token(visits=1000)).json()["refused"] == "not_on_sale"
+    assert with_pass(app, "/a/1", pass_token(provider="other")).json()["refused"] == "wrong_provider"
+    assert with_pass(app, "/a/1", pass_token(expires_at=1)).json()["refused"] == "expired"
+    forged = Pass("p1", "mag", "/a/*", 1_000_000, "EUR", 10, 2**40, "k1").encode(Ed25519PrivateKey.generate())
+    assert with_pass(app, "/a/1", forged).json()["refused"] == "bad_signature"
+
+
+def test_a_failed_page_gives_the_visit_back(tmp_path):
+    """Charge only on delivery applies to passes too."""
+    app = pass_site(tmp_path / "p.db")
+    token = pass_token(pattern="/b/*", price=1, visits=1)
+    assert with_pass(app, "/b/1", token).status_code == 503
+    assert with_pass(app, "/b/1", token).status_code == 503  # still not used up

@@ -13,3 +13,7 @@ class ProviderNotFound(NotFound):
 
 class InvalidChannel(InvalidRequest):
     code = "invalid_channel"
+
+
+class InvalidPass(InvalidRequest):
+    code = "invalid_pass"

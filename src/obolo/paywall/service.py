@@ -22,7 +22,7 @@ from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
-from obolo.paywall.errors import InvalidChannel, NotAProvider, ProviderNotFound
+from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, ProviderNotFound
 from obolo.paywall.model import (
     GRACE_SECONDS,
     MAX_CHAIN,
@@ -32,6 +32,7 @@ from obolo.paywall.model import (
     Provider,
     chain_reaches,
 )
+from obolo.sdk.passes import Pass
 from obolo.sdk.payword import Certificate
 from obolo.settings import FeeRule
 from obolo.wallets.model import PlatformAccount, TransferCode, fee_for
@@ -160,6 +161,35 @@ class PaywallService:
             self.keys.current_id,
         )
         return channel_id, certificate.encode(certificate.sign(self.keys.current))
+
+    def buy_pass(
+        self,
+        reader_id: str,
+        provider_id: str,
+        pattern: str,
+        price: Amount,
+        *,
+        visits: int | None = None,
+        hours: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Pay the provider the pass price now and return the signed pass token. The
+        provider honours it only if the terms are ones it sells. Raises InvalidPass,
+        ProviderNotFound, InsufficientFunds."""
+        if (visits is None) == (hours is None):
+            raise InvalidPass("a pass is for a number of visits or a number of hours")
+        if visits is not None and not 1 <= visits <= 100_000:
+            raise InvalidPass("a pass holds 1 to 100,000 visits")
+        if hours is not None and not 1 <= hours <= 24 * 366:
+            raise InvalidPass("a pass lasts 1 hour to a year")
+        provider = run_in_transaction(self.engine, lambda c: self._provider(c, provider_id), read_only=True)
+        note = f"pass: {visits} visits" if visits else f"pass: {hours} hours"
+        movement = self.wallets.pay(reader_id, provider.user_id, price, note, idempotency_key)
+        starts = movement.created_at // NS_PER_SECOND
+        expires_at = starts + (hours * 3600 if hours else 30 * 86400)
+        value = Pass(movement.id, provider.id, pattern, price.units, price.asset.code, visits, expires_at,
+                     self.keys.current_id)  # fmt: skip
+        return value.encode(self.keys.current)
 
     def settle_claims(self, provider_user_id: str, claims: list[Claim]) -> list[ClaimResult]:
         """Settle each claim (the highest payment a provider received on a channel):

@@ -28,6 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from obolo.money import Asset, format_units
+from obolo.sdk.passes import PassBook, PassOffer, verify_pass
 from obolo.sdk.payword import (
     MALFORMED,
     Certificate,
@@ -46,6 +47,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCHEME = "obolo-channel"
+PASS_SCHEME = "obolo-pass"  # noqa: S105 -- a scheme name, not a password
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,7 @@ class PaywallMiddleware:
         server: str,
         store: str | Path = ":memory:",
         assets: dict[str, Asset] | None = None,
+        passes: list[PassOffer] | None = None,
     ) -> None:
         self.app = app
         self.provider_id = provider_id
@@ -157,6 +160,8 @@ class PaywallMiddleware:
         self.keys = keys
         self.server = server.rstrip("/")
         self.book = ChannelBook(store)
+        self.pass_offers = passes or []
+        self.pass_book = PassBook(store)
         self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
 
     def price_of(self, path: str) -> Price | None:
@@ -165,20 +170,37 @@ class PaywallMiddleware:
                 return price
         return None
 
+    def passes_for(self, path: str) -> list[PassOffer]:
+        return [offer for offer in self.pass_offers if fnmatch.fnmatchcase(path, offer.pattern)]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        price = self.price_of(scope.get("path", "")) if scope["type"] == "http" else None
-        if price is None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        price = self.price_of(path) if path else None
+        passes = self.passes_for(path) if path else []
+        if price is None and not passes:
             await self.app(scope, receive, send)
             return
         header = _header(scope, b"payment")
         if header is None:
-            await self._payment_required(scope, send, price, None)
+            await self._payment_required(scope, send, price, passes, None)
+            return
+        try:
+            payload = decode_header(header)
+        except PaymentRefused as refused:
+            await self._payment_required(scope, send, price, passes, refused)
+            return
+        if payload.get("scheme") == PASS_SCHEME:
+            await self._serve_with_pass(scope, receive, send, payload, price, passes)
+            return
+        if price is None:
+            only_passes = PaymentRefused(MALFORMED, "this resource is sold by pass only")
+            await self._payment_required(scope, send, price, passes, only_passes)
             return
         try:
             certificate, index, token = self._check(header, price)
             before = self.book.reserve(certificate, index, token)
         except PaymentRefused as refused:
-            await self._payment_required(scope, send, price, refused)
+            await self._payment_required(scope, send, price, passes, refused)
             return
         status: list[int] = []
         receipt = encode_header(
@@ -209,6 +231,40 @@ class PaywallMiddleware:
             else:
                 self.book.release(certificate, index, before)
 
+    async def _serve_with_pass(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        payload: dict[str, Any],
+        price: Price | None,
+        passes: list[PassOffer],
+    ) -> None:
+        try:
+            value = verify_pass(
+                str(payload.get("pass", "")), self.keys, provider=self.provider_id, offers=passes
+            )
+            remaining = self.pass_book.use(value)
+        except PaymentRefused as refused:
+            await self._payment_required(scope, send, price, passes, refused)
+            return
+        receipt = encode_header({"pass": value.pass_id, "remaining": remaining}).encode()
+        status: list[int] = []
+
+        async def send_with_receipt(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                if message["status"] < 400:
+                    message = dict(message)
+                    message["headers"] = [*message.get("headers", []), (b"payment-response", receipt)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_receipt)
+        finally:
+            if not status or status[0] >= 400:
+                self.pass_book.give_back(value)
+
     def _check(self, header: str, price: Price) -> tuple[Certificate, int, bytes]:
         payload = decode_header(header)
         if payload.get("scheme") != SCHEME:
@@ -223,15 +279,20 @@ class PaywallMiddleware:
         return certificate, index, unb64(str(payload.get("token", "")))
 
     async def _payment_required(
-        self, scope: Scope, send: Send, price: Price, refused: PaymentRefused | None
+        self,
+        scope: Scope,
+        send: Send,
+        price: Price | None,
+        passes: list[PassOffer],
+        refused: PaymentRefused | None,
     ) -> None:
-        asset = self.assets[price.asset]
-        offers = {
-            "offers": [
+        listed: list[dict[str, Any]] = []
+        if price is not None:
+            listed.append(
                 {
                     "scheme": SCHEME,
                     "amount": str(price.units),
-                    "price": format_units(price.units, asset),
+                    "price": format_units(price.units, self.assets[price.asset]),
                     "asset": price.asset,
                     "payTo": self.provider_id,
                     "resource": scope.get("path", ""),
@@ -239,8 +300,23 @@ class PaywallMiddleware:
                     "channels": f"{self.server}/v1/channels",
                     "keys": f"{self.server}/.well-known/obolo-keys",
                 }
-            ]
-        }
+            )
+        for offer in passes:
+            listed.append(
+                {
+                    "scheme": PASS_SCHEME,
+                    "name": offer.name,
+                    "amount": str(offer.price),
+                    "price": format_units(offer.price, self.assets[offer.asset]),
+                    "asset": offer.asset,
+                    "visits": offer.visits,
+                    "hours": offer.hours,
+                    "pattern": offer.pattern,
+                    "payTo": self.provider_id,
+                    "buy": f"{self.server}/v1/passes",
+                }
+            )
+        offers = {"offers": listed}
         body: dict[str, Any] = {"error": "payment_required", **offers}
         if refused is not None:
             body["refused"] = refused.reason

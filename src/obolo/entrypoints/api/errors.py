@@ -58,6 +58,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "provider_role_required": 403,
     "provider_not_found": 404,
     "invalid_channel": 422,
+    "invalid_pass": 422,
 }
 
 

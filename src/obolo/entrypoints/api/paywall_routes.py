@@ -146,3 +146,30 @@ def settle_claims(
             )
         )
     return out
+
+
+class PassIn(Strict):
+    provider_id: Annotated[str, Field(min_length=1, max_length=36)]
+    pattern: Annotated[str, Field(min_length=1, max_length=200)]
+    asset: AssetCode
+    price: AmountText
+    visits: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    hours: Annotated[int, Field(ge=1, le=24 * 366)] | None = None
+
+
+class PassOut(BaseModel):
+    token: str = Field(description="Send as Payment: b64url({scheme: obolo-pass, pass: token}).")
+
+
+@router.post("/v1/passes", status_code=201, responses=ERRORS)
+def buy_pass(
+    body: PassIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("payments:write"))],
+) -> PassOut:
+    """Buy a pass a provider offers (its 402 lists them): pay once, visit offline."""
+    price = Amount.parse(body.price, platform.wallets.asset(body.asset))
+    token = platform.paywall.buy_pass(
+        principal.user_id, body.provider_id, body.pattern, price, visits=body.visits, hours=body.hours
+    )
+    return PassOut(token=token)
