@@ -168,3 +168,44 @@ def test_a_failed_page_gives_the_visit_back(tmp_path):
     token = pass_token(pattern="/b/*", price=1, visits=1)
     assert with_pass(app, "/b/1", token).status_code == 503
     assert with_pass(app, "/b/1", token).status_code == 503  # still not used up
+
+
+def test_the_wsgi_twin_applies_the_same_rules(tmp_path):
+    """A plain WSGI app behind WsgiPaywall: 402 unpaid, served and receipted when paid, replay refused."""
+    from wsgiref.util import setup_testing_defaults
+
+    from obolo.sdk.wsgi import WsgiPaywall
+
+    def wsgi_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"paid content"]
+
+    app = WsgiPaywall(
+        wsgi_app, provider_id="mag", prices=[Price("/a/*", 1_000)], keys=KEYS, server="http://obolo",
+        store=tmp_path / "w.db",
+    )  # fmt: skip
+    chain, certificate = channel()
+
+    def call(index=None):
+        environ = {"PATH_INFO": "/a/1"}
+        setup_testing_defaults(environ)
+        if index is not None:
+            environ["HTTP_PAYMENT"] = encode_header(
+                {
+                    "scheme": SCHEME,
+                    "certificate": certificate,
+                    "index": index,
+                    "token": b64(chain.token(index)),
+                }
+            )
+        seen = {}
+        body = b"".join(
+            app(environ, lambda status, headers: seen.update(status=status, headers=dict(headers)))
+        )
+        return seen["status"], seen["headers"], body
+
+    assert call()[0].startswith("402")
+    status, headers, body = call(1)
+    assert (status, body) == ("200 OK", b"paid content")
+    assert "payment-response" in headers
+    assert call(1)[0].startswith("402")
