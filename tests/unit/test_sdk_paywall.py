@@ -209,3 +209,26 @@ def test_the_wsgi_twin_applies_the_same_rules(tmp_path):
     assert (status, body) == ("200 OK", b"paid content")
     assert "payment-response" in headers
     assert call(1)[0].startswith("402")
+
+
+def test_a_reader_past_the_daily_cap_pays_exactly_the_cap(tmp_path):
+    """Price 1,000, daily cap 5,000: eight pages cost 5,000; the next day charging resumes."""
+    now = [1_800_000_000.0]
+    app = Starlette(routes=[Route("/a/{n}", page)])
+    capped_site = PaywallMiddleware(
+        app, provider_id="mag", prices=[Price("/a/*", 1_000, daily_cap=5_000)], keys=KEYS,
+        server="http://obolo", store=tmp_path / "c.db", clock=lambda: now[0],
+    )  # fmt: skip
+    chain = HashChain.generate(20)
+    cert = Certificate("ch1", "mag", "EUR", 1_000, 20, b64(chain.root), 2**40, "k1", payer="reader-1")
+    certificate = cert.encode(cert.sign(KEY))
+    index = 1
+    for n in range(8):
+        response = get(capped_site, f"/a/{n}", chain, certificate, index)
+        assert response.status_code == 200
+        if not decode_header(response.headers["Payment-Response"]).get("capped"):
+            index += 1
+    assert capped_site.book.earned() == {"EUR": 5_000}
+    now[0] += 86_400
+    assert get(capped_site, "/a/9", chain, certificate, index).status_code == 200
+    assert capped_site.book.earned() == {"EUR": 6_000}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import uuid
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -150,6 +151,7 @@ class PaywallService:
             return expires_at
 
         expires = self.wallets.ledger.run(work)
+        payer = hashlib.sha256(f"{payer_id}:{provider_id}".encode()).hexdigest()[:24]
         certificate = Certificate(
             channel_id,
             provider_id,
@@ -159,6 +161,7 @@ class PaywallService:
             root,
             expires,
             self.keys.current_id,
+            payer,
         )
         return channel_id, certificate.encode(certificate.sign(self.keys.current))
 

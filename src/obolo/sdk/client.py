@@ -92,8 +92,10 @@ class PayingClient:
         paid = self.http.request(method, url, headers=headers, **kwargs)
         if paid.status_code == 402:
             raise PaymentFailed(f"the provider refused the payment: {paid.json().get('refused')}")
-        if paid.status_code < 400:
-            channel.next_index += 1  # consumed only when the resource was delivered
+        receipt = paid.headers.get("Payment-Response")
+        capped = bool(receipt and decode_header(receipt).get("capped"))
+        if paid.status_code < 400 and not capped:
+            channel.next_index += 1  # consumed only when delivered, and not past a cap
         return paid
 
     @staticmethod

@@ -20,6 +20,7 @@ import fnmatch
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,15 @@ class Price:
     pattern: str
     units: int
     asset: str = "EUR"
+    #: Once a reader has paid this much to this provider in the UTC day (month), further
+    #: views that day (month) are free: never more than a subscription would cost.
+    daily_cap: int | None = None
+    monthly_cap: int | None = None
+
+    def periods(self, now: float) -> list[tuple[str, int]]:
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        caps = [("D" + day, self.daily_cap), ("M" + day[:7], self.monthly_cap)]
+        return [(period, cap) for period, cap in caps if cap is not None]
 
 
 def encode_header(value: dict[str, Any]) -> str:
@@ -83,6 +93,10 @@ class ChannelBook:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, certificate TEXT NOT NULL, "
             "idx INTEGER NOT NULL, token BLOB NOT NULL, claimed INTEGER NOT NULL DEFAULT 0)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS spend (payer TEXT NOT NULL, period TEXT NOT NULL, "
+            "units INTEGER NOT NULL, PRIMARY KEY (payer, period))"
         )
         self._lock = threading.Lock()
         self._states: dict[str, ChannelState] = {}
@@ -124,6 +138,35 @@ class ChannelBook:
             if state.index == index:  # nothing later was accepted on top of it
                 state.index, state.token = before
 
+    def charge_within_caps(self, payer: str, periods: list[tuple[str, int]], units: int) -> bool:
+        """Count `units` against every capped period, unless one of them would pass its
+        cap: then count nothing and answer False (the view is free)."""
+        with self._lock:
+            spent = [self._spent(payer, period) for period, _ in periods]
+            if any(already + units > cap for already, (_, cap) in zip(spent, periods, strict=True)):
+                return False
+            for period, _ in periods:
+                self._add(payer, period, units)
+            return True
+
+    def refund_caps(self, payer: str, periods: list[tuple[str, int]], units: int) -> None:
+        with self._lock:
+            for period, _ in periods:
+                self._add(payer, period, -units)
+
+    def _spent(self, payer: str, period: str) -> int:
+        row = self._db.execute(
+            "SELECT units FROM spend WHERE payer = ? AND period = ?", (payer, period)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _add(self, payer: str, period: str, units: int) -> None:
+        self._db.execute(
+            "INSERT INTO spend (payer, period, units) VALUES (?, ?, ?) "
+            "ON CONFLICT(payer, period) DO UPDATE SET units = units + excluded.units",
+            (payer, period, units),
+        )
+
     def unclaimed(self) -> list[dict[str, Any]]:
         """Claims to send to the platform: the highest payment of each channel not yet settled."""
         rows = self._db.execute("SELECT id, idx, token FROM channels WHERE idx > claimed").fetchall()
@@ -153,6 +196,7 @@ class PaywallMiddleware:
         store: str | Path = ":memory:",
         assets: dict[str, Asset] | None = None,
         passes: list[PassOffer] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.provider_id = provider_id
@@ -162,6 +206,7 @@ class PaywallMiddleware:
         self.book = ChannelBook(store)
         self.pass_offers = passes or []
         self.pass_book = PassBook(store)
+        self.clock = clock
         self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
 
     def price_of(self, path: str) -> Price | None:
@@ -198,8 +243,17 @@ class PaywallMiddleware:
             return
         try:
             certificate, index, token = self._check(header, price)
+        except PaymentRefused as refused:
+            await self._payment_required(scope, send, price, passes, refused)
+            return
+        periods = price.periods(self.clock()) if certificate.payer else []
+        if periods and not self.book.charge_within_caps(certificate.payer, periods, price.units):
+            await self._serve_capped(scope, receive, send, certificate)
+            return
+        try:
             before = self.book.reserve(certificate, index, token)
         except PaymentRefused as refused:
+            self.book.refund_caps(certificate.payer, periods, price.units)
             await self._payment_required(scope, send, price, passes, refused)
             return
         status: list[int] = []
@@ -230,6 +284,21 @@ class PaywallMiddleware:
                 self.book.commit(certificate)
             else:
                 self.book.release(certificate, index, before)
+                self.book.refund_caps(certificate.payer, periods, price.units)
+
+    async def _serve_capped(
+        self, scope: Scope, receive: Receive, send: Send, certificate: Certificate
+    ) -> None:
+        """The reader reached a cap: serve without consuming the payment."""
+        receipt = encode_header({"channel": certificate.channel_id, "capped": True, "paid": "0"}).encode()
+
+        async def send_with_receipt(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", []), (b"payment-response", receipt)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_receipt)
 
     async def _serve_with_pass(
         self,

@@ -96,6 +96,9 @@ class Certificate:
     root: str  # base64url of w_0
     expires_at: int
     key_id: str
+    #: A pseudonym of the payer, the same for every channel to this provider (and only
+    #: this provider), so it can apply caps per reader without learning who they are.
+    payer: str = ""
 
     def message(self) -> bytes:
         """The exact bytes signed: canonical JSON (sorted keys, no spaces)."""
