@@ -122,6 +122,9 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
             for n in range(15):
                 assert client.get(f"{site}/daily/{n}").status_code == 200
             assert client.spent == 1_000 * 1_000 + 10_000
+            # Paid once, read again: the same page reopens on its receipt, for nothing.
+            assert client.get(f"{site}/articles/7").status_code == 200
+            assert client.spent == 1_000 * 1_000 + 10_000
 
         claims = paywall.book.unclaimed()
         assert sorted(c["index"] for c in claims) == [5, 1_000]

@@ -232,3 +232,34 @@ def test_a_reader_past_the_daily_cap_pays_exactly_the_cap(tmp_path):
     now[0] += 86_400
     assert get(capped_site, "/a/9", chain, certificate, index).status_code == 200
     assert capped_site.book.earned() == {"EUR": 6_000}
+
+
+def test_paid_once_read_again_until_the_receipt_expires(tmp_path):
+    """A paid page's receipt reopens that page free for a day, not another page, not after."""
+    from obolo.sdk.paywall import RECEIPT_SCHEME
+
+    now = [1_800_000_000.0]
+    app = Starlette(routes=[Route("/a/{n}", page)])
+    reread = PaywallMiddleware(
+        app, provider_id="mag", prices=[Price("/a/*", 1_000)], keys=KEYS, server="http://obolo",
+        store=tmp_path / "r.db", clock=lambda: now[0],
+    )  # fmt: skip
+    chain, certificate = channel()
+    receipt = decode_header(get(reread, "/a/1", chain, certificate, 1).headers["Payment-Response"])["receipt"]
+
+    def with_receipt(path, token):
+        async def call():
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=reread), base_url="http://s"
+            ) as client:
+                header = encode_header({"scheme": RECEIPT_SCHEME, "receipt": token})
+                return await client.get(path, headers={"Payment": header})
+
+        return asyncio.run(call())
+
+    assert with_receipt("/a/1", receipt).status_code == 200
+    assert with_receipt("/a/2", receipt).json()["refused"] == "receipt_invalid"
+    assert with_receipt("/a/1", receipt[:-2] + "xx").json()["refused"] == "receipt_invalid"
+    now[0] += 24 * 3600 + 1
+    assert with_receipt("/a/1", receipt).status_code == 402
+    assert reread.book.earned() == {"EUR": 1_000}

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from obolo.money import Asset, parse_units
-from obolo.sdk.paywall import SCHEME, decode_header, encode_header
+from obolo.sdk.paywall import RECEIPT_SCHEME, SCHEME, decode_header, encode_header
 from obolo.sdk.payword import HashChain, b64
 
 
@@ -59,6 +59,7 @@ class PayingClient:
         self.chain_length = chain_length
         self.http = http or httpx.Client(timeout=10)
         self._channels: dict[tuple[str, str, int], _Channel] = {}
+        self._receipts: dict[str, str] = {}
 
     def __enter__(self) -> PayingClient:
         return self
@@ -74,6 +75,15 @@ class PayingClient:
         return self.request("GET", url, **kwargs)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        receipt = self._receipts.get(url)
+        if receipt is not None:
+            # Paid once, read again: the provider's receipt reopens the page for free.
+            headers = dict(kwargs.get("headers") or {})
+            headers["Payment"] = encode_header({"scheme": RECEIPT_SCHEME, "receipt": receipt})
+            again = self.http.request(method, url, **{**kwargs, "headers": headers})
+            if again.status_code != 402:
+                return again
+            del self._receipts[url]
         response = self.http.request(method, url, **kwargs)
         if response.status_code != 402:
             return response
@@ -92,10 +102,11 @@ class PayingClient:
         paid = self.http.request(method, url, headers=headers, **kwargs)
         if paid.status_code == 402:
             raise PaymentFailed(f"the provider refused the payment: {paid.json().get('refused')}")
-        receipt = paid.headers.get("Payment-Response")
-        capped = bool(receipt and decode_header(receipt).get("capped"))
-        if paid.status_code < 400 and not capped:
+        answer = decode_header(paid.headers["Payment-Response"]) if "Payment-Response" in paid.headers else {}
+        if paid.status_code < 400 and not answer.get("capped"):
             channel.next_index += 1  # consumed only when delivered, and not past a cap
+        if answer.get("receipt"):
+            self._receipts[url] = str(answer["receipt"])
         return paid
 
     @staticmethod

@@ -17,7 +17,10 @@ the same proof pays for the retry.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import hmac
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -49,6 +52,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCHEME = "obolo-channel"
 PASS_SCHEME = "obolo-pass"  # noqa: S105 -- a scheme name, not a password
+RECEIPT_SCHEME = "obolo-receipt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,13 @@ class ChannelBook:
             "CREATE TABLE IF NOT EXISTS spend (payer TEXT NOT NULL, period TEXT NOT NULL, "
             "units INTEGER NOT NULL, PRIMARY KEY (payer, period))"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS provider_secret (id INTEGER PRIMARY KEY, secret BLOB NOT NULL)"
+        )
+        self._db.execute(
+            "INSERT OR IGNORE INTO provider_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),)
+        )
+        self.secret = bytes(self._db.execute("SELECT secret FROM provider_secret WHERE id = 1").fetchone()[0])
         self._lock = threading.Lock()
         self._states: dict[str, ChannelState] = {}
         for channel_id, cert_json, index, token in self._db.execute(
@@ -197,6 +208,7 @@ class PaywallMiddleware:
         assets: dict[str, Asset] | None = None,
         passes: list[PassOffer] | None = None,
         clock: Callable[[], float] = time.time,
+        reread_seconds: int = 24 * 3600,
     ) -> None:
         self.app = app
         self.provider_id = provider_id
@@ -207,6 +219,7 @@ class PaywallMiddleware:
         self.pass_offers = passes or []
         self.pass_book = PassBook(store)
         self.clock = clock
+        self.reread_seconds = reread_seconds
         self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
 
     def price_of(self, path: str) -> Price | None:
@@ -214,6 +227,23 @@ class PaywallMiddleware:
             if fnmatch.fnmatchcase(path, price.pattern):
                 return price
         return None
+
+    def read_again_receipt(self, path: str) -> str:
+        """A token reopening `path` without paying until it expires (signed with the
+        provider's own secret: only this provider issues and checks it)."""
+        body = b64(json.dumps({"path": path, "exp": int(self.clock()) + self.reread_seconds}).encode())
+        return body + "." + b64(hmac.new(self.book.secret, body.encode(), hashlib.sha256).digest())
+
+    def receipt_opens(self, token: str, path: str) -> bool:
+        body, _, mac = token.partition(".")
+        expected = b64(hmac.new(self.book.secret, body.encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(expected, mac):
+            return False
+        try:
+            claims = json.loads(unb64(body))
+        except (ValueError, PaymentRefused):
+            return False
+        return bool(claims.get("path") == path and claims.get("exp", 0) > self.clock())
 
     def passes_for(self, path: str) -> list[PassOffer]:
         return [offer for offer in self.pass_offers if fnmatch.fnmatchcase(path, offer.pattern)]
@@ -233,6 +263,15 @@ class PaywallMiddleware:
             payload = decode_header(header)
         except PaymentRefused as refused:
             await self._payment_required(scope, send, price, passes, refused)
+            return
+        if payload.get("scheme") == RECEIPT_SCHEME:
+            if self.receipt_opens(str(payload.get("receipt", "")), path):
+                await self.app(scope, receive, send)
+            else:
+                expired = PaymentRefused(
+                    "receipt_invalid", "the receipt is expired, forged or for another page"
+                )
+                await self._payment_required(scope, send, price, passes, expired)
             return
         if payload.get("scheme") == PASS_SCHEME:
             await self._serve_with_pass(scope, receive, send, payload, price, passes)
@@ -263,6 +302,7 @@ class PaywallMiddleware:
                 "index": index,
                 "paid": format_units(index * certificate.price, self.assets[certificate.asset]),
                 "remaining": certificate.length - index,
+                "receipt": self.read_again_receipt(scope.get("path", "")),
             }
         )
 
@@ -317,7 +357,13 @@ class PaywallMiddleware:
         except PaymentRefused as refused:
             await self._payment_required(scope, send, price, passes, refused)
             return
-        receipt = encode_header({"pass": value.pass_id, "remaining": remaining}).encode()
+        receipt = encode_header(
+            {
+                "pass": value.pass_id,
+                "remaining": remaining,
+                "receipt": self.read_again_receipt(scope.get("path", "")),
+            }
+        ).encode()
         status: list[int] = []
 
         async def send_with_receipt(message: Message) -> None:
