@@ -34,7 +34,9 @@ def test_replace_section_keeps_the_other_sections():
 def test_bench_paywall_prints_the_ratio_to_bare_sha256(tmp_path):
     """The verifier benchmark prints both figures and writes its own section."""
     output = tmp_path / "benchmarks.md"
-    result = CliRunner().invoke(app, ["bench", "paywall", "--payments", "2000", "--output", str(output)])
+    result = CliRunner().invoke(
+        app, ["bench", "paywall", "--payments", "2000", "--requests", "20", "--output", str(output)]
+    )
     assert result.exit_code == 0, result.output
     assert "bare sha256" in result.output
     assert "## Paywall verifier" in output.read_text()

@@ -110,5 +110,38 @@ def users_grant(
     typer.echo(f"{user.email}: {', '.join(sorted(r.value for r in user.roles))}")
 
 
+demo_app = typer.Typer(no_args_is_help=True, help="Example provider sites.")
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("magazine")
+def demo_magazine(
+    port: int = typer.Option(8001, "--port"),
+    server: str = typer.Option("http://127.0.0.1:8000", "--server", help="The Obolo server."),
+    store: str = typer.Option("magazine.db", "--store", help="The site's payment memory (SQLite)."),
+) -> None:
+    """Serve the Magazine behind the paywall, registering its provider account if missing;
+    claims are settled every minute."""
+    import threading
+    from pathlib import Path
+
+    import uvicorn
+
+    from obolo.entrypoints.demo_sites import build_magazine, claim_forever
+
+    paywall, state = build_magazine(server, Path(store))
+    stop = threading.Event()
+    threading.Thread(
+        target=claim_forever, args=(paywall, server, state["claims_key"], stop, 60.0), daemon=True
+    ).start()
+    typer.echo(
+        f"the Magazine on http://127.0.0.1:{port} (provider {state['provider_id']}), paid through {server}"
+    )
+    try:
+        uvicorn.run(paywall, host="127.0.0.1", port=port, log_level="info")
+    finally:
+        stop.set()
+
+
 if __name__ == "__main__":
     app()

@@ -60,6 +60,7 @@ class PayingClient:
         self.http = http or httpx.Client(timeout=10)
         self._channels: dict[tuple[str, str, int], _Channel] = {}
         self._receipts: dict[str, str] = {}
+        self._by_host: dict[str, _Channel] = {}
 
     def __enter__(self) -> PayingClient:
         return self
@@ -84,12 +85,27 @@ class PayingClient:
             if again.status_code != 402:
                 return again
             del self._receipts[url]
+        host = httpx.URL(url).host
+        known = self._by_host.get(host)
+        if known is not None and not known.exhausted:
+            # Pay up front with the channel this site took last time: one round trip. If
+            # this page costs something else, the site answers 402 and we ask properly.
+            attempt = self._pay(method, url, known, kwargs)
+            if attempt.status_code != 402:
+                return attempt
         response = self.http.request(method, url, **kwargs)
         if response.status_code != 402:
             return response
         offer = self._offer(response)
         channel = self._channel_for(offer)
-        headers = dict(kwargs.pop("headers", {}) or {})
+        self._by_host[host] = channel
+        paid = self._pay(method, url, channel, kwargs)
+        if paid.status_code == 402:
+            raise PaymentFailed(f"the provider refused the payment: {paid.json().get('refused')}")
+        return paid
+
+    def _pay(self, method: str, url: str, channel: _Channel, kwargs: dict[str, Any]) -> httpx.Response:
+        headers = dict(kwargs.get("headers") or {})
         index = channel.next_index
         headers["Payment"] = encode_header(
             {
@@ -99,12 +115,12 @@ class PayingClient:
                 "token": b64(channel.chain.token(index)),
             }
         )
-        paid = self.http.request(method, url, headers=headers, **kwargs)
+        paid = self.http.request(method, url, **{**kwargs, "headers": headers})
         if paid.status_code == 402:
-            raise PaymentFailed(f"the provider refused the payment: {paid.json().get('refused')}")
+            return paid
         answer = decode_header(paid.headers["Payment-Response"]) if "Payment-Response" in paid.headers else {}
-        if paid.status_code < 400 and not answer.get("capped"):
-            channel.next_index += 1  # consumed only when delivered, and not past a cap
+        if paid.status_code < 400 and answer.get("index") == index:
+            channel.next_index += 1  # the site took it: delivered, and not past a cap
         if answer.get("receipt"):
             self._receipts[url] = str(answer["receipt"])
         return paid

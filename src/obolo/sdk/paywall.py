@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from obolo.money import Asset, format_units
 from obolo.sdk.passes import PassBook, PassOffer, verify_pass
 from obolo.sdk.payword import (
+    EXPIRED,
     MALFORMED,
     Certificate,
     ChannelState,
@@ -53,6 +54,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SCHEME = "obolo-channel"
 PASS_SCHEME = "obolo-pass"  # noqa: S105 -- a scheme name, not a password
 RECEIPT_SCHEME = "obolo-receipt"
+_VERIFIED_CACHE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,10 @@ class ChannelBook:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a crash of this process (the replay protection that
+        # matters); only an operating-system crash could lose the last few payments seen,
+        # and those are the provider's own loss, never the payer's.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, certificate TEXT NOT NULL, "
             "idx INTEGER NOT NULL, token BLOB NOT NULL, claimed INTEGER NOT NULL DEFAULT 0)"
@@ -220,6 +226,7 @@ class PaywallMiddleware:
         self.pass_book = PassBook(store)
         self.clock = clock
         self.reread_seconds = reread_seconds
+        self._verified: dict[str, Certificate] = {}
         self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
 
     def price_of(self, path: str) -> Price | None:
@@ -384,8 +391,17 @@ class PaywallMiddleware:
         payload = decode_header(header)
         if payload.get("scheme") != SCHEME:
             raise PaymentRefused(MALFORMED, f"only {SCHEME} payments are accepted here")
-        certificate, signature = Certificate.decode(str(payload.get("certificate", "")))
-        verify_certificate(certificate, signature, self.keys, provider=self.provider_id)
+        token = str(payload.get("certificate", ""))
+        certificate = self._verified.get(token)
+        if certificate is None:
+            # The signature is checked once per channel; every later payment costs a hash.
+            certificate, signature = Certificate.decode(token)
+            verify_certificate(certificate, signature, self.keys, provider=self.provider_id, now=self.clock())
+            if len(self._verified) >= _VERIFIED_CACHE:
+                self._verified.clear()
+            self._verified[token] = certificate
+        elif self.clock() >= certificate.expires_at:
+            raise PaymentRefused(EXPIRED)
         if certificate.asset != price.asset or certificate.price != price.units:
             raise PaymentRefused("wrong_price", "this channel pays another price than this resource costs")
         index = payload.get("index")

@@ -90,6 +90,8 @@ def ledger(
 @bench_app.command("paywall")
 def paywall(
     payments: int = typer.Option(200_000, "--payments", help="Payments in the channel."),
+    http: bool = typer.Option(True, "--http/--no-http", help="Also measure HTTP through the Magazine."),
+    requests: int = typer.Option(300, "--requests", help="HTTP requests per round."),
     output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
         Path("docs/benchmarks.md"),
         "--output",
@@ -104,12 +106,19 @@ def paywall(
     from obolo.entrypoints.bench.paywall_bench import (
         ledger_writes_per_thousand_views,
         markdown,
+        measure_http,
         measure_verifier,
     )
 
     figure = measure_verifier(payments)
     writes = ledger_writes_per_thousand_views()
     typer.echo(f"ledger transfers for {writes[1]:,} paid views: {writes[0]} (target <= 3)")
+    web = measure_http(requests) if http else None
+    if web is not None:
+        typer.echo(
+            f"HTTP: paid {web.paid_per_second:,.0f} req/s, unpriced {web.free_per_second:,.0f} req/s, "
+            f"ratio {web.ratio:.2f} (target >= 0.6: {'PASS' if web.ratio >= 0.6 else 'FAIL'})"
+        )
     verdict = "PASS" if figure.ratio >= 0.25 else "FAIL"
     typer.echo(
         f"verifier: {figure.verified_per_second:,.0f} payments/s; "
@@ -117,7 +126,7 @@ def paywall(
     )
     if output is not None:
         machine = f"{os.cpu_count()} cores, Python {host.python_version()}"
-        section = markdown(figure, f"obolo bench paywall --payments {payments}", machine, writes)
+        section = markdown(figure, f"obolo bench paywall --payments {payments}", machine, writes, web)
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Paywall verifier"))
         typer.echo(f"written to {output}")

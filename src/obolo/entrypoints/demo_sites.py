@@ -1,0 +1,80 @@
+"""Run example provider sites against an Obolo server, setting up what they need
+through the public API, as a real provider would."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from obolo.examples.magazine import magazine, public_keys
+from obolo.sdk.paywall import PaywallMiddleware, send_claims
+
+PROVIDER_EMAIL = "magazine@example.com"
+PROVIDER_PASSWORD = "demo-password-1"  # noqa: S105 -- a published sandbox login, not a secret
+
+
+def provider_setup(server: str, state_file: Path) -> dict[str, Any]:
+    """The magazine's provider id, claim key and the platform keys, created if missing."""
+    state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.exists() else {}
+    with httpx.Client(base_url=server, timeout=10) as http:
+        http.post(
+            "/v1/users",
+            json={"email": PROVIDER_EMAIL, "password": PROVIDER_PASSWORD, "display_name": "The Magazine"},
+        )
+        session = http.post("/v1/sessions", json={"email": PROVIDER_EMAIL, "password": PROVIDER_PASSWORD})
+        session.raise_for_status()
+        auth = {"Authorization": f"Bearer {session.json()['token']}"}
+        if "provider_id" not in state:
+            http.post("/v1/me/roles", json={"role": "provider"}, headers=auth).raise_for_status()
+            provider = http.post(
+                "/v1/providers", json={"name": "The Magazine", "origin": "http://127.0.0.1"}, headers=auth
+            )
+            provider.raise_for_status()
+            key = http.post(
+                "/v1/api-keys", json={"name": "magazine claims", "scopes": ["provider:*"]}, headers=auth
+            )
+            key.raise_for_status()
+            state = {"provider_id": provider.json()["id"], "claims_key": key.json()["secret"]}
+            state_file.write_text(json.dumps(state))
+            state_file.chmod(0o600)
+        state["keys"] = http.get("/.well-known/obolo-keys").json()["keys"]
+    return state
+
+
+def claim_forever(
+    paywall: PaywallMiddleware, server: str, api_key: str, stop: threading.Event, every: float
+) -> None:
+    with httpx.Client(timeout=10) as http:
+        while not stop.wait(every):
+            try:
+                send_claims(paywall.book, http, server, api_key)
+            except httpx.HTTPError:
+                continue  # the next round retries; a claim settles once
+
+
+def build_magazine(server: str, store: Path) -> tuple[PaywallMiddleware, dict[str, Any]]:
+    state = provider_setup(server, store.with_suffix(".provider.json"))
+    paywall = magazine(state["provider_id"], public_keys(state["keys"]), server, store)
+    return paywall, state
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve_in_thread(app: Any, port: int) -> uvicorn.Server:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server
