@@ -313,16 +313,7 @@ class PaywallMiddleware:
             }
         )
 
-        async def send_with_receipt(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-                if message["status"] < 400:
-                    message = dict(message)
-                    message["headers"] = [
-                        *message.get("headers", []),
-                        (b"payment-response", receipt.encode()),
-                    ]
-            await send(message)
+        send_with_receipt = _receipted(send, receipt.encode(), status)
 
         try:
             await self.app(scope, receive, send_with_receipt)
@@ -339,13 +330,7 @@ class PaywallMiddleware:
         """The reader reached a cap: serve without consuming the payment."""
         receipt = encode_header({"channel": certificate.channel_id, "capped": True, "paid": "0"}).encode()
 
-        async def send_with_receipt(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = dict(message)
-                message["headers"] = [*message.get("headers", []), (b"payment-response", receipt)]
-            await send(message)
-
-        await self.app(scope, receive, send_with_receipt)
+        await self.app(scope, receive, _receipted(send, receipt, []))
 
     async def _serve_with_pass(
         self,
@@ -373,13 +358,7 @@ class PaywallMiddleware:
         ).encode()
         status: list[int] = []
 
-        async def send_with_receipt(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-                if message["status"] < 400:
-                    message = dict(message)
-                    message["headers"] = [*message.get("headers", []), (b"payment-response", receipt)]
-            await send(message)
+        send_with_receipt = _receipted(send, receipt, status)
 
         try:
             await self.app(scope, receive, send_with_receipt)
@@ -465,6 +444,21 @@ class PaywallMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": data})
+
+
+def _receipted(send: Send, receipt: bytes, status: list[int]) -> Send:
+    """`send`, adding the Payment-Response receipt to successful responses and noting
+    the status in `status` (a payment is kept only when it is below 400)."""
+
+    async def send_with_receipt(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+            if message["status"] < 400:
+                message = dict(message)
+                message["headers"] = [*message.get("headers", []), (b"payment-response", receipt)]
+        await send(message)
+
+    return send_with_receipt
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
