@@ -18,6 +18,7 @@ from obolo.adapters.signing import SigningKeys
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.service import PaywallService
+from obolo.paywall.tabs import TabService
 from obolo.settings import Settings
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
@@ -37,6 +38,7 @@ class Platform:
     webhooks: WebhookService
     keys: SigningKeys
     paywall: PaywallService
+    tabs: TabService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -72,6 +74,19 @@ def build(
     wallets = WalletService(engine, ledger, clock, cards, bank, settings)
     webhooks = WebhookService(engine, clock, secrets)
     paywall = PaywallService(engine, clock, wallets, keys)
+    tabs = TabService(engine, clock, wallets, paywall, keys)
     return Platform(
-        settings, engine, clock, ledger, cards, bank, secrets, identity, wallets, webhooks, keys, paywall
+        settings,
+        engine,
+        clock,
+        ledger,
+        cards,
+        bank,
+        secrets,
+        identity,
+        wallets,
+        webhooks,
+        keys,
+        paywall,
+        tabs,
     )

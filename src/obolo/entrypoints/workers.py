@@ -20,6 +20,7 @@ def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
     return {
         "webhooks_attempted": deliver_due(platform.engine, platform.secrets, platform.clock, client),
         "pending_expired": platform.ledger.expire_pending(),
+        "tabs_settled": platform.tabs.settle_due_tabs(),
     }
 
 

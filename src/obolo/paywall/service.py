@@ -80,6 +80,10 @@ class PaywallService:
 
         return run_in_transaction(self.engine, work)
 
+    def provider(self, connection: Connection, provider_id: str) -> Provider:
+        """The provider, inside the caller's transaction; ProviderNotFound if none."""
+        return self._provider(connection, provider_id)
+
     def _provider(self, connection: Connection, provider_id: str) -> Provider:
         try:
             key = str(uuid.UUID(provider_id))

@@ -29,13 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from obolo.money import Asset, format_units
 from obolo.sdk.passes import PassBook, PassOffer, verify_pass
 from obolo.sdk.payword import (
+    BAD_SIGNATURE,
     EXPIRED,
     MALFORMED,
+    REPLAYED,
+    UNKNOWN_KEY,
+    WRONG_PROVIDER,
     Certificate,
     ChannelState,
     PaymentRefused,
@@ -54,6 +59,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SCHEME = "obolo-channel"
 PASS_SCHEME = "obolo-pass"  # noqa: S105 -- a scheme name, not a password
 RECEIPT_SCHEME = "obolo-receipt"
+CHARGE_SCHEME = "obolo-charge"
 _VERIFIED_CACHE = 10_000
 
 
@@ -114,6 +120,7 @@ class ChannelBook:
         self._db.execute(
             "INSERT OR IGNORE INTO provider_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),)
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS used_charges (id TEXT PRIMARY KEY)")
         self.secret = bytes(self._db.execute("SELECT secret FROM provider_secret WHERE id = 1").fetchone()[0])
         self._lock = threading.Lock()
         self._states: dict[str, ChannelState] = {}
@@ -183,6 +190,19 @@ class ChannelBook:
             "ON CONFLICT(payer, period) DO UPDATE SET units = units + excluded.units",
             (payer, period, units),
         )
+
+    def use_charge(self, charge_id: str) -> bool:
+        """Mark a charge receipt used; False if it already was (a replay)."""
+        with self._lock:
+            try:
+                self._db.execute("INSERT INTO used_charges (id) VALUES (?)", (charge_id,))
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+    def unuse_charge(self, charge_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM used_charges WHERE id = ?", (charge_id,))
 
     def unclaimed(self) -> list[dict[str, Any]]:
         """Claims to send to the platform: the highest payment of each channel not yet settled."""
@@ -280,6 +300,9 @@ class PaywallMiddleware:
                 )
                 await self._payment_required(scope, send, price, passes, expired)
             return
+        if payload.get("scheme") == CHARGE_SCHEME and price is not None:
+            await self._serve_with_charge(scope, receive, send, payload, price, passes)
+            return
         if payload.get("scheme") == PASS_SCHEME:
             await self._serve_with_pass(scope, receive, send, payload, price, passes)
             return
@@ -331,6 +354,58 @@ class PaywallMiddleware:
         receipt = encode_header({"channel": certificate.channel_id, "capped": True, "paid": "0"}).encode()
 
         await self.app(scope, receive, _receipted(send, receipt, []))
+
+    async def _serve_with_charge(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        payload: dict[str, Any],
+        price: Price,
+        passes: list[PassOffer],
+    ) -> None:
+        """A charge receipt the platform signed after charging the reader's tab."""
+        try:
+            charge = self._verify_charge(str(payload.get("receipt", "")), scope.get("path", ""), price)
+            if not self.book.use_charge(charge["charge_id"]):
+                raise PaymentRefused(REPLAYED, "this charge was already used")
+        except PaymentRefused as refused:
+            await self._payment_required(scope, send, price, passes, refused)
+            return
+        status: list[int] = []
+        receipt = encode_header(
+            {"charge": charge["charge_id"], "paid": format_units(price.units, self.assets[price.asset])}
+        )
+        try:
+            await self.app(scope, receive, _receipted(send, receipt.encode(), status))
+        finally:
+            if not status or status[0] >= 400:
+                self.book.unuse_charge(charge["charge_id"])
+
+    def _verify_charge(self, token: str, path: str, price: Price) -> dict[str, Any]:
+        body, _, signature = token.partition(".")
+        message = unb64(body)
+        try:
+            charge = json.loads(message)
+        except ValueError as error:
+            raise PaymentRefused(MALFORMED, "not a charge receipt") from error
+        key = self.keys.get(str(charge.get("key_id")))
+        if key is None:
+            raise PaymentRefused(UNKNOWN_KEY)
+        try:
+            key.verify(unb64(signature), message)
+        except InvalidSignature as error:
+            raise PaymentRefused(BAD_SIGNATURE) from error
+        if charge.get("provider") != self.provider_id:
+            raise PaymentRefused(WRONG_PROVIDER)
+        if charge.get("resource") != path or (charge.get("amount"), charge.get("asset")) != (
+            price.units,
+            price.asset,
+        ):
+            raise PaymentRefused("wrong_price", "this charge paid for another resource or price")
+        if self.clock() >= charge.get("expires_at", 0):
+            raise PaymentRefused(EXPIRED)
+        return dict(charge)
 
     async def _serve_with_pass(
         self,

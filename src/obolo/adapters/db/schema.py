@@ -334,3 +334,46 @@ channels = Table(
         "price > 0 AND length > 0 AND claimed_index >= 0 AND claimed_index <= length", name="sane"
     ),
 )
+
+# -- paywall: consents, tabs and charges (for clients that cannot hold a chain) ------------
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("reader_id", String(36), ForeignKey("users.id"), primary_key=True),
+    Column("provider_id", String(36), ForeignKey("providers.id"), primary_key=True),
+    Column("asset", String(12), nullable=False),
+    Column("per_item_max", BigInteger, nullable=False),
+    Column("per_day_max", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+tabs = Table(
+    "tabs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("reader_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("provider_id", String(36), ForeignKey("providers.id"), nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("hold_id", LargeBinary(16), nullable=False),
+    Column("held", BigInteger, nullable=False),
+    Column("accrued", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),  # open, settled
+    Column("opened_at", BigInteger, nullable=False),
+    Column("settled_at", BigInteger, nullable=True),
+    CheckConstraint("accrued >= 0 AND accrued <= held", name="within_hold"),
+    Index("ix_tabs_open", "reader_id", "provider_id", "status"),
+)
+
+charges = Table(
+    "charges",
+    metadata,
+    Column("provider_id", String(36), ForeignKey("providers.id"), primary_key=True),
+    Column("charge_id", String(64), primary_key=True),
+    Column("reader_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("tab_id", String(36), ForeignKey("tabs.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("resource", String(500), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_charges_reader_day", "reader_id", "provider_id", "created_at"),
+)

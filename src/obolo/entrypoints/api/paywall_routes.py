@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from obolo.bootstrap import Platform
@@ -173,3 +173,50 @@ def buy_pass(
         principal.user_id, body.provider_id, body.pattern, price, visits=body.visits, hours=body.hours
     )
     return PassOut(token=token)
+
+
+class ConsentIn(Strict):
+    asset: AssetCode
+    per_item: AmountText
+    per_day: AmountText
+
+
+class ChargeIn(Strict):
+    provider_id: Annotated[str, Field(min_length=1, max_length=36)]
+    resource: Annotated[str, Field(min_length=1, max_length=500)]
+    asset: AssetCode
+    amount: AmountText
+    charge_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+
+
+class ChargeOut(BaseModel):
+    receipt: str = Field(description="Send as Payment: b64url({scheme: obolo-charge, receipt}).")
+
+
+@router.put("/v1/consents/{provider_id}", status_code=204, responses=ERRORS)
+def set_consent(
+    provider_id: Annotated[str, Path(max_length=36)],
+    body: ConsentIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("payments:write"))],
+) -> Response:
+    """Allow a provider to charge you up to `per_item` a view and `per_day` a day."""
+    asset = platform.wallets.asset(body.asset)
+    platform.tabs.set_consent(
+        principal.user_id, provider_id, Amount.parse(body.per_item, asset), Amount.parse(body.per_day, asset)
+    )
+    return Response(status_code=204)
+
+
+@router.post("/v1/charges", status_code=201, responses=ERRORS)
+def create_charge(
+    body: ChargeIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("payments:write"))],
+) -> ChargeOut:
+    """Pay one view under your consent: accrued on your tab with the provider, answered
+    with a signed receipt the provider's site accepts offline. The same charge_id again
+    returns the same receipt and charges nothing more."""
+    amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
+    receipt = platform.tabs.charge(principal.user_id, body.provider_id, body.resource, amount, body.charge_id)
+    return ChargeOut(receipt=receipt)
