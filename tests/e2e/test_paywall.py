@@ -110,7 +110,10 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
         assert unpaid.json()["offers"][0]["price"] == "0.001000"
 
         token = reader["Authorization"].split(" ", 1)[1]
-        with PayingClient(base, token, budget=2_000_000, chain_length=1_500) as client:
+        wallet_file = tmp_path / "reader-wallet.json"
+        with PayingClient(
+            base, token, budget=2_000_000, chain_length=1_500, wallet_file=wallet_file
+        ) as client:
             for n in range(1_000):
                 page = client.get(f"{site}/articles/{n}")
                 assert page.status_code == 200, page.text
@@ -126,15 +129,22 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
             assert client.get(f"{site}/articles/7").status_code == 200
             assert client.spent == 1_000 * 1_000 + 10_000
 
+        # A restarted client picks up its chains from disk and pays on with them: no new channel.
+        with PayingClient(base, token, budget=2_000_000, wallet_file=wallet_file) as restarted:
+            assert restarted.get(f"{site}/articles/5000").status_code == 200
+            assert restarted.spent == 1_001 * 1_000 + 10_000
+            assert restarted.reserved == 2_000_000  # the budget it had reserved, remembered
+        assert oct(wallet_file.stat().st_mode & 0o777) == "0o600"
+
         claims = paywall.book.unclaimed()
-        assert sorted(c["index"] for c in claims) == [5, 1_000]
+        assert sorted(c["index"] for c in claims) == [5, 1_001]
         key = http.post(
             "/v1/api-keys", json={"name": "site", "scopes": ["provider:*"]}, headers=publisher
         ).json()
         settled = send_claims(paywall.book, http, base, key["secret"])
         assert sorted((r["status"], r["paid"]) for r in settled) == [
             ("settled", "0.010000"),
-            ("settled", "1.000000"),
+            ("settled", "1.001000"),
         ]
         again = http.post("/v1/channels/claims", json={"claims": claims}, headers=publisher).json()
         assert {r["status"] for r in again} == {"already_settled"}  # a claim sent twice pays once
@@ -144,7 +154,7 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
             who: http.get("/v1/wallets", headers=headers).json()[0]["available"]
             for who, headers in (("reader", reader), ("publisher", publisher))
         }
-    assert wallets == {"reader": "3.990000", "publisher": "1.010000"}
+    assert wallets == {"reader": "3.989000", "publisher": "1.011000"}
     engine = make_engine(url)
     assert check_ledger(engine) == []
     engine.dispose()

@@ -4,21 +4,24 @@ the budget it was given, and retries with the next payment of the channel.
     with PayingClient("https://obolo.example", token, budget=1_000_000) as client:
         page = client.get("https://magazine.example/articles/1")
 
-It never reserves more than `budget` units in total. Chains live in memory: a process
-that stops loses what it reserved but did not spend until the channel expires and the
-platform releases it.
+It never reserves more than `budget` units in total. With `wallet_file`, chains are kept
+on disk (mode 0600), so a restart does not lose paid-for but unused payments; without
+it, what was reserved but not spent comes back when the channel expires.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from obolo.money import Asset, parse_units
 from obolo.sdk.paywall import RECEIPT_SCHEME, SCHEME, decode_header, encode_header
-from obolo.sdk.payword import HashChain, b64
+from obolo.sdk.payword import HashChain, b64, unb64
 
 
 class BudgetExceeded(Exception):
@@ -51,6 +54,7 @@ class PayingClient:
         *,
         chain_length: int = 1_000,
         http: httpx.Client | None = None,
+        wallet_file: str | Path | None = None,
     ) -> None:
         self.server = server.rstrip("/")
         self.auth = {"Authorization": f"Bearer {token}"}
@@ -61,9 +65,42 @@ class PayingClient:
         self._channels: dict[tuple[str, str, int], _Channel] = {}
         self._receipts: dict[str, str] = {}
         self._by_host: dict[str, _Channel] = {}
+        self._file = Path(wallet_file) if wallet_file else None
+        if self._file is not None and self._file.exists():
+            self._load(self._file)
 
     def __enter__(self) -> PayingClient:
         return self
+
+    # -- chains kept on disk: paid-for but unused payments survive a restart --------------
+    def _load(self, path: Path) -> None:
+        saved = json.loads(path.read_text())
+        self.reserved = int(saved.get("reserved", 0))
+        for item in saved.get("channels", []):
+            chain = HashChain(unb64(item["seed"]), int(item["length"]))
+            channel = _Channel(item["certificate"], chain, int(item["price"]), int(item["next_index"]))
+            self._channels[(item["provider"], item["asset"], channel.price)] = channel
+            if item.get("host"):
+                self._by_host[item["host"]] = channel
+
+    def _save(self) -> None:
+        if self._file is None:
+            return
+        hosts = {id(channel): host for host, channel in self._by_host.items()}
+        channels = [
+            {
+                "provider": provider, "asset": asset, "price": channel.price,
+                "certificate": channel.certificate, "seed": b64(channel.chain.seed),
+                "length": channel.chain.length, "next_index": channel.next_index,
+                "host": hosts.get(id(channel)),
+            }
+            for (provider, asset, _), channel in self._channels.items()
+        ]  # fmt: skip
+        temporary = self._file.with_suffix(".tmp")
+        # The seeds are money: readable by this user only, replaced atomically.
+        temporary.touch(mode=0o600)
+        temporary.write_text(json.dumps({"reserved": self.reserved, "channels": channels}))
+        os.replace(temporary, self._file)
 
     def __exit__(self, *_: object) -> None:
         self.http.close()
@@ -121,6 +158,7 @@ class PayingClient:
         answer = decode_header(paid.headers["Payment-Response"]) if "Payment-Response" in paid.headers else {}
         if paid.status_code < 400 and answer.get("index") == index:
             channel.next_index += 1  # the site took it: delivered, and not past a cap
+            self._save()
         if answer.get("receipt"):
             self._receipts[url] = str(answer["receipt"])
         return paid
@@ -163,4 +201,5 @@ class PayingClient:
         self.reserved += price * length
         channel = _Channel(opened.json()["certificate"], chain, price)
         self._channels[key] = channel
+        self._save()
         return channel

@@ -68,6 +68,7 @@ class HashChain:
         tokens.reverse()  # tokens[i] is w_i
         self._tokens = tokens
         self.length = length
+        self.seed = seed
 
     @classmethod
     def generate(cls, length: int) -> HashChain:
