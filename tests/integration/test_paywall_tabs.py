@@ -17,7 +17,7 @@ from obolo.bootstrap import build
 from obolo.identity.model import Role
 from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
-from obolo.paywall.tabs import ChargeIdReused, NoConsent, OverLimit
+from obolo.paywall.tabs import ChargeIdReused, NoConsent, NotRefundable, OverLimit
 from obolo.sdk.paywall import CHARGE_SCHEME, PaywallMiddleware, Price, encode_header
 
 
@@ -133,3 +133,59 @@ def test_the_provider_accepts_a_charge_receipt_once_offline(platform, people, tm
     assert get("/a/1").status_code == 200
     assert get("/a/1").json()["refused"] == "replayed"
     assert get("/a/2").json()["refused"] == "wrong_price"
+
+
+def test_a_refund_on_an_open_tab_is_netted_not_transferred(platform, people):
+    """A refunded view lowers the open tab; settlement pays the provider the rest only."""
+    reader, _, provider_id = people
+    platform.tabs.set_consent(reader, provider_id, eur("0.10"), eur("5.00"))
+    platform.tabs.charge(reader, provider_id, "/a/1", eur("0.10"), "c1")
+    platform.tabs.charge(reader, provider_id, "/a/2", eur("0.10"), "c2")
+    transfers_before = len(
+        platform.ledger.account_transfers(platform.wallets.wallet_of(reader, "EUR").account_id)
+    )
+    assert platform.tabs.refund(reader, provider_id, "c1") == 100_000
+    assert platform.tabs.tab_of(reader, provider_id) == (1_000_000, 100_000)
+    after = len(platform.ledger.account_transfers(platform.wallets.wallet_of(reader, "EUR").account_id))
+    assert after == transfers_before  # no ledger transfer for a refund
+    with pytest.raises(NotRefundable):
+        platform.tabs.refund(reader, provider_id, "c1")  # once
+
+
+def test_refunds_close_after_the_window_and_are_limited_per_day(platform, clock, people):
+    """After 10 minutes a view is no longer refundable; at most 5 refunds a day."""
+    reader, _, provider_id = people
+    platform.tabs.set_consent(reader, provider_id, eur("0.10"), eur("5.00"))
+    platform.tabs.charge(reader, provider_id, "/a/0", eur("0.10"), "late")
+    clock.advance(601)
+    with pytest.raises(NotRefundable):
+        platform.tabs.refund(reader, provider_id, "late")
+    for n in range(6):
+        platform.tabs.charge(reader, provider_id, f"/a/{n + 1}", eur("0.10"), f"c{n}")
+    for n in range(5):
+        platform.tabs.refund(reader, provider_id, f"c{n}")
+    with pytest.raises(NotRefundable):
+        platform.tabs.refund(reader, provider_id, "c5")
+
+
+def test_someone_elses_charge_is_not_refundable(platform, people):
+    """Only the reader who was charged can take it back."""
+    reader, publisher, provider_id = people
+    platform.tabs.set_consent(reader, provider_id, eur("0.10"), eur("5.00"))
+    platform.tabs.charge(reader, provider_id, "/a/1", eur("0.10"), "c1")
+    with pytest.raises(NotRefundable):
+        platform.tabs.refund(publisher, provider_id, "c1")
+
+
+def test_a_refund_after_settlement_is_a_credit_note_netted_next_time(platform, people):
+    """The tab already settled: the next settlement pays the provider that much less."""
+    reader, publisher, provider_id = people
+    platform.tabs.set_consent(reader, provider_id, eur("0.10"), eur("5.00"))
+    for n in range(11):  # the eleventh settles the first full tab
+        platform.tabs.charge(reader, provider_id, f"/a/{n}", eur("0.10"), f"c{n}")
+    assert available(platform, publisher) == 1_000_000
+    platform.tabs.refund(reader, provider_id, "c0")  # its tab is settled: a credit note
+    for n in range(11, 21):  # fills the second tab; the 21st charge settles it
+        platform.tabs.charge(reader, provider_id, f"/a/{n}", eur("0.10"), f"c{n}")
+    assert available(platform, publisher) == 1_000_000 + 1_000_000 - 100_000
+    assert available(platform, reader) == 20_000_000 - 1_000_000 - 900_000 - 1_000_000

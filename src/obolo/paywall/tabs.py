@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
-from obolo.adapters.db.schema import charges, consents, tabs
+from obolo.adapters.db.schema import charges, consents, credit_notes, tabs
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.signing import SigningKeys
@@ -31,6 +31,8 @@ from obolo.wallets.service import WalletService
 
 TAB_HOLD = 1_000_000  # a tab reserves up to 1.00 (at scale 6), never more than the daily consent
 TAB_PERIOD_SECONDS = 24 * 3600
+REFUND_WINDOW_SECONDS = 600
+REFUNDS_PER_DAY = 5
 RECEIPT_SECONDS = 600
 _R = TransferResult
 
@@ -45,6 +47,10 @@ class OverLimit(OboloError):
 
 class ChargeIdReused(InvalidRequest):
     code = "charge_id_reused"
+
+
+class NotRefundable(OboloError):
+    code = "not_refundable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +195,85 @@ class TabService:
         )  # fmt: skip
         return tab_id
 
+    def refund(self, reader_id: str, provider_id: str, charge_id: str) -> int:
+        """Take back one charged view within the refund window (at most REFUNDS_PER_DAY a
+        day). No ledger transfer: an open tab simply accrues less; a settled one leaves a
+        credit note netted against the provider's next settlement with this reader.
+        Returns the units refunded. Raises NotRefundable."""
+
+        def work(connection: Connection) -> int:
+            provider = self.paywall.provider(connection, provider_id)
+            now = self.clock()
+            row = connection.execute(
+                select(charges).where(charges.c.provider_id == provider.id, charges.c.charge_id == charge_id)
+            ).first()
+            if row is None or row.reader_id != reader_id:
+                raise NotRefundable("no such charge of yours")
+            if row.refunded_at is not None:
+                raise NotRefundable("this charge was refunded already")
+            if now - row.created_at > REFUND_WINDOW_SECONDS * NS_PER_SECOND:
+                raise NotRefundable(f"refunds are possible for {REFUND_WINDOW_SECONDS // 60} minutes")
+            today = connection.execute(
+                select(func.count()).where(
+                    charges.c.reader_id == reader_id,
+                    charges.c.refunded_at > now - TAB_PERIOD_SECONDS * NS_PER_SECOND,
+                )
+            ).scalar_one()
+            if today >= REFUNDS_PER_DAY:
+                raise NotRefundable(f"at most {REFUNDS_PER_DAY} refunds a day")
+            connection.execute(
+                update(charges)
+                .where(charges.c.provider_id == provider.id, charges.c.charge_id == charge_id)
+                .values(refunded_at=now)
+            )
+            tab = connection.execute(select(tabs).where(tabs.c.id == row.tab_id)).first()
+            if tab is not None and tab.status == "open":
+                connection.execute(
+                    update(tabs).where(tabs.c.id == tab.id).values(accrued=tabs.c.accrued - row.amount)
+                )
+            else:
+                asset = tab.asset if tab is not None else "EUR"
+                connection.execute(
+                    insert(credit_notes).values(
+                        id=new_id(), reader_id=reader_id, provider_id=provider.id, asset=asset,
+                        amount=row.amount, remaining=row.amount, created_at=now,
+                    )
+                )  # fmt: skip
+            return int(row.amount)
+
+        return run_in_transaction(self.engine, work)
+
+    def _net_credit_notes(self, connection: Connection, tab: Any, accrued: int) -> int:
+        """Apply the reader's open credit notes with this provider to what the tab would
+        pay, oldest first; returns what is left to post."""
+        notes = connection.execute(
+            select(credit_notes)
+            .where(
+                credit_notes.c.reader_id == tab.reader_id,
+                credit_notes.c.provider_id == tab.provider_id,
+                credit_notes.c.asset == tab.asset,
+                credit_notes.c.remaining > 0,
+            )
+            .order_by(credit_notes.c.created_at)
+        ).all()
+        for note in notes:
+            if accrued == 0:
+                break
+            applied = min(accrued, note.remaining)
+            accrued -= applied
+            connection.execute(
+                update(credit_notes)
+                .where(credit_notes.c.id == note.id)
+                .values(remaining=note.remaining - applied)
+            )
+        return accrued
+
     def _settle(self, session: LedgerSession, tab: Any) -> None:
-        """Post what the tab (a row of `tabs`) accrued, less the fee, and release the rest."""
+        """Post what the tab (a row of `tabs`) accrued, less open credit notes and the
+        fee, and release the rest."""
         tab_id: str = tab.id
         hold_id = int.from_bytes(tab.hold_id, "big")
-        accrued: int = tab.accrued
+        accrued: int = self._net_credit_notes(session.connection, tab, int(tab.accrued))
         asset: str = tab.asset
         settle_id = derived_id("transfer", tab_id, "settle")
         if accrued:

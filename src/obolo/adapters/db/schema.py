@@ -375,5 +375,22 @@ charges = Table(
     Column("amount", BigInteger, nullable=False),
     Column("resource", String(500), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("refunded_at", BigInteger, nullable=True),
     Index("ix_charges_reader_day", "reader_id", "provider_id", "created_at"),
+)
+
+# A refund of a charge whose tab was already settled: netted against the provider's next
+# settlement with that reader (the provider is paid less, the reader's hold releases more).
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("reader_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("provider_id", String(36), ForeignKey("providers.id"), nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_within_amount"),
+    Index("ix_credit_notes_open", "reader_id", "provider_id", "remaining"),
 )

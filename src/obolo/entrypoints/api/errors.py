@@ -62,6 +62,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "no_consent": 403,
     "over_consent_limit": 402,
     "charge_id_reused": 422,
+    "not_refundable": 422,
 }
 
 

@@ -220,3 +220,23 @@ def create_charge(
     amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
     receipt = platform.tabs.charge(principal.user_id, body.provider_id, body.resource, amount, body.charge_id)
     return ChargeOut(receipt=receipt)
+
+
+class RefundIn(Strict):
+    provider_id: Annotated[str, Field(min_length=1, max_length=36)]
+    charge_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class RefundOut(BaseModel):
+    refunded_units: int
+
+
+@router.post("/v1/refunds", status_code=201, responses=ERRORS)
+def refund_charge(
+    body: RefundIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("payments:write"))],
+) -> RefundOut:
+    """Take back a charged view within 10 minutes (5 a day): netted against the provider's
+    settlement, never a transfer of its own."""
+    return RefundOut(refunded_units=platform.tabs.refund(principal.user_id, body.provider_id, body.charge_id))
