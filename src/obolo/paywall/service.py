@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import uuid
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -79,6 +81,35 @@ class PaywallService:
             return provider
 
         return run_in_transaction(self.engine, work)
+
+    def set_price_rules(self, user_id: str, provider_id: str, rules: dict[str, Any]) -> None:
+        """Store the provider's prices and passes (already validated by the caller's
+        schema) for its SDK to fetch. Someone else's provider is ProviderNotFound."""
+
+        def work(connection: Connection) -> None:
+            provider = self._provider(connection, provider_id)
+            if provider.user_id != user_id:
+                raise ProviderNotFound("no such provider")
+            connection.execute(
+                update(providers)
+                .where(providers.c.id == provider.id)
+                .values(price_rules=json.dumps(rules, sort_keys=True))
+            )
+
+        run_in_transaction(self.engine, work)
+
+    def price_rules(self, provider_id: str) -> dict[str, Any]:
+        """The provider's published prices and passes (empty lists when none are set)."""
+
+        def work(connection: Connection) -> dict[str, Any]:
+            provider = self._provider(connection, provider_id)
+            text = connection.execute(
+                select(providers.c.price_rules).where(providers.c.id == provider.id)
+            ).scalar_one()
+            rules: dict[str, Any] = json.loads(text) if text else {"prices": [], "passes": []}
+            return rules
+
+        return run_in_transaction(self.engine, work, read_only=True)
 
     def provider(self, connection: Connection, provider_id: str) -> Provider:
         """The provider, inside the caller's transaction; ProviderNotFound if none."""

@@ -32,7 +32,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from obolo.money import Asset, format_units
+from obolo.money import Asset, format_units, parse_units
 from obolo.sdk.passes import PassBook, PassOffer, verify_pass
 from obolo.sdk.payword import (
     BAD_SIGNATURE,
@@ -562,3 +562,44 @@ def send_claims(book: ChannelBook, http: Any, server: str, api_key: str) -> list
         if result["status"] in ("settled", "already_settled"):
             book.mark_claimed(result["channel_id"], sent[result["channel_id"]])
     return results
+
+
+def price_rules_from(
+    rules: dict[str, Any], assets: dict[str, Asset] | None = None
+) -> tuple[list[Price], list[PassOffer]]:
+    """Prices and passes from the JSON the platform publishes at
+    /v1/providers/{id}/prices (amounts there are decimal strings)."""
+    known = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
+
+    def units(text: str | None, asset: str) -> int | None:
+        return None if text is None else parse_units(text, known[asset])
+
+    prices = [
+        Price(
+            r["pattern"],
+            units(r["price"], r["asset"]) or 0,
+            r["asset"],
+            daily_cap=units(r.get("daily_cap"), r["asset"]),
+            monthly_cap=units(r.get("monthly_cap"), r["asset"]),
+        )
+        for r in rules.get("prices", [])
+    ]
+    passes = [
+        PassOffer(
+            p["name"],
+            p["pattern"],
+            units(p["price"], p["asset"]) or 0,
+            p["asset"],
+            p.get("visits"),
+            p.get("hours"),
+        )
+        for p in rules.get("passes", [])
+    ]
+    return prices, passes
+
+
+def fetch_price_rules(http: Any, server: str, provider_id: str) -> tuple[list[Price], list[PassOffer]]:
+    """What the provider published on the platform, ready for PaywallMiddleware."""
+    response = http.get(f"{server.rstrip('/')}/v1/providers/{provider_id}/prices")
+    response.raise_for_status()
+    return price_rules_from(response.json())

@@ -312,6 +312,8 @@ providers = Table(
     Column("name", String(100), nullable=False),
     Column("origin", String(300), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # The provider's price rules and passes, as JSON; the SDK can fetch them.
+    Column("price_rules", Text, nullable=True),
 )
 
 channels = Table(

@@ -14,6 +14,7 @@ from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
 from obolo.paywall.model import MAX_CHAIN, Claim
 from obolo.sdk.payword import PaymentRefused, unb64
+from obolo.wallets.errors import InvalidAmount
 
 router = APIRouter(tags=["paywall"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
@@ -240,3 +241,52 @@ def refund_charge(
     """Take back a charged view within 10 minutes (5 a day): netted against the provider's
     settlement, never a transfer of its own."""
     return RefundOut(refunded_units=platform.tabs.refund(principal.user_id, body.provider_id, body.charge_id))
+
+
+class PriceRule(Strict):
+    pattern: Annotated[str, Field(min_length=1, max_length=200)]
+    price: AmountText
+    asset: AssetCode = "EUR"
+    daily_cap: AmountText | None = None
+    monthly_cap: AmountText | None = None
+
+
+class PassRule(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    pattern: Annotated[str, Field(min_length=1, max_length=200)]
+    price: AmountText
+    asset: AssetCode = "EUR"
+    visits: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    hours: Annotated[int, Field(ge=1, le=24 * 366)] | None = None
+
+
+class PriceRules(Strict):
+    prices: Annotated[list[PriceRule], Field(max_length=100)] = []
+    passes: Annotated[list[PassRule], Field(max_length=20)] = []
+
+
+@router.put("/v1/providers/{provider_id}/prices", status_code=204, responses=ERRORS)
+def set_prices(
+    provider_id: Annotated[str, Path(max_length=36)],
+    body: PriceRules,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("provider:*"))],
+) -> Response:
+    """Publish what this provider charges: per-view prices (with caps) and passes. Its
+    SDK fetches them (`obolo.sdk.paywall.fetch_price_rules`)."""
+    # Refuse a bad asset or amount before anything is stored.
+    amounts = [(r.asset, r.price) for r in body.prices] + [(p.asset, p.price) for p in body.passes]
+    amounts += [
+        (r.asset, cap) for r in body.prices for cap in (r.daily_cap, r.monthly_cap) if cap is not None
+    ]
+    for asset_code, text in amounts:
+        if Amount.parse(text, platform.wallets.asset(asset_code)).units <= 0:
+            raise InvalidAmount("prices and caps are positive", amount=text)
+    platform.paywall.set_price_rules(principal.user_id, provider_id, body.model_dump(mode="json"))
+    return Response(status_code=204)
+
+
+@router.get("/v1/providers/{provider_id}/prices", responses=ERRORS)
+def get_prices(provider_id: Annotated[str, Path(max_length=36)], platform: PlatformDep) -> PriceRules:
+    """A provider's published prices and passes (public: readers may look before paying)."""
+    return PriceRules.model_validate(platform.paywall.price_rules(provider_id))

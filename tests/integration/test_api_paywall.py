@@ -1,0 +1,102 @@
+"""The paywall over HTTP: price rules published by the provider and read by its SDK;
+keys published; channels and passes refused for bad input with nothing moved."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from obolo.bootstrap import build
+from obolo.entrypoints.api.app import create_app
+from obolo.sdk.passes import PassOffer
+from obolo.sdk.paywall import Price, fetch_price_rules
+
+PASSWORD = "a long enough password"
+RULES = {
+    "prices": [{"pattern": "/articles/*", "price": "0.10", "asset": "EUR", "daily_cap": "0.50"}],
+    "passes": [
+        {"name": "10 articles", "pattern": "/articles/*", "price": "0.50", "asset": "EUR", "visits": 10}
+    ],
+}
+
+
+@pytest.fixture
+def client(sqlite_url, clock):
+    platform = build(url=sqlite_url, clock=clock)
+    platform.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with TestClient(create_app(platform), raise_server_exceptions=False) as test_client:
+        yield test_client
+    platform.close()
+
+
+def person(client, email, *roles):
+    client.post("/v1/users", json={"email": email, "password": PASSWORD, "display_name": email[:5]})
+    token = client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    for role in roles:
+        client.post("/v1/me/roles", json={"role": role}, headers=headers)
+    return headers
+
+
+@pytest.fixture
+def provider(client):
+    headers = person(client, "pub@example.com", "provider")
+    created = client.post(
+        "/v1/providers", json={"name": "Mag", "origin": "https://mag.example"}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    return headers, created.json()["id"]
+
+
+def test_price_rules_are_published_and_read_by_the_sdk(client, provider):
+    """The provider publishes prices and passes; anyone reads them; the SDK turns them into units."""
+    headers, provider_id = provider
+    assert client.put(f"/v1/providers/{provider_id}/prices", json=RULES, headers=headers).status_code == 204
+    prices, passes = fetch_price_rules(client, "", provider_id)
+    assert prices == [Price("/articles/*", 100_000, "EUR", daily_cap=500_000)]
+    assert passes == [PassOffer("10 articles", "/articles/*", 500_000, "EUR", visits=10)]
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"prices": [{"pattern": "/a/*", "price": "-1", "asset": "EUR"}]},
+        {"prices": [{"pattern": "/a/*", "price": "0.1234567", "asset": "EUR"}]},
+        {"prices": [{"pattern": "/a/*", "price": "0.10", "asset": "XYZ"}]},
+        {"prices": [{"pattern": "/a/*", "price": 0.1, "asset": "EUR"}]},
+        {"passes": [{"name": "x", "pattern": "/a/*", "price": "1e3", "asset": "EUR", "visits": 1}]},
+    ],
+)
+def test_bad_price_rules_are_refused_and_nothing_is_stored(client, provider, rules):
+    """Bad amounts and assets are 422; the published rules stay as they were."""
+    headers, provider_id = provider
+    client.put(f"/v1/providers/{provider_id}/prices", json=RULES, headers=headers)
+    response = client.put(f"/v1/providers/{provider_id}/prices", json=rules, headers=headers)
+    assert response.status_code == 422, response.text
+    assert client.get(f"/v1/providers/{provider_id}/prices").json()["prices"][0]["price"] == "0.10"
+
+
+def test_nobody_sets_another_providers_prices(client, provider):
+    """Another provider's id is not found, and its prices do not change."""
+    _, provider_id = provider
+    other = person(client, "other@example.com", "provider")
+    response = client.put(f"/v1/providers/{provider_id}/prices", json=RULES, headers=other)
+    assert response.status_code == 404
+    assert client.get(f"/v1/providers/{provider_id}/prices").json() == {"prices": [], "passes": []}
+
+
+def test_registering_a_provider_needs_the_role(client):
+    """Without the provider role: 403 provider_role_required."""
+    headers = person(client, "reader@example.com")
+    response = client.post(
+        "/v1/providers", json={"name": "Mag", "origin": "https://mag.example"}, headers=headers
+    )
+    assert (response.status_code, response.json()["code"]) == (403, "provider_role_required")
+
+
+def test_keys_are_published(client):
+    """/.well-known/obolo-keys lists the current Ed25519 key with its id."""
+    keys = client.get("/.well-known/obolo-keys").json()["keys"]
+    assert keys[0]["alg"] == "Ed25519"
+    assert keys[0]["kid"].startswith("ed25519-")
