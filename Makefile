@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+MAGAZINE_PORT ?= 8001
 
 .PHONY: install run test lint types contracts pytest fuzz bench format clean
 
@@ -16,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/obolo serve --host $(HOST) --port $(PORT) --demo
+	$(BIN)/obolo serve --host $(HOST) --port $(PORT) --demo --magazine-port $(MAGAZINE_PORT)
 
 test: install lint types contracts pytest
 

@@ -125,3 +125,38 @@ def test_two_people_pay_each_other_through_a_real_server(server):
     event = json.loads(body)
     assert event["type"] == "payment.received"
     assert event["data"]["amount"] == "0.001000"
+
+
+def test_serve_can_run_the_example_magazine_beside_it(tmp_path):
+    """`obolo serve --magazine-port P` (what `make run` does) serves the Magazine, which asks for payment."""
+    port, magazine_port = free_port(), free_port()
+    env = dict(os.environ, OBOLO_DATABASE_URL=f"sqlite:///{tmp_path / 'obolo.db'}")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "obolo.entrypoints.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--magazine-port",
+            str(magazine_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and status != 402:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{magazine_port}/articles/1", timeout=1).status_code
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert status == 402
+        offers = httpx.get(f"http://127.0.0.1:{magazine_port}/articles/1").json()["offers"]
+        assert {o["scheme"] for o in offers} == {"obolo-channel", "obolo-pass"}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -60,9 +60,16 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     demo: bool = typer.Option(False, "--demo", help="Create demo people, wallets and payments if missing."),
+    magazine_port: int | None = typer.Option(
+        None,
+        "--magazine-port",
+        help="Also serve the example Magazine on this port, paid through this server.",
+    ),
 ) -> None:
     """Serve the API. On SQLite, migrations are applied on start; on PostgreSQL run
     `obolo db upgrade` first."""
+    from pathlib import Path
+
     import uvicorn
 
     from obolo.adapters.db.engine import database_url, is_sqlite, make_engine
@@ -84,6 +91,12 @@ def serve(
     from obolo.entrypoints.workers import start_in_background
 
     stop = start_in_background(platform)
+    if magazine_port is not None:
+        from obolo.entrypoints.demo_sites import start_magazine_when_ready
+
+        start_magazine_when_ready(
+            f"http://{host}:{port}", magazine_port, Path(str(platform.engine.url.database or "obolo.db"))
+        )
     typer.echo(f"obolo serving {url.split('@')[-1]} on http://{host}:{port} (API docs at /docs)")
     try:
         uvicorn.run(create_app(platform), host=host, port=port, log_level="info")

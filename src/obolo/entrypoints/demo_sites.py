@@ -78,3 +78,32 @@ def serve_in_thread(app: Any, port: int) -> uvicorn.Server:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     return server
+
+
+def start_magazine_when_ready(server: str, port: int, beside: Path) -> threading.Thread:
+    """In a thread: wait for the server to answer, set the Magazine up through its API and
+    serve it on `port`, settling claims every minute. A failure is reported, never fatal
+    to the server."""
+
+    def run() -> None:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{server}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        try:
+            paywall, state = build_magazine(server, beside.with_name("magazine.db"))
+        except Exception as error:  # the server runs on without its example site
+            print(f"the Magazine could not start: {type(error).__name__}: {error}", flush=True)
+            return
+        stop = threading.Event()
+        threading.Thread(
+            target=claim_forever, args=(paywall, server, state["claims_key"], stop, 60.0), daemon=True
+        ).start()
+        serve_in_thread(paywall, port)
+        print(f"the Magazine on http://127.0.0.1:{port}, paid through {server}", flush=True)
+
+    thread = threading.Thread(target=run, name="magazine", daemon=True)
+    thread.start()
+    return thread
