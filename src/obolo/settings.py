@@ -42,6 +42,9 @@ class Settings:
     login_lock_after: int = 10
     login_lock_seconds: int = 15 * 60
     max_body_bytes: int = 64 * 1024
+    # A reader may take back a charged view this long after it, this many times a day.
+    refund_window_seconds: int = 600
+    refunds_per_day: int = 5
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -67,4 +70,6 @@ class Settings:
             topup_max=units("OBOLO_TOPUP_MAX", defaults.topup_max),
             payment_max=units("OBOLO_PAYMENT_MAX", defaults.payment_max),
             withdrawal_max=units("OBOLO_WITHDRAWAL_MAX", defaults.withdrawal_max),
+            refund_window_seconds=int(env.get("OBOLO_REFUND_WINDOW_SECONDS", defaults.refund_window_seconds)),
+            refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
         )

@@ -31,8 +31,6 @@ from obolo.wallets.service import WalletService
 
 TAB_HOLD = 1_000_000  # a tab reserves up to 1.00 (at scale 6), never more than the daily consent
 TAB_PERIOD_SECONDS = 24 * 3600
-REFUND_WINDOW_SECONDS = 600
-REFUNDS_PER_DAY = 5
 RECEIPT_SECONDS = 600
 _R = TransferResult
 
@@ -196,8 +194,8 @@ class TabService:
         return tab_id
 
     def refund(self, reader_id: str, provider_id: str, charge_id: str) -> int:
-        """Take back one charged view within the refund window (at most REFUNDS_PER_DAY a
-        day). No ledger transfer: an open tab simply accrues less; a settled one leaves a
+        """Take back one charged view within the refund window (at most refunds_per_day a
+        day, both in Settings). No ledger transfer: an open tab simply accrues less; a settled one leaves a
         credit note netted against the provider's next settlement with this reader.
         Returns the units refunded. Raises NotRefundable."""
 
@@ -211,16 +209,17 @@ class TabService:
                 raise NotRefundable("no such charge of yours")
             if row.refunded_at is not None:
                 raise NotRefundable("this charge was refunded already")
-            if now - row.created_at > REFUND_WINDOW_SECONDS * NS_PER_SECOND:
-                raise NotRefundable(f"refunds are possible for {REFUND_WINDOW_SECONDS // 60} minutes")
+            window = self.wallets.settings.refund_window_seconds
+            if now - row.created_at > window * NS_PER_SECOND:
+                raise NotRefundable(f"refunds are possible for {window // 60} minutes")
             today = connection.execute(
                 select(func.count()).where(
                     charges.c.reader_id == reader_id,
                     charges.c.refunded_at > now - TAB_PERIOD_SECONDS * NS_PER_SECOND,
                 )
             ).scalar_one()
-            if today >= REFUNDS_PER_DAY:
-                raise NotRefundable(f"at most {REFUNDS_PER_DAY} refunds a day")
+            if today >= self.wallets.settings.refunds_per_day:
+                raise NotRefundable(f"at most {self.wallets.settings.refunds_per_day} refunds a day")
             connection.execute(
                 update(charges)
                 .where(charges.c.provider_id == provider.id, charges.c.charge_id == charge_id)
