@@ -396,3 +396,7 @@ credit_notes = Table(
     CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_within_amount"),
     Index("ix_credit_notes_open", "reader_id", "provider_id", "remaining"),
 )
+
+# Each product's tables live in a module of their own on this same metadata; importing them
+# here makes `metadata` (and so Alembic and the drift test) see every table.
+from obolo.adapters.db import schema_sms, schema_tap, schema_tasks, schema_web  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Microtasks: employers post paid tasks held in escrow; workers are paid the moment work is approved."""
