@@ -399,4 +399,10 @@ credit_notes = Table(
 
 # Each product's tables live in a module of their own on this same metadata; importing them
 # here makes `metadata` (and so Alembic and the drift test) see every table.
-from obolo.adapters.db import schema_sms, schema_tap, schema_tasks, schema_web  # noqa: E402, F401
+from obolo.adapters.db import (  # noqa: E402, F401
+    schema_sms,
+    schema_tap,
+    schema_tasks,
+    schema_web,
+    schema_widget,
+)
