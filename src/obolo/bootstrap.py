@@ -17,6 +17,7 @@ from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
+from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.settings import Settings
@@ -39,6 +40,7 @@ class Platform:
     keys: SigningKeys
     paywall: PaywallService
     tabs: TabService
+    channel_refunds: ChannelRefunds
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,6 +77,7 @@ def build(
     webhooks = WebhookService(engine, clock, secrets)
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)
+    channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
     return Platform(
         settings,
         engine,
@@ -89,4 +92,5 @@ def build(
         keys,
         paywall,
         tabs,
+        channel_refunds,
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from obolo.errors import Forbidden, InvalidRequest, NotFound
+from obolo.errors import Forbidden, InvalidRequest, NotFound, OboloError
 
 
 class NotAProvider(Forbidden):
@@ -17,3 +17,15 @@ class InvalidChannel(InvalidRequest):
 
 class InvalidPass(InvalidRequest):
     code = "invalid_pass"
+
+
+class ChannelNotFound(NotFound):
+    code = "channel_not_found"
+
+
+class NotRefundable(OboloError):
+    code = "not_refundable"
+
+
+class InvalidViewReceipt(InvalidRequest):
+    code = "invalid_view_receipt"

@@ -43,6 +43,7 @@ class ClaimResult:
     fee: int = 0
     released: int = 0  # units back to the payer
     asset: str = ""
+    refunded: int = 0  # units of used payments taken back by the payer (refunds, credit notes)
 
 
 def chain_reaches(token: bytes, index: int, root: bytes) -> bool:

@@ -16,15 +16,16 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
-from obolo.adapters.db.schema import channels, providers, user_roles
+from obolo.adapters.db.schema import channel_refunds, channels, providers, user_roles
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
+from obolo.paywall.credit import net_credit_notes
 from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, ProviderNotFound
 from obolo.paywall.model import (
     GRACE_SECONDS,
@@ -244,23 +245,36 @@ class PaywallService:
                 key = str(uuid.UUID(claim.channel_id))
             except ValueError:
                 return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
+            # Locked so a refund cannot slip in between reading the refunds and settling.
             row = connection.execute(
                 select(channels, providers.c.user_id.label("owner"))
                 .join(providers, providers.c.id == channels.c.provider_id)
                 .where(channels.c.id == key)
+                .with_for_update(of=channels)
             ).first()
             if row is None or row.owner != provider_user_id:
                 return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
             if row.status == "settled":
+                used = row.claimed_index * row.price
+                settled = used if row.settled_paid is None else row.settled_paid  # settled before refunds
                 return ClaimResult(
-                    key, ClaimStatus.ALREADY_SETTLED, row.claimed_index, row.claimed_index * row.price
-                )
+                    key, ClaimStatus.ALREADY_SETTLED, row.claimed_index, settled,
+                    refunded=used - settled, asset=row.asset,
+                )  # fmt: skip
             if not 0 <= claim.index <= row.length:
                 return ClaimResult(key, ClaimStatus.BEYOND_CHANNEL)
             if not chain_reaches(claim.token, claim.index, _b64decode(row.root)):
                 return ClaimResult(key, ClaimStatus.BAD_PREIMAGE)
             hold_id = int.from_bytes(row.hold_id, "big")
-            paid = claim.index * row.price
+            used = claim.index * row.price
+            refunded = connection.execute(
+                select(func.coalesce(func.sum(channel_refunds.c.amount), 0)).where(
+                    channel_refunds.c.channel_id == key, channel_refunds.c.idx <= claim.index
+                )
+            ).scalar_one()
+            paid = net_credit_notes(
+                connection, row.payer_id, row.provider_id, row.asset, used - int(refunded)
+            )
             fee = min(paid, fee_for(paid, rule))
             settle_id = derived_id("transfer", key, "settle")
             if paid:
@@ -288,10 +302,13 @@ class PaywallService:
             connection.execute(
                 update(channels)
                 .where(channels.c.id == key)
-                .values(status="settled", claimed_index=claim.index, settled_at=self.clock())
+                .values(
+                    status="settled", claimed_index=claim.index, settled_at=self.clock(), settled_paid=paid
+                )
             )
             return ClaimResult(
-                key, ClaimStatus.SETTLED, claim.index, paid, fee, row.length * row.price - paid
-            )
+                key, ClaimStatus.SETTLED, claim.index, paid, fee, row.length * row.price - paid,
+                refunded=used - paid, asset=row.asset,
+            )  # fmt: skip
 
         return self.wallets.ledger.run(work)

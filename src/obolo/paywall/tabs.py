@@ -15,14 +15,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
-from obolo.adapters.db.schema import charges, consents, credit_notes, tabs
+from obolo.adapters.db.schema import charges, consents, tabs
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.errors import Forbidden, InvalidRequest, OboloError
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
-from obolo.paywall.errors import ProviderNotFound
+from obolo.paywall.credit import issue_credit_note, net_credit_notes, refunds_in_last_day
+from obolo.paywall.errors import NotRefundable, ProviderNotFound
 from obolo.paywall.service import PaywallService
 from obolo.sdk.payword import b64
 from obolo.settings import FeeRule
@@ -45,10 +46,6 @@ class OverLimit(OboloError):
 
 class ChargeIdReused(InvalidRequest):
     code = "charge_id_reused"
-
-
-class NotRefundable(OboloError):
-    code = "not_refundable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,13 +209,7 @@ class TabService:
             window = self.wallets.settings.refund_window_seconds
             if now - row.created_at > window * NS_PER_SECOND:
                 raise NotRefundable(f"refunds are possible for {window // 60} minutes")
-            today = connection.execute(
-                select(func.count()).where(
-                    charges.c.reader_id == reader_id,
-                    charges.c.refunded_at > now - TAB_PERIOD_SECONDS * NS_PER_SECOND,
-                )
-            ).scalar_one()
-            if today >= self.wallets.settings.refunds_per_day:
+            if refunds_in_last_day(connection, reader_id, now) >= self.wallets.settings.refunds_per_day:
                 raise NotRefundable(f"at most {self.wallets.settings.refunds_per_day} refunds a day")
             connection.execute(
                 update(charges)
@@ -232,47 +223,19 @@ class TabService:
                 )
             else:
                 asset = tab.asset if tab is not None else "EUR"
-                connection.execute(
-                    insert(credit_notes).values(
-                        id=new_id(), reader_id=reader_id, provider_id=provider.id, asset=asset,
-                        amount=row.amount, remaining=row.amount, created_at=now,
-                    )
-                )  # fmt: skip
+                issue_credit_note(connection, reader_id, provider.id, asset, int(row.amount), now)
             return int(row.amount)
 
         return run_in_transaction(self.engine, work)
-
-    def _net_credit_notes(self, connection: Connection, tab: Any, accrued: int) -> int:
-        """Apply the reader's open credit notes with this provider to what the tab would
-        pay, oldest first; returns what is left to post."""
-        notes = connection.execute(
-            select(credit_notes)
-            .where(
-                credit_notes.c.reader_id == tab.reader_id,
-                credit_notes.c.provider_id == tab.provider_id,
-                credit_notes.c.asset == tab.asset,
-                credit_notes.c.remaining > 0,
-            )
-            .order_by(credit_notes.c.created_at)
-        ).all()
-        for note in notes:
-            if accrued == 0:
-                break
-            applied = min(accrued, note.remaining)
-            accrued -= applied
-            connection.execute(
-                update(credit_notes)
-                .where(credit_notes.c.id == note.id)
-                .values(remaining=note.remaining - applied)
-            )
-        return accrued
 
     def _settle(self, session: LedgerSession, tab: Any) -> None:
         """Post what the tab (a row of `tabs`) accrued, less open credit notes and the
         fee, and release the rest."""
         tab_id: str = tab.id
         hold_id = int.from_bytes(tab.hold_id, "big")
-        accrued: int = self._net_credit_notes(session.connection, tab, int(tab.accrued))
+        accrued = net_credit_notes(
+            session.connection, tab.reader_id, tab.provider_id, tab.asset, int(tab.accrued)
+        )
         asset: str = tab.asset
         settle_id = derived_id("transfer", tab_id, "settle")
         if accrued:
@@ -326,4 +289,12 @@ class TabService:
         return None if row is None else (int(row.held), int(row.accrued))
 
 
-__all__ = ["ChargeIdReused", "ChargeReceipt", "NoConsent", "OverLimit", "ProviderNotFound", "TabService"]
+__all__ = [
+    "ChargeIdReused",
+    "ChargeReceipt",
+    "NoConsent",
+    "NotRefundable",
+    "OverLimit",
+    "ProviderNotFound",
+    "TabService",
+]

@@ -49,6 +49,7 @@ from obolo.sdk.payword import (
     unb64,
     verify_certificate,
 )
+from obolo.sdk.views import ViewReceipt
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -235,8 +236,12 @@ class PaywallMiddleware:
         passes: list[PassOffer] | None = None,
         clock: Callable[[], float] = time.time,
         reread_seconds: int = 24 * 3600,
+        receipt_key: bytes | None = None,
     ) -> None:
         self.app = app
+        # Shared with the platform (POST /v1/providers/{id}/receipt-key): with it, every paid
+        # channel view carries a view receipt the reader can take back within the window.
+        self.receipt_key = receipt_key
         self.provider_id = provider_id
         self.prices = prices
         self.keys = keys
@@ -271,6 +276,12 @@ class PaywallMiddleware:
         except (ValueError, PaymentRefused):
             return False
         return bool(claims.get("path") == path and claims.get("exp", 0) > self.clock())
+
+    def _view_receipt(self, certificate: Certificate, index: int, path: str) -> dict[str, str]:
+        if self.receipt_key is None:
+            return {}
+        view = ViewReceipt(certificate.channel_id, index, path, int(self.clock()))
+        return {"view": view.sign(self.receipt_key)}
 
     def passes_for(self, path: str) -> list[PassOffer]:
         return [offer for offer in self.pass_offers if fnmatch.fnmatchcase(path, offer.pattern)]
@@ -333,6 +344,7 @@ class PaywallMiddleware:
                 "paid": format_units(index * certificate.price, self.assets[certificate.asset]),
                 "remaining": certificate.length - index,
                 "receipt": self.read_again_receipt(scope.get("path", "")),
+                **self._view_receipt(certificate, index, path),
             }
         )
 

@@ -314,6 +314,8 @@ providers = Table(
     Column("created_at", BigInteger, nullable=False),
     # The provider's price rules and passes, as JSON; the SDK can fetch them.
     Column("price_rules", Text, nullable=True),
+    # The key the provider MACs view receipts with, sealed by the SecretBox.
+    Column("receipt_key", Text, nullable=True),
 )
 
 channels = Table(
@@ -332,9 +334,27 @@ channels = Table(
     Column("claimed_index", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("settled_at", BigInteger, nullable=True),
+    # What the settlement paid the provider before the fee: used x price, less refunds.
+    Column("settled_paid", BigInteger, nullable=True),
     CheckConstraint(
         "price > 0 AND length > 0 AND claimed_index >= 0 AND claimed_index <= length", name="sane"
     ),
+)
+
+# A channel payment the reader took back: the channel's settlement pays the provider that
+# much less (or, once settled, a credit note carries it to the next settlement).
+channel_refunds = Table(
+    "channel_refunds",
+    metadata,
+    Column("channel_id", String(36), ForeignKey("channels.id"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("reader_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("viewed_at", BigInteger, nullable=False),  # unix seconds, from the provider's receipt
+    Column("created_at", BigInteger, nullable=False),
+    Column("credit_note_id", String(36), nullable=True),  # set when the channel had settled already
+    CheckConstraint("amount > 0 AND idx > 0", name="positive"),
+    Index("ix_channel_refunds_reader", "reader_id", "created_at"),
 )
 
 # -- paywall: consents, tabs and charges (for clients that cannot hold a chain) ------------

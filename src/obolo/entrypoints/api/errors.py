@@ -63,6 +63,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "over_consent_limit": 402,
     "charge_id_reused": 422,
     "not_refundable": 422,
+    "channel_not_found": 404,
+    "invalid_view_receipt": 422,
 }
 
 

@@ -13,7 +13,7 @@ from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
 from obolo.paywall.model import MAX_CHAIN, Claim
-from obolo.sdk.payword import PaymentRefused, unb64
+from obolo.sdk.payword import PaymentRefused, b64, unb64
 from obolo.wallets.errors import InvalidAmount
 
 router = APIRouter(tags=["paywall"])
@@ -68,6 +68,7 @@ class ClaimOut(BaseModel):
     paid: str
     fee: str
     released: str
+    refunded: str = Field(description="Used payments the reader took back, netted from what was paid.")
 
 
 class PublicKey(BaseModel):
@@ -144,6 +145,7 @@ def settle_claims(
                 paid=format_units(r.paid, asset),
                 fee=format_units(r.fee, asset),
                 released=format_units(r.released, asset),
+                refunded=format_units(r.refunded, asset),
             )
         )
     return out
@@ -290,3 +292,58 @@ def set_prices(
 def get_prices(provider_id: Annotated[str, Path(max_length=36)], platform: PlatformDep) -> PriceRules:
     """A provider's published prices and passes (public: readers may look before paying)."""
     return PriceRules.model_validate(platform.paywall.price_rules(provider_id))
+
+
+class ReceiptKeyOut(BaseModel):
+    receipt_key: str = Field(
+        description="base64url of 32 bytes, shown once: give it to the paywall middleware "
+        "(receipt_key=...) so each paid view carries a receipt the reader can refund."
+    )
+
+
+@router.post("/v1/providers/{provider_id}/receipt-key", status_code=201, responses=ERRORS)
+def issue_receipt_key(
+    provider_id: Annotated[str, Path(max_length=36)],
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("provider:*"))],
+) -> ReceiptKeyOut:
+    """A new key for view receipts (replacing the previous one): the middleware MACs each
+    paid channel view with it, and the platform checks refunds against it."""
+    key = platform.channel_refunds.issue_receipt_key(principal.user_id, provider_id)
+    return ReceiptKeyOut(receipt_key=b64(key))
+
+
+class ViewRefundIn(Strict):
+    view: Annotated[
+        str, Field(min_length=10, max_length=2000, description="The `view` of a Payment-Response.")
+    ]
+
+
+class ViewRefundOut(BaseModel):
+    channel_id: str
+    index: int
+    refunded: str
+    asset: str
+    netted: Literal["settlement", "credit_note"] = Field(
+        description="settlement: the open channel will pay the provider less; credit_note: the "
+        "channel had settled, so the provider's next settlement with you pays that much less."
+    )
+
+
+@router.post("/v1/channels/{channel_id}/refunds", status_code=201, responses=ERRORS)
+def refund_view(
+    channel_id: Annotated[str, Path(max_length=36)],
+    body: ViewRefundIn,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("payments:write"))],
+) -> ViewRefundOut:
+    """Take back a view paid on a channel, within the refund window and the daily limit,
+    with the view receipt the provider returned. No transfer: netted at settlement."""
+    refund = platform.channel_refunds.refund_view(principal.user_id, channel_id, body.view)
+    return ViewRefundOut(
+        channel_id=refund.channel_id,
+        index=refund.index,
+        refunded=format_units(refund.amount, platform.wallets.asset(refund.asset)),
+        asset=refund.asset,
+        netted=refund.netted,
+    )
