@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from obolo.adapters.db.engine import make_engine
 from obolo.ledger.check import check_ledger
-from obolo.sdk.client import PayingClient
+from obolo.sdk.client import PayingClient, PaymentFailed
 from obolo.sdk.paywall import PaywallMiddleware, Price, send_claims
 from tests.e2e.test_server import free_port
 
@@ -54,7 +54,9 @@ def person(http: httpx.Client, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def magazine(provider_id: str, keys: dict, server: str, store: str) -> tuple[PaywallMiddleware, str]:
+def magazine(
+    provider_id: str, keys: dict, server: str, store: str, receipt_key: bytes | None = None
+) -> tuple[PaywallMiddleware, str]:
     async def article(request):
         return PlainTextResponse(f"article {request.path_params['n']}")
 
@@ -75,6 +77,7 @@ def magazine(provider_id: str, keys: dict, server: str, store: str) -> tuple[Pay
         keys=keys,
         server=server,
         store=store,
+        receipt_key=receipt_key,
     )
     port = free_port()
     server_thread = uvicorn.Server(uvicorn.Config(paywall, host="127.0.0.1", port=port, log_level="warning"))
@@ -155,6 +158,50 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
             for who, headers in (("reader", reader), ("publisher", publisher))
         }
     assert wallets == {"reader": "3.989000", "publisher": "1.011000"}
+    engine = make_engine(url)
+    assert check_ledger(engine) == []
+    engine.dispose()
+
+
+def test_a_reader_takes_back_a_view_and_the_settlement_pays_for_the_others(obolo, tmp_path):
+    """Three pages read, the second refunded with its view receipt: the provider is paid for two,
+    the reader for two; the same refund again is refused; the books balance."""
+    base, url = obolo
+    with httpx.Client(base_url=base, timeout=10) as http:
+        reader = person(http, "reader@example.com")
+        publisher = person(http, "publisher@example.com")
+        http.post("/v1/topups", json={"amount": "5.00", "asset": "EUR", "card": CARD}, headers=reader)
+        http.post("/v1/me/roles", json={"role": "provider"}, headers=publisher)
+        provider = http.post(
+            "/v1/providers", json={"name": "Magazine", "origin": "http://127.0.0.1"}, headers=publisher
+        ).json()
+        issued = http.post(f"/v1/providers/{provider['id']}/receipt-key", headers=publisher)
+        assert issued.status_code == 201
+        keys = {
+            k["kid"]: Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(k["public_key"] + "=="))
+            for k in http.get("/.well-known/obolo-keys").json()["keys"]
+        }
+        receipt_key = base64.urlsafe_b64decode(issued.json()["receipt_key"] + "=")
+        paywall, site = magazine(provider["id"], keys, base, str(tmp_path / "paywall.db"), receipt_key)
+        token = reader["Authorization"].split(" ", 1)[1]
+        with PayingClient(base, token, budget=100_000, chain_length=10) as client:
+            pages = [client.get(f"{site}/articles/{n}") for n in range(3)]
+            refunded = client.refund(pages[1])
+            assert (refunded["index"], refunded["refunded"], refunded["netted"]) == (
+                2,
+                "0.001000",
+                "settlement",
+            )
+            with pytest.raises(PaymentFailed, match="not_refundable"):
+                client.refund(pages[1])
+        key = http.post("/v1/api-keys", json={"name": "site", "scopes": ["provider:*"]}, headers=publisher)
+        (settled,) = send_claims(paywall.book, http, base, key.json()["secret"])
+        assert (settled["paid"], settled["refunded"]) == ("0.002000", "0.001000")
+        wallets = {
+            who: http.get("/v1/wallets", headers=headers).json()[0]["available"]
+            for who, headers in (("reader", reader), ("publisher", publisher))
+        }
+    assert wallets == {"reader": "4.998000", "publisher": "0.002000"}
     engine = make_engine(url)
     assert check_ledger(engine) == []
     engine.dispose()

@@ -11,6 +11,7 @@ from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.sdk.passes import PassOffer
 from obolo.sdk.paywall import Price, fetch_price_rules
+from obolo.sdk.views import ViewReceipt
 
 PASSWORD = "a long enough password"
 RULES = {
@@ -100,3 +101,21 @@ def test_keys_are_published(client):
     keys = client.get("/.well-known/obolo-keys").json()["keys"]
     assert keys[0]["alg"] == "Ed25519"
     assert keys[0]["kid"].startswith("ed25519-")
+
+
+def test_receipt_keys_and_view_refunds_refuse_others_with_their_codes(client, provider):
+    """Another user cannot take a provider's receipt key (404) nor refund on a channel that
+    is not theirs (404 channel_not_found); a malformed receipt is 422 invalid_view_receipt."""
+    headers, provider_id = provider
+    stranger = person(client, "stranger@example.com", "provider")
+    taken = client.post(f"/v1/providers/{provider_id}/receipt-key", headers=stranger)
+    assert (taken.status_code, taken.json()["code"]) == (404, "provider_not_found")
+    issued = client.post(f"/v1/providers/{provider_id}/receipt-key", headers=headers)
+    assert issued.status_code == 201
+    assert len(issued.json()["receipt_key"]) == 43
+    channel = "00000000-0000-0000-0000-00000000000a"
+    view = ViewReceipt(channel, 1, "/a", 1).sign(b"k" * 32)
+    missing = client.post(f"/v1/channels/{channel}/refunds", json={"view": view}, headers=stranger)
+    assert (missing.status_code, missing.json()["code"]) == (404, "channel_not_found")
+    garbage = client.post(f"/v1/channels/{channel}/refunds", json={"view": "x" * 20}, headers=stranger)
+    assert (garbage.status_code, garbage.json()["code"]) == (422, "invalid_view_receipt")

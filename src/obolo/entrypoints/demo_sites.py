@@ -15,6 +15,7 @@ import uvicorn
 
 from obolo.examples.magazine import magazine, public_keys
 from obolo.sdk.paywall import PaywallMiddleware, send_claims
+from obolo.sdk.payword import unb64
 
 PROVIDER_EMAIL = "magazine@example.com"
 PROVIDER_PASSWORD = "demo-password-1"  # noqa: S105 -- a published sandbox login, not a secret
@@ -42,8 +43,12 @@ def provider_setup(server: str, state_file: Path) -> dict[str, Any]:
             )
             key.raise_for_status()
             state = {"provider_id": provider.json()["id"], "claims_key": key.json()["secret"]}
-            state_file.write_text(json.dumps(state))
-            state_file.chmod(0o600)
+        if "receipt_key" not in state:
+            issued = http.post(f"/v1/providers/{state['provider_id']}/receipt-key", headers=auth)
+            issued.raise_for_status()
+            state["receipt_key"] = issued.json()["receipt_key"]
+        state_file.write_text(json.dumps(state))
+        state_file.chmod(0o600)
         state["keys"] = http.get("/.well-known/obolo-keys").json()["keys"]
     return state
 
@@ -62,6 +67,7 @@ def claim_forever(
 def build_magazine(server: str, store: Path) -> tuple[PaywallMiddleware, dict[str, Any]]:
     state = provider_setup(server, store.with_suffix(".provider.json"))
     paywall = magazine(state["provider_id"], public_keys(state["keys"]), server, store)
+    paywall.receipt_key = unb64(state["receipt_key"])  # paid views can be refunded
     return paywall, state
 
 

@@ -163,6 +163,24 @@ class PayingClient:
             self._receipts[url] = str(answer["receipt"])
         return paid
 
+    def refund(self, response: httpx.Response) -> dict[str, Any]:
+        """Take back the channel payment `response` made, with the view receipt the provider
+        returned (within the platform's refund window). The money comes back when the
+        channel settles. Raises PaymentFailed when the view is not refundable."""
+        header = response.headers.get("Payment-Response")
+        answer = decode_header(header) if header else {}
+        if not answer.get("view"):
+            raise PaymentFailed("this response carries no refundable view receipt")
+        refunded = self.http.post(
+            f"{self.server}/v1/channels/{answer['channel']}/refunds",
+            json={"view": answer["view"]},
+            headers=self.auth,
+        )
+        if refunded.status_code != 201:
+            raise PaymentFailed(f"refund refused: {refunded.json().get('code')}")
+        result: dict[str, Any] = refunded.json()
+        return result
+
     @staticmethod
     def _offer(response: httpx.Response) -> dict[str, Any]:
         header = response.headers.get("Payment-Required")
