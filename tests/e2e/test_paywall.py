@@ -144,7 +144,9 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
         key = http.post(
             "/v1/api-keys", json={"name": "site", "scopes": ["provider:*"]}, headers=publisher
         ).json()
-        settled = send_claims(paywall.book, http, base, key["secret"])
+        # Neither channel is used up nor near expiry: the periodic claim leaves them running.
+        assert send_claims(paywall.book, http, base, key["secret"]) == []
+        settled = send_claims(paywall.book, http, base, key["secret"], close_all=True)
         assert sorted((r["status"], r["paid"]) for r in settled) == [
             ("settled", "0.010000"),
             ("settled", "1.001000"),
@@ -152,12 +154,18 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
         again = http.post("/v1/channels/claims", json={"claims": claims}, headers=publisher).json()
         assert {r["status"] for r in again} == {"already_settled"}  # a claim sent twice pays once
         assert paywall.book.unclaimed() == []
-        assert send_claims(paywall.book, http, base, key["secret"]) == []
+        assert send_claims(paywall.book, http, base, key["secret"], close_all=True) == []
+        # The site settled the channel the client holds: the next page opens a new one.
+        with PayingClient(base, token, budget=2_000_000, wallet_file=wallet_file) as later:
+            assert later.get(f"{site}/articles/6000").status_code == 200
+            assert later.spent == 1_002 * 1_000 + 10_000
+        (last,) = send_claims(paywall.book, http, base, key["secret"], close_all=True)
+        assert (last["status"], last["paid"]) == ("settled", "0.001000")
         wallets = {
             who: http.get("/v1/wallets", headers=headers).json()[0]["available"]
             for who, headers in (("reader", reader), ("publisher", publisher))
         }
-    assert wallets == {"reader": "3.989000", "publisher": "1.011000"}
+    assert wallets == {"reader": "3.988000", "publisher": "1.012000"}
     engine = make_engine(url)
     assert check_ledger(engine) == []
     engine.dispose()
@@ -195,7 +203,7 @@ def test_a_reader_takes_back_a_view_and_the_settlement_pays_for_the_others(obolo
             with pytest.raises(PaymentFailed, match="not_refundable"):
                 client.refund(pages[1])
         key = http.post("/v1/api-keys", json={"name": "site", "scopes": ["provider:*"]}, headers=publisher)
-        (settled,) = send_claims(paywall.book, http, base, key.json()["secret"])
+        (settled,) = send_claims(paywall.book, http, base, key.json()["secret"], close_all=True)
         assert (settled["paid"], settled["refunded"]) == ("0.002000", "0.001000")
         wallets = {
             who: http.get("/v1/wallets", headers=headers).json()[0]["available"]

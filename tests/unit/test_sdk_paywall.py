@@ -263,3 +263,31 @@ def test_paid_once_read_again_until_the_receipt_expires(tmp_path):
     now[0] += 24 * 3600 + 1
     assert with_receipt("/a/1", receipt).status_code == 402
     assert reread.book.earned() == {"EUR": 1_000}
+
+
+def test_only_used_up_or_expiring_channels_are_closed_for_claims(tmp_path):
+    """close_due takes a channel used to its end or expiring within the margin, leaves an
+    active one running, and a payment on a closed channel is refused as closed, also after
+    a restart."""
+    app = site(tmp_path / "p.db")
+    chain, certificate = channel(length=2)
+    assert get(app, "/a/1", chain, certificate, 1).status_code == 200
+    assert app.book.close_due(now=2**40 - 3600, margin=600) == []  # active, an hour left
+    assert get(app, "/a/2", chain, certificate, 2).status_code == 200  # now used up
+    (claim,) = app.book.close_due(now=2**40 - 3600, margin=600)
+    assert (claim["channel_id"], claim["index"]) == ("ch1", 2)
+    app.book.mark_claimed("ch1", 2)
+    restarted = site(tmp_path / "p.db")
+    fresh_chain, fresh = channel(length=5)  # the same channel id, shown again
+    assert get(restarted, "/a/3", fresh_chain, fresh, 3).json()["refused"] == "closed"
+
+
+def test_a_channel_near_its_expiry_is_closed_and_refuses_further_payments(tmp_path):
+    """Within the margin of expiry the channel is claimed; the next payment answers closed."""
+    app = site(tmp_path / "p.db")
+    chain, certificate = channel(length=10)
+    assert get(app, "/a/1", chain, certificate, 1).status_code == 200
+    (claim,) = app.book.close_due(now=2**40 - 300, margin=600)
+    assert claim["index"] == 1
+    assert get(app, "/a/2", chain, certificate, 2).json()["refused"] == "closed"
+    assert app.book.unclaimed() == [claim]  # still to send: closing is not claiming

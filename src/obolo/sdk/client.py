@@ -21,7 +21,17 @@ import httpx
 
 from obolo.money import Asset, parse_units
 from obolo.sdk.paywall import RECEIPT_SCHEME, SCHEME, decode_header, encode_header
-from obolo.sdk.payword import HashChain, b64, unb64
+from obolo.sdk.payword import CLOSED, EXPIRED, HashChain, b64, unb64
+
+# Refusals after which a channel is of no more use: the client opens another.
+RETIRED = {CLOSED, EXPIRED}
+
+
+def _refusal(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("refused", ""))
+    except ValueError:
+        return ""
 
 
 class BudgetExceeded(Exception):
@@ -65,6 +75,7 @@ class PayingClient:
         self._channels: dict[tuple[str, str, int], _Channel] = {}
         self._receipts: dict[str, str] = {}
         self._by_host: dict[str, _Channel] = {}
+        self._spent_on_retired = 0
         self._file = Path(wallet_file) if wallet_file else None
         if self._file is not None and self._file.exists():
             self._load(self._file)
@@ -76,6 +87,7 @@ class PayingClient:
     def _load(self, path: Path) -> None:
         saved = json.loads(path.read_text())
         self.reserved = int(saved.get("reserved", 0))
+        self._spent_on_retired = int(saved.get("spent_on_retired", 0))
         for item in saved.get("channels", []):
             chain = HashChain(unb64(item["seed"]), int(item["length"]))
             channel = _Channel(item["certificate"], chain, int(item["price"]), int(item["next_index"]))
@@ -99,7 +111,8 @@ class PayingClient:
         temporary = self._file.with_suffix(".tmp")
         # The seeds are money: readable by this user only, replaced atomically.
         temporary.touch(mode=0o600)
-        temporary.write_text(json.dumps({"reserved": self.reserved, "channels": channels}))
+        saved = {"reserved": self.reserved, "spent_on_retired": self._spent_on_retired, "channels": channels}
+        temporary.write_text(json.dumps(saved))
         os.replace(temporary, self._file)
 
     def __exit__(self, *_: object) -> None:
@@ -107,7 +120,7 @@ class PayingClient:
 
     @property
     def spent(self) -> int:
-        return sum(c.price * (c.next_index - 1) for c in self._channels.values())
+        return self._spent_on_retired + sum(c.price * (c.next_index - 1) for c in self._channels.values())
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
@@ -130,6 +143,8 @@ class PayingClient:
             attempt = self._pay(method, url, known, kwargs)
             if attempt.status_code != 402:
                 return attempt
+            if _refusal(attempt) in RETIRED:
+                self._retire(known)
         response = self.http.request(method, url, **kwargs)
         if response.status_code != 402:
             return response
@@ -137,9 +152,24 @@ class PayingClient:
         channel = self._channel_for(offer)
         self._by_host[host] = channel
         paid = self._pay(method, url, channel, kwargs)
+        if paid.status_code == 402 and _refusal(paid) in RETIRED:
+            self._retire(channel)
+            channel = self._channel_for(offer)
+            self._by_host[host] = channel
+            paid = self._pay(method, url, channel, kwargs)
         if paid.status_code == 402:
-            raise PaymentFailed(f"the provider refused the payment: {paid.json().get('refused')}")
+            raise PaymentFailed(f"the provider refused the payment: {_refusal(paid)}")
         return paid
+
+    def _retire(self, channel: _Channel) -> None:
+        """The provider settled this channel, or it expired: forget it. What it did not use
+        comes back to the wallet at settlement, so it stops counting against the budget."""
+        used = channel.next_index - 1
+        self._spent_on_retired += channel.price * used
+        self.reserved -= channel.price * (channel.chain.length - used)
+        self._channels = {key: kept for key, kept in self._channels.items() if kept is not channel}
+        self._by_host = {host: kept for host, kept in self._by_host.items() if kept is not channel}
+        self._save()
 
     def _pay(self, method: str, url: str, channel: _Channel, kwargs: dict[str, Any]) -> httpx.Response:
         headers = dict(kwargs.get("headers") or {})

@@ -36,6 +36,7 @@ from obolo.money import Asset, format_units, parse_units
 from obolo.sdk.passes import PassBook, PassOffer, verify_pass
 from obolo.sdk.payword import (
     BAD_SIGNATURE,
+    CLOSED,
     EXPIRED,
     MALFORMED,
     REPLAYED,
@@ -124,6 +125,9 @@ class ChannelBook:
         self._db.execute("CREATE TABLE IF NOT EXISTS used_charges (id TEXT PRIMARY KEY)")
         self.secret = bytes(self._db.execute("SELECT secret FROM provider_secret WHERE id = 1").fetchone()[0])
         self._lock = threading.Lock()
+        # Channels already claimed: the platform settles a channel once, so a payment on one
+        # could never be collected and is refused.
+        self._closed = {row[0] for row in self._db.execute("SELECT id FROM channels WHERE claimed > 0")}
         self._states: dict[str, ChannelState] = {}
         for channel_id, cert_json, index, token in self._db.execute(
             "SELECT id, certificate, idx, token FROM channels"
@@ -144,6 +148,8 @@ class ChannelBook:
         restore if the request then fails."""
         state = self.state(certificate)
         with self._lock:
+            if certificate.channel_id in self._closed:
+                raise PaymentRefused(CLOSED, "this channel was settled; open a new one")
             before = (state.index, state.token)
             accept_payment(state, index, token)
             return before
@@ -210,7 +216,30 @@ class ChannelBook:
         rows = self._db.execute("SELECT id, idx, token FROM channels WHERE idx > claimed").fetchall()
         return [{"channel_id": c, "index": i, "token": b64(bytes(t))} for c, i, t in rows]
 
+    def close_due(self, now: float, margin: float) -> list[dict[str, Any]]:
+        """Close, and return the claims of, the channels worth settling now: used up, or
+        expiring within `margin` seconds (a channel settles once, so an active one is left
+        to run). Closed first, so no payment is accepted after its claim is read; a payment
+        in flight at that moment is the provider's loss, never the payer's."""
+        with self._lock:
+            due = {
+                channel_id
+                for channel_id, state in self._states.items()
+                if state.index > 0
+                and (state.index >= state.certificate.length or state.certificate.expires_at - margin <= now)
+            }
+            self._closed |= due
+        return [claim for claim in self.unclaimed() if claim["channel_id"] in due]
+
+    def close_all(self) -> list[dict[str, Any]]:
+        """Close every channel with payments and return their claims (shutting down)."""
+        with self._lock:
+            self._closed |= {channel_id for channel_id, state in self._states.items() if state.index > 0}
+        return self.unclaimed()
+
     def mark_claimed(self, channel_id: str, index: int) -> None:
+        with self._lock:
+            self._closed.add(channel_id)
         self._db.execute("UPDATE channels SET claimed = ? WHERE id = ?", (index, channel_id))
 
     def earned(self) -> dict[str, int]:
@@ -555,11 +584,23 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def send_claims(book: ChannelBook, http: Any, server: str, api_key: str) -> list[dict[str, Any]]:
-    """Post every unclaimed channel's highest payment to the platform in one request and
-    remember which settled. `http` is an httpx.Client (or anything with .post). Safe to
-    repeat: a channel settles once, and a repeated claim answers already_settled."""
-    claims = book.unclaimed()
+def send_claims(
+    book: ChannelBook,
+    http: Any,
+    server: str,
+    api_key: str,
+    *,
+    close_all: bool = False,
+    now: float | None = None,
+    margin: float = 600,
+) -> list[dict[str, Any]]:
+    """Close the channels due for settlement (used up, or expiring within `margin`
+    seconds; every channel with `close_all`) and post their highest payments to the
+    platform in one request, remembering which settled. Run it every few minutes: a claim
+    after expiry still pays within the platform's grace hour. `http` is an httpx.Client (or
+    anything with .post). Safe to repeat: a channel settles once, and a repeated claim
+    answers already_settled."""
+    claims = book.close_all() if close_all else book.close_due(time.time() if now is None else now, margin)
     if not claims:
         return []
     response = http.post(

@@ -31,6 +31,7 @@ BAD_SIGNATURE = "bad_signature"
 UNKNOWN_KEY = "unknown_key"
 MALFORMED = "malformed"
 GAP_TOO_LARGE = "gap_too_large"
+CLOSED = "closed"  # the provider settled the channel: open a new one
 #: Most payments one proof may cover: a bound on the hashing a stranger can make us do.
 MAX_SKIP = 10_000
 
