@@ -134,26 +134,23 @@ def demo_magazine(
     store: str = typer.Option("magazine.db", "--store", help="The site's payment memory (SQLite)."),
 ) -> None:
     """Serve the Magazine behind the paywall, registering its provider account if missing;
-    claims are settled every minute."""
-    import threading
+    finished channels are claimed every minute, and every channel when it stops."""
     from pathlib import Path
 
     import uvicorn
 
-    from obolo.entrypoints.demo_sites import build_magazine, claim_forever
+    from obolo.entrypoints.demo_sites import build_magazine
+    from obolo.sdk.claims import ClaimSender
 
     paywall, state = build_magazine(server, Path(store))
-    stop = threading.Event()
-    threading.Thread(
-        target=claim_forever, args=(paywall, server, state["claims_key"], stop, 60.0), daemon=True
-    ).start()
+    claims = ClaimSender(paywall.book, server, state["claims_key"], every=60.0).start()
     typer.echo(
         f"the Magazine on http://127.0.0.1:{port} (provider {state['provider_id']}), paid through {server}"
     )
     try:
         uvicorn.run(paywall, host="127.0.0.1", port=port, log_level="info")
     finally:
-        stop.set()
+        claims.stop()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import httpx
 import uvicorn
 
 from obolo.examples.magazine import magazine, public_keys
-from obolo.sdk.paywall import PaywallMiddleware, send_claims
+from obolo.sdk.claims import ClaimSender
+from obolo.sdk.paywall import PaywallMiddleware
 from obolo.sdk.payword import unb64
 
 PROVIDER_EMAIL = "magazine@example.com"
@@ -51,17 +52,6 @@ def provider_setup(server: str, state_file: Path) -> dict[str, Any]:
         state_file.chmod(0o600)
         state["keys"] = http.get("/.well-known/obolo-keys").json()["keys"]
     return state
-
-
-def claim_forever(
-    paywall: PaywallMiddleware, server: str, api_key: str, stop: threading.Event, every: float
-) -> None:
-    with httpx.Client(timeout=10) as http:
-        while not stop.wait(every):
-            try:
-                send_claims(paywall.book, http, server, api_key)
-            except httpx.HTTPError:
-                continue  # the next round retries; a claim settles once
 
 
 def build_magazine(server: str, store: Path) -> tuple[PaywallMiddleware, dict[str, Any]]:
@@ -103,10 +93,7 @@ def start_magazine_when_ready(server: str, port: int, beside: Path) -> threading
         except Exception as error:  # the server runs on without its example site
             print(f"the Magazine could not start: {type(error).__name__}: {error}", flush=True)
             return
-        stop = threading.Event()
-        threading.Thread(
-            target=claim_forever, args=(paywall, server, state["claims_key"], stop, 60.0), daemon=True
-        ).start()
+        ClaimSender(paywall.book, server, state["claims_key"], every=60.0).start()
         serve_in_thread(paywall, port)
         print(f"the Magazine on http://127.0.0.1:{port}, paid through {server}", flush=True)
 
