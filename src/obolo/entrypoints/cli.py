@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from obolo.entrypoints.bench import bench_app
+from obolo.entrypoints.operator_cli import audit_app
 
 app = typer.Typer(no_args_is_help=True, help="Obolo: micropayments on one exact ledger.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -12,6 +13,7 @@ ledger_app = typer.Typer(no_args_is_help=True, help="The ledger.")
 app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
+app.add_typer(audit_app, name="audit")
 
 DB_HELP = "Database URL (default: OBOLO_DATABASE_URL, else sqlite:///obolo.db)."
 

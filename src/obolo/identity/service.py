@@ -21,6 +21,7 @@ from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import api_keys, login_attempts, sessions, user_roles, users
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
+from obolo.audit import service as audit
 from obolo.errors import RateLimited
 from obolo.identity.errors import (
     ApiKeyNotFound,
@@ -137,13 +138,16 @@ class IdentityService:
             return str(found)
 
         user_id = self._run(find, read_only=True)
-        self._grant(user_id, role)
+        self._grant(user_id, role, actor="cli")
         return self.get_user(user_id)
 
-    def _grant(self, user_id: str, role: Role) -> None:
+    def _grant(self, user_id: str, role: Role, actor: str | None = None) -> None:
         def work(connection: Connection) -> None:
             if role not in self._roles(connection, user_id):
                 connection.execute(insert(user_roles).values(user_id=user_id, role=role.value))
+                audit.record(
+                    connection, self.clock(), actor or user_id, "role.granted", user_id, {"role": role}
+                )
 
         self._run(work)
 
@@ -171,7 +175,7 @@ class IdentityService:
         except (VerificationError, InvalidHashError):
             valid = False
         if not valid:
-            self._record_failure(keys, now)
+            self._record_failure(keys, now, email, address)
             raise InvalidCredentials("wrong email or password")
         assert row is not None
         token = secrets.token_urlsafe(32)
@@ -188,6 +192,7 @@ class IdentityService:
                     revoked_at=None,
                 )
             )
+            audit.record(connection, now, row.id, "session.created", row.id, address=address)
 
         self._run(work)
         return token, expires_at, self.get_user(row.id)
@@ -202,10 +207,11 @@ class IdentityService:
             retry_after = -(-(locked_until - now) // NS_PER_SECOND)
             raise RateLimited(f"too many failed sign-ins; try again in {retry_after} s", retry_after)
 
-    def _record_failure(self, keys: list[str], now: int) -> None:
+    def _record_failure(self, keys: list[str], now: int, email: str, address: str) -> None:
         s = self.settings
 
         def work(connection: Connection) -> None:
+            audit.record(connection, now, "anonymous", "sign_in.failed", email, address=address)
             for key in keys:
                 row = connection.execute(select(login_attempts).where(login_attempts.c.key == key)).first()
                 failures = (row.failures if row else 0) + 1
@@ -276,6 +282,8 @@ class IdentityService:
                     created_at=key.created_at,
                 )
             )
+            details = {"prefix": prefix, "name": key.name, "scopes": sorted(granted)}
+            audit.record(connection, key.created_at, user_id, "api_key.created", key.id, details)
 
         self._run(work)
         return key, secret
@@ -303,6 +311,7 @@ class IdentityService:
             )
             if result.rowcount == 0:
                 raise ApiKeyNotFound("no such API key")
+            audit.record(connection, now, user_id, "api_key.revoked", key_id)
 
         self._run(work)
 

@@ -417,6 +417,32 @@ credit_notes = Table(
     Index("ix_credit_notes_open", "reader_id", "provider_id", "remaining"),
 )
 
+# -- audit trail: append-only, each entry chained to the one before by SHA-256 --------------
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False, index=True),
+    Column("subject", String(200), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("address", String(100), nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the last entry's sequence number and hash. Writers lock it, so the chain never
+# forks; removing entries from the end leaves it pointing past them.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
 # Each product's tables live in a module of their own on this same metadata; importing them
 # here makes `metadata` (and so Alembic and the drift test) see every table.
 from obolo.adapters.db import (  # noqa: E402, F401
