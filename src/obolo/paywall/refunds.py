@@ -18,6 +18,7 @@ from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channel_refunds, channels, providers
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.secretbox import SecretBox
+from obolo.audit import service as audit
 from obolo.paywall.credit import issue_credit_note, refunds_in_last_day
 from obolo.paywall.errors import ChannelNotFound, InvalidViewReceipt, NotRefundable, ProviderNotFound
 from obolo.paywall.service import PaywallService
@@ -67,6 +68,7 @@ class ChannelRefunds:
             connection.execute(
                 update(providers).where(providers.c.id == provider.id).values(receipt_key=sealed)
             )
+            audit.record(connection, self.clock(), user_id, "provider.receipt_key_issued", provider.id)
 
         run_in_transaction(self.engine, work)
         return key

@@ -15,6 +15,7 @@ from obolo.adapters.db.schema import events, webhook_attempts, webhook_deliverie
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.adapters.secretbox import SecretBox
+from obolo.audit import service as audit
 from obolo.webhooks.errors import EndpointNotFound, InvalidUrl, UnknownEventType
 from obolo.webhooks.outbox import EVENT_TYPES
 
@@ -90,6 +91,10 @@ class WebhookService:
                     secret_encrypted=self.secrets.seal(secret),
                     created_at=endpoint.created_at,
                 )
+            )
+            details = {"url": endpoint.url, "events": list(endpoint.events)}
+            audit.record(
+                connection, endpoint.created_at, user_id, "webhook_endpoint.created", endpoint.id, details
             )
 
         run_in_transaction(self.engine, work)
