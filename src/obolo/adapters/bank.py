@@ -17,6 +17,7 @@ from sqlalchemy import Engine, insert, select
 from obolo.adapters.clock import Clock
 from obolo.adapters.db.schema import sandbox_bank_payouts
 from obolo.adapters.ids import new_id
+from obolo.adapters.reports import ExternalRecord
 
 
 class PayoutStatus(enum.StrEnum):
@@ -34,6 +35,10 @@ class Payout:
 class BankPayouts(Protocol):
     def payout(self, idempotency_key: str, amount: int, asset: str, iban: str) -> Payout:
         """Send money once per idempotency key: a repeated key returns the first payout."""
+        ...
+
+    def settlement_report(self, since: int, until: int) -> list[ExternalRecord]:
+        """Every payout the bank made in [since, until) (nanoseconds), as its statement says."""
         ...
 
 
@@ -65,3 +70,16 @@ class SandboxBank:
                 )
             )
             return payout
+
+    def settlement_report(self, since: int, until: int) -> list[ExternalRecord]:
+        table = sandbox_bank_payouts
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(table)
+                .where(table.c.created_at >= since, table.c.created_at < until)
+                .order_by(table.c.created_at)
+            ).all()
+        return [
+            ExternalRecord(r.id, r.idempotency_key, r.amount, r.asset, r.status == "paid", r.created_at)
+            for r in rows
+        ]

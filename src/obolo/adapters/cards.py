@@ -23,6 +23,7 @@ from sqlalchemy import Engine, insert, select
 from obolo.adapters.clock import Clock
 from obolo.adapters.db.schema import sandbox_card_charges
 from obolo.adapters.ids import new_id
+from obolo.adapters.reports import ExternalRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,11 @@ class CardProcessor(Protocol):
     def charge(self, idempotency_key: str, amount: int, asset: str, card: Card) -> Charge:
         """Charge the card once per idempotency key: a repeated key returns the first
         charge and charges nothing more."""
+        ...
+
+    def settlement_report(self, since: int, until: int) -> list[ExternalRecord]:
+        """Every charge the processor made in [since, until) (nanoseconds), as its own
+        books say: what reconciliation compares with the ledger."""
         ...
 
 
@@ -112,3 +118,16 @@ class SandboxCardProcessor:
                 )
             )
             return charge
+
+    def settlement_report(self, since: int, until: int) -> list[ExternalRecord]:
+        table = sandbox_card_charges
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(table)
+                .where(table.c.created_at >= since, table.c.created_at < until)
+                .order_by(table.c.created_at)
+            ).all()
+        return [
+            ExternalRecord(r.id, r.idempotency_key, r.amount, r.asset, r.status == "succeeded", r.created_at)
+            for r in rows
+        ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from obolo.entrypoints.bench import bench_app
-from obolo.entrypoints.operator_cli import audit_app
+from obolo.entrypoints.operator_cli import audit_app, reconcile
 
 app = typer.Typer(no_args_is_help=True, help="Obolo: micropayments on one exact ledger.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -14,6 +14,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
+app.command()(reconcile)
 
 DB_HELP = "Database URL (default: OBOLO_DATABASE_URL, else sqlite:///obolo.db)."
 

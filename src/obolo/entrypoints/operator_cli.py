@@ -49,3 +49,40 @@ def audit_list(
         table.add_row(str(entry.seq), at, entry.actor, entry.action, entry.subject, str(entry.details),
                       entry.address or "")  # fmt: skip
     Console().print(table)
+
+
+def reconcile(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    day: str | None = typer.Option(None, "--day", help="YYYY-MM-DD (UTC); default: everything so far."),
+) -> None:
+    """Compare the ledger with the card processor's and the bank's own reports and list
+    every mismatch. Exit 0 only when they agree."""
+    from datetime import UTC, datetime, timedelta
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from obolo.adapters.clock import NS_PER_SECOND
+    from obolo.bootstrap import build
+    from obolo.settlement.reconciliation import Reconciler
+
+    platform = build(url=db)
+    if day is None:
+        since, until = 0, 2**62  # everything recorded
+    else:
+        start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+        since = int(start.timestamp()) * NS_PER_SECOND
+        until = int((start + timedelta(days=1)).timestamp()) * NS_PER_SECOND
+    result = Reconciler(platform.engine, platform.ledger, platform.cards, platform.bank).run(since, until)
+    console = Console()
+    console.print(
+        f"{result.charges} card charge(s), {result.payouts} bank payout(s) compared with the ledger"
+    )
+    if result.mismatches:
+        table = Table("kind", "reference", "detail")
+        for mismatch in result.mismatches:
+            table.add_row(mismatch.kind.value, mismatch.key, mismatch.detail)
+        console.print(table)
+        console.print(f"[red]{len(result.mismatches)} mismatch(es)[/red]")
+        raise typer.Exit(1)
+    console.print("[green]reconciled[/green]: the ledger agrees with the processor and the bank")

@@ -222,6 +222,11 @@ class WalletService:
     def _transfer_id(movement_id: str, part: str) -> int:
         return derived_id("transfer", movement_id, part)
 
+    @staticmethod
+    def transfer_id_of(movement_id: str, part: str) -> int:
+        """The ledger id of a movement's transfer: "principal", "fee", "settle", "settle-fee"."""
+        return derived_id("transfer", movement_id, part)
+
     def _find_movement(self, connection: Connection, movement_id: str) -> Movement | None:
         row = connection.execute(select(movements).where(movements.c.id == movement_id)).first()
         return None if row is None else _movement(row)
