@@ -80,7 +80,9 @@ def serve(
     from obolo.bootstrap import build
     from obolo.entrypoints.api.app import create_app
     from obolo.entrypoints.demo import seed_demo
+    from obolo.entrypoints.logs import configure
 
+    configure(json=True)
     url = database_url(db)
     engine = make_engine(url)
     if not is_sqlite(engine) and current_revision(engine) != head_revision():
@@ -102,7 +104,7 @@ def serve(
         )
     typer.echo(f"obolo serving {url.split('@')[-1]} on http://{host}:{port} (API docs at /docs)")
     try:
-        uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
     finally:
         stop.set()
 

@@ -10,6 +10,7 @@ import httpx
 import structlog
 
 from obolo.bootstrap import Platform
+from obolo.entrypoints.metrics import WEBHOOK_FAILURES, record_job
 from obolo.webhooks.delivery import deliver_due
 
 log = structlog.get_logger("obolo.workers")
@@ -18,7 +19,9 @@ log = structlog.get_logger("obolo.workers")
 def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
     """One pass of every periodic job; how much each did."""
     return {
-        "webhooks_attempted": deliver_due(platform.engine, platform.secrets, platform.clock, client),
+        "webhooks_attempted": deliver_due(
+            platform.engine, platform.secrets, platform.clock, client, on_failure=WEBHOOK_FAILURES.inc
+        ),
         "pending_expired": platform.ledger.expire_pending(),
         "tabs_settled": platform.tabs.settle_due_tabs(),
     }
@@ -29,9 +32,12 @@ def run_forever(platform: Platform, stop: threading.Event, interval: float = 1.0
         while not stop.is_set():
             try:
                 done = run_once(platform, client)
+                for job, items in done.items():
+                    record_job(job, items)
                 if any(done.values()):
                     log.info("jobs", **done)
             except Exception as error:  # a failing pass must not stop the next one
+                record_job("pass", 0, failed=True)
                 log.warning("jobs failed", error=type(error).__name__)
             stop.wait(interval)
 

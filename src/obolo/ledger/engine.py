@@ -39,6 +39,7 @@ from obolo.ledger.model import (
     TransferResult,
     as_id,
 )
+from obolo.ledger.observe import batch_applied
 from obolo.ledger.rows import ACCOUNT_COLUMNS, TRANSFER_COLUMNS, id_bytes, transfer_from_row
 from obolo.ledger.store import SqlStore, account_ids_of, store_for
 from obolo.money import DEFAULT_ASSETS, Asset
@@ -194,6 +195,7 @@ class LedgerSession:
             raise BatchTooLarge(len(transfers), MAX_BATCH)
         if not transfers:
             return []
+        started = time.perf_counter()
         items = [_normalize(t) for t in transfers]
         ids = {t.id for t in items if _valid_id(t.id)}
         pending_ids = {t.pending_id for t in items if t.pending_id is not None and _valid_id(t.pending_id)}
@@ -232,6 +234,7 @@ class LedgerSession:
             now=now,
         )
         store.write(outcome, now)
+        batch_applied(len(items), time.perf_counter() - started)
         return outcome.results
 
     def expire_pending(self, limit: int = MAX_BATCH) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -119,9 +120,15 @@ def _record(engine: Engine, job: _Job, now: int, status: int | None, error: str 
 
 
 def deliver_due(
-    engine: Engine, secrets: SecretBox, clock: Clock, client: httpx.Client, limit: int = 100
+    engine: Engine,
+    secrets: SecretBox,
+    clock: Clock,
+    client: httpx.Client,
+    limit: int = 100,
+    on_failure: Callable[[], None] | None = None,
 ) -> int:
-    """Attempt every delivery that is due; returns how many were attempted."""
+    """Attempt every delivery that is due; returns how many were attempted (and calls
+    `on_failure` for each that failed)."""
     jobs = _claim(engine, secrets, clock(), limit)
     for job in jobs:
         timestamp = clock() // NS_PER_SECOND
@@ -143,4 +150,6 @@ def deliver_due(
         except httpx.HTTPError as failure:
             error = f"{type(failure).__name__}: {str(failure)[:400]}"
         _record(engine, job, clock(), status, error, int((time.perf_counter() - started) * 1000))
+        if error is not None and on_failure is not None:
+            on_failure()
     return len(jobs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from obolo import __version__
 from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
+from obolo.entrypoints import metrics
 from obolo.entrypoints.api import (
     errors,
     identity_routes,
@@ -44,6 +46,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.ledger = platform.ledger
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=platform.settings.max_body_bytes)
+    metrics.install(app, token=os.environ.get("OBOLO_METRICS_TOKEN"))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
