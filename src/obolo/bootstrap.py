@@ -20,6 +20,7 @@ from obolo.ledger import Ledger
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.settings import Settings
+from obolo.tasks.service import TaskService
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -39,6 +40,8 @@ class Platform:
     keys: SigningKeys
     paywall: PaywallService
     tabs: TabService
+    # tasks
+    tasks: TaskService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,6 +78,7 @@ def build(
     webhooks = WebhookService(engine, clock, secrets)
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)
+    tasks = TaskService(engine, ledger, clock, wallets, settings)
     return Platform(
         settings,
         engine,
@@ -89,4 +93,5 @@ def build(
         keys,
         paywall,
         tabs,
+        tasks,
     )
