@@ -693,24 +693,7 @@ class TaskService:
                     approval_rate_bp=record.rate_bp,
                     approved=record.approved,
                 )
-            if timed_out:
-                slot = mine
-            else:
-                slot = connection.execute(
-                    select(task_assignments)
-                    .where(
-                        task_assignments.c.task_id == task_id,
-                        or_(
-                            task_assignments.c.status == str(S.OPEN),
-                            and_(
-                                task_assignments.c.status == str(S.ACCEPTED),
-                                task_assignments.c.expires_at <= now,
-                            ),
-                        ),
-                    )
-                    .order_by(task_assignments.c.slot)
-                    .limit(1)
-                ).first()
+            slot = mine if timed_out else self._free_slot(connection, task_id, now)
             if slot is None:
                 raise NoAssignmentLeft("every assignment of this task is taken")
             expires_at = now + task.time_allowed_seconds * NS_PER_SECOND
@@ -727,6 +710,21 @@ class TaskService:
             return self._assignment_row(connection, slot.id)
 
         return run_in_transaction(self.engine, work)
+
+    @staticmethod
+    def _free_slot(connection: Connection, task_id: str, now: int) -> Any:
+        """The lowest open slot, else one whose worker ran out of time."""
+        free = select(task_assignments).where(task_assignments.c.task_id == task_id)
+        found = connection.execute(
+            free.where(task_assignments.c.status == str(S.OPEN)).order_by(task_assignments.c.slot).limit(1)
+        ).first()
+        if found is not None:
+            return found
+        return connection.execute(
+            free.where(task_assignments.c.status == str(S.ACCEPTED), task_assignments.c.expires_at <= now)
+            .order_by(task_assignments.c.slot)
+            .limit(1)
+        ).first()
 
     def submit(self, worker_id: str, assignment_id: str, answer: str) -> Assignment:
         """Hand in the answer (text or JSON text), once, within the time allowed; the time

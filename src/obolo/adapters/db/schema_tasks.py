@@ -68,6 +68,8 @@ task_assignments = Table(
     Column("updated_at", BigInteger, nullable=False),
     CheckConstraint("slot >= 0", name="slot_not_negative"),
     Index("ix_task_assignments_task_slot", "task_id", "slot", unique=True),
+    # Finding a task's first free slot without walking past the taken ones.
+    Index("ix_task_assignments_task_status", "task_id", "status", "slot"),
     Index("ix_task_assignments_due", "status", "due_at"),
     Index("ix_task_assignments_expiry", "status", "expires_at"),
     Index("ix_task_assignments_worker", "worker_id", "status"),

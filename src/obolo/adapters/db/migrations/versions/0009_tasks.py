@@ -79,6 +79,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_task_assignments_due", ["status", "due_at"], unique=False)
         batch_op.create_index("ix_task_assignments_expiry", ["status", "expires_at"], unique=False)
         batch_op.create_index("ix_task_assignments_task_slot", ["task_id", "slot"], unique=True)
+        batch_op.create_index("ix_task_assignments_task_status", ["task_id", "status", "slot"], unique=False)
         batch_op.create_index("ix_task_assignments_worker", ["worker_id", "status"], unique=False)
 
     op.create_table(
@@ -138,6 +139,7 @@ def downgrade() -> None:
     op.drop_table("task_bonuses")
     with op.batch_alter_table("task_assignments", schema=None) as batch_op:
         batch_op.drop_index("ix_task_assignments_worker")
+        batch_op.drop_index("ix_task_assignments_task_status")
         batch_op.drop_index("ix_task_assignments_task_slot")
         batch_op.drop_index("ix_task_assignments_expiry")
         batch_op.drop_index("ix_task_assignments_due")
