@@ -554,7 +554,7 @@ class TaskService:
             connection = session.connection
             task = self._employer_task(connection, employer_id, task_id)
             if task.status != TaskStatus.OPEN:
-                raise TaskNotOpen(f"the task is already {task.status}", status=task.status)
+                raise TaskNotOpen(f"the task is already {task.status}", task_status=task.status)
             now = self.clock()
             self._release_open_slots(session, [task], now)
             connection.execute(
@@ -634,7 +634,7 @@ class TaskService:
             if amount.asset.code != task.asset:
                 raise AssetMismatch(f"the task pays in {task.asset}")
             if row.status not in (S.SUBMITTED, S.APPROVED, S.REJECTED):
-                raise BonusNotAllowed("a bonus goes to work that was submitted", status=row.status)
+                raise BonusNotAllowed("a bonus goes to work that was submitted", assignment_status=row.status)
             fee = bonus_fee(amount.units, self.settings.task_fee)
             accounts = _accounts(task)
             worker_account = self._worker_accounts(session, {row.worker_id}, task.asset)[row.worker_id]
@@ -675,7 +675,7 @@ class TaskService:
                 raise OwnTask("an employer cannot work on their own task")
             now = self.clock()
             if task.status != TaskStatus.OPEN or now >= task.deadline:
-                raise TaskNotOpen("the task takes no more workers", status=task.status)
+                raise TaskNotOpen("the task takes no more workers", task_status=task.status)
             mine = connection.execute(
                 select(task_assignments).where(
                     task_assignments.c.task_id == task_id, task_assignments.c.worker_id == worker_id
@@ -839,7 +839,9 @@ class TaskService:
             if dispute is None:
                 raise DisputeNotFound("no dispute on that assignment", assignment_id=assignment_id)
             if dispute.status != DisputeStatus.OPEN:
-                raise DisputeDecided(f"the dispute was already {dispute.status}", status=dispute.status)
+                raise DisputeDecided(
+                    f"the dispute was already {dispute.status}", dispute_status=dispute.status
+                )
             now = self.clock()
             row = self._assignment_locked(connection, assignment_id)
             task = self._task_row(connection, row.task_id)

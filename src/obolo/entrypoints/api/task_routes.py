@@ -33,7 +33,11 @@ Id = Annotated[str, Path(min_length=1, max_length=36)]
 
 
 def _acting_as(role: Role, scope: str) -> Callable[..., Principal]:
-    def dependency(principal: Annotated[Principal, Depends(require_scope(scope))]) -> Principal:
+    scoped = require_scope(scope)
+
+    # A default, not an Annotated hint: the hint would name a closure variable, which
+    # FastAPI cannot resolve from a postponed annotation.
+    def dependency(principal: Principal = Depends(scoped)) -> Principal:  # noqa: B008
         if role not in principal.roles:
             raise Forbidden(f"this needs the {role.value} role (POST /v1/me/roles)")
         return principal
