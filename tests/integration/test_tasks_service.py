@@ -541,3 +541,33 @@ def test_concurrent_auto_approvers_pay_each_submission_once(platform, clock):
             select(func.count()).where(task_assignments.c.status == str(AssignmentStatus.SUBMITTED))
         ).scalar()
     assert left == 0
+
+
+def test_workers_subscribed_to_task_events_get_a_delivery_per_approval(platform, clock):
+    """A bulk review records one event per reviewed worker, delivered only to endpoints
+    subscribed to its type; a worker who already had a wallet is paid into it."""
+    employer = person(platform, "employer", "10.00")
+    w1, w2, w3 = person(platform, "w1", "1.00"), person(platform, "w2"), person(platform, "w3")
+    platform.webhooks.create_endpoint(w1, "https://w1.example/hook", ["task.assignment_approved"])
+    platform.webhooks.create_endpoint(w2, "https://w2.example/hook", ["payment.received"])
+    task = platform.tasks.post_task(employer, terms(clock), "EUR")
+    done = [work(platform, clock, w, task.id) for w in (w1, w2, w3)]
+    platform.tasks.review(
+        employer,
+        task.id,
+        [Decision(done[0].id, True), Decision(done[1].id, True), Decision(done[2].id, False, "no")],
+    )
+    assert balance(platform, w1) == (units("1.00") + 475_000, 0)
+    with platform.engine.connect() as connection:
+        kinds = connection.exec_driver_sql(
+            "SELECT e.user_id, e.type, COUNT(d.id) FROM events e LEFT JOIN webhook_deliveries d "
+            "ON d.event_id = e.id WHERE e.type IN ('task.assignment_approved', 'task.assignment_rejected') "
+            "GROUP BY e.user_id, e.type"
+        ).all()
+    assert sorted(kinds) == sorted(
+        [
+            (w1, "task.assignment_approved", 1),
+            (w2, "task.assignment_approved", 0),
+            (w3, "task.assignment_rejected", 0),
+        ]
+    )

@@ -23,7 +23,6 @@ from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, insert
 
 from obolo.adapters.clock import Clock
 from obolo.adapters.db.engine import is_sqlite
-from obolo.adapters.db.schema import wallets as wallet_rows
 from obolo.adapters.db.schema_tasks import task_assignments, task_bonuses, task_disputes, tasks
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, new_id
@@ -93,7 +92,7 @@ from obolo.tasks.model import (
 from obolo.wallets.errors import InsufficientFunds
 from obolo.wallets.model import PlatformAccount
 from obolo.wallets.service import WalletService
-from obolo.webhooks.outbox import record_event
+from obolo.webhooks.outbox import record_event, record_events
 
 T = TypeVar("T")
 S = AssignmentStatus
@@ -290,19 +289,9 @@ class TaskService:
         )  # fmt: skip
 
     def _worker_accounts(self, session: LedgerSession, worker_ids: set[str], asset: str) -> dict[str, int]:
-        """Each worker's wallet account in `asset`, created for those who have none yet.
-        One query for all: a bulk approval names a thousand workers."""
-        found = {
-            row.user_id: _key(row.account_id)
-            for row in session.connection.execute(
-                select(wallet_rows.c.user_id, wallet_rows.c.account_id).where(
-                    wallet_rows.c.asset == asset, wallet_rows.c.user_id.in_(sorted(worker_ids))
-                )
-            ).all()
-        }
-        for worker_id in sorted(worker_ids - found.keys()):
-            found[worker_id] = self.wallets.wallet(session, worker_id, asset).account_id
-        return found
+        """Each worker's wallet account in `asset`, created for those who have none yet."""
+        found = self.wallets.wallets_of(session, worker_ids, asset)
+        return {user_id: wallet.account_id for user_id, wallet in found.items()}
 
     def _insufficient(
         self, session: LedgerSession, account_id: int, asset: str, needed: int
@@ -534,15 +523,19 @@ class TaskService:
                 ),
                 rejected,
             )
+        events = []
         for task, row, approve, reason in items:
-            payload = {"task_id": task.id, "assignment_id": row.id, "reviewed_by": str(reviewer)}
+            payload: dict[str, Any] = {
+                "task_id": task.id,
+                "assignment_id": row.id,
+                "reviewed_by": str(reviewer),
+            }
             if approve:
                 payload |= {"paid": self._fmt(_pricing(task).payout, task.asset), "asset": task.asset}
-                record_event(connection, row.worker_id, "task.assignment_approved", payload, now)
+                events.append((row.worker_id, "task.assignment_approved", payload))
             else:
-                record_event(
-                    connection, row.worker_id, "task.assignment_rejected", payload | {"reason": reason}, now
-                )
+                events.append((row.worker_id, "task.assignment_rejected", payload | {"reason": reason}))
+        record_events(connection, events, now)
 
     def cancel(self, employer_id: str, task_id: str) -> Task:
         """Stop the task: slots nobody has taken release their holds now. Work in flight
