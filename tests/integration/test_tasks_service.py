@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from obolo.adapters.cards import Card
-from obolo.adapters.db.schema import users
+from obolo.adapters.db.schema import pending_transfers, users
 from obolo.adapters.db.schema_tasks import task_assignments, tasks
 from obolo.adapters.ids import new_id
 from obolo.bootstrap import build
@@ -55,11 +55,38 @@ def units(text: str) -> int:
     return eur(text).units
 
 
+def task_books(platform) -> list[str]:
+    """The product's own invariants, beside the ledger's: each slot's hold is pending while
+    the slot is open, taken or submitted, posted once it was approved, voided once
+    rejected or released (an overturned rejection is paid by a fresh transfer, its hold
+    stays voided); each escrow holds exactly its live slots and keeps nothing posted."""
+    expected = {"open": 1, "accepted": 1, "submitted": 1, "approved": 2, "rejected": 3, "released": 3}
+    problems = []
+    with platform.engine.connect() as connection:
+        slots = connection.execute(
+            select(task_assignments.c.id, task_assignments.c.task_id, task_assignments.c.status,
+                   task_assignments.c.reviewed_by, pending_transfers.c.status.label("hold"))
+            .join(pending_transfers, pending_transfers.c.id == task_assignments.c.hold_id, isouter=True)
+        ).all()  # fmt: skip
+        rows = connection.execute(select(tasks)).all()
+    for slot in slots:
+        want = 3 if slot.reviewed_by == "operator" else expected[slot.status]
+        if slot.hold != want:
+            problems.append(f"slot {slot.id} {slot.status}: hold status {slot.hold}")
+    for task in rows:
+        live = sum(1 for s in slots if s.hold == 1 and s.task_id == task.id)
+        escrow = platform.ledger.lookup_accounts([int.from_bytes(task.escrow_account_id, "big")])[0]
+        if (escrow.credits_pending, escrow.balance) != (live * (task.reward + task.fee), 0):
+            problems.append(f"task {task.id}: escrow {escrow}")
+    return problems
+
+
 @pytest.fixture
 def platform(db_url, clock):
     built = build(SETTINGS, url=db_url, clock=clock, migrate=True)
     yield built
     assert check_ledger(built.engine) == []
+    assert task_books(built) == []
     built.close()
 
 
