@@ -239,10 +239,10 @@ class TaskService:
     def _read(self, work: Callable[[Connection], T]) -> T:
         return run_in_transaction(self.engine, work, read_only=True)
 
-    def _locked(self, query: Select[Any], *, skip: bool = False) -> Select[Any]:
+    def _locked(self, query: Select[Any], *, skip: bool = False, of: Any = None) -> Select[Any]:
         if is_sqlite(self.engine):
             return query  # SQLite has one writer at a time; the transaction is the lock
-        return query.with_for_update(skip_locked=skip)
+        return query.with_for_update(skip_locked=skip, of=of)
 
     def _task_row(self, connection: Connection, task_id: str, *, lock: bool = False) -> Any:
         query = select(tasks).where(tasks.c.id == task_id)
@@ -935,6 +935,8 @@ class TaskService:
                     .where(task_assignments.c.status == str(S.ACCEPTED), task_assignments.c.expires_at <= now)
                     .limit(limit),
                     skip=True,
+                    # Only the slots: locking their tasks too would hold up workers accepting.
+                    of=task_assignments,
                 )
             ).all()
             reopen = [r.id for r in timed_out if r.task_status == TaskStatus.OPEN and now < r.deadline]
