@@ -199,3 +199,43 @@ def test_cancel_over_http_gives_back_what_nobody_took(client, clock):
     assert wallet(client, boss) == ("9.450000", "0.550000")
     assert_problem(client.post(f"/v1/tasks/{task['id']}/cancel", headers=boss), 409, "task_not_open")
     assert_problem(client.post(f"/v1/tasks/{task['id']}/accept", headers=ann), 409, "task_not_open")
+
+
+def test_the_operator_console_lists_and_decides_disputes(sqlite_url, clock):
+    """`obolo tasks disputes` shows the open dispute; `obolo tasks decide` refuses a
+    non-operator and lets an operator uphold it, moving nothing."""
+    from typer.testing import CliRunner
+
+    from obolo.entrypoints.cli import app
+    from obolo.tasks.model import Terms
+    from obolo.tasks.service import Decision
+    from tests.factories import make_user
+    from tests.integration.test_tasks_service import CARD, eur
+
+    platform = build(url=sqlite_url, clock=clock)
+    boss, ann = make_user(platform.engine, "boss@example.com"), make_user(platform.engine, "ann@example.com")
+    make_user(platform.engine, "op@example.com")
+    platform.identity.grant_role("op@example.com", Role.OPERATOR)
+    platform.wallets.top_up(boss, eur("5.00"), CARD)
+    terms = Terms("T", "Do", 500_000, 1, 600, clock() + 86_400 * 1_000_000_000)
+    task = platform.tasks.post_task(boss, terms, "EUR")
+    taken = platform.tasks.accept(ann, task.id)
+    platform.tasks.submit(ann, taken.id, "yes")
+    platform.tasks.review(boss, task.id, [Decision(taken.id, False, "wrong")])
+    platform.tasks.dispute(ann, taken.id, "it is right")
+    runner = CliRunner()
+    listed = runner.invoke(app, ["tasks", "disputes", "--db", sqlite_url])
+    assert taken.id in listed.output
+    assert "it is right" in listed.output
+    refused = runner.invoke(
+        app, ["tasks", "decide", taken.id, "overturn", "--as", "boss@example.com", "--db", sqlite_url]
+    )
+    assert refused.exit_code == 2
+    upheld = runner.invoke(
+        app, ["tasks", "decide", taken.id, "uphold", "--as", "op@example.com", "--db", sqlite_url]
+    )
+    assert upheld.exit_code == 0, upheld.output
+    assert "upheld" in upheld.output
+    assert platform.wallets.balances(ann) == []
+    assert check_ledger(platform.engine) == []
+    platform.close()
