@@ -307,11 +307,13 @@ def test_slots_are_limited_one_per_worker_and_come_back_after_the_time_allowed(p
     w1, w2 = person(platform, "w1"), person(platform, "w2")
     task = platform.tasks.post_task(employer, terms(clock, n=1, allowed=120), "EUR")
     platform.tasks.accept(w1, task.id)
-    with pytest.raises(AlreadyTookPart):
+    before = snapshot(platform, employer, w1, w2)
+    with pytest.raises(AlreadyTookPart) as again:
         platform.tasks.accept(w1, task.id)
     with pytest.raises(NoAssignmentLeft) as full:
         platform.tasks.accept(w2, task.id)
-    assert full.value.code == "no_assignment_left"
+    assert (again.value.code, full.value.code) == ("already_took_part", "no_assignment_left")
+    assert snapshot(platform, employer, w1, w2) == before
     clock.advance(121)
     assert platform.tasks.release_expired() == 1
     assert platform.tasks.accept(w2, task.id).worker_id == w2
@@ -392,8 +394,9 @@ def test_a_dispute_overturned_pays_and_counts_once(platform, clock):
     assert platform.tasks.assignment(w1, done.id).status == AssignmentStatus.APPROVED
     assert platform.tasks.worker_record(w1).reputation.rejected == 0
     before = snapshot(platform, employer, w1)
-    with pytest.raises(DisputeDecided):
+    with pytest.raises(DisputeDecided) as decided_twice:
         platform.tasks.decide_dispute(operator, done.id, overturn=True)
+    assert decided_twice.value.code == "dispute_decided"
     assert snapshot(platform, employer, w1) == before
 
 
@@ -598,3 +601,53 @@ def test_workers_subscribed_to_task_events_get_a_delivery_per_approval(platform,
             (w3, "task.assignment_rejected", 0),
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "asset", "code"),
+    [
+        ({"assignments": 0}, "EUR", "invalid_task"),
+        ({"deadline": 0}, "EUR", "invalid_task"),
+        ({"reward": units("1000.01")}, "EUR", "amount_out_of_limits"),
+        ({}, "XYZ", "unknown_asset"),
+    ],
+)
+def test_bad_tasks_are_refused_and_hold_nothing(platform, clock, change, asset, code):
+    """Broken terms, a reward over the payment limit, an unknown asset: each its code, no hold."""
+    from dataclasses import replace
+
+    from obolo.errors import OboloError
+
+    employer = person(platform, "employer", "10.00")
+    before = snapshot(platform, employer)
+    with pytest.raises(OboloError) as refused:
+        platform.tasks.post_task(employer, replace(terms(clock), **change), asset)
+    assert refused.value.code == code
+    assert snapshot(platform, employer) == before
+
+
+def test_bad_reviews_answers_and_strangers_are_refused_and_move_nothing(platform, clock):
+    """A review naming an assignment twice or one of another task is invalid_review; an
+    empty answer invalid_answer; someone else's assignment assignment_not_found."""
+    from obolo.tasks.errors import AssignmentNotFound, InvalidAnswer, InvalidReview
+
+    employer = person(platform, "employer", "10.00")
+    w1, w2 = person(platform, "w1"), person(platform, "w2")
+    task = platform.tasks.post_task(employer, terms(clock), "EUR", idempotency_key="a")
+    other = platform.tasks.post_task(employer, terms(clock), "EUR", idempotency_key="b")
+    done = work(platform, clock, w1, task.id)
+    elsewhere = work(platform, clock, w1, other.id)
+    taken = platform.tasks.accept(w2, task.id)
+    before = snapshot(platform, employer, w1, w2)
+    with pytest.raises(InvalidReview) as twice:
+        platform.tasks.review(employer, task.id, [Decision(done.id, True), Decision(done.id, True)])
+    with pytest.raises(InvalidReview) as foreign:
+        platform.tasks.review(employer, task.id, [Decision(done.id, True), Decision(elsewhere.id, True)])
+    with pytest.raises(InvalidAnswer) as empty:
+        platform.tasks.submit(w2, taken.id, "   ")
+    with pytest.raises(AssignmentNotFound) as stranger:
+        platform.tasks.submit(w1, taken.id, "mine now")
+    codes = {twice.value.code, foreign.value.code, empty.value.code, stranger.value.code}
+    assert codes == {"invalid_review", "invalid_answer", "assignment_not_found"}
+    assert foreign.value.data["assignment_ids"] == [elsewhere.id]
+    assert snapshot(platform, employer, w1, w2) == before
