@@ -55,6 +55,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
+class _Empty(Strict):
+    """Accept and cancel take no body; the idempotency key still fingerprints the call."""
+
+
 class TaskIn(Strict):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     instructions: Annotated[str, Field(min_length=1, max_length=20_000)]
@@ -509,10 +513,6 @@ def accept(
         return 201, AssignmentOut.of(taken, platform).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, _Empty(), work)
-
-
-class _Empty(Strict):
-    pass
 
 
 @router.post("/{task_id}/reviews", responses=ERRORS)
