@@ -186,5 +186,5 @@ class TaskLives(RuleBasedStateMachine):
         assert total == sum(eur(amount).units for amount in TOPPED_UP.values())
 
 
-TaskLives.TestCase.settings = settings(max_examples=15, stateful_step_count=30, deadline=None)
+TaskLives.TestCase.settings = settings(max_examples=10, stateful_step_count=30, deadline=None)
 test_task_lives = TaskLives.TestCase
