@@ -21,6 +21,7 @@ from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.settings import Settings
+from obolo.tasks.service import TaskService
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -41,6 +42,8 @@ class Platform:
     paywall: PaywallService
     tabs: TabService
     channel_refunds: ChannelRefunds
+    # tasks
+    tasks: TaskService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -78,6 +81,7 @@ def build(
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)
     channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
+    tasks = TaskService(engine, ledger, clock, wallets, settings)
     return Platform(
         settings,
         engine,
@@ -93,4 +97,5 @@ def build(
         paywall,
         tabs,
         channel_refunds,
+        tasks,
     )

@@ -45,6 +45,17 @@ class Settings:
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600
     refunds_per_day: int = 5
+    # Tasks: the employer's fee on top of each reward and the platform's fee taken from
+    # it; how long silence waits before approval; how long a rejection can be disputed
+    # and, meanwhile, how many rejections from one employer count against a worker;
+    # the minimum effective pay per hour (units, 0 = none) and the answers it needs.
+    task_fee: FeeRule = FeeRule(1000, 0)
+    task_payout_fee: FeeRule = FeeRule()
+    task_auto_approve_seconds: int = 72 * 3600
+    task_dispute_window_seconds: int = 7 * 24 * 3600
+    task_rejections_per_employer: int = 3
+    task_min_hourly: int = 0
+    task_fair_pay_samples: int = 5
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -72,4 +83,26 @@ class Settings:
             withdrawal_max=units("OBOLO_WITHDRAWAL_MAX", defaults.withdrawal_max),
             refund_window_seconds=int(env.get("OBOLO_REFUND_WINDOW_SECONDS", defaults.refund_window_seconds)),
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
+            # tasks
+            task_fee=_fee_rule(env.get("OBOLO_TASK_FEE"), defaults.task_fee),
+            task_payout_fee=_fee_rule(env.get("OBOLO_TASK_PAYOUT_FEE"), defaults.task_payout_fee),
+            task_auto_approve_seconds=int(
+                env.get("OBOLO_TASK_AUTO_APPROVE_SECONDS", defaults.task_auto_approve_seconds)
+            ),
+            task_dispute_window_seconds=int(
+                env.get("OBOLO_TASK_DISPUTE_WINDOW_SECONDS", defaults.task_dispute_window_seconds)
+            ),
+            task_rejections_per_employer=int(
+                env.get("OBOLO_TASK_REJECTIONS_PER_EMPLOYER", defaults.task_rejections_per_employer)
+            ),
+            task_min_hourly=units("OBOLO_TASK_MIN_HOURLY", defaults.task_min_hourly),
+            task_fair_pay_samples=int(env.get("OBOLO_TASK_FAIR_PAY_SAMPLES", defaults.task_fair_pay_samples)),
         )
+
+
+def _fee_rule(text: str | None, default: FeeRule) -> FeeRule:
+    """A fee rule written "basis_points:fixed_units" (tasks' settings)."""
+    if not text:
+        return default
+    basis_points, _, fixed = text.partition(":")
+    return FeeRule(int(basis_points or 0), int(fixed or 0))

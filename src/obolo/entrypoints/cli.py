@@ -158,5 +158,52 @@ def demo_magazine(
         claims.stop()
 
 
+# tasks: the operator's console for disputes
+tasks_app = typer.Typer(no_args_is_help=True, help="Microtasks: disputes for the operator.")
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.command("disputes")
+def tasks_disputes(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Disputes waiting for a decision, oldest first, with the rejection and the message."""
+    from obolo.adapters.clock import iso
+    from obolo.bootstrap import build
+
+    platform = build(url=db)
+    for d in platform.tasks.disputes():
+        typer.echo(f"{d.assignment_id}  {iso(d.opened_at)}  task {d.task_id}")
+        typer.echo(f"    rejected: {d.reason}\n    worker says: {d.message}")
+
+
+@tasks_app.command("decide")
+def tasks_decide(
+    assignment_id: str,
+    decision: str = typer.Argument(..., help="overturn (the worker is paid) or uphold"),
+    operator: str = typer.Option(..., "--as", help="The deciding operator's email"),
+    note: str | None = typer.Option(None, "--note"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Rule on a dispute as an operator."""
+    from obolo.adapters.db.transactions import run_in_transaction
+    from obolo.bootstrap import build
+    from obolo.errors import OboloError
+    from obolo.identity.lookup import find_user_id
+    from obolo.identity.model import Role
+
+    if decision not in ("overturn", "uphold"):
+        raise typer.BadParameter("overturn or uphold", param_hint="DECISION")
+    platform = build(url=db)
+    user_id = run_in_transaction(platform.engine, lambda c: find_user_id(c, operator), read_only=True)
+    if user_id is None or Role.OPERATOR not in platform.identity.get_user(user_id).roles:
+        typer.echo(f"{operator} is not an operator", err=True)
+        raise typer.Exit(2)
+    try:
+        ruled = platform.tasks.decide_dispute(user_id, assignment_id, decision == "overturn", note)
+    except OboloError as error:
+        typer.echo(f"{error.code}: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"{ruled.assignment_id}: {ruled.status}")
+
+
 if __name__ == "__main__":
     app()

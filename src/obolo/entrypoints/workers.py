@@ -24,6 +24,9 @@ def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
         ),
         "pending_expired": platform.ledger.expire_pending(),
         "tabs_settled": platform.tabs.settle_due_tabs(),
+        # tasks: silence is approval; timed-out slots and past-deadline tasks give money back
+        "tasks_auto_approved": platform.tasks.auto_approve_due(),
+        "task_slots_released": platform.tasks.release_expired(),
     }
 
 

@@ -20,6 +20,14 @@ EVENT_TYPES = (
     "withdrawal.created",
     "withdrawal.paid",
     "withdrawal.failed",
+    # tasks
+    "task.posted",
+    "task.assignment_submitted",
+    "task.assignment_approved",
+    "task.assignment_rejected",
+    "task.bonus_paid",
+    "task.dispute_decided",
+    "task.pay_below_minimum",
 )
 
 
@@ -64,3 +72,36 @@ def record_event(
     if deliveries:
         connection.execute(insert(webhook_deliveries), deliveries)
     return event_id
+
+
+def record_events(connection: Connection, items: list[tuple[str, str, dict[str, Any]]], now: int) -> None:
+    """`record_event` for many (user_id, event_type, data) at once: one query for the
+    endpoints of all the users and one insert per table, for bulk use cases (tasks)."""
+    if not items:
+        return
+    rows: list[dict[str, Any]] = []
+    for user_id, event_type, data in items:
+        event_id = new_id()
+        payload = {"id": event_id, "type": event_type, "created": now // 1_000_000_000, "data": data}
+        rows.append(
+            {"id": event_id, "user_id": user_id, "type": event_type, "created_at": now,
+             "payload": json.dumps(payload, separators=(",", ":"), sort_keys=True)}
+        )  # fmt: skip
+    connection.execute(insert(events), rows)
+    endpoints: dict[str, list[Any]] = {}
+    for endpoint in connection.execute(
+        select(webhook_endpoints.c.id, webhook_endpoints.c.user_id, webhook_endpoints.c.events).where(
+            webhook_endpoints.c.user_id.in_(sorted({row["user_id"] for row in rows})),
+            webhook_endpoints.c.disabled_at.is_(None),
+        )
+    ).all():
+        endpoints.setdefault(endpoint.user_id, []).append(endpoint)
+    deliveries = [
+        {"id": new_id(), "event_id": row["id"], "endpoint_id": endpoint.id, "status": "pending",
+         "attempts": 0, "next_attempt_at": now, "created_at": now}
+        for row in rows
+        for endpoint in endpoints.get(row["user_id"], [])
+        if subscribed(endpoint.events, row["type"])
+    ]  # fmt: skip
+    if deliveries:
+        connection.execute(insert(webhook_deliveries), deliveries)

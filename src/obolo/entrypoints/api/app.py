@@ -18,6 +18,7 @@ from obolo.entrypoints.api import (
     identity_routes,
     ledger_routes,
     paywall_routes,
+    task_routes,
     wallet_routes,
     webhook_routes,
 )
@@ -60,4 +61,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
+    app.include_router(task_routes.router)  # tasks
     return app

@@ -65,6 +65,28 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_refundable": 422,
     "channel_not_found": 404,
     "invalid_view_receipt": 422,
+    # tasks
+    "task_not_found": 404,
+    "assignment_not_found": 404,
+    "dispute_not_found": 404,
+    "not_qualified": 403,
+    "own_task": 403,
+    "not_the_employer": 403,
+    "invalid_task": 422,
+    "invalid_answer": 422,
+    "reason_required": 422,
+    "invalid_review": 422,
+    "task_conflict": 409,
+    "task_not_open": 409,
+    "no_assignment_left": 409,
+    "already_took_part": 409,
+    "assignment_expired": 409,
+    "already_submitted": 409,
+    "not_reviewable": 409,
+    "bonus_not_allowed": 409,
+    "dispute_not_allowed": 409,
+    "dispute_decided": 409,
+    "employer_cannot_pay": 409,
 }
 
 

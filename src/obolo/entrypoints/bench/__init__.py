@@ -130,3 +130,42 @@ def paywall(
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Paywall verifier"))
         typer.echo(f"written to {output}")
+
+
+# tasks
+@bench_app.command("tasks")
+def tasks(
+    submissions: int = typer.Option(1_000, "--submissions", help="Submissions approved each way."),
+    pg: str | None = typer.Option(
+        None, "--pg", help="Also run on this PostgreSQL URL (a schema of its own)."
+    ),
+    output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        Path("docs/benchmarks.md"), "--output", help="Markdown file whose '## Tasks' section is replaced."
+    ),
+) -> None:
+    """Bulk approval (one ledger batch) beside approving one submission per review."""
+    import os
+    import platform as host
+
+    from obolo.entrypoints.bench.ledger_bench import reachable, replace_section
+    from obolo.entrypoints.bench.tasks_bench import markdown, measure
+
+    figures = [measure(None, submissions)]
+    if pg:
+        problem = reachable(pg)
+        if problem:
+            typer.echo(f"skipping PostgreSQL: not reachable ({problem})")
+        else:
+            figures.append(measure(pg, submissions))
+    for f in figures:
+        verdict = "PASS" if f.bulk_commits == 1 else "FAIL"
+        typer.echo(
+            f"{f.database}: bulk {f.bulk_per_second:,.0f} approvals/s in {f.bulk_commits} commit(s) "
+            f"({verdict}: one batch); one by one {f.single_per_second:,.0f}/s; ratio {f.ratio:.1f}x"
+        )
+    if output is not None:
+        machine = f"{os.cpu_count()} cores, Python {host.python_version()}"
+        command = f"obolo bench tasks --submissions {submissions}" + (" --pg URL" if pg else "")
+        existing = output.read_text() if output.exists() else ""
+        output.write_text(replace_section(existing, markdown(figures, command, machine), heading="## Tasks"))
+        typer.echo(f"written to {output}")
