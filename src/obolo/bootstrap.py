@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from obolo.adapters.bank import BankPayouts, SandboxBank
+from obolo.adapters.cardkey import card_key_from_environment  # tap
 from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
 from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
@@ -20,6 +21,8 @@ from obolo.ledger import Ledger
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.settings import Settings
+from obolo.tap.group_commit import GroupCommit  # tap
+from obolo.tap.service import TapService, TapSettings  # tap
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -39,8 +42,11 @@ class Platform:
     keys: SigningKeys
     paywall: PaywallService
     tabs: TabService
+    tap: TapService  # tap
 
     def close(self) -> None:
+        if isinstance(self.tap.runner, GroupCommit):  # tap
+            self.tap.runner.close()
         self.engine.dispose()
 
 
@@ -52,6 +58,7 @@ def build(
     migrate: bool | None = None,
     secrets: SecretBox | None = None,
     keys: SigningKeys | None = None,
+    card_key: bytes | None = None,
 ) -> Platform:
     """Wire the platform over the database at `url` (else settings, else the default).
     Migrations run when `migrate` is true, or by default on SQLite."""
@@ -75,6 +82,17 @@ def build(
     webhooks = WebhookService(engine, clock, secrets)
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)
+    # tap: card UIDs are keyed by OBOLO_CARD_KEY (a key file beside a local SQLite database);
+    # taps from concurrent requests share commits.
+    if card_key is None:
+        card_key = card_key_from_environment(local.with_suffix(".card-key") if local else None)
+    tap_settings = TapSettings(
+        double_tap_seconds=settings.tap_double_tap_seconds,
+        kit_ttl_seconds=settings.tap_kit_ttl_seconds,
+        day_close_grace_seconds=settings.tap_day_close_grace_seconds,
+    )
+    tap = TapService(engine, clock, wallets, keys, card_key, tap_settings)
+    tap.runner = GroupCommit(ledger)
     return Platform(
         settings,
         engine,
@@ -89,4 +107,5 @@ def build(
         keys,
         paywall,
         tabs,
+        tap,
     )

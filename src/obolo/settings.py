@@ -45,6 +45,11 @@ class Settings:
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600
     refunds_per_day: int = 5
+    # tap: two taps of one card at one terminal this close together are one charge; offline
+    # kits live this long; a transit day's hold is posted this long after its midnight (UTC).
+    tap_double_tap_seconds: int = 3
+    tap_kit_ttl_seconds: int = 86_400
+    tap_day_close_grace_seconds: int = 3_600
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -72,4 +77,12 @@ class Settings:
             withdrawal_max=units("OBOLO_WITHDRAWAL_MAX", defaults.withdrawal_max),
             refund_window_seconds=int(env.get("OBOLO_REFUND_WINDOW_SECONDS", defaults.refund_window_seconds)),
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
+            # tap
+            tap_double_tap_seconds=int(
+                env.get("OBOLO_TAP_DOUBLE_TAP_SECONDS", defaults.tap_double_tap_seconds)
+            ),
+            tap_kit_ttl_seconds=int(env.get("OBOLO_TAP_KIT_TTL_SECONDS", defaults.tap_kit_ttl_seconds)),
+            tap_day_close_grace_seconds=int(
+                env.get("OBOLO_TAP_DAY_CLOSE_GRACE_SECONDS", defaults.tap_day_close_grace_seconds)
+            ),
         )

@@ -21,6 +21,10 @@ def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
         "webhooks_attempted": deliver_due(platform.engine, platform.secrets, platform.clock, client),
         "pending_expired": platform.ledger.expire_pending(),
         "tabs_settled": platform.tabs.settle_due_tabs(),
+        # tap: post transit days past their close, bill late taps at the week's end, collect debts
+        "tap_days_closed": platform.tap.close_days(),
+        "tap_weeks_corrected": platform.tap.close_weeks(),
+        "tap_debts_collected": platform.tap.collect_debts(),
     }
 
 

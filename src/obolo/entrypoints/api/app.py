@@ -16,6 +16,7 @@ from obolo.entrypoints.api import (
     identity_routes,
     ledger_routes,
     paywall_routes,
+    tap_routes,  # tap
     wallet_routes,
     webhook_routes,
 )
@@ -57,4 +58,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
+    app.include_router(tap_routes.router)  # tap
     return app

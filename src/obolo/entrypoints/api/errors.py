@@ -63,6 +63,18 @@ STATUS_BY_CODE: dict[str, int] = {
     "over_consent_limit": 402,
     "charge_id_reused": 422,
     "not_refundable": 422,
+    # tap
+    "bad_terminal_credential": 401,
+    "tap_replayed": 409,
+    "tap_id_reused": 422,
+    "terminal_not_found": 404,
+    "card_not_found": 404,
+    "merchant_not_found": 404,
+    "invalid_tap": 422,
+    "invalid_terminal": 422,
+    "invalid_merchant": 422,
+    "invalid_card_uid": 422,
+    "card_already_linked": 409,
 }
 
 
