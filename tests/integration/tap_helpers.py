@@ -57,10 +57,12 @@ def build_world(platform: Platform, topup: str = "20.00") -> World:
     till, key = platform.tap.register_terminal(owner, shop.id, "till 1", Mode.RETAIL)
     till_b, key_b = platform.tap.register_terminal(owner, shop.id, "till 2", Mode.RETAIL)
     gate, gate_key = platform.tap.register_terminal(owner, operator.id, "gate 1", Mode.TRANSIT)
-    return World(
-        rider, owner, card.id, shop.id, operator.id,
-        Credential(till.id, api_key=key), Credential(till_b.id, api_key=key_b), Credential(gate.id, api_key=gate_key),
-    )  # fmt: skip
+    terminals = (
+        Credential(till.id, api_key=key),
+        Credential(till_b.id, api_key=key_b),
+        Credential(gate.id, api_key=gate_key),
+    )
+    return World(rider, owner, card.id, shop.id, operator.id, *terminals)
 
 
 def tap_in(
