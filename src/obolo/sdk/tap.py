@@ -135,10 +135,17 @@ def card_tag(tag_key: bytes, uid: bytes) -> str:
     return hmac.new(tag_key, uid, hashlib.sha256).hexdigest()[:32]
 
 
-def sign_request(body: bytes, key: Ed25519PrivateKey) -> str:
-    """The `Obolo-Signature` header of a terminal that holds an Ed25519 key: a signature
-    over SHA-256 of the exact request body (which names the terminal and a unique tap id)."""
-    return _b64(key.sign(hashlib.sha256(body).digest()))
+def sign_request(
+    method: str, path: str, timestamp: int, body: bytes, key: Ed25519PrivateKey
+) -> dict[str, str]:
+    """The headers of a request from a terminal that holds an Ed25519 key: a signature over
+    SHA-256 of `METHOD PATH\\nTIMESTAMP\\n` and the exact body (which names the terminal and
+    a unique tap id), and the timestamp (unix seconds; the platform allows five minutes)."""
+    message = f"{method} {path}\n{timestamp}\n".encode() + body
+    return {
+        "Obolo-Terminal-Signature": _b64(key.sign(hashlib.sha256(message).digest())),
+        "Obolo-Timestamp": str(timestamp),
+    }
 
 
 def public_keys(published: list[dict[str, str]]) -> dict[str, Ed25519PublicKey]:
