@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import providers, user_roles
@@ -319,20 +319,13 @@ class TapService:
 
         return run_in_transaction(self.engine, work), api_key
 
-    def _authenticate(self, connection: Connection, credential: Credential) -> Any:
+    def _authenticate(self, session: LedgerSession, credential: Credential) -> Any:
         """The terminal's row joined with its merchant's, if the credential is its own."""
         try:
             key = str(uuid.UUID(credential.terminal_id))
         except (ValueError, AttributeError) as error:
             raise BadTerminalCredential("unknown terminal or wrong credential") from error
-        row = connection.execute(
-            select(
-                tap_terminals.c.id, tap_terminals.c.mode, tap_terminals.c.key_hash,
-                tap_terminals.c.public_key, tap_terminals.c.disabled_at, tap_merchants,
-            )
-            .join(tap_merchants, tap_merchants.c.provider_id == tap_terminals.c.merchant_id)
-            .where(tap_terminals.c.id == key)
-        ).first()  # fmt: skip
+        row = _fetch(session, _AUTH_SQL, (key,))
         if row is None or row.disabled_at is not None:
             raise BadTerminalCredential("unknown terminal or wrong credential")
         if row.key_hash is not None:
@@ -350,7 +343,7 @@ class TapService:
 
     def authenticate(self, credential: Credential) -> Terminal:
         """The terminal whose credential this is; BadTerminalCredential otherwise."""
-        row = run_in_transaction(self.engine, lambda c: self._authenticate(c, credential), read_only=True)
+        row = self.ledger.run(lambda session: self._authenticate(session, credential), read_only=True)
         return Terminal(row.id, row.provider_id, "", Mode(row.mode))
 
     # -- cards ---------------------------------------------------------------------------------
@@ -471,8 +464,7 @@ class TapService:
         self, session: LedgerSession, credential: Credential, tap: TapIn, *, offline: bool
     ) -> TapOutcome:
         """One tap inside the caller's transaction (a shared commit when grouped)."""
-        connection = session.connection
-        terminal = self._authenticate(connection, credential)
+        terminal = self._authenticate(session, credential)
         tap_id = _uuid_text(tap.tap_id, InvalidTap, "the tap id")
         now = self.clock()
         mode = Mode(terminal.mode)
@@ -504,19 +496,14 @@ class TapService:
         request_hash = hashlib.sha256(
             canonical({"card": digest, "amount": amount, "at": tap.tapped_at, "offline": offline})
         ).hexdigest()
-        found = connection.execute(select(tap_taps).where(tap_taps.c.id == tap_id)).first()
+        found = _fetch(session, "SELECT * FROM tap_taps WHERE id = ?", (tap_id,))
         if found is not None:
             if found.terminal_id != terminal.id:
                 raise TapReplayed("this tap id was used by another terminal")
             if found.request_hash != request_hash:
                 raise TapIdReused("this tap id was used for another tap")
             return self._outcome(found, terminal)
-        card: Any = connection.execute(
-            select(
-                tap_cards.c.id, tap_cards.c.asset, tap_cards.c.account_id, tap_cards.c.user_id,
-                tap_cards.c.blocked_at, tap_cards.c.owed,
-            ).where(tap_cards.c.uid_hash == digest)
-        ).first()  # fmt: skip
+        card: Any = _fetch(session, _CARD_SQL, (digest,))
         record: dict[str, Any] = {
             "id": tap_id, "terminal_id": terminal.id, "merchant_id": terminal.provider_id,
             "request_hash": request_hash, "card_id": card.id if card else None, "mode": str(mode),
@@ -526,19 +513,8 @@ class TapService:
         }  # fmt: skip
         reason = self._refusal(card, terminal, tapped_at, now, offline)
         if reason is None:
-            previous = connection.execute(
-                select(tap_taps.c.id, tap_taps.c.tapped_at)
-                .where(
-                    tap_taps.c.card_id == card.id,
-                    tap_taps.c.terminal_id == terminal.id,
-                    tap_taps.c.tapped_at <= tapped_at,
-                    tap_taps.c.tapped_at >= tapped_at - self.settings.double_tap_seconds * NS_PER_SECOND,
-                    tap_taps.c.status == str(Status.APPROVED),
-                    tap_taps.c.duplicate_of.is_(None),
-                )
-                .order_by(tap_taps.c.tapped_at.desc())
-                .limit(1)
-            ).first()
+            window = self.settings.double_tap_seconds * NS_PER_SECOND
+            previous = _fetch(session, _DOUBLE_TAP_SQL, (card.id, terminal.id, tapped_at, tapped_at - window))
             if previous is not None and is_double_tap(
                 previous.tapped_at, tapped_at, self.settings.double_tap_seconds
             ):
@@ -553,9 +529,9 @@ class TapService:
             record["status"] = str(Status.APPROVED)
             (account,) = session.lookup_accounts([int.from_bytes(card.account_id, "big")])
             record["balance_band"] = balance_band(account.available)
-        connection.execute(insert(tap_taps).values(**record))
+        _execute(session, _INSERT_TAP_SQL, tuple(record[column] for column in _TAP_COLUMNS))
         if record["debt"]:
-            self._record_debt(connection, card, terminal.provider_id, tap_id, record["debt"], now)
+            self._record_debt(session.connection, card, terminal.provider_id, tap_id, record["debt"], now)
         return self._outcome(record, terminal)
 
     def _refusal(self, card: Any, terminal: Any, tapped_at: int, now: int, offline: bool) -> Reason | None:
@@ -633,40 +609,29 @@ class TapService:
         self, session: LedgerSession, terminal: Any, card: Any, tapped_at: int, offline: bool,
         record: dict[str, Any],
     ) -> Reason | None:  # fmt: skip
-        connection = session.connection
         caps = Caps(terminal.fare, terminal.daily_cap, terminal.weekly_cap)
         day = day_of(tapped_at)
         week = week_of(day)
-        key = (tap_days.c.card_id == card.id) & (tap_days.c.merchant_id == terminal.provider_id)
-        week_charged = int(
-            connection.execute(
-                select(func.coalesce(func.sum(tap_days.c.accrued + tap_days.c.late), 0)).where(
-                    key, tap_days.c.week == week
-                )
-            ).scalar_one()
-        )
-        row = connection.execute(select(tap_days).where(key, tap_days.c.day == day)).first()
+        days = _fetch_all(session, _WEEK_SQL, (card.id, terminal.provider_id, week))
+        week_charged = sum(d.accrued + d.late for d in days)
+        row = next((d for d in days if d.day == day), None)
         day_charged = 0 if row is None else row.accrued + row.late
         charge, capped = capped_fare(caps.fare, day_charged, week_charged, caps)
         record.update(capped=int(capped))
         if row is None:
-            day_id = new_id()
-            connection.execute(
-                insert(tap_days).values(
-                    id=day_id, card_id=card.id, merchant_id=terminal.provider_id, user_id=card.user_id,
-                    asset=terminal.asset, day=day, week=week, hold_id=None, hold_seq=0, held=0, accrued=0,
-                    late=0, fares=0, taps=0, status="open", closed_at=None,
-                )
+            row = _Row(
+                id=new_id(), card_id=card.id, merchant_id=terminal.provider_id, user_id=card.user_id,
+                asset=terminal.asset, day=day, week=week, hold_id=None, hold_seq=0, held=0, accrued=0,
+                late=0, fares=0, taps=0, status="open", closed_at=None,
             )  # fmt: skip
-            row = connection.execute(select(tap_days).where(tap_days.c.id == day_id)).one()
+            _execute(session, _INSERT_DAY_SQL, tuple(getattr(row, c) for c in _DAY_COLUMNS))
         record["day_id"] = row.id
         debt = 0
         if row.status == "closed":
             charge, debt = self._charge_late(session, terminal, card, row, week, charge, record["id"])
-            connection.execute(
-                update(tap_days)
-                .where(tap_days.c.id == row.id)
-                .values(late=row.late + charge + debt, fares=row.fares + caps.fare, taps=row.taps + 1)
+            late = row.late + charge + debt
+            _execute(
+                session, _UPDATE_DAY_SQL, (row.accrued, late, row.fares + caps.fare, row.taps + 1, row.id)
             )
         else:
             accrued = row.accrued + charge
@@ -680,11 +645,8 @@ class TapService:
                     if not offline:
                         return Reason.INSUFFICIENT_FUNDS
                     debt, charge, accrued = accrued - held, charge - (accrued - held), held
-            connection.execute(
-                update(tap_days)
-                .where(tap_days.c.id == row.id)
-                .values(accrued=accrued, late=row.late + debt, fares=row.fares + caps.fare, taps=row.taps + 1)
-            )
+            late = row.late + debt
+            _execute(session, _UPDATE_DAY_SQL, (accrued, late, row.fares + caps.fare, row.taps + 1, row.id))
         record.update(charged=charge, debt=debt)
         return None
 
@@ -729,11 +691,7 @@ class TapService:
         results = session.create_transfers(transfers)
         if any(r is not _R.OK for r in results):
             raise RuntimeError(f"tap day {row.id} hold refused by the ledger: {results}")
-        session.connection.execute(
-            update(tap_days)
-            .where(tap_days.c.id == row.id)
-            .values(hold_id=hold_id.to_bytes(16, "big"), hold_seq=seq, held=target)
-        )
+        _execute(session, _UPDATE_HOLD_SQL, (hold_id.to_bytes(16, "big"), seq, target, row.id))
         return target
 
     def _charge_late(
@@ -780,7 +738,7 @@ class TapService:
         )
 
     def _outcome(self, row: Any, terminal: Any) -> TapOutcome:
-        values: dict[str, Any] = row if isinstance(row, dict) else dict(row._mapping)
+        values: dict[str, Any] = row if isinstance(row, dict) else vars(row)
         get = values.__getitem__
         status = Status(get("status"))
         receipt = None
@@ -806,7 +764,7 @@ class TapService:
 
         def work(session: LedgerSession) -> dict[str, Any]:
             connection = session.connection
-            terminal = self._authenticate(connection, credential)
+            terminal = self._authenticate(session, credential)
             rows = connection.execute(
                 select(
                     tap_cards.c.offline_tag, tap_cards.c.blocked_at, tap_cards.c.owed, tap_cards.c.account_id
@@ -959,7 +917,63 @@ class TapService:
 
 
 class _Row:
-    """The few columns `_pay_now` and `_record_debt` read, for jobs that join other tables."""
+    """A row by column name: what the hot path's plain SQL returns, and what jobs that join
+    other tables hand to `_pay_now` and `_record_debt`."""
 
     def __init__(self, **values: Any) -> None:
         self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:  # only reached for a column that was not selected
+        raise AttributeError(name)
+
+
+# The tap path runs as plain SQL on the ledger session's driver cursor: building SQLAlchemy
+# expressions cost more than running them (see docs/benchmarks.md, "Tap").
+_AUTH_SQL = (
+    "SELECT t.id, t.mode, t.key_hash, t.public_key, t.disabled_at, m.provider_id, m.kind, m.asset,"
+    " m.account_id, m.fare, m.daily_cap, m.weekly_cap, m.offline_limit"
+    " FROM tap_terminals t JOIN tap_merchants m ON m.provider_id = t.merchant_id WHERE t.id = ?"
+)
+_CARD_SQL = "SELECT id, asset, account_id, user_id, blocked_at, owed FROM tap_cards WHERE uid_hash = ?"
+_DOUBLE_TAP_SQL = (
+    "SELECT id, tapped_at FROM tap_taps WHERE card_id = ? AND terminal_id = ? AND tapped_at <= ?"
+    " AND tapped_at >= ? AND status = 'approved' AND duplicate_of IS NULL ORDER BY tapped_at DESC LIMIT 1"
+)
+_TAP_COLUMNS = tuple(column.name for column in tap_taps.columns)
+_INSERT_TAP_SQL = (
+    f"INSERT INTO tap_taps ({', '.join(_TAP_COLUMNS)}) VALUES ({', '.join('?' * len(_TAP_COLUMNS))})"
+)
+_DAY_COLUMNS = tuple(column.name for column in tap_days.columns)
+_INSERT_DAY_SQL = (
+    f"INSERT INTO tap_days ({', '.join(_DAY_COLUMNS)}) VALUES ({', '.join('?' * len(_DAY_COLUMNS))})"
+)
+_WEEK_SQL = (
+    f"SELECT {', '.join(_DAY_COLUMNS)} FROM tap_days WHERE card_id = ? AND merchant_id = ? AND week = ?"
+)
+_UPDATE_DAY_SQL = "UPDATE tap_days SET accrued = ?, late = ?, fares = ?, taps = ? WHERE id = ?"
+_UPDATE_HOLD_SQL = "UPDATE tap_days SET hold_id = ?, hold_seq = ?, held = ? WHERE id = ?"
+
+
+def _sql(session: LedgerSession, sql: str) -> str:
+    mark = session.store.mark
+    return sql if mark == "?" else sql.replace("?", mark)
+
+
+def _execute(session: LedgerSession, sql: str, params: tuple[Any, ...]) -> Any:
+    cursor = session.store.cursor
+    cursor.execute(_sql(session, sql), params)
+    return cursor
+
+
+def _fetch_all(session: LedgerSession, sql: str, params: tuple[Any, ...]) -> list[_Row]:
+    cursor = _execute(session, sql, params)
+    names = [d[0] for d in cursor.description]
+    return [_Row(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+
+def _fetch(session: LedgerSession, sql: str, params: tuple[Any, ...]) -> _Row | None:
+    cursor = _execute(session, sql, params)
+    found = cursor.fetchone()
+    if found is None:
+        return None
+    return _Row(**dict(zip([d[0] for d in cursor.description], found, strict=True)))
