@@ -30,17 +30,23 @@ def run_each(session: LedgerSession, works: Sequence[Work]) -> list[Any]:
     """Run each unit of work in a savepoint of the session's transaction; one result per
     work, in order: its value, or the exception that rolled it (alone) back. A race the
     database wants retried is raised, so the whole transaction reruns from the start."""
+    # Plain SAVEPOINT statements on the ledger's cursor: SQLAlchemy's nested transactions
+    # cost more than the tap they wrap.
+    cursor = session.store.cursor
     results: list[Any] = []
     for work in works:
+        cursor.execute("SAVEPOINT work")
         try:
-            with session.connection.begin_nested():
-                results.append(work(session))
+            results.append(work(session))
         except (DBAPIError, sqlite3.Error, psycopg.Error) as error:
             if is_retryable(error):
                 raise
+            cursor.execute("ROLLBACK TO SAVEPOINT work")
             results.append(error)
         except Exception as error:  # the caller gets its own error back, the others go on
+            cursor.execute("ROLLBACK TO SAVEPOINT work")
             results.append(error)
+        cursor.execute("RELEASE SAVEPOINT work")
     return results
 
 
@@ -56,6 +62,10 @@ class GroupCommit:
 
     def __call__(self, work: Work) -> Any:
         """Run `work` in the next shared transaction; its value, or its exception, once committed."""
+        return self.submit(work).result()
+
+    def submit(self, work: Work) -> Future[Any]:
+        """Queue `work` for the next shared transaction; the future completes after the commit."""
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
@@ -63,7 +73,7 @@ class GroupCommit:
                     self._thread.start()
         future: Future[Any] = Future()
         self._queue.put((work, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         if self._thread is not None:

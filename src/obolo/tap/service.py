@@ -21,6 +21,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -58,7 +59,7 @@ from obolo.tap.errors import (
     TapIdReused,
     TapReplayed,
 )
-from obolo.tap.group_commit import run_each
+from obolo.tap.group_commit import GroupCommit, run_each
 from obolo.tap.model import (
     Caps,
     Mode,
@@ -216,6 +217,7 @@ class TapService:
         self.card_key = card_key
         self.tag_key = offline_key(card_key)
         self.settings = settings or TapSettings()
+        self._key_id = keys.current_id  # derived from the public key: once, not per receipt
         #: How taps are committed: each in its own transaction unless a GroupCommit is set.
         self.runner: Callable[[Callable[[LedgerSession], Any]], Any] = self.ledger.run
 
@@ -444,6 +446,18 @@ class TapService:
             lambda session: self.tap_in(session, credential, tap, offline=False)
         )
         return outcome
+
+    def submit_tap(self, credential: Credential, tap: TapIn) -> Future[TapOutcome]:
+        """`tap`, for an event loop: a future of the outcome (or of its error), completed after
+        the shared commit. Without group commit the tap runs now and the future is done."""
+        if isinstance(self.runner, GroupCommit):
+            return self.runner.submit(lambda session: self.tap_in(session, credential, tap, offline=False))
+        future: Future[TapOutcome] = Future()
+        try:
+            future.set_result(self.tap(credential, tap))
+        except Exception as error:  # handed to the awaiting caller, as GroupCommit does
+            future.set_exception(error)
+        return future
 
     def upload_offline(self, credential: Credential, taps: list[TapIn]) -> list[TapOutcome | Exception]:
         """Collect taps a terminal accepted offline, each once whatever order and however
@@ -747,7 +761,7 @@ class TapService:
                 tap_id=get("id"), terminal_id=terminal.id, merchant_id=terminal.provider_id,
                 card_id=get("card_id"), asset=get("asset"), amount=get("amount"), charged=get("charged"),
                 capped=bool(get("capped")), band=get("balance_band"), tapped_at=get("tapped_at"),
-                key_id=self.keys.current_id,
+                key_id=self._key_id,
             )  # fmt: skip
             receipt = sign_token(fields, self.keys.current)
         reason = get("reason")

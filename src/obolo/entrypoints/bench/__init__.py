@@ -158,7 +158,8 @@ def tap(
         )
         typer.echo(
             f"{phase.name}: {phase.per_second:,.0f}/s answered of {phase.sent:,} sent, "
-            f"p50 {phase.p(0.5):.2f} ms p99 {phase.p(0.99):.2f} ms{server}"
+            f"p50 {phase.p(0.5):.2f} ms p99 {phase.p(0.99):.2f} ms{server}, "
+            f"server CPU {phase.cpu_ms_per_request:.2f} ms/request"
         )
     typer.echo(
         f"ratio taps/bare: throughput {taps.per_second / bare.per_second:.2f}, "
