@@ -157,7 +157,7 @@ def tap(
             else ""
         )
         typer.echo(
-            f"{phase.name}: {phase.per_second:,.0f}/s answered of {phase.sent:,} sent, "
+            f"{phase.name}: {phase.ok:,} of {phase.sent:,} answered, {phase.per_second:,.0f}/s, "
             f"p50 {phase.p(0.5):.2f} ms p99 {phase.p(0.99):.2f} ms{server}, "
             f"server CPU {phase.cpu_ms_per_request:.2f} ms/request"
         )

@@ -176,7 +176,8 @@ async def _phase(
 
     started = time.perf_counter() + 0.05
     await asyncio.gather(*(one(i, started + i / rate) for i in range(total)))
-    elapsed = time.perf_counter() - started
+    # The last request is sent at (total - 1) / rate: a phase lasts at least its schedule.
+    elapsed = max(time.perf_counter() - started, total / rate)
     while not pool.empty():
         pool.get_nowait().writer.close()
     return Phase(name, total, ok, elapsed, latencies, server, declined)
