@@ -626,7 +626,10 @@ class TapService:
         caps = Caps(terminal.fare, terminal.daily_cap, terminal.weekly_cap)
         day = day_of(tapped_at)
         week = week_of(day)
-        days = _fetch_all(session, _WEEK_SQL, (card.id, terminal.provider_id, week))
+        # PostgreSQL: lock the week's rows so two API processes cannot both accrue on the
+        # same hold (SQLite's BEGIN IMMEDIATE already serialises writers).
+        lock = "" if session.store.mark == "?" else " FOR UPDATE"
+        days = _fetch_all(session, _WEEK_SQL + lock, (card.id, terminal.provider_id, week))
         week_charged = sum(d.accrued + d.late for d in days)
         row = next((d for d in days if d.day == day), None)
         day_charged = 0 if row is None else row.accrued + row.late
@@ -731,7 +734,9 @@ class TapService:
             )  # fmt: skip
             return charge, 0
         if correction.status == "open":
-            connection.execute(update(tap_corrections).where(key).values(amount=correction.amount + charge))
+            connection.execute(
+                update(tap_corrections).where(key).values(amount=tap_corrections.c.amount + charge)
+            )
             return charge, 0
         moved = self._pay_now(
             session, card, terminal, derived_id("transfer", "tap", tap_id), charge, partial=True
@@ -819,6 +824,7 @@ class TapService:
                 .join(tap_merchants, tap_merchants.c.provider_id == tap_days.c.merchant_id)
                 .where(tap_days.c.status == "open", tap_days.c.day < closing_day)
                 .limit(limit)
+                .with_for_update(skip_locked=True, of=tap_days)
             ).all()
             for row in rows:
                 self._close_day(session, row)
@@ -864,6 +870,7 @@ class TapService:
                 .join(tap_cards, tap_cards.c.id == tap_corrections.c.card_id)
                 .where(tap_corrections.c.status == "open", tap_corrections.c.week < closed_before)
                 .limit(limit)
+                .with_for_update(skip_locked=True, of=tap_corrections)
             ).all()  # fmt: skip
             for row in rows:
                 card = _Row(id=row.card_id, account_id=row.card_account, user_id=row.user_id, asset=row.asset)
@@ -903,6 +910,7 @@ class TapService:
                 .where(tap_debts.c.remaining > 0)
                 .order_by(tap_debts.c.created_at)
                 .limit(limit)
+                .with_for_update(skip_locked=True, of=tap_debts)
             ).all()  # fmt: skip
             touched = 0
             for row in rows:
