@@ -261,28 +261,23 @@ def register_merchant(
     return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
-@router.post(
-    "/merchants/{merchant_id}/terminals", status_code=201, response_model=TerminalOut, responses=ERRORS
-)
+@router.post("/merchants/{merchant_id}/terminals", status_code=201, responses=ERRORS)
 def register_terminal(
     body: TerminalIn,
-    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
     merchant_id: Annotated[str, Path(max_length=36)],
-    idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
-    """Add a terminal: its API key is in this answer only (or it signs with its registered key)."""
-
-    def work() -> tuple[int, Any]:
-        terminal, api_key = platform.tap.register_terminal(
-            principal.user_id, merchant_id, body.name, Mode(body.mode), body.public_key
-        )
-        out = TerminalOut(id=terminal.id, merchant_id=terminal.merchant_id, name=terminal.name,
-                          mode=terminal.mode.value, api_key=api_key)  # fmt: skip
-        return 201, out.model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+) -> TerminalOut:
+    """Add a terminal: its API key is in this answer only (or it signs with its registered
+    key). Not replayed by Idempotency-Key, as API keys are not: a stored answer would keep
+    the key in clear."""
+    terminal, api_key = platform.tap.register_terminal(
+        principal.user_id, merchant_id, body.name, Mode(body.mode), body.public_key
+    )
+    return TerminalOut(
+        id=terminal.id, merchant_id=terminal.merchant_id, name=terminal.name, mode=terminal.mode.value,
+        api_key=api_key,
+    )  # fmt: skip
 
 
 @router.post("/cards", status_code=201, response_model=CardOut, responses=ERRORS)

@@ -168,7 +168,11 @@ def tap(
     met = taps.p(0.99, taps.server_ms) <= TARGET_P99_MS
     typer.echo(f"target server p99 <= {TARGET_P99_MS:.0f} ms at {rate:,.0f}/s: {'PASS' if met else 'FAIL'}")
     if output is not None:
-        machine = f"{os.cpu_count()} cores, Python {host.python_version()}"
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        machine = (
+            f"{os.cpu_count()} cores shared with other work (load average {load} after the run), "
+            f"Python {host.python_version()}"
+        )
         command = f"obolo bench tap --rate {rate:g} --seconds {seconds:g} --cards {cards}"
         section = markdown(bare, taps, command, machine)
         existing = output.read_text() if output.exists() else ""
