@@ -61,6 +61,18 @@ def test_retail_batches_out_of_order_and_repeated_charge_each_tap_once(platform,
     assert sorted(posted_debits(platform, world.rider)) == [eur("1.00"), eur("2.00"), eur("3.00")]
 
 
+def test_a_double_tap_uploaded_later_tap_first_is_one_charge(platform, clock):
+    """Two offline taps a second apart at one till are one charge, whichever arrives first."""
+    world = build_world(platform)
+    first = tap_in(amount="1.00", at=clock())
+    second = tap_in(amount="1.00", at=clock() + NS)
+    clock.advance(600)
+    platform.tap.upload_offline(world.till, [second])
+    (result,) = platform.tap.upload_offline(world.till, [first])
+    assert (result.reason, result.charged, result.duplicate_of) == (Reason.DOUBLE_TAP, 0, second.tap_id)
+    assert posted_debits(platform, world.rider) == [eur("1.00")]
+
+
 def test_transit_batches_in_any_order_cost_the_capped_day_once(platform, clock):
     """Four rides of a day uploaded backwards, then again, cost the daily cap once."""
     world = build_world(platform)

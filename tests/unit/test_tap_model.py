@@ -80,12 +80,13 @@ def test_day_of_splits_at_midnight_utc():
 
 
 def test_double_tap_window():
-    """Within the window (inclusive) it is the same tap; after it or before the first, a new one."""
+    """Within the window (inclusive) either side of a charged tap it is the same tap; past it, a new one."""
     second = 10**9
     assert is_double_tap(0, 3 * second, 3)
     assert not is_double_tap(0, 3 * second + 1, 3)
     assert not is_double_tap(None, 0, 3)
-    assert not is_double_tap(5 * second, 4 * second, 3)
+    assert is_double_tap(5 * second, 4 * second, 3)
+    assert not is_double_tap(5 * second, second, 3)
 
 
 def test_uids_are_hex_of_4_to_10_bytes():

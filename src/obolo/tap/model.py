@@ -82,9 +82,10 @@ def week_of(day: int) -> int:
     return day - (day + 3) % 7
 
 
-def is_double_tap(previous_ns: int | None, now_ns: int, window_seconds: int) -> bool:
-    """Is a tap at `now_ns` the same tap as an approved one at `previous_ns` (same card and terminal)?"""
-    return previous_ns is not None and 0 <= now_ns - previous_ns <= window_seconds * 1_000_000_000
+def is_double_tap(other_ns: int | None, now_ns: int, window_seconds: int) -> bool:
+    """Is a tap at `now_ns` the same tap as a charged one at `other_ns` (same card and
+    terminal)? Either may be the earlier: offline taps arrive in any order."""
+    return other_ns is not None and abs(now_ns - other_ns) <= window_seconds * 1_000_000_000
 
 
 # -- fare capping ------------------------------------------------------------------------------

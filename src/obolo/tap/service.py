@@ -528,7 +528,9 @@ class TapService:
         reason = self._refusal(card, terminal, tapped_at, now, offline)
         if reason is None:
             window = self.settings.double_tap_seconds * NS_PER_SECOND
-            previous = _fetch(session, _DOUBLE_TAP_SQL, (card.id, terminal.id, tapped_at, tapped_at - window))
+            previous = _fetch(
+                session, _DOUBLE_TAP_SQL, (card.id, terminal.id, tapped_at + window, tapped_at - window)
+            )
             if previous is not None and is_double_tap(
                 previous.tapped_at, tapped_at, self.settings.double_tap_seconds
             ):
@@ -957,9 +959,10 @@ _AUTH_SQL = (
     " FROM tap_terminals t JOIN tap_merchants m ON m.provider_id = t.merchant_id WHERE t.id = ?"
 )
 _CARD_SQL = "SELECT id, asset, account_id, user_id, blocked_at, owed FROM tap_cards WHERE uid_hash = ?"
+# Either side of the tap: an offline batch may bring the later tap of a double tap first.
 _DOUBLE_TAP_SQL = (
     "SELECT id, tapped_at FROM tap_taps WHERE card_id = ? AND terminal_id = ? AND tapped_at <= ?"
-    " AND tapped_at >= ? AND status = 'approved' AND duplicate_of IS NULL ORDER BY tapped_at DESC LIMIT 1"
+    " AND tapped_at >= ? AND status = 'approved' AND duplicate_of IS NULL ORDER BY tapped_at LIMIT 1"
 )
 _TAP_COLUMNS = tuple(column.name for column in tap_taps.columns)
 _INSERT_TAP_SQL = (
