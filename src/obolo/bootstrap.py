@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from obolo.adapters.bank import BankPayouts, SandboxBank
+from obolo.adapters.cardkey import card_key_from_environment  # tap
 from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
 from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
@@ -22,6 +23,8 @@ from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.settings import Settings
 from obolo.tasks.service import TaskService
+from obolo.tap.group_commit import GroupCommit  # tap
+from obolo.tap.service import TapService, TapSettings  # tap
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -44,8 +47,11 @@ class Platform:
     channel_refunds: ChannelRefunds
     # tasks
     tasks: TaskService
+    tap: TapService  # tap
 
     def close(self) -> None:
+        if isinstance(self.tap.runner, GroupCommit):  # tap
+            self.tap.runner.close()
         self.engine.dispose()
 
 
@@ -57,6 +63,7 @@ def build(
     migrate: bool | None = None,
     secrets: SecretBox | None = None,
     keys: SigningKeys | None = None,
+    card_key: bytes | None = None,
 ) -> Platform:
     """Wire the platform over the database at `url` (else settings, else the default).
     Migrations run when `migrate` is true, or by default on SQLite."""
@@ -82,6 +89,17 @@ def build(
     tabs = TabService(engine, clock, wallets, paywall, keys)
     channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
     tasks = TaskService(engine, ledger, clock, wallets, settings)
+    # tap: card UIDs are keyed by OBOLO_CARD_KEY (a key file beside a local SQLite database);
+    # taps from concurrent requests share commits.
+    if card_key is None:
+        card_key = card_key_from_environment(local.with_suffix(".card-key") if local else None)
+    tap_settings = TapSettings(
+        double_tap_seconds=settings.tap_double_tap_seconds,
+        kit_ttl_seconds=settings.tap_kit_ttl_seconds,
+        day_close_grace_seconds=settings.tap_day_close_grace_seconds,
+    )
+    tap = TapService(engine, clock, wallets, keys, card_key, tap_settings)
+    tap.runner = GroupCommit(ledger)
     return Platform(
         settings,
         engine,
@@ -98,4 +116,5 @@ def build(
         tabs,
         channel_refunds,
         tasks,
+        tap,
     )

@@ -56,6 +56,11 @@ class Settings:
     task_rejections_per_employer: int = 3
     task_min_hourly: int = 0
     task_fair_pay_samples: int = 5
+    # tap: two taps of one card at one terminal this close together are one charge; offline
+    # kits live this long; a transit day's hold is posted this long after its midnight (UTC).
+    tap_double_tap_seconds: int = 3
+    tap_kit_ttl_seconds: int = 86_400
+    tap_day_close_grace_seconds: int = 3_600
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -97,6 +102,14 @@ class Settings:
             ),
             task_min_hourly=units("OBOLO_TASK_MIN_HOURLY", defaults.task_min_hourly),
             task_fair_pay_samples=int(env.get("OBOLO_TASK_FAIR_PAY_SAMPLES", defaults.task_fair_pay_samples)),
+            # tap
+            tap_double_tap_seconds=int(
+                env.get("OBOLO_TAP_DOUBLE_TAP_SECONDS", defaults.tap_double_tap_seconds)
+            ),
+            tap_kit_ttl_seconds=int(env.get("OBOLO_TAP_KIT_TTL_SECONDS", defaults.tap_kit_ttl_seconds)),
+            tap_day_close_grace_seconds=int(
+                env.get("OBOLO_TAP_DAY_CLOSE_GRACE_SECONDS", defaults.tap_day_close_grace_seconds)
+            ),
         )
 
 

@@ -27,6 +27,10 @@ def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
         # tasks: silence is approval; timed-out slots and past-deadline tasks give money back
         "tasks_auto_approved": platform.tasks.auto_approve_due(),
         "task_slots_released": platform.tasks.release_expired(),
+        # tap: post transit days past their close, bill late taps at the week's end, collect debts
+        "tap_days_closed": platform.tap.close_days(),
+        "tap_weeks_corrected": platform.tap.close_weeks(),
+        "tap_debts_collected": platform.tap.collect_debts(),
     }
 
 

@@ -19,6 +19,7 @@ from obolo.entrypoints.api import (
     ledger_routes,
     paywall_routes,
     task_routes,
+    tap_routes,  # tap
     wallet_routes,
     webhook_routes,
 )
@@ -62,4 +63,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(task_routes.router)  # tasks
+    app.include_router(tap_routes.router)  # tap
     return app

@@ -87,6 +87,18 @@ STATUS_BY_CODE: dict[str, int] = {
     "dispute_not_allowed": 409,
     "dispute_decided": 409,
     "employer_cannot_pay": 409,
+    # tap
+    "bad_terminal_credential": 401,
+    "tap_replayed": 409,
+    "tap_id_reused": 422,
+    "terminal_not_found": 404,
+    "card_not_found": 404,
+    "merchant_not_found": 404,
+    "invalid_tap": 422,
+    "invalid_terminal": 422,
+    "invalid_merchant": 422,
+    "invalid_card_uid": 422,
+    "card_already_linked": 409,
 }
 
 

@@ -169,3 +169,51 @@ def tasks(
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, markdown(figures, command, machine), heading="## Tasks"))
         typer.echo(f"written to {output}")
+
+
+# tap
+@bench_app.command("tap")
+def tap(
+    rate: float = typer.Option(500, "--rate", help="Requests a second, for each endpoint."),
+    seconds: float = typer.Option(10, "--seconds", help="How long each endpoint is loaded."),
+    cards: int = typer.Option(3000, "--cards", help="Linked cards the taps rotate through."),
+    output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        Path("docs/benchmarks.md"), "--output", help="Markdown file whose '## Tap' section is replaced."
+    ),
+) -> None:
+    """Online taps per second and p50/p99 latency beside the bare /healthz of the same server."""
+    import os
+    import platform as host
+
+    from obolo.entrypoints.bench.ledger_bench import replace_section
+    from obolo.entrypoints.bench.tap_bench import TARGET_P99_MS, markdown, run
+
+    bare, taps = run(rate, seconds, cards)
+    for phase in (bare, taps):
+        server = (
+            f", server p50 {phase.p(0.5, phase.server_ms):.2f} ms p99 {phase.p(0.99, phase.server_ms):.2f} ms"
+            if phase.server_ms
+            else ""
+        )
+        typer.echo(
+            f"{phase.name}: {phase.ok:,} of {phase.sent:,} answered, {phase.per_second:,.0f}/s, "
+            f"p50 {phase.p(0.5):.2f} ms p99 {phase.p(0.99):.2f} ms{server}, "
+            f"server CPU {phase.cpu_ms_per_request:.2f} ms/request"
+        )
+    typer.echo(
+        f"ratio taps/bare: throughput {taps.per_second / bare.per_second:.2f}, "
+        f"p99 {taps.p(0.99) / bare.p(0.99):.1f}x; declined taps {taps.declined}"
+    )
+    met = taps.p(0.99, taps.server_ms) <= TARGET_P99_MS
+    typer.echo(f"target server p99 <= {TARGET_P99_MS:.0f} ms at {rate:,.0f}/s: {'PASS' if met else 'FAIL'}")
+    if output is not None:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        machine = (
+            f"{os.cpu_count()} cores shared with other work (load average {load} after the run), "
+            f"Python {host.python_version()}"
+        )
+        command = f"obolo bench tap --rate {rate:g} --seconds {seconds:g} --cards {cards}"
+        section = markdown(bare, taps, command, machine)
+        existing = output.read_text() if output.exists() else ""
+        output.write_text(replace_section(existing, section, heading="## Tap"))
+        typer.echo(f"written to {output}")
