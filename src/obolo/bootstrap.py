@@ -15,11 +15,13 @@ from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
+from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.settings import Settings
+from obolo.sms.service import SmsService
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -39,6 +41,9 @@ class Platform:
     keys: SigningKeys
     paywall: PaywallService
     tabs: TabService
+    # sms
+    sms_gateway: SmsGateway
+    sms: SmsService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,6 +80,16 @@ def build(
     webhooks = WebhookService(engine, clock, secrets)
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)
+    # sms: the HTTP gateway when one is configured, else messages go to the log (local runs)
+    sms_gateway: SmsGateway = ConsoleSmsGateway()
+    if settings.sms_gateway_url and settings.sms_auth_token:
+        sms_gateway = HttpSmsGateway(
+            settings.sms_gateway_url,
+            settings.sms_gateway_user or "",
+            settings.sms_auth_token,
+            settings.sms_gateway_from or "Obolo",
+        )
+    sms = SmsService(engine, clock, wallets, sms_gateway, settings)
     return Platform(
         settings,
         engine,
@@ -89,4 +104,6 @@ def build(
         keys,
         paywall,
         tabs,
+        sms_gateway,
+        sms,
     )

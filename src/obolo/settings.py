@@ -45,6 +45,26 @@ class Settings:
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600
     refunds_per_day: int = 5
+    # -- sms: money by text message ------------------------------------------------------
+    sms_asset: str = "EUR"
+    sms_auth_token: str | None = None  # the gateway's shared secret; no token, no webhook
+    sms_gateway_url: str | None = None  # outbound HTTP gateway; unset: the console gateway
+    sms_gateway_user: str | None = None
+    sms_gateway_from: str | None = None
+    sms_send_max: int = parse_units("200.00", EUR)
+    sms_day_max: int = parse_units("500.00", EUR)
+    sms_sends_per_hour: int = 10
+    # Lower limits while a number is freshly (re)verified: a swapped SIM looks like this.
+    sms_new_number_send_max: int = parse_units("50.00", EUR)
+    sms_new_number_day_max: int = parse_units("100.00", EUR)
+    sms_new_number_seconds: int = 24 * 3600
+    sms_confirm_seconds: int = 300
+    sms_undo_seconds: int = 600
+    sms_cooling_threshold: int = parse_units("50.00", EUR)
+    sms_cooling_seconds: int = 900
+    sms_claim_days: int = 7
+    sms_pin_attempts: int = 3
+    sms_lock_seconds: int = 1800
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -72,4 +92,16 @@ class Settings:
             withdrawal_max=units("OBOLO_WITHDRAWAL_MAX", defaults.withdrawal_max),
             refund_window_seconds=int(env.get("OBOLO_REFUND_WINDOW_SECONDS", defaults.refund_window_seconds)),
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
+            # sms
+            sms_asset=env.get("OBOLO_SMS_ASSET", defaults.sms_asset),
+            sms_auth_token=env.get("OBOLO_SMS_AUTH_TOKEN") or None,
+            sms_gateway_url=env.get("OBOLO_SMS_GATEWAY_URL") or None,
+            sms_gateway_user=env.get("OBOLO_SMS_GATEWAY_USER") or None,
+            sms_gateway_from=env.get("OBOLO_SMS_FROM") or None,
+            sms_send_max=units("OBOLO_SMS_SEND_MAX", defaults.sms_send_max),
+            sms_day_max=units("OBOLO_SMS_DAY_MAX", defaults.sms_day_max),
+            sms_sends_per_hour=int(env.get("OBOLO_SMS_SENDS_PER_HOUR", defaults.sms_sends_per_hour)),
+            sms_cooling_threshold=units("OBOLO_SMS_COOLING_THRESHOLD", defaults.sms_cooling_threshold),
+            sms_cooling_seconds=int(env.get("OBOLO_SMS_COOLING_SECONDS", defaults.sms_cooling_seconds)),
+            sms_claim_days=int(env.get("OBOLO_SMS_CLAIM_DAYS", defaults.sms_claim_days)),
         )

@@ -21,6 +21,9 @@ def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
         "webhooks_attempted": deliver_due(platform.engine, platform.secrets, platform.clock, client),
         "pending_expired": platform.ledger.expire_pending(),
         "tabs_settled": platform.tabs.settle_due_tabs(),
+        # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
+        "sms_released": platform.sms.release_due(),
+        "sms_delivered": platform.sms.deliver_outbox(),
     }
 
 

@@ -16,10 +16,12 @@ from obolo.entrypoints.api import (
     identity_routes,
     ledger_routes,
     paywall_routes,
+    sms_routes,
     wallet_routes,
     webhook_routes,
 )
 from obolo.entrypoints.api.limits import BodySizeLimit
+from obolo.entrypoints.web import sms_simulator
 
 DESCRIPTION = """
 Micropayments on one exact double-entry ledger.
@@ -57,4 +59,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
+    # sms: the gateway webhook and, on local runs, the simulator page
+    app.include_router(sms_routes.router)
+    app.include_router(sms_simulator.router)
     return app

@@ -63,6 +63,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "over_consent_limit": 402,
     "charge_id_reused": 422,
     "not_refundable": 422,
+    # sms: the gateway webhook's own refusals (commands are refused by reply, not by status)
+    "invalid_signature": 403,
+    "sms_not_configured": 404,
 }
 
 
