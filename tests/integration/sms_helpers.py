@@ -26,7 +26,9 @@ def sms_platform(url: str, clock, settings: Settings | None = None) -> tuple[Pla
     platform.identity.hasher = CHEAP
     gateway = FakeSmsGateway()
     platform.sms_gateway = gateway
-    platform.sms = SmsService(platform.engine, clock, platform.wallets, gateway, platform.settings, hasher=CHEAP)
+    platform.sms = SmsService(
+        platform.engine, clock, platform.wallets, gateway, platform.settings, hasher=CHEAP
+    )
     return platform, gateway
 
 

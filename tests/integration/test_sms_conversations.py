@@ -62,7 +62,8 @@ def test_join_opens_a_wallet_bound_to_the_number_and_asks_for_a_pin(world):
     platform, _ = world
     carol = Phone(platform, CAROL)
     reply = carol.say("join")
-    assert reply.code == "ok" and "PIN" in reply.text
+    assert reply.code == "ok"
+    assert "PIN" in reply.text
     assert carol.say("BAL").text == "Balance: 0.00 EUR."
     refused = carol.say(f"SEND 1 {ALICE}")
     assert refused.code == "sms_pin_not_set"
@@ -108,12 +109,13 @@ def test_a_pin_from_another_number_does_not_confirm_the_owners_send(world, peopl
 def test_send_waits_for_the_pin_then_pays_and_both_get_receipts(world, people):
     """SEND names the masked recipient and amount and moves nothing; the PIN pays; both get a receipt."""
     platform, gateway = world
-    alice, bob, alice_id, bob_id = people
+    alice, _bob, alice_id, bob_id = people
     ask = alice.say(f"SEND 5,50   {BOB}  pizza")
     assert ask.text.startswith("Send 5.50 EUR to Bo*** Ro*** +39*******321? Fee 0.00.")
     assert balances(platform, alice_id, bob_id) == [100_000_000, 0]
     done = alice.say("2468")
-    assert done.code == "ok" and done.text.startswith("Sent 5.50 EUR to Bo*** Ro***. Fee 0.00. Ref ")
+    assert done.code == "ok"
+    assert done.text.startswith("Sent 5.50 EUR to Bo*** Ro***. Fee 0.00. Ref ")
     assert "Bal" not in done.text  # the balance only when asked for
     assert balances(platform, alice_id, bob_id) == [94_500_000, 5_500_000]
     (receipt,) = gateway.to(BOB)
@@ -123,7 +125,7 @@ def test_send_waits_for_the_pin_then_pays_and_both_get_receipts(world, people):
 
 def test_ok_pin_confirms_and_opted_in_receipts_carry_the_balance(world, people):
     """`OK <PIN>` confirms too; after BAL ON the owner's receipts show their balance, and only theirs."""
-    platform, gateway = world
+    _platform, gateway = world
     alice, bob, *_ = people
     assert alice.say("BAL ON").text == "Receipts will show your balance."
     alice.say(f"SEND 1 {BOB}")
@@ -221,14 +223,15 @@ def test_send_by_email_and_national_number(world, people):
 
 
 def test_three_wrong_pins_lock_sending_for_thirty_minutes(world, people, clock):
-    """Three wrong PINs drop the waiting send and lock sending; even the right PIN is refused until the lock ends."""
+    """Three wrong PINs drop the waiting send and lock sending; even the right PIN waits for the lock."""
     platform, _ = world
     alice, _, alice_id, bob_id = people
     alice.say(f"SEND 5 {BOB}")
     assert alice.say("1111").text == "Wrong PIN. 2 attempts left."
     assert alice.say("OK 2222").text == "Wrong PIN. 1 attempts left."
     locked = alice.say("3333")
-    assert locked.code == "sms_locked" and "locked until" in locked.text
+    assert locked.code == "sms_locked"
+    assert "locked until" in locked.text
     assert alice.say("2468").code == "sms_locked"
     assert alice.say(f"SEND 5 {BOB}").code == "sms_locked"
     assert alice.say("PIN 2468 9753").code == "sms_locked"
@@ -254,25 +257,30 @@ def test_pins_are_stored_hashed(world, people):
     """The stored PIN is an argon2id hash, not the digits."""
     platform, _ = world
     number = platform.sms._read(lambda c: platform.sms._number(c, ALICE))
-    assert number.pin_hash.startswith("$argon2id$") and "2468" not in number.pin_hash
+    assert number.pin_hash.startswith("$argon2id$")
+    assert "2468" not in number.pin_hash
 
 
 # -- numbers not yet on Obolo ---------------------------------------------------------------
 
 
 def test_money_to_an_unregistered_number_waits_then_is_claimed_on_join(world, people):
-    """The money is held (pending) with an invitation; JOIN from that number makes it theirs; the sender is told."""
+    """Money is held (pending) with an invitation; JOIN from that number claims it; the sender is told."""
     platform, gateway = world
     alice, _, alice_id, _ = people
     ask = alice.say(f"SEND 7 {CAROL} rent")
-    assert ask.text.startswith("+39*******233 is not on Obolo: send 7.00 EUR (fee 0.00) for them to claim in 7 days?")
+    assert ask.text.startswith(
+        "+39*******233 is not on Obolo: send 7.00 EUR (fee 0.00) for them to claim in 7 days?"
+    )
     sent = alice.say("2468")
     assert sent.text.startswith("7.00 EUR held for +39*******233")
     assert available(platform, alice_id) == 93_000_000
     (holding,) = platform.ledger.lookup_accounts([holding_account_id("EUR")])
-    assert holding.credits_pending == 7_000_000 and holding.credits_posted == 0
+    assert holding.credits_pending == 7_000_000
+    assert holding.credits_posted == 0
     (invitation,) = gateway.to(CAROL)
-    assert "Al*** Ve*** ti ha inviato 7.00 EUR" in invitation and "REGISTRA" in invitation  # +39: Italian
+    assert "Al*** Ve*** ti ha inviato 7.00 EUR" in invitation
+    assert "REGISTRA" in invitation
     welcome = Phone(platform, CAROL).say("JOIN Carol")
     assert "7.00 EUR sent to you is now yours." in welcome.text
     carol_id = platform.sms._read(lambda c: platform.sms._number(c, CAROL)).user_id
@@ -284,7 +292,7 @@ def test_money_to_an_unregistered_number_waits_then_is_claimed_on_join(world, pe
 
 
 def test_unclaimed_money_returns_to_the_sender_after_seven_days(world, people, clock):
-    """Unclaimed after the claim period, the periodic job returns the money and tells the sender; a later JOIN finds nothing."""
+    """Unclaimed in the claim period, the job returns the money and tells the sender; JOIN then finds none."""
     platform, gateway = world
     alice, _, alice_id, _ = people
     alice.say(f"SEND 7 {CAROL}")
@@ -295,7 +303,9 @@ def test_unclaimed_money_returns_to_the_sender_after_seven_days(world, people, c
     clock.advance(11)
     assert platform.sms.release_due() == 1
     assert available(platform, alice_id) == 100_000_000
-    assert gateway.to(ALICE)[-1].startswith(f"+39*******233 did not claim 7.00 EUR in 7 days: it is back in your wallet. Ref {ref_in(sent.text)}")
+    assert gateway.to(ALICE)[-1].startswith(
+        f"+39*******233 did not claim 7.00 EUR in 7 days: it is back in your wallet. Ref {ref_in(sent.text)}"
+    )
     assert platform.sms.release_due() == 0
     welcome = Phone(platform, CAROL).say("JOIN")
     assert "is now yours" not in welcome.text
@@ -350,14 +360,15 @@ def test_undo_within_ten_minutes_reverses_an_unspent_send(world, people, clock):
 
 
 def test_undo_too_late_or_spent_records_a_request_and_asks_the_recipient(world, people, clock):
-    """After ten minutes, or once the recipient spent, UNDO moves nothing: it asks the recipient, who may RETURN it."""
+    """After ten minutes, or once the recipient spent, UNDO asks the recipient, who may RETURN it."""
     platform, gateway = world
     alice, bob, alice_id, bob_id = people
     alice.say(f"SEND 5 {BOB}")
     late = ref_in(alice.say("2468").text)
     clock.advance(601)
     reply = alice.say(f"UNDO {late}")
-    assert reply.code == "ok" and "Request recorded" in reply.text
+    assert reply.code == "ok"
+    assert "Request recorded" in reply.text
     assert balances(platform, alice_id, bob_id) == [95_000_000, 5_000_000]
     assert f"RETURN {late}" in gateway.to(BOB)[-1]
     alice.say(f"SEND 5 {BOB}")
@@ -397,7 +408,7 @@ def test_first_large_payment_to_someone_new_is_held_and_can_be_cancelled(world, 
 
 
 def test_held_payment_is_paid_when_the_cooling_off_ends(world, people, clock):
-    """Without a cancel, the job pays the held money after the cooling-off; later payments to them are not held."""
+    """Without a cancel the job pays held money after the cooling-off; later payments are not held."""
     platform, gateway = world
     alice, _, alice_id, bob_id = people
     alice.say(f"SEND 60 {BOB}")
@@ -431,12 +442,14 @@ def test_limits_per_send_per_day_and_per_hour(db_url, clock):
         alice.say("PIN 2468")
         clock.advance(DAY + 1)
         over = alice.say(f"SEND 10,01 {BOB}")
-        assert over.code == "sms_limit" and "10.00 EUR per send" in over.text
+        assert over.code == "sms_limit"
+        assert "10.00 EUR per send" in over.text
         for amount in ("6", "6"):
             alice.say(f"SEND {amount} {CAROL}")
             assert alice.say("2468").code == "ok"
         day = alice.say(f"SEND 4 {CAROL}")
-        assert day.code == "sms_limit" and "daily limit of 15.00" in day.text
+        assert day.code == "sms_limit"
+        assert "daily limit of 15.00" in day.text
         alice.say(f"SEND 1 {CAROL}")
         assert alice.say("2468").code == "ok"
         assert alice.say(f"SEND 1 {CAROL}").code == "sms_limit"  # a fourth send this hour
@@ -459,7 +472,8 @@ def test_a_freshly_verified_number_has_lower_limits(world, clock):
     alice.say("JOIN")
     alice.say("PIN 2468")
     refused = alice.say(f"SEND 60 {CAROL}")
-    assert refused.code == "sms_limit" and "new number" in refused.text
+    assert refused.code == "sms_limit"
+    assert "new number" in refused.text
     assert available(platform, alice_id) == 200_000_000
     clock.advance(DAY + 1)
     assert alice.say(f"SEND 60 {CAROL}").code == "ok"
@@ -475,7 +489,8 @@ def test_a_duplicate_message_id_is_processed_once(world, people):
     alice.say(f"SEND 5 {BOB}")
     first = alice.say("2468", sid="SMdup")
     again = alice.say("2468", sid="SMdup")
-    assert again.code == "duplicate" and again.text == first.text
+    assert again.code == "duplicate"
+    assert again.text == first.text
     assert balances(platform, alice_id, bob_id) == [95_000_000, 5_000_000]
 
 
