@@ -28,6 +28,7 @@ def setup(db_url, clock):
     platform.wallets.top_up(alice_id, eur("20.00"), CARD)
     bob_id = platform.identity.sign_up("b@example.com", "bob password 12", "Bob", BOB).id
     platform.sms.register_number(alice_id, ALICE, "2468")
+    platform.sms.register_number(bob_id, BOB, "1357")
     clock.advance(86_401)
     with TestClient(create_app(platform), raise_server_exceptions=False) as client:
         yield client, platform, alice_id, bob_id
@@ -104,11 +105,28 @@ def test_without_an_auth_token_the_webhook_is_off(setup):
 def test_reply_text_is_xml_escaped(setup):
     """Reply text is escaped inside the XML."""
     client, platform, *_ = setup
-    platform.identity.sign_up("x@example.com", "xavier password", "<b>&Co", "+393401112233")
+    xavier = platform.identity.sign_up("x@example.com", "xavier password", "<b>&Co", "+393401112233").id
+    platform.sms.register_number(xavier, "+393401112233", "8642")
     post(client, form("BAL ON", sid="SMa"))
     text = post(client, form("SEND 1 +393401112233", sid="SMb")).text
     assert "to &lt;b*** +39" in text
     assert "<b" not in text.split("<Message>")[1]
+
+
+def test_a_signed_in_person_gets_a_link_code_for_their_phone(setup):
+    """POST /v1/sms/link gives a code; JOIN <code> from a phone binds it to that account."""
+    client, *_ = setup
+    client.post(
+        "/v1/users", json={"email": "d@example.com", "password": "dora password 12", "display_name": "D"}
+    )
+    token = client.post("/v1/sessions", json={"email": "d@example.com", "password": "dora password 12"})
+    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    assert client.post("/v1/sms/link").status_code == 401
+    created = client.post("/v1/sms/link", headers=headers)
+    assert created.status_code == 201
+    code = created.json()["code"]
+    reply = post(client, form(f"JOIN {code}", sid="SMj", sender="+393401112233"))
+    assert "linked to your Obolo account" in reply.text
 
 
 # -- the simulator -------------------------------------------------------------------------

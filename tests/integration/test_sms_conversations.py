@@ -41,7 +41,8 @@ def people(world, clock):
     alice_id = platform.identity.sign_up("alice@example.com", "alice password 1", "Alice Verdi", ALICE).id
     platform.wallets.top_up(alice_id, eur("100.00"), CARD)
     alice, bob = Phone(platform, ALICE), Phone(platform, BOB)
-    assert alice.say("JOIN").code == "ok"
+    code, _ = platform.sms.link_code(alice_id)
+    assert alice.say(f"JOIN {code}").text.startswith("This number is now linked to your Obolo account.")
     assert alice.say("PIN 2468").code == "ok"
     assert bob.say("JOIN Bob Rossi").code == "ok"
     assert bob.say("PIN 1357").code == "ok"
@@ -71,6 +72,34 @@ def test_join_opens_a_wallet_bound_to_the_number_and_asks_for_a_pin(world):
     assert carol.say("PIN 4321").code == "sms_weak_pin"
     assert carol.say("PIN 7391").text == "PIN set. Send money with SEND <amount> <number>."
     assert carol.say("JOIN").code == "sms_already_registered"
+
+
+def test_join_does_not_take_over_a_web_account_that_merely_lists_the_number(world):
+    """A number typed on someone's web account is not theirs until proven: JOIN opens a separate wallet."""
+    platform, _ = world
+    squatter = platform.identity.sign_up("sq@example.com", "squatter pass 1", "Squatter", CAROL).id
+    platform.wallets.top_up(squatter, eur("10.00"), CARD)
+    carol = Phone(platform, CAROL)
+    assert carol.say("JOIN").text.startswith("Welcome to Obolo!")
+    carol_id = platform.sms._read(lambda c: platform.sms._number(c, CAROL)).user_id
+    assert carol_id != squatter
+    assert carol.say("BAL").text == "Balance: 0.00 EUR."
+    assert available(platform, squatter) == 10_000_000
+
+
+def test_a_link_code_links_the_number_to_that_account_once(world, clock):
+    """JOIN <code> from the account's API links the number; a wrong, used or expired code links nothing."""
+    platform, _ = world
+    dora = platform.identity.sign_up("dora@example.com", "dora password 12", "Dora").id
+    carol = Phone(platform, CAROL)
+    assert carol.say("JOIN 3ACDEFGH").code == "sms_invalid_link_code"
+    code, _ = platform.sms.link_code(dora)
+    clock.advance(601)
+    assert carol.say(f"JOIN {code}").code == "sms_invalid_link_code"
+    code, _ = platform.sms.link_code(dora)
+    assert carol.say(f"join {code.lower()}").code == "ok"
+    assert platform.sms._read(lambda c: platform.sms._number(c, CAROL)).user_id == dora
+    assert Phone(platform, STRANGER).say(f"JOIN {code}").code == "sms_invalid_link_code"
 
 
 def test_registra_answers_in_italian(world):
@@ -320,7 +349,7 @@ def test_claim_period_is_configurable(db_url, clock):
         alice_id = platform.identity.sign_up("a@example.com", "alice password 1", "Alice", ALICE).id
         platform.wallets.top_up(alice_id, eur("10.00"), CARD)
         alice = Phone(platform, ALICE)
-        alice.say("JOIN")
+        alice.say(f"JOIN {platform.sms.link_code(alice_id)[0]}")
         alice.say("PIN 2468")
         assert "claim in 2 days" in alice.say(f"SEND 1 {CAROL}").text
         alice.say("2468")
@@ -438,7 +467,7 @@ def test_limits_per_send_per_day_and_per_hour(db_url, clock):
         alice_id = platform.identity.sign_up("a@example.com", "alice password 1", "Alice", ALICE).id
         platform.wallets.top_up(alice_id, eur("100.00"), CARD)
         alice = Phone(platform, ALICE)
-        alice.say("JOIN")
+        alice.say(f"JOIN {platform.sms.link_code(alice_id)[0]}")
         alice.say("PIN 2468")
         clock.advance(DAY + 1)
         over = alice.say(f"SEND 10,01 {BOB}")
@@ -469,7 +498,7 @@ def test_a_freshly_verified_number_has_lower_limits(world, clock):
     alice_id = platform.identity.sign_up("a@example.com", "alice password 1", "Alice", ALICE).id
     platform.wallets.top_up(alice_id, eur("200.00"), CARD)
     alice = Phone(platform, ALICE)
-    alice.say("JOIN")
+    alice.say(f"JOIN {platform.sms.link_code(alice_id)[0]}")
     alice.say("PIN 2468")
     refused = alice.say(f"SEND 60 {CAROL}")
     assert refused.code == "sms_limit"

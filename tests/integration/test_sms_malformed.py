@@ -27,7 +27,7 @@ def world(db_url, clock):
     platform.wallets.top_up(alice_id, eur("50.00"), CARD)
     bob_id = platform.identity.sign_up("b@example.com", "bob password 12", "Bob", BOB).id
     alice = Phone(platform, ALICE)
-    alice.say("JOIN")
+    alice.say(f"JOIN {platform.sms.link_code(alice_id)[0]}")
     alice.say("PIN 2468")
     yield platform, alice, alice_id, bob_id
     assert check_ledger(platform.engine) == []

@@ -86,3 +86,7 @@ class ConfirmationExpired(InvalidRequest):
 
 class PinAlreadySet(InvalidRequest):
     code = "sms_pin_already_set"
+
+
+class InvalidLinkCode(InvalidRequest):
+    code = "sms_invalid_link_code"

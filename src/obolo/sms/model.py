@@ -21,6 +21,7 @@ MAX_NOTE = 40
 MAX_BODY = 480  # three concatenated messages; past this a body is cut before parsing
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B mix-ups
 REF_LENGTH = 6
+LINK_CODE_LENGTH = 8
 
 
 class Lang(enum.StrEnum):
@@ -77,6 +78,7 @@ class Start(Command):
 @dataclass(frozen=True, slots=True)
 class Join(Command):
     name: str | None = None
+    code: str | None = None  # a link code from the account's API: JOIN <code> links this number
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ _KEYWORDS: dict[str, tuple[str, Lang | None]] = {
     "OK": ("confirm", None), "NO": ("cancel", None), "CANCEL": ("cancel", Lang.EN),
 }  # fmt: skip
 _PIN = re.compile(r"[0-9]{4,6}")
+# At least one digit, so a name after JOIN is not taken for a code.
+_LINK_CODE = re.compile(f"(?=.*[0-9])[{REF_ALPHABET}]{{{LINK_CODE_LENGTH}}}")
 _ON = {"ON", "SI", "SÌ", "YES"}
 _OFF = {"OFF", "NO"}
 
@@ -157,6 +161,8 @@ def parse(text: str) -> Command:
             return SetPin(lang, rest[0], rest[1])
         return Malformed(lang, "pin")
     if kind == "join":
+        if len(rest) == 1 and _LINK_CODE.fullmatch(rest[0].upper()):
+            return Join(lang, None, rest[0].upper())
         name = " ".join(rest)[:60].strip() or None
         return Join(lang, name)
     if kind in ("undo", "return"):
@@ -174,6 +180,10 @@ def parse(text: str) -> Command:
 # -- values ---------------------------------------------------------------------------------
 
 _AMOUNT = re.compile(r"([0-9]{1,12})(?:[.,]([0-9]{1,18}))?")
+
+
+def is_link_code(text: str) -> bool:
+    return _LINK_CODE.fullmatch(text) is not None
 
 
 def parse_amount(text: str, asset: Asset) -> Amount:
@@ -322,6 +332,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "claimed_note": (
         " {amount} {asset} sent to you is now yours.",
         " {amount} {asset} inviati a te sono tuoi.",
+    ),
+    "linked": (
+        "This number is now linked to your Obolo account.{claimed} Choose a 4-6 digit PIN: reply "
+        "PIN <new PIN>.",
+        "Numero collegato al tuo account Obolo.{claimed} Scegli un PIN di 4-6 cifre: rispondi "
+        "PIN <nuovo PIN>.",
+    ),
+    "invalid_link_code": (
+        "That link code is wrong or expired. Get a new one from your Obolo account.",
+        "Codice di collegamento errato o scaduto. Richiedine uno nuovo dal tuo account Obolo.",
     ),
     "already_registered": (
         "This number already has an Obolo wallet. HELP lists the commands.",

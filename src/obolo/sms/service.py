@@ -17,6 +17,7 @@ What a person sends is never stored or logged: it may carry their PIN.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from obolo.adapters.db.schema import movements, user_roles, users
 from obolo.adapters.db.schema_sms import (
     sms_confirmations,
     sms_inbound,
+    sms_link_codes,
     sms_optouts,
     sms_outbox,
     sms_phones,
@@ -50,6 +52,7 @@ from obolo.sms.errors import (
     AlreadyRegistered,
     CannotUndo,
     ConfirmationExpired,
+    InvalidLinkCode,
     InvalidRecipient,
     NothingToConfirm,
     NotRegistered,
@@ -72,6 +75,7 @@ log = structlog.get_logger("obolo.sms")
 HOLDING_CODE = 20  # ledger account code of the platform's SMS holding account
 SMS_EMAIL_DOMAIN = "sms.obolo.invalid"  # people who joined by SMS have no email; .invalid never routes
 OUTBOX_ATTEMPTS = 10
+LINK_CODE_SECONDS = 600
 _GRACE_SECONDS = 86_400  # a hold outlives its due time by a day, so the job, not the ledger, ends it
 
 
@@ -142,6 +146,10 @@ def _send(row: Any) -> SendRow:
     )  # fmt: skip
 
 
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.upper().encode()).hexdigest()
+
+
 def _mask_email(email: str) -> str:
     local, _, domain = email.partition("@")
     return f"{local[:2]}***@{domain}"
@@ -190,6 +198,15 @@ class SmsService:
 
     def _name(self, connection: Connection, user_id: str) -> str:
         return model.mask_name(display_names(connection, {user_id}).get(user_id, ""))
+
+    def _recipient(self, connection: Connection, handle: str) -> str | None:
+        """Who receives money sent to `handle`: the account with that email, or the account
+        a number is verified for by SMS. A number only listed on a web account does not
+        count: money for it waits until someone proves they hold it."""
+        if "@" in handle:
+            return find_user_id(connection, handle)
+        bound = self._number(connection, handle)
+        return bound.user_id if bound else None
 
     def _opted_out(self, connection: Connection, phone: str) -> bool:
         found = connection.execute(select(sms_optouts.c.phone).where(sms_optouts.c.phone == phone)).first()
@@ -252,6 +269,16 @@ class SmsService:
             reply = self._dispatch(phone, command)
         except OboloError as error:
             reply = Reply(self._refusal(error, self._language(phone, command)), error.code)
+        except Exception:
+            # Not an answer but a failure (the database went away): forget the id so the
+            # gateway's retry is handled afresh. Each step is its own transaction and keyed,
+            # so a retry cannot repeat what already happened.
+            if sid:
+                run_in_transaction(
+                    self.engine,
+                    lambda c: c.execute(delete(sms_inbound).where(sms_inbound.c.message_sid == sid)),
+                )
+            raise
         if sid:
             run_in_transaction(
                 self.engine,
@@ -292,7 +319,7 @@ class SmsService:
         if isinstance(command, model.Help):
             return Reply(say("help", lang))
         if isinstance(command, model.Join):
-            return Reply(self.join(phone, lang, command.name))
+            return Reply(self.join(phone, lang, command.name, command.code))
         if isinstance(command, model.Stop):
             return Reply(self.stop(phone, lang))
         if isinstance(command, model.Start):
@@ -356,6 +383,8 @@ class SmsService:
                 limit = data["limit"]
                 shown = data["max"] if limit == model.Limit.PER_HOUR else self._show(data["max"])
                 return say(f"limit_{limit}", lang, max=shown, asset=asset, new=new)
+            case "sms_invalid_link_code":
+                return say("invalid_link_code", lang)
             case "sms_already_registered":
                 return say("already_registered", lang)
             case "sms_cannot_undo":
@@ -367,31 +396,44 @@ class SmsService:
         return say("error", lang)
 
     # -- registration and preferences -------------------------------------------------------
-    def join(self, phone: str, lang: Lang, name: str | None = None) -> str:
-        """Bind `phone` to a wallet: the account that already gave this number, else a new
-        one. The message came from the number, which verifies it; money waiting for it
-        is claimed in the same transaction."""
-        if not self._read(lambda c: self._number(c, phone) is None):
-            raise AlreadyRegistered("this number already has a wallet")
+    def join(self, phone: str, lang: Lang, name: str | None = None, code: str | None = None) -> str:
+        """Bind `phone` to a wallet. With a link code from the account's API, to that
+        account; otherwise to a new account of its own, even if some web account lists
+        this number (nobody verified that: whoever typed it may not hold it). The message
+        came from the number, which verifies it; money waiting for it is claimed in the
+        same transaction. Raises AlreadyRegistered, InvalidLinkCode."""
 
-        def work(session: LedgerSession) -> int:
+        def work(session: LedgerSession) -> tuple[int, bool]:
             connection = session.connection
-            if self._number(connection, phone) is not None:
-                raise AlreadyRegistered("this number already has a wallet")
             now = self.clock()
-            user_id = find_user_id(connection, phone)
-            if user_id is None:
+            bound = self._number(connection, phone)
+            if code is not None:
+                found = connection.execute(
+                    select(sms_link_codes).where(
+                        sms_link_codes.c.code_hash == _digest(code), sms_link_codes.c.expires_at > now
+                    )
+                ).first()
+                if found is None:
+                    raise InvalidLinkCode("no such link code")
+                if bound is not None and bound.user_id != found.user_id:
+                    raise AlreadyRegistered("this number already has a wallet")
+                user_id = found.user_id
+                connection.execute(delete(sms_link_codes).where(sms_link_codes.c.user_id == user_id))
+                # The account moves to this number; its old number stops speaking for it.
+                connection.execute(delete(sms_phones).where(sms_phones.c.user_id == user_id))
+            else:
+                if bound is not None:
+                    raise AlreadyRegistered("this number already has a wallet")
                 user_id = new_id()
+                listed = connection.execute(select(users.c.id).where(users.c.phone == phone)).first()
                 connection.execute(
                     insert(users).values(
                         id=user_id, email=f"{phone.lstrip('+')}@{SMS_EMAIL_DOMAIN}", password_hash=None,
-                        display_name=(name or model.mask_phone(phone))[:100], phone=phone, created_at=now,
+                        display_name=(name or model.mask_phone(phone))[:100],
+                        phone=None if listed else phone, created_at=now,
                     )
                 )  # fmt: skip
                 connection.execute(insert(user_roles).values(user_id=user_id, role="consumer"))
-            else:
-                # The account moves to this number; its old number stops speaking for it.
-                connection.execute(delete(sms_phones).where(sms_phones.c.user_id == user_id))
             connection.execute(delete(sms_optouts).where(sms_optouts.c.phone == phone))
             connection.execute(
                 insert(sms_phones).values(
@@ -400,11 +442,32 @@ class SmsService:
                 )
             )  # fmt: skip
             self.wallets.wallet(session, user_id, self.asset.code)
-            return self._claim_waiting(session, phone, user_id)
+            return self._claim_waiting(session, phone, user_id), code is not None
 
-        claimed = self._run(work)
+        claimed, linked = self._run(work)
         note = say("claimed_note", lang, amount=self._show(claimed), asset=self.asset.code) if claimed else ""
-        return say("welcome", lang, claimed=note)
+        return say("linked" if linked else "welcome", lang, claimed=note)
+
+    def link_code(self, user_id: str) -> tuple[str, int]:
+        """A code (and its expiry, ns) for the account holder to text as JOIN <code> from the
+        number to link; a new code replaces the old. Only its digest is kept."""
+        while True:
+            code = "".join(secrets.choice(model.REF_ALPHABET) for _ in range(model.LINK_CODE_LENGTH))
+            if model.is_link_code(code):
+                break
+        now = self.clock()
+        expires_at = now + self._seconds(LINK_CODE_SECONDS)
+
+        def work(connection: Connection) -> None:
+            connection.execute(delete(sms_link_codes).where(sms_link_codes.c.user_id == user_id))
+            connection.execute(
+                insert(sms_link_codes).values(
+                    code_hash=_digest(code), user_id=user_id, expires_at=expires_at, created_at=now
+                )
+            )
+
+        run_in_transaction(self.engine, work)
+        return code, expires_at
 
     def register_number(self, user_id: str, phone: str, pin: str, lang: Lang = Lang.EN) -> None:
         """Bind a verified number and a PIN to an existing account (operator tooling, demo
@@ -490,15 +553,17 @@ class SmsService:
         attempts = self.settings.sms_pin_attempts
 
         def work(connection: Connection) -> tuple[int, int]:
-            row = connection.execute(
+            # Counted in the database, so concurrent wrong guesses all count.
+            connection.execute(
+                update(sms_phones)
+                .where(sms_phones.c.phone == number.phone)
+                .values(pin_failures=sms_phones.c.pin_failures + 1)
+            )
+            failures = connection.execute(
                 select(sms_phones.c.pin_failures).where(sms_phones.c.phone == number.phone)
-            ).one()
-            failures = row.pin_failures + 1
+            ).scalar_one()
             now = self.clock()
             if failures < attempts:
-                connection.execute(
-                    update(sms_phones).where(sms_phones.c.phone == number.phone).values(pin_failures=failures)
-                )
                 return failures, 0
             until = now + self._seconds(self.settings.sms_lock_seconds)
             connection.execute(
@@ -575,7 +640,7 @@ class SmsService:
         days = self.settings.sms_claim_days
 
         def work(connection: Connection) -> str:
-            recipient_id = find_user_id(connection, recipient)
+            recipient_id = self._recipient(connection, recipient)
             if recipient_id is None and "@" in recipient:
                 raise RecipientNotFound("nobody with that email")
             if recipient_id == number.user_id or recipient == number.phone:
@@ -669,7 +734,7 @@ class SmsService:
         fee = self._fee(row.amount)
         ref = "".join(secrets.choice(model.REF_ALPHABET) for _ in range(model.REF_LENGTH))
         payer = self.wallets.wallet(session, number.user_id, asset.code)
-        recipient_id = find_user_id(connection, row.recipient)
+        recipient_id = self._recipient(connection, row.recipient)
         if recipient_id == number.user_id:
             raise CannotPayYourself("a payment needs someone else to receive it")
         recipient_phone = row.recipient if "@" not in row.recipient else None

@@ -103,3 +103,14 @@ sms_outbox = Table(
     Column("sent_at", BigInteger, nullable=True),
     Index("ix_sms_outbox_due", "status", "next_attempt_at"),
 )
+
+# A code an account holder got from the API to link a number: texting JOIN <code> from the
+# number proves it is theirs and that they want it on this account. Kept as a SHA-256 digest.
+sms_link_codes = Table(
+    "sms_link_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

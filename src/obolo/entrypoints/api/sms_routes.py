@@ -11,10 +11,13 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform
+from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.identity.model import Principal
 from obolo.sms.errors import InvalidSignature, SmsNotConfigured
 from obolo.sms.service import Inbound
 
@@ -67,3 +70,21 @@ async def inbound(
     )
     reply = await run_in_threadpool(platform.sms.receive, message)
     return twiml(reply.text)
+
+
+class LinkCode(BaseModel):
+    code: str = Field(description="Text JOIN <code> from the phone to link it to this account.")
+    expires_at: str
+    instructions: str
+
+
+@router.post("/v1/sms/link", status_code=201, summary="A code to link a phone number to this account by SMS")
+def link(
+    platform: PlatformDep, principal: Annotated[Principal, Depends(require_scope("wallets:write"))]
+) -> LinkCode:
+    """The number that texts `JOIN <code>` within ten minutes becomes this account's SMS
+    number (its wallet, its PIN). A new code replaces the previous one."""
+    code, expires_at = platform.sms.link_code(principal.user_id)
+    return LinkCode(
+        code=code, expires_at=iso(expires_at), instructions=f"From your phone, text JOIN {code} to Obolo."
+    )

@@ -59,6 +59,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_sms_confirmations_phone", "sms_confirmations", ["phone", "status"], unique=False)
     op.create_table(
+        "sms_link_codes",
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("expires_at", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_sms_link_codes_user_id_users")),
+        sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_sms_link_codes")),
+    )
+    op.create_index(op.f("ix_sms_link_codes_user_id"), "sms_link_codes", ["user_id"], unique=False)
+    op.create_table(
         "sms_phones",
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=False),
@@ -111,6 +121,8 @@ def downgrade() -> None:
     op.drop_index("ix_sms_sends_due", table_name="sms_sends")
     op.drop_table("sms_sends")
     op.drop_table("sms_phones")
+    op.drop_index(op.f("ix_sms_link_codes_user_id"), table_name="sms_link_codes")
+    op.drop_table("sms_link_codes")
     op.drop_index("ix_sms_confirmations_phone", table_name="sms_confirmations")
     op.drop_table("sms_confirmations")
     op.drop_index("ix_sms_outbox_due", table_name="sms_outbox")
