@@ -4,6 +4,8 @@ asserts its code and that no money moved. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from obolo.ledger.check import check_ledger
@@ -148,7 +150,7 @@ def test_send_waits_for_the_pin_then_pays_and_both_get_receipts(world, people):
     assert "Bal" not in done.text  # the balance only when asked for
     assert balances(platform, alice_id, bob_id) == [94_500_000, 5_500_000]
     (receipt,) = gateway.to(BOB)
-    assert receipt == f"You received 5.50 EUR from Al*** Ve***. Ref {ref_in(done.text)}."
+    assert receipt == f"You received 5.50 EUR from Al*** Ve***, fee 0.00. Ref {ref_in(done.text)}."
     assert alice.say("2468").code == "sms_nothing_to_confirm"  # once only
 
 
@@ -447,7 +449,7 @@ def test_held_payment_is_paid_when_the_cooling_off_ends(world, people, clock):
     clock.advance(2)
     assert platform.sms.release_due() == 1
     assert balances(platform, alice_id, bob_id) == [40_000_000, 60_000_000]
-    assert gateway.to(BOB)[-1].startswith("You received 60.00 EUR from Al*** Ve***.")
+    assert gateway.to(BOB)[-1].startswith("You received 60.00 EUR from Al*** Ve***, fee 0.00.")
     platform.wallets.top_up(alice_id, eur("100.00"), CARD)
     alice.say(f"SEND 55 {BOB}")
     assert alice.say("2468").text.startswith("Sent 55.00 EUR")
@@ -536,3 +538,48 @@ def test_outbox_retries_when_the_gateway_fails(world, people, clock):
     clock.advance(31)
     assert platform.sms.deliver_outbox() == 1
     assert gateway.to(BOB)[0].startswith("You received 5.00 EUR")
+
+
+def test_the_same_pin_sent_twice_at_once_pays_once(world, people):
+    """Two PIN messages racing for one waiting send: exactly one pays, the books balance."""
+    platform, _ = world
+    alice, _, alice_id, bob_id = people
+    alice.say(f"SEND 5 {BOB}")
+    codes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def confirm() -> None:
+        barrier.wait()
+        codes.append(alice.say("2468").code)
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == ["ok", "sms_nothing_to_confirm"]
+    assert balances(platform, alice_id, bob_id) == [95_000_000, 5_000_000]
+
+
+def test_two_workers_return_an_unclaimed_send_once(world, people, clock):
+    """The return job run by two workers at once voids once and tells the sender once."""
+    platform, gateway = world
+    alice, _, alice_id, _ = people
+    alice.say(f"SEND 7 {CAROL}")
+    alice.say("2468")
+    clock.advance(7 * DAY + 1)
+    done: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        barrier.wait()
+        done.append(platform.sms.release_due())
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(done) == 1
+    assert available(platform, alice_id) == 100_000_000
+    assert sum("did not claim" in text for text in gateway.to(ALICE)) == 1

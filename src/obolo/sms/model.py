@@ -408,8 +408,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Rif {ref}. ANNULLA {ref}.",
     ),
     "received": (
-        "You received {amount} {asset} from {name}. Ref {ref}.{balance}",
-        "Hai ricevuto {amount} {asset} da {name}. Rif {ref}.{balance}",
+        "You received {amount} {asset} from {name}, fee {fee}. Ref {ref}.{balance}",
+        "Hai ricevuto {amount} {asset} da {name}, commissione {fee}. Rif {ref}.{balance}",
     ),
     "invitation": (
         "{name} sent you {amount} {asset} with Obolo. Reply JOIN within {days} days to claim it. Ref {ref}. "

@@ -836,7 +836,7 @@ class SmsService:
         self._queue(
             connection, their.phone,
             say("received", their.language, amount=self._show(units), asset=payee.asset,
-                name=self._name(connection, sender_id), ref=ref, balance=balance),
+                name=self._name(connection, sender_id), fee=self._show(0), ref=ref, balance=balance),
         )  # fmt: skip
 
     def _claim_waiting(self, session: LedgerSession, phone: str, user_id: str) -> int:
@@ -1052,6 +1052,10 @@ class SmsService:
         send = _send(found)
         now = self.clock()
         guard = update(sms_sends).where(sms_sends.c.id == send.id, sms_sends.c.status == send.status)
+        # Taking the row first: a second worker waits here, then finds it done and stops,
+        # so the sender is told once.
+        if connection.execute(guard.values(updated_at=now)).rowcount != 1:
+            return 0
         sender = self._phone_of(connection, send.sender_id)
         payer = self.wallets.wallet(session, send.sender_id, send.asset)
         if send.status == "invited":
