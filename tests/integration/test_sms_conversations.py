@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import threading
 
+import httpx
 import pytest
 
+from obolo.entrypoints.workers import run_once
 from obolo.ledger.check import check_ledger
 from obolo.settings import Settings
 from obolo.sms.service import holding_account_id
@@ -583,3 +585,17 @@ def test_two_workers_return_an_unclaimed_send_once(world, people, clock):
     assert sum(done) == 1
     assert available(platform, alice_id) == 100_000_000
     assert sum("did not claim" in text for text in gateway.to(ALICE)) == 1
+
+
+def test_the_background_loop_returns_unclaimed_money(world, people, clock):
+    """The workers' periodic pass includes the SMS return job and the outbox."""
+    platform, gateway = world
+    alice, _, alice_id, _ = people
+    alice.say(f"SEND 7 {CAROL}")
+    alice.say("2468")
+    clock.advance(7 * DAY + 1)
+    with httpx.Client() as client:
+        done = run_once(platform, client)
+    assert done["sms_released"] == 1
+    assert available(platform, alice_id) == 100_000_000
+    assert "did not claim" in gateway.to(ALICE)[-1]
