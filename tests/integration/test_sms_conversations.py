@@ -599,3 +599,20 @@ def test_the_background_loop_returns_unclaimed_money(world, people, clock):
     assert done["sms_released"] == 1
     assert available(platform, alice_id) == 100_000_000
     assert "did not claim" in gateway.to(ALICE)[-1]
+
+
+def test_italian_pin_errors_stop_and_return(world, people, clock):
+    """In Italian: wrong PIN and lockout, STOP/AVVIA, and RESTITUISCI of a payment received."""
+    platform, _ = world
+    alice, bob, alice_id, bob_id = people
+    assert alice.say("saldo").text == "Saldo: 100.00 EUR."
+    alice.say(f"INVIA 4 {BOB}")
+    assert alice.say("1111").text == "PIN errato. Tentativi rimasti: 2."
+    sent = alice.say("2468")
+    assert sent.text.startswith("Inviati 4.00 EUR")
+    bob.say("SALDO")  # Bob now speaks Italian too
+    assert bob.say("STOP").text.startswith("Non riceverai piu' messaggi")
+    assert bob.say("AVVIA").text == "I messaggi Obolo sono riattivati."
+    assert bob.say(f"RESTITUISCI {ref_in(sent.text)}").text.startswith("Inviare 4.00 EUR a Al*** Ve***")
+    assert bob.say("1357").text.startswith("Inviati 4.00 EUR a Al*** Ve***")
+    assert balances(platform, alice_id, bob_id) == [100_000_000, 0]
