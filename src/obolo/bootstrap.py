@@ -16,6 +16,7 @@ from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
+from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.refunds import ChannelRefunds
@@ -25,6 +26,7 @@ from obolo.settings import Settings
 from obolo.tasks.service import TaskService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.service import TapService, TapSettings  # tap
+from obolo.sms.service import SmsService
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -48,6 +50,9 @@ class Platform:
     # tasks
     tasks: TaskService
     tap: TapService  # tap
+    # sms
+    sms_gateway: SmsGateway
+    sms: SmsService
 
     def close(self) -> None:
         if isinstance(self.tap.runner, GroupCommit):  # tap
@@ -100,6 +105,16 @@ def build(
     )
     tap = TapService(engine, clock, wallets, keys, card_key, tap_settings)
     tap.runner = GroupCommit(ledger)
+    # sms: the HTTP gateway when one is configured, else messages go to the log (local runs)
+    sms_gateway: SmsGateway = ConsoleSmsGateway()
+    if settings.sms_gateway_url and settings.sms_auth_token:
+        sms_gateway = HttpSmsGateway(
+            settings.sms_gateway_url,
+            settings.sms_gateway_user or "",
+            settings.sms_auth_token,
+            settings.sms_gateway_from or "Obolo",
+        )
+    sms = SmsService(engine, clock, wallets, sms_gateway, settings)
     return Platform(
         settings,
         engine,
@@ -117,4 +132,6 @@ def build(
         channel_refunds,
         tasks,
         tap,
+        sms_gateway,
+        sms,
     )

@@ -61,6 +61,26 @@ class Settings:
     tap_double_tap_seconds: int = 3
     tap_kit_ttl_seconds: int = 86_400
     tap_day_close_grace_seconds: int = 3_600
+    # -- sms: money by text message ------------------------------------------------------
+    sms_asset: str = "EUR"
+    sms_auth_token: str | None = None  # the gateway's shared secret; no token, no webhook
+    sms_gateway_url: str | None = None  # outbound HTTP gateway; unset: the console gateway
+    sms_gateway_user: str | None = None
+    sms_gateway_from: str | None = None
+    sms_send_max: int = parse_units("200.00", EUR)
+    sms_day_max: int = parse_units("500.00", EUR)
+    sms_sends_per_hour: int = 10
+    # Lower limits while a number is freshly (re)verified: a swapped SIM looks like this.
+    sms_new_number_send_max: int = parse_units("50.00", EUR)
+    sms_new_number_day_max: int = parse_units("100.00", EUR)
+    sms_new_number_seconds: int = 24 * 3600
+    sms_confirm_seconds: int = 300
+    sms_undo_seconds: int = 600
+    sms_cooling_threshold: int = parse_units("50.00", EUR)
+    sms_cooling_seconds: int = 900
+    sms_claim_days: int = 7
+    sms_pin_attempts: int = 3
+    sms_lock_seconds: int = 1800
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -110,6 +130,18 @@ class Settings:
             tap_day_close_grace_seconds=int(
                 env.get("OBOLO_TAP_DAY_CLOSE_GRACE_SECONDS", defaults.tap_day_close_grace_seconds)
             ),
+            # sms
+            sms_asset=env.get("OBOLO_SMS_ASSET", defaults.sms_asset),
+            sms_auth_token=env.get("OBOLO_SMS_AUTH_TOKEN") or None,
+            sms_gateway_url=env.get("OBOLO_SMS_GATEWAY_URL") or None,
+            sms_gateway_user=env.get("OBOLO_SMS_GATEWAY_USER") or None,
+            sms_gateway_from=env.get("OBOLO_SMS_FROM") or None,
+            sms_send_max=units("OBOLO_SMS_SEND_MAX", defaults.sms_send_max),
+            sms_day_max=units("OBOLO_SMS_DAY_MAX", defaults.sms_day_max),
+            sms_sends_per_hour=int(env.get("OBOLO_SMS_SENDS_PER_HOUR", defaults.sms_sends_per_hour)),
+            sms_cooling_threshold=units("OBOLO_SMS_COOLING_THRESHOLD", defaults.sms_cooling_threshold),
+            sms_cooling_seconds=int(env.get("OBOLO_SMS_COOLING_SECONDS", defaults.sms_cooling_seconds)),
+            sms_claim_days=int(env.get("OBOLO_SMS_CLAIM_DAYS", defaults.sms_claim_days)),
         )
 
 

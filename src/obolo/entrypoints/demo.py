@@ -4,17 +4,21 @@ this is for a local sandbox only."""
 
 from __future__ import annotations
 
+import contextlib
+
 from obolo.adapters.cards import Card
 from obolo.adapters.db.transactions import transaction
 from obolo.bootstrap import Platform
 from obolo.identity.lookup import find_user_id
 from obolo.money import EUR, Amount
+from obolo.sms.errors import AlreadyRegistered
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 -- a published sandbox login, not a secret
 PEOPLE = [
     ("alice@example.com", "Alice", "+393331234567"),
     ("bob@example.com", "Bob", "+393337654321"),
 ]
+SMS_PINS = ["2468", "1357"]  # published sandbox PINs, like the password above
 TEST_CARD = Card("4242424242424242", 12, 2035, "123")
 
 
@@ -35,4 +39,14 @@ def seed_demo(platform: Platform) -> list[str]:
         platform.wallets.pay(
             bob, alice, Amount.parse("0.001", EUR), "a tenth of a cent", idempotency_key="demo-tiny"
         )
-    return [f"demo login: {email} / {DEMO_PASSWORD}" for email, _, _ in PEOPLE]
+    # sms: the demo people's numbers are verified and have PINs, so the simulator works at once
+    for (email, _, phone), pin in zip(PEOPLE, SMS_PINS, strict=True):
+        with transaction(platform.engine, read_only=True) as connection:
+            user_id = find_user_id(connection, email)
+        if user_id is not None:
+            with contextlib.suppress(AlreadyRegistered):
+                platform.sms.register_number(user_id, phone, pin)
+    return [f"demo login: {email} / {DEMO_PASSWORD}" for email, _, _ in PEOPLE] + [
+        f"demo SMS: {phone} PIN {pin} (try it at /sms/simulator)"
+        for (_, _, phone), pin in zip(PEOPLE, SMS_PINS, strict=True)
+    ]

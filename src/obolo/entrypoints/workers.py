@@ -31,6 +31,9 @@ def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
         "tap_days_closed": platform.tap.close_days(),
         "tap_weeks_corrected": platform.tap.close_weeks(),
         "tap_debts_collected": platform.tap.collect_debts(),
+        # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
+        "sms_released": platform.sms.release_due(),
+        "sms_delivered": platform.sms.deliver_outbox(),
     }
 
 

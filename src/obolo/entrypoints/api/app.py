@@ -20,10 +20,12 @@ from obolo.entrypoints.api import (
     paywall_routes,
     task_routes,
     tap_routes,  # tap
+    sms_routes,
     wallet_routes,
     webhook_routes,
 )
 from obolo.entrypoints.api.limits import BodySizeLimit
+from obolo.entrypoints.web import sms_simulator
 
 DESCRIPTION = """
 Micropayments on one exact double-entry ledger.
@@ -64,4 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(ledger_routes.router)
     app.include_router(task_routes.router)  # tasks
     app.include_router(tap_routes.router)  # tap
+    # sms: the gateway webhook and, on local runs, the simulator page
+    app.include_router(sms_routes.router)
+    app.include_router(sms_simulator.router)
     return app

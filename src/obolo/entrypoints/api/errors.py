@@ -99,6 +99,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_merchant": 422,
     "invalid_card_uid": 422,
     "card_already_linked": 409,
+    # sms: the gateway webhook's own refusals (commands are refused by reply, not by status)
+    "invalid_signature": 403,
+    "sms_not_configured": 404,
 }
 
 
