@@ -4,6 +4,7 @@ with fakes (a clock they move by hand, an HTTP transport they script)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,8 +18,10 @@ from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
+from obolo.paywall.anonymous import AnonymousTabs
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
+from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
@@ -39,6 +42,16 @@ class Platform:
     keys: SigningKeys
     paywall: PaywallService
     tabs: TabService
+
+    # widget: paying on another site through the wallet's popup, and anonymous trial tabs
+    @cached_property
+    def widget(self) -> WidgetService:
+        return WidgetService(self.engine, self.clock, self.paywall, self.tabs, self.keys, self.wallets.assets)
+
+    @cached_property
+    def anonymous(self) -> AnonymousTabs:
+        limit = self.settings.anonymous_tab_limit
+        return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, limit)
 
     def close(self) -> None:
         self.engine.dispose()

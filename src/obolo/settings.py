@@ -45,6 +45,9 @@ class Settings:
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600
     refunds_per_day: int = 5
+    # Widget (paying on another site): a reader without an account may read this much on
+    # an anonymous trial tab before signing up and settling it.
+    anonymous_tab_limit: int = parse_units("1.00", EUR)
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -72,4 +75,6 @@ class Settings:
             withdrawal_max=units("OBOLO_WITHDRAWAL_MAX", defaults.withdrawal_max),
             refund_window_seconds=int(env.get("OBOLO_REFUND_WINDOW_SECONDS", defaults.refund_window_seconds)),
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
+            # widget
+            anonymous_tab_limit=units("OBOLO_ANONYMOUS_TAB_LIMIT", defaults.anonymous_tab_limit),
         )
