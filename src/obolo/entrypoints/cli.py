@@ -142,7 +142,7 @@ def demo_magazine(
 
     from obolo.entrypoints.demo_sites import build_magazine, claim_forever
 
-    paywall, state = build_magazine(server, Path(store))
+    paywall, state = build_magazine(server, Path(store), f"http://127.0.0.1:{port}")
     stop = threading.Event()
     threading.Thread(
         target=claim_forever, args=(paywall, server, state["claims_key"], stop, 60.0), daemon=True
