@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from obolo.bootstrap import Platform, build
@@ -19,8 +18,8 @@ CARD = {"number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2031", 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-@pytest.fixture
-def platform(db_url, clock) -> Iterator[Platform]:
+def make_platform(db_url, clock) -> Iterator[Platform]:
+    """A platform on the test database; the books must balance when the test ends."""
     built = build(Settings(), url=db_url, clock=clock, migrate=True)
     yield built
     assert check_ledger(built.engine) == []

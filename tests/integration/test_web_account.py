@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web_support import PASSWORD, Browser, errors_on, platform  # noqa: F401 (fixture)
+from tests.web_support import PASSWORD, Browser, errors_on, make_platform
 
 
 @pytest.fixture
-def browser(platform):  # noqa: F811 (the fixture above)
+def platform(db_url, clock):
+    yield from make_platform(db_url, clock)
+
+
+@pytest.fixture
+def browser(platform):
     return Browser(platform)
 
 
@@ -18,9 +23,11 @@ def test_pages_carry_a_content_security_policy_without_inline_scripts(browser):
         page = browser.get(path)
         assert page.status_code == 200
         policy = page.headers["content-security-policy"]
-        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
         assert "frame-ancestors 'none'" in policy
-        assert "<script>" not in page.text and " on" + "click=" not in page.text
+        assert "<script>" not in page.text
+        assert " on" + "click=" not in page.text
 
 
 def test_sign_up_sets_an_http_only_same_site_cookie_and_opens_the_wallet(browser, platform):
@@ -28,9 +35,12 @@ def test_sign_up_sets_an_http_only_same_site_cookie_and_opens_the_wallet(browser
     answer = browser.submit(
         "/signup", "/signup", {"email": "ann@example.com", "password": PASSWORD, "display_name": "Ann"}
     )
-    assert answer.status_code == 303 and answer.headers["location"] == "/wallet"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/wallet"
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("obolo_session="))
-    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Path=/" in cookie
+    assert "HttpOnly" in cookie
+    assert "samesite=lax" in cookie.lower()
+    assert "Path=/" in cookie
     # Served over http here (a local run), so not Secure: a Secure cookie would never come back.
     assert "Secure" not in cookie
     token = browser.client.cookies["obolo_session"]
@@ -79,7 +89,8 @@ def test_an_email_that_is_taken_is_refused_beside_the_email(browser, platform):
     answer = other.submit(
         "/signup", "/signup", {"email": "dup@example.com", "password": PASSWORD, "display_name": "Again"}
     )
-    assert answer.status_code == 422 and errors_on(answer.text) == ["email"]
+    assert answer.status_code == 422
+    assert errors_on(answer.text) == ["email"]
 
 
 def test_sign_in_with_a_wrong_password_says_so_and_sets_no_session(browser, platform):
@@ -157,10 +168,13 @@ def test_a_token_from_another_browser_does_not_pass(browser, platform):
 def test_the_language_follows_the_browser_then_the_switch(browser):
     """Accept-Language picks Italian; the switch (a CSRF-checked form) overrides it."""
     italian = browser.get("/signin", headers={"accept-language": "it-IT,it;q=0.9,en;q=0.8"})
-    assert '<html lang="it">' in italian.text and "Accedi" in italian.text
+    assert '<html lang="it">' in italian.text
+    assert "Accedi" in italian.text
     english = browser.get("/signin", headers={"accept-language": "de, en;q=0.5"})
     assert '<html lang="en">' in english.text
     switched = browser.submit("/signin", "/language", {"language": "it", "next": "/signup"})
-    assert switched.status_code == 303 and switched.headers["location"] == "/signup"
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/signup"
     again = browser.get("/signup", headers={"accept-language": "en"})
-    assert '<html lang="it">' in again.text and "Registrati" in again.text
+    assert '<html lang="it">' in again.text
+    assert "Registrati" in again.text
