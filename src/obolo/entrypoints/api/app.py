@@ -11,6 +11,7 @@ from sqlalchemy import text
 from obolo import __version__
 from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
+from obolo.entrypoints import web
 from obolo.entrypoints.api import (
     errors,
     identity_routes,
@@ -57,4 +58,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
+    web.install(app)  # web: the pages and /static
     return app
