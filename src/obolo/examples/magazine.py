@@ -46,9 +46,15 @@ def widget_tags(server: str) -> str:
     return f'<script src="{html.escape(server.rstrip("/"))}/widget.js" defer></script>' if server else ""
 
 
+def price_text(units: int) -> str:
+    """0.100000 → "0.10": what a reader reads (exact: only zeros past the cents go)."""
+    whole, _, cents = format_units(units, EUR_ASSET).partition(".")
+    return f"{whole}.{cents.rstrip('0').ljust(2, '0')}"
+
+
 def priced(provider_id: str, path: str, units: int, inner: str, tag: str = "div") -> str:
     """Priced content marked for the widget (in the spirit of the W3C per-fee-link markup)."""
-    price = format_units(units, EUR_ASSET)
+    price = price_text(units)
     href = f' href="{html.escape(path)}"' if tag == "a" else ""
     return (
         f'<{tag}{href} class="priced" data-obolo-price="{price}" data-obolo-asset="EUR" '
@@ -78,7 +84,7 @@ def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str,
             provider_id,
             path,
             ARTICLE_PRICE,
-            f"<p>This article costs {format_units(ARTICLE_PRICE, EUR_ASSET)} EUR. "
+            f"<p>This article costs {price_text(ARTICLE_PRICE)} EUR. "
             "<noscript>Paying needs JavaScript, or a paying client.</noscript></p>",
         )
         name = html.escape(title)

@@ -21,6 +21,7 @@ from obolo.entrypoints.api import (
     webhook_routes,
 )
 from obolo.entrypoints.api.limits import BodySizeLimit
+from obolo.entrypoints.web import widget_routes
 
 DESCRIPTION = """
 Micropayments on one exact double-entry ledger.
@@ -59,4 +60,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
     web.install(app)  # web: the pages and /static
+    app.include_router(widget_routes.router)  # widget: /widget.js and the wallet's popup
     return app
