@@ -222,3 +222,24 @@ def recent_charges(engine: Engine, reader_id: str, since: int, limit: int = 50) 
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderChoice:
+    id: str
+    name: str
+    origin: str
+
+
+def providers_to_allow(engine: Engine, limit: int = 200) -> list[ProviderChoice]:
+    """Sites a reader may give consent to, by name."""
+    rows = run_in_transaction(
+        engine,
+        lambda c: c.execute(
+            select(providers.c.id, providers.c.name, providers.c.origin)
+            .order_by(providers.c.name)
+            .limit(limit)
+        ).all(),
+        read_only=True,
+    )
+    return [ProviderChoice(r.id, r.name, r.origin) for r in rows]
