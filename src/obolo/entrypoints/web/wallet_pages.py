@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import escape
 
 from obolo.adapters.cards import Card
+from obolo.adapters.clock import NS_PER_SECOND, from_iso
+from obolo.entrypoints.api.wallet_routes import statement_file
+from obolo.entrypoints.web import format as fmt
+from obolo.entrypoints.web.charts import Chart, series_from, stacked_bars
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, text
 from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import field_error
 from obolo.errors import NotFound, OboloError
 from obolo.money import MoneyError
+from obolo.reports import reader
 from obolo.wallets.errors import RecipientNotFound
-from obolo.wallets.model import MovementStatus
+from obolo.wallets.model import MovementKind, MovementStatus
 
 router = APIRouter(include_in_schema=False)
+CHART_DAYS = 30
 
 TEST_CARDS = [
     ("4242 4242 4242 4242", "succeeds"),
@@ -51,6 +59,27 @@ def _notice(page: Visitor, done: str, movement_id: str) -> str | None:
     return page.t("Withdrawal of {amount} requested.", amount=amount)
 
 
+def spending_chart(page: Visitor) -> Chart | None:
+    """The reader's spending on sites over the last 30 days, by provider (None if nothing)."""
+    now = page.platform.clock()
+    days = [reader.day_of(now) - n * reader.DAY_NS for n in range(CHART_DAYS - 1, -1, -1)]
+    spent = reader.spending(page.platform.engine, page.user_id, days[0])
+    if not spent:
+        return None
+    asset = spent[0].asset  # one chart per asset would be clearer; EUR is the only one sites use
+    rows = [(s.day, s.provider, s.units) for s in spent if s.asset == asset]
+    series = series_from(rows)
+    chart = stacked_bars(
+        days,
+        series,
+        label=page.t("Spending by provider over the last 30 days"),
+        day_label=lambda ns: fmt.day(ns, page.language),
+        amount_label=lambda units: page.money(units, asset),
+    )
+    legend = [(f"s{min(i, 5)}", one.name, page.money(one.total, asset)) for i, one in enumerate(series)]
+    return Chart(chart, legend)
+
+
 def _wallet_page(page: Visitor, status: int = 200, **context: object) -> Response:
     balances = page.platform.wallets.balances(page.user_id)
     return render(
@@ -61,6 +90,7 @@ def _wallet_page(page: Visitor, status: int = 200, **context: object) -> Respons
         balances=balances,
         asset_options=[(code, code) for code in _assets(page)],
         test_cards=TEST_CARDS,
+        chart=spending_chart(page),
         **context,
     )
 
@@ -143,3 +173,69 @@ def _int(value: str) -> int:
         return int(value)
     except ValueError:
         return 0
+
+
+def _date(value: str, page: Visitor, name: str, errors: dict[str, str], *, end: bool = False) -> int | None:
+    """A yyyy-mm-dd filter as ns (UTC); an end date includes its whole day."""
+    if not value:
+        return None
+    try:
+        start = from_iso(value[:10])
+    except ValueError:
+        errors[name] = page.t("Enter a date like 2026-11-01.")
+        return None
+    return start + 86_400 * NS_PER_SECOND if end else start
+
+
+@router.get("/wallet/history")
+def history(
+    page: SignedIn,
+    kind: Annotated[str, Query(max_length=20)] = "",
+    direction: Annotated[str, Query(max_length=5)] = "",
+    asset: Annotated[str, Query(max_length=12)] = "",
+    start: Annotated[str, Query(alias="from", max_length=30)] = "",
+    end: Annotated[str, Query(alias="to", max_length=30)] = "",
+    cursor: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    errors: dict[str, str] = {}
+    chosen_kind = MovementKind(kind) if kind in set(MovementKind) else None
+    chosen_direction = direction if direction in ("in", "out") else None
+    chosen_asset = asset if asset in page.platform.wallets.assets else None
+    since = _date(start, page, "from", errors)
+    until = _date(end, page, "to", errors, end=True)
+    try:
+        entries, next_cursor = page.platform.wallets.history(
+            page.user_id, 50, cursor or None, kind=chosen_kind, direction=chosen_direction,
+            asset=chosen_asset, start=since, end=until,
+        )  # fmt: skip
+    except OboloError:  # a cursor that was not ours: start again from the newest
+        entries, next_cursor = page.platform.wallets.history(page.user_id, 50)
+    filters = {"kind": kind, "direction": direction, "asset": asset, "from": start, "to": end}
+    next_query = "&".join(f"{k}={escape(v)}" for k, v in filters.items() if v)
+    return render(
+        page,
+        "history.html",
+        422 if errors else 200,
+        title=page.t("History"),
+        entries=entries,
+        next_cursor=next_cursor,
+        next_query=next_query,
+        filters=filters,
+        errors=errors,
+        kinds=[(k.value, page.t(k.value)) for k in MovementKind],
+        asset_options=[("", page.t("All"))] + [(code, code) for code in _assets(page)],
+    )
+
+
+@router.get("/wallet/statement.csv")
+def statement(
+    page: SignedIn,
+    asset: Annotated[str, Query(min_length=3, max_length=12)] = "EUR",
+    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+) -> Response:
+    """The same statement as GET /v1/statements.csv, for the browser's session."""
+    try:
+        return finish(page, statement_file(page.platform, page.user_id, asset, start or None, end or None))
+    except OboloError as error:
+        return render(page, "error.html", 422, title=page.t("History"), message=field_error(error, page.t)[1])
