@@ -40,7 +40,7 @@
         chargeId: box.getAttribute("data-charge"), paid: box.getAttribute("data-paid")
       }, target);
       if (status) { status.textContent = status.getAttribute("data-done") || "Done."; }
-      setTimeout(function () { window.close(); }, 600);
+      window.close();
     });
   }
 

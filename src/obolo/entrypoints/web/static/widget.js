@@ -56,8 +56,9 @@
       asset: offer.asset, origin: location.origin
     });
     pending = offer;
-    var popup = window.open(OBOLO + "/widget/pay?" + query.toString(), "obolo-wallet",
-                            "popup,width=440,height=680");
+    // A fresh window each time: a named one left open by an earlier payment would be
+    // reused with its old page.
+    var popup = window.open(OBOLO + "/widget/pay?" + query.toString(), "_blank", "popup,width=440,height=680");
     if (!popup) { say(offer, "Allow pop-ups for this site to pay with Obolo."); }
   }
 
