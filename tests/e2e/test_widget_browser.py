@@ -158,7 +158,8 @@ def test_anonymous_reading_stops_at_the_limit_and_carries_over_on_sign_up(browse
     assert popup.locator("[data-trial]").count() == 0
     assert page.locator(".priced").count() == 1  # the article stays closed
     cookies = {c["name"]: c for c in context.cookies(sites.obolo)}
-    assert cookies["obolo_trial"]["httpOnly"] and cookies["obolo_trial"]["sameSite"] == "Lax"
+    assert cookies["obolo_trial"]["httpOnly"]
+    assert cookies["obolo_trial"]["sameSite"] == "Lax"
 
     sign_up(popup, sites.obolo, "new.reader@example.com")  # from the popup's own link
     top_up(popup, sites.obolo, "2.00")
@@ -176,7 +177,8 @@ def test_anonymous_reading_stops_at_the_limit_and_carries_over_on_sign_up(browse
     mine = sites.query(
         "SELECT charge_id, amount FROM charges WHERE reader_id = ? ORDER BY created_at", reader
     )
-    assert mine[:3] == anonymous and len(mine) == 4
+    assert mine[:3] == anonymous
+    assert len(mine) == 4
     assert [amount for _, amount in mine] == [100_000] * 4
     assert sites.query("SELECT claimed_by FROM anonymous_tabs") == [(reader,)]
     assert sites.query("SELECT held, accrued FROM tabs WHERE reader_id = ?", reader) == [(1_000_000, 400_000)]
