@@ -182,6 +182,151 @@ IT: dict[str, str] = {
     "That IBAN is not valid.": "Questo IBAN non è valido.",
     "Unknown asset.": "Valuta sconosciuta.",
     "Enter a date like 2026-11-01.": "Inserisci una data come 2026-11-01.",
+    # reading, provider, operator
+    ("A site counts the payments of an open channel itself; what was used is known when it settles."): (
+        "Il sito conta da sé i pagamenti di un canale aperto; quanto è stato usato si sa quando si chiude."
+    ),
+    "API keys": "Chiavi API",
+    "Account": "Conto",
+    "Add Obolo to your site": "Aggiungi Obolo al tuo sito",
+    "Address": "Indirizzo",
+    "Allow": "Consenti",
+    "Allow a site": "Consenti a un sito",
+    "Attempts": "Tentativi",
+    "Auto-pay on sites": "Pagamento automatico sui siti",
+    "Balance": "Saldo",
+    "Become a provider": "Diventa fornitore",
+    "Books check": "Verifica dei conti",
+    "Channels": "Canali",
+    (
+        "Charge readers a few cents per article or per API call, settled in bulk, with a "
+        "dashboard of what you earn."
+    ): (
+        "Fai pagare ai lettori pochi centesimi per articolo o per chiamata API, regolati "
+        "in blocco, con un cruscotto di quanto guadagni."
+    ),
+    "Check the rules: {problem}": "Controlla le regole: {problem}",
+    "Checked just now in {ms} ms.": "Verificato ora in {ms} ms.",
+    "Choose a site from the list.": "Scegli un sito dall'elenco.",
+    "Copied": "Copiato",
+    "Copy": "Copia",
+    "Copy it now: it is shown this once and never again.": "Copiala ora: è mostrata solo questa volta.",
+    "Create a key": "Crea una chiave",
+    "Credits": "Avere",
+    "Daily cap": "Tetto giornaliero",
+    "Debits": "Dare",
+    "Earnings over the last 30 days": "Guadagni negli ultimi 30 giorni",
+    "Earnings, last 30 days": "Guadagni, ultimi 30 giorni",
+    "Email, name, phone, site or id": "Email, nome, telefono, sito o id",
+    "Fee revenue": "Ricavi da commissioni",
+    "Find people and providers": "Cerca persone e fornitori",
+    "Give the site a name.": "Dai un nome al sito.",
+    "Key name": "Nome della chiave",
+    "Last answer": "Ultima risposta",
+    "Monthly cap": "Tetto mensile",
+    "Name": "Nome",
+    "Net": "Netto",
+    "No deliveries.": "Nessun invio.",
+    "No earnings yet in the last 30 days.": "Ancora nessun guadagno negli ultimi 30 giorni.",
+    "No keys yet.": "Ancora nessuna chiave.",
+    "No money has moved yet.": "Non si è ancora mosso denaro.",
+    "No paid views in the last 24 hours.": "Nessuna lettura pagata nelle ultime 24 ore.",
+    "No paid views yet.": "Ancora nessuna lettura pagata.",
+    "No such key.": "Chiave inesistente.",
+    "Nobody found.": "Nessuno trovato.",
+    "None found.": "Nessuno trovato.",
+    "None.": "Nessuno.",
+    "Nothing settled yet.": "Ancora nulla di regolato.",
+    "Open channels": "Canali aperti",
+    "Open tabs": "Conti aperti",
+    "Owner": "Titolare",
+    "Page": "Pagina",
+    "Pages": "Pagine",
+    "Paid": "Pagato",
+    "Passes": "Abbonamenti",
+    "Paste this once in your pages, then mark each priced link or block:": (
+        "Incolla questo una volta nelle tue pagine, poi segna ogni link o blocco a pagamento:"
+    ),
+    "Payment channels": "Canali di pagamento",
+    "Pending": "In sospeso",
+    "People": "Persone",
+    "Per day": "Al giorno",
+    "Per item": "Per articolo",
+    "Phone": "Telefono",
+    "Platform accounts": "Conti della piattaforma",
+    "Price": "Prezzo",
+    "Price per view (EUR)": "Prezzo per lettura (EUR)",
+    "Prices": "Prezzi",
+    "Prices published.": "Prezzi pubblicati.",
+    "Providers": "Fornitori",
+    "Publish prices": "Pubblica i prezzi",
+    "Recent views": "Letture recenti",
+    "Refund": "Rimborsa",
+    "Refund {amount} for {page}": "Rimborsa {amount} per {page}",
+    "Refunded": "Rimborsate",
+    "Refunded. The charge is taken off your tab.": "Rimborsato. L'addebito è tolto dal tuo conto.",
+    "Register": "Registra",
+    "Register a site": "Registra un sito",
+    "Revenue": "Ricavi",
+    "Revoke": "Revoca",
+    "Revoke this key? Programs using it will stop working.": (
+        "Revocare questa chiave? I programmi che la usano smetteranno di funzionare."
+    ),
+    "Roles": "Ruoli",
+    "Save": "Salva",
+    "Search": "Cerca",
+    "Sell on your site": "Vendi sul tuo sito",
+    "Settlements and fees": "Regolamenti e commissioni",
+    "Show": "Mostra",
+    "Since": "Dal",
+    "Site": "Sito",
+    "Site registered.": "Sito registrato.",
+    (
+        "Sites you allow may charge you without asking, up to these limits. Set the "
+        "limits per article and per day."
+    ): (
+        "I siti che consenti possono addebitarti senza chiedere, entro questi limiti. "
+        "Imposta i limiti per articolo e al giorno."
+    ),
+    "Spent in the last 24 h": "Speso nelle ultime 24 ore",
+    "The books balance: every invariant holds.": "I conti tornano: ogni invariante è rispettata.",
+    "The daily limit must be at least the limit per item.": (
+        "Il limite giornaliero deve essere almeno il limite per articolo."
+    ),
+    "The key is revoked.": "La chiave è revocata.",
+    "The site counts the visits left on a pass.": "Il sito conta le visite rimaste di un abbonamento.",
+    "The site's address, like https://magazine.example.": (
+        "L'indirizzo del sito, come https://magazine.example."
+    ),
+    "This view can no longer be refunded.": "Questa lettura non è più rimborsabile.",
+    "Views": "Letture",
+    "Views and revenue per page": "Letture e ricavi per pagina",
+    "Visits": "Visite",
+    "Webhook deliveries": "Invii dei webhook",
+    "You can take back a view within {minutes} minutes.": (
+        "Puoi annullare una lettura entro {minutes} minuti."
+    ),
+    "You have not allowed any site to charge you automatically.": (
+        "Non hai consentito a nessun sito di addebitarti automaticamente."
+    ),
+    "Your auto-pay limits are saved.": "I limiti di pagamento automatico sono salvati.",
+    "Your new API key": "La tua nuova chiave API",
+    "Your provider id:": "Il tuo id fornitore:",
+    "channel": "canale",
+    "or hours": "o ore",
+    "refunded": "rimborsato",
+    "settled: {paid} paid, {back} back": "chiuso: {paid} pagati, {back} restituiti",
+    "tab": "conto",
+    "wallets hold {amount}": "i portafogli contengono {amount}",
+    "{amount} reserved": "{amount} riservati",
+    "{count} open, {reserved} reserved by readers": "{count} aperti, {reserved} riservati dai lettori",
+    "{count} violations found:": "{count} violazioni trovate:",
+    "{reserved} reserved ({count} × {price}), until {until}": (  # noqa: RUF001 (a times sign)
+        "{reserved} riservati ({count} × {price}), fino al {until}"  # noqa: RUF001
+    ),
+    "{used} used of {held} reserved; {left} left": "{used} usati di {held} riservati; restano {left}",
+    "delivered": "consegnato",
+    "Sell": "Vendi",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

@@ -9,7 +9,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from obolo.entrypoints.web import account_pages, reading_pages, wallet_pages
+from obolo.entrypoints.web import (
+    account_pages,
+    operator_pages,
+    provider_pages,
+    reading_pages,
+    wallet_pages,
+)
 from obolo.entrypoints.web.context import (
     STATIC,
     CsrfRefused,
@@ -50,6 +56,8 @@ def install(app: FastAPI) -> None:
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
     app.include_router(reading_pages.router)
+    app.include_router(provider_pages.router)
+    app.include_router(operator_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(SignInRequired)
