@@ -174,3 +174,33 @@ def test_a_browser_gets_the_magazine_pay_page_with_the_widget(platform, provider
     assert "payment-required" in page.headers
     program = asyncio.run(get("application/json"))
     assert program.json()["error"] == "payment_required"
+
+
+def test_every_popup_message_has_an_italian_translation():
+    """The popup in Italian never falls back to English for a message of its own."""
+    import re
+    from pathlib import Path
+
+    from obolo.entrypoints.web.i18n import IT
+    from obolo.entrypoints.web.widget_i18n import WIDGET_IT
+
+    web = Path(__file__).parents[2] / "src" / "obolo" / "entrypoints" / "web"
+    found: set[str] = set()
+    for template in (web / "templates" / "widget").glob("*.html"):
+        found.update(
+            m.group(2) for m in re.finditer(r"""\bw\(\s*(["'])((?:(?!\1).)+)\1""", template.read_text())
+        )
+    code = (web / "widget_routes.py").read_text()
+    found.update(re.findall(r'widget_translator\(page\)\("([^"]+)"\)', code))
+    assert len(found) > 20  # the extraction works
+    assert sorted(m for m in found if m not in WIDGET_IT and m not in IT) == []
+    for english, italian in WIDGET_IT.items():
+        assert set(re.findall(r"{(\w+)}", english)) == set(re.findall(r"{(\w+)}", italian)), english
+
+
+def test_the_popup_speaks_italian(platform, provider_id):
+    """A browser asking for Italian gets the popup in Italian."""
+    browser = Browser(platform)
+    page = browser.get(popup_path(provider_id), headers={"Accept-Language": "it-IT,it;q=0.9"})
+    assert "Leggi ora, paga dopo" in page.text
+    assert "Accedi per pagare" in page.text

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from obolo.adapters.ids import new_id
 from obolo.entrypoints.web.context import STATIC, Form, Visitor, VisitorDep, finish, render, text
 from obolo.entrypoints.web.security import clear_cookie, set_cookie
+from obolo.entrypoints.web.widget_i18n import widget_translator
 from obolo.errors import OboloError
 from obolo.money import EUR
 from obolo.paywall.anonymous import TrialNotFound
@@ -58,7 +59,7 @@ def _fields(source: Any) -> dict[str, str]:
 
 
 def _popup(page: Visitor, template: str, status: int = 200, **context: Any) -> Response:
-    response = render(page, template, status, **context)
+    response = render(page, template, status, w=widget_translator(page), **context)
     response.headers.update(POPUP_HEADERS)
     return response
 
@@ -75,7 +76,7 @@ def _offer(page: Visitor, fields: dict[str, str]) -> Offer | Response:
         )
     except (WrongOrigin, ProviderNotFound, NoPrice) as refused:
         return _popup(page, "widget/refused.html", 403 if isinstance(refused, WrongOrigin) else 400,
-                      title=page.t("Payment refused"), problem=refused)  # fmt: skip
+                      title=widget_translator(page)("Payment refused"), problem=refused)  # fmt: skip
 
 
 def _trial_id(page: Visitor) -> str | None:
@@ -88,7 +89,7 @@ def _ask(page: Visitor, offer: Offer, fields: dict[str, str], status: int = 200,
     trial = platform.anonymous.tab(_trial_id(page))
     open_trial = trial if trial is not None and trial.claimed_by is None and trial.accrued > 0 else None
     context: dict[str, Any] = {
-        "title": page.t("Pay with Obolo"),
+        "title": widget_translator(page)("Pay with Obolo"),
         "offer": offer,
         "fields": fields,
         "target": origin_of(offer.provider.origin),
@@ -131,7 +132,7 @@ def _paid(page: Visitor, offer: Offer, payment: Payment) -> Response:
     return _popup(
         page,
         "widget/paid.html",
-        title=page.t("Paid"),
+        title=widget_translator(page)("Paid"),
         offer=offer,
         payment=payment,
         target=origin_of(offer.provider.origin),
@@ -159,7 +160,7 @@ def pay(page: VisitorDep, form: Form) -> Response:
             return _paid(page, offer, payment)
         tab_id, payment = platform.anonymous.pay(_trial_id(page), offer, charge_id)
     except OboloError as refused:
-        return _ask(page, offer, fields, 409, error=page.t(refused.detail))
+        return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
     response = _paid(page, offer, payment)
     if tab_id:
         set_cookie(
@@ -177,14 +178,14 @@ def carry_trial(page: VisitorDep, form: Form) -> Response:
     if isinstance(offer, Response):
         return offer
     if page.principal is None:
-        return _ask(page, offer, fields, 401, error=page.t("Sign in first."))
+        return _ask(page, offer, fields, 401, error=widget_translator(page)("Sign in first."))
     tab_id = _trial_id(page)
     try:
         if tab_id is None:
             raise TrialNotFound("there is no trial tab in this browser")
         page.platform.anonymous.claim(tab_id, page.principal.user_id, EUR)
     except OboloError as refused:
-        return _ask(page, offer, fields, 409, error=page.t(refused.detail))
+        return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
     response = RedirectResponse("/widget/pay?" + urlencode(fields), status_code=303)
     clear_cookie(response, page.request, TRIAL_COOKIE)
     return finish(page, response)
