@@ -53,6 +53,9 @@ def test_reader_pays_up_to_the_daily_cap_refunds_one_and_sees_every_movement(bro
     popup.locator("[data-pay]:enabled").click()
     article_shown(page, 1)
     assert FIRST_ARTICLE in page.locator("body").inner_text()
+    page.goto(f"{sites.magazine}/articles/1")  # paid once, read again: no popup, no charge
+    article_shown(page, 1)
+    assert len(sites.query("SELECT charge_id FROM charges")) == 1
 
     for number in (2, 3, 4, 5):  # under the consent just given: no question asked
         pay_on_magazine(page, sites.magazine, number)

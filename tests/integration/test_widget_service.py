@@ -24,7 +24,14 @@ from obolo.money import EUR, Amount
 from obolo.paywall.anonymous import TrialClaimed, TrialLimitReached
 from obolo.paywall.errors import ProviderNotFound
 from obolo.paywall.widget import NoPrice, WrongOrigin
-from obolo.sdk.paywall import CHARGE_SCHEME, PaywallMiddleware, Price, encode_header
+from obolo.sdk.paywall import (
+    CHARGE_SCHEME,
+    RECEIPT_SCHEME,
+    PaywallMiddleware,
+    Price,
+    decode_header,
+    encode_header,
+)
 from obolo.settings import Settings
 from obolo.wallets.errors import InsufficientFunds
 
@@ -68,8 +75,10 @@ def rows(platform, table) -> int:
         return len(connection.execute(table.select()).all())
 
 
-def serve(middleware: PaywallMiddleware, path: str, receipt: str) -> httpx.Response:
-    header = encode_header({"scheme": CHARGE_SCHEME, "receipt": receipt})
+def serve(
+    middleware: PaywallMiddleware, path: str, receipt: str, scheme: str = CHARGE_SCHEME
+) -> httpx.Response:
+    header = encode_header({"scheme": scheme, "receipt": receipt})
 
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=middleware)
@@ -191,11 +200,17 @@ def test_anonymous_tab_stops_at_the_limit(platform, people):
 
 
 def test_anonymous_receipt_opens_the_page(platform, people):
-    """A trial charge is an ordinary platform-signed charge receipt: the provider serves it offline."""
+    """A trial charge is an ordinary platform-signed charge receipt: the provider serves it
+    offline, once, and answers a read-again token for that page."""
     _, _, provider_id = people
     offer = platform.widget.offer(provider_id, "/articles/9", "0.10", "EUR", SITE)
     _, payment = platform.anonymous.pay(None, offer, "a1")
-    assert serve(site(platform, provider_id), "/articles/9", payment.receipt).text == "the article"
+    middleware = site(platform, provider_id)
+    response = serve(middleware, "/articles/9", payment.receipt)
+    assert response.text == "the article"
+    assert serve(middleware, "/articles/9", payment.receipt).status_code == 402  # once only
+    reread = decode_header(response.headers["payment-response"])["receipt"]
+    assert serve(middleware, "/articles/9", reread, RECEIPT_SCHEME).text == "the article"
 
 
 def test_cookie_token_is_signed(platform):

@@ -379,7 +379,11 @@ class PaywallMiddleware:
         status: list[int] = []
         paid = 0 if charge.get("capped") is not None else price.units
         receipt = encode_header(
-            {"charge": charge["charge_id"], "paid": format_units(paid, self.assets[price.asset])}
+            {
+                "charge": charge["charge_id"],
+                "paid": format_units(paid, self.assets[price.asset]),
+                "receipt": self.read_again_receipt(scope.get("path", "")),
+            }
             | ({"capped": True} if paid == 0 else {})
         )
         try:

@@ -51,6 +51,8 @@
   }
 
   function open(offer) {
+    var token = remembered(offer.resource);
+    if (token) { reread(offer, token); return; }
     var query = new URLSearchParams({
       provider: offer.provider, resource: offer.resource, price: offer.price,
       asset: offer.asset, origin: location.origin
@@ -62,15 +64,41 @@
     if (!popup) { say(offer, "Allow pop-ups for this site to pay with Obolo."); }
   }
 
-  function load(offer, receipt) {
-    var proof = b64url(JSON.stringify({ scheme: "obolo-charge", receipt: receipt }));
+  // "Paid once, read again": the site's own read-again token for a page, kept in this
+  // site's storage, reopens it without paying again until it expires.
+  function remembered(resource) {
+    try { return localStorage.getItem("obolo-receipt:" + resource); } catch (error) { return null; }
+  }
+
+  function remember(resource, header) {
+    try {
+      var padded = header.replace(/-/g, "+").replace(/_/g, "/");
+      var value = JSON.parse(atob(padded + "===".slice((padded.length + 3) % 4)));
+      if (value.receipt) { localStorage.setItem("obolo-receipt:" + resource, value.receipt); }
+    } catch (error) { /* no receipt to keep */ }
+  }
+
+  function reread(offer, token) {
+    load(offer, b64url(JSON.stringify({ scheme: "obolo-receipt", receipt: token })), function () {
+      try { localStorage.removeItem("obolo-receipt:" + offer.resource); } catch (error) { /* ignore */ }
+      say(offer, "");
+    });
+  }
+
+  function load(offer, proof, refused) {
     say(offer, "Opening…");
     fetch(offer.resource, { headers: { "Payment": proof, "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (response) {
+        var header = response.headers.get("Payment-Response");
+        if (response.ok && header) { remember(offer.resource, header); }
         return response.text().then(function (text) { return { ok: response.ok, text: text }; });
       })
       .then(function (answer) {
-        if (!answer.ok) { say(offer, "The site refused the payment; nothing more was charged for it."); return; }
+        if (!answer.ok) {
+          if (refused) { refused(); return; }
+          say(offer, "The site refused the payment; nothing more was charged for it.");
+          return;
+        }
         if (location.pathname !== offer.resource) { history.pushState({}, "", offer.resource); }
         var page = new DOMParser().parseFromString(answer.text, "text/html");
         document.title = page.title;
@@ -88,7 +116,7 @@
     } else if (data.type === "obolo-payment" && pending && data.resource === pending.resource) {
       var offer = pending;
       pending = null;
-      load(offer, String(data.receipt || ""));
+      load(offer, b64url(JSON.stringify({ scheme: "obolo-charge", receipt: String(data.receipt || "") })));
     }
   });
 
@@ -110,6 +138,7 @@
       button.textContent = "Pay " + label + " with Obolo";
       button.addEventListener("click", function () { open(offerOf(element)); });
       element.appendChild(button);
+      if (offer.resource === location.pathname && remembered(offer.resource)) { open(offer); }
     }
   }
 
