@@ -82,6 +82,7 @@ def test_reader_pays_up_to_the_daily_cap_refunds_one_and_sees_every_movement(bro
     # 5.00 topped up; the tab holds 1.00 for the Magazine, of which 0.40 is owed.
     assert page.locator(".balance[data-asset=EUR]").inner_text() == "€4.00"
     assert "€1.00 reserved" in page.locator(".balances").inner_text()
+    assert page.locator(".legend").inner_text() == "The Magazine: €0.40"  # five views, one refunded
     page.goto(f"{sites.obolo}/wallet/history")
     amounts = page.locator("td[data-amount]").all_inner_texts()
     assert amounts == ["+€5.00"]

@@ -204,3 +204,29 @@ def test_the_popup_speaks_italian(platform, provider_id):
     page = browser.get(popup_path(provider_id), headers={"Accept-Language": "it-IT,it;q=0.9"})
     assert "Leggi ora, paga dopo" in page.text
     assert "Accedi per pagare" in page.text
+
+
+def test_trial_carried_over_moves_to_the_wallet_and_a_signed_out_reader_starts_anew(platform, provider_id):
+    """Settling the trial from the popup carries its charge to the reader's tab and drops
+    the cookie; a stale cookie of a claimed tab never accrues again."""
+    browser = Browser(platform)
+    assert (
+        browser.client.post("/widget/pay", data=form_of(browser, popup_path(provider_id))).status_code == 200
+    )
+    stale = browser.client.cookies["obolo_trial"]
+    reader = browser.sign_up("reader@example.com")
+    platform.wallets.top_up(reader, Amount.parse("5.00", EUR), Card("4242424242424242", 12, 2031, "123"))
+    page = browser.get(popup_path(provider_id, "/articles/2"))
+    answer = browser.client.post("/widget/trial", data=form_of_carry(page.text))
+    assert answer.status_code == 303
+    assert "obolo_trial" not in browser.client.cookies
+    assert platform.tabs.tab_of(reader, provider_id) == (1_000_000, 100_000)
+    browser.client.post("/signout", data={"csrf": browser.csrf("/wallet")})
+    browser.client.cookies.set("obolo_trial", stale)
+    assert (
+        browser.client.post("/widget/pay", data=form_of(browser, popup_path(provider_id))).status_code == 200
+    )
+    with platform.engine.connect() as connection:
+        tabs_now = connection.execute(anonymous_tabs.select()).all()
+    assert sorted((t.accrued, t.claimed_by or "") for t in tabs_now) == [(100_000, ""), (100_000, reader)]
+    assert platform.tabs.tab_of(reader, provider_id) == (1_000_000, 100_000)

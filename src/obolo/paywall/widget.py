@@ -193,6 +193,10 @@ class WidgetService:
         )
         return Payment(receipt, charge_id, 0, True)
 
+    def consent_per_day(self, offer: Offer) -> int:
+        """What confirming once allows a day: the daily cap, or one tab's hold if larger."""
+        return max(offer.daily_cap or 0, TAB_HOLD, offer.price.units)
+
     def pay(self, reader_id: str, offer: Offer, charge_id: str, *, confirmed: bool) -> Payment | None:
         """One click of a signed-in reader. Capped: a receipt for nothing. Under consent,
         or `confirmed` (which grants consent for this price per item and the larger of the
@@ -204,10 +208,8 @@ class WidgetService:
         if not self.has_consent(reader_id, offer):
             if not confirmed:
                 return None
-            per_day = max(offer.daily_cap or 0, TAB_HOLD, offer.price.units)
-            self.tabs.set_consent(
-                reader_id, offer.provider.id, offer.price, Amount(per_day, offer.price.asset)
-            )
+            per_day = Amount(self.consent_per_day(offer), offer.price.asset)
+            self.tabs.set_consent(reader_id, offer.provider.id, offer.price, per_day)
         receipt = self.tabs.charge(reader_id, offer.provider.id, offer.resource, offer.price, charge_id)
         return Payment(receipt, charge_id, offer.price.units, False)
 

@@ -111,7 +111,7 @@ def _ask(page: Visitor, offer: Offer, fields: dict[str, str], status: int = 200,
             context["mode"] = "auto"
         else:
             context["mode"] = "confirm"
-            context["per_day"] = max(offer.daily_cap or 0, 1_000_000, offer.price.units)
+            context["per_day"] = platform.widget.consent_per_day(offer)
     elif trial is not None and trial.claimed_by is None and trial.accrued + offer.price.units > trial.limit:
         context["mode"] = "trial_full"
     return _popup(page, "widget/pay.html", status, **context)
@@ -158,7 +158,11 @@ def pay(page: VisitorDep, form: Form) -> Response:
             if payment is None:
                 return _ask(page, offer, fields)
             return _paid(page, offer, payment)
-        tab_id, payment = platform.anonymous.pay(_trial_id(page), offer, charge_id)
+        trial = platform.anonymous.tab(_trial_id(page))
+        # A tab already carried over to a wallet (the reader signed out since) is done
+        # with: reading on goes on a new trial tab.
+        open_tab = trial.id if trial is not None and trial.claimed_by is None else None
+        tab_id, payment = platform.anonymous.pay(open_tab, offer, charge_id)
     except OboloError as refused:
         return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
     response = _paid(page, offer, payment)
