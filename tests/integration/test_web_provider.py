@@ -81,13 +81,13 @@ def test_the_price_editor_publishes_the_rules_the_sdk_fetches(pub, platform):
     )  # fmt: skip
     assert answer.status_code == 303
     assert platform.paywall.price_rules(pub.site_id) == {
-        "prices": [{"pattern": "/articles/*", "price": "0.1", "daily_cap": "1", "asset": "EUR"}],
+        "prices": [{"pattern": "/articles/*", "price": "0.10", "daily_cap": "1.00", "asset": "EUR"}],
         "passes": [
-            {"name": "10 visits", "pattern": "/articles/*", "price": "0.8", "asset": "EUR", "visits": 10}
+            {"name": "10 visits", "pattern": "/articles/*", "price": "0.80", "asset": "EUR", "visits": 10}
         ],
     }
     page = pub.get("/provider")
-    assert 'value="0.1"' in page.text
+    assert 'value="0.10"' in page.text
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,8 @@ def test_consent_given_on_the_page_is_what_the_site_may_charge(ann, site, platfo
     assert consent_form(ann, site.id, "0,20", "0,30").status_code == 303
     page = ann.get("/reading?done=consent")
     assert "Your auto-pay limits are saved." in page.text
-    assert "€0.20" in page.text
+    assert 'value="0.20"' in page.text
+    assert "€0.00 / €0.30" in page.text
     platform.tabs.charge(ann.user_id, site.id, "/a/1", Amount(200_000, EUR), "c1")
     with pytest.raises(OverLimit):
         platform.tabs.charge(ann.user_id, site.id, "/a/2", Amount(250_000, EUR), "c2")
