@@ -156,6 +156,7 @@ def test_an_api_key_is_shown_once_and_works_then_revoked(pub, platform):
     assert principal.scopes == frozenset({"provider:*"})
     page = pub.get("/provider")
     assert secret not in page.text
+    assert "Your new API key" not in page.text
     (key_id,) = re.findall(r'name="key_id" value="([^"]+)"', page.text)
     rival = provider(platform, "rival@example.com", "rival")
     assert rival.submit("/provider", "/provider/keys/revoke", {"key_id": key_id}).status_code == 404
