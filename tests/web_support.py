@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from obolo.bootstrap import Platform, build
@@ -18,9 +19,11 @@ CARD = {"number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2031", 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def make_platform(db_url, clock) -> Iterator[Platform]:
+def make_platform(db_url, clock, settings: Settings | None = None) -> Iterator[Platform]:
     """A platform on the test database; the books must balance when the test ends."""
-    built = build(Settings(), url=db_url, clock=clock, migrate=True)
+    built = build(settings or Settings(), url=db_url, clock=clock, migrate=True)
+    # Cheap password hashing: these tests are about pages, and each signs several people up.
+    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield built
     assert check_ledger(built.engine) == []
     built.close()
@@ -79,3 +82,13 @@ def money_snapshot(platform: Platform) -> list[tuple]:
 
 def errors_on(html: str) -> list[str]:
     return re.findall(r'<p class="error" id="f-([a-z_]+)-error">', html)
+
+
+def top_up_form(browser: Browser, amount: str = "10.00", **extra: str):
+    return browser.submit("/wallet", "/wallet/topup", {**CARD, "amount": amount, "asset": "EUR", **extra})
+
+
+def iban(country: str, bban: str) -> str:
+    """A valid IBAN for `bban` (check digits computed), for the sandbox bank's cases."""
+    digits = "".join(str(int(ch, 36)) for ch in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from obolo.identity.model import Role
 from tests.web_support import PASSWORD, Browser, errors_on, make_platform
 
 
@@ -178,3 +181,39 @@ def test_the_language_follows_the_browser_then_the_switch(browser):
     again = browser.get("/signup", headers={"accept-language": "en"})
     assert '<html lang="it">' in again.text
     assert "Registrati" in again.text
+
+
+def test_repeated_wrong_passwords_slow_sign_in_down_with_a_clear_message(browser, platform):
+    """After a few failures the form says to wait, without checking the password."""
+    Browser(platform).sign_up("slow@example.com")
+    for _ in range(3):
+        browser.submit("/signin", "/signin", {"email": "slow@example.com", "password": "wrong password!"})
+    answer = browser.submit("/signin", "/signin", {"email": "slow@example.com", "password": PASSWORD})
+    assert answer.status_code == 429
+    assert "Too many failed sign-ins; try again in 1 s." in answer.text
+    assert "obolo_session" not in browser.client.cookies
+
+
+def test_a_signed_in_person_asking_for_sign_in_goes_where_they_were_going(browser):
+    """Sign-in and sign-up pages send a signed-in person on (to next=, else the wallet)."""
+    browser.sign_up("here@example.com")
+    assert browser.get("/signin?next=/reading").headers["location"] == "/reading"
+    assert browser.get("/signup").headers["location"] == "/wallet"
+
+
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_every_page_renders_for_a_person_with_every_role(browser, platform, language):
+    """Each page answers 200 in both languages, with one h1, a title and labelled fields."""
+    user_id = browser.sign_up("all@example.com")
+    platform.identity.add_role(user_id, Role.PROVIDER)
+    platform.identity.grant_role("all@example.com", Role.OPERATOR)
+    platform.paywall.register_provider(user_id, "Site", "https://site.example")
+    for path in ("/", "/wallet", "/wallet/history", "/reading", "/provider", "/operator"):
+        page = browser.get(path, headers={"accept-language": language})
+        assert page.status_code == 200, path
+        assert f'<html lang="{language}">' in page.text
+        assert page.text.count("<h1") == 1, path
+        assert re.search(r"<title>[^<]+ · Obolo</title>", page.text), path
+        ids = set(re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', page.text))
+        labelled = set(re.findall(r'<label for="([^"]+)"', page.text))
+        assert ids <= labelled | {"snippet", "new-key-secret"}, (path, ids - labelled)

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from obolo.entrypoints.web import format as fmt
+from obolo.entrypoints.web.charts import nice_ceiling
 from obolo.entrypoints.web.i18n import IT, negotiate, translator
 from obolo.money import EUR, Amount, NotAnAmount, TooManyDecimals
 
@@ -108,3 +109,13 @@ def test_a_written_amount_reads_back_to_the_same_units(units, language):
     written = fmt.number(units, EUR, language)
     thousands = "," if language == "en" else "."
     assert fmt.parse_amount(written.replace(thousands, ""), EUR).units == units
+
+
+@pytest.mark.parametrize(
+    ("units", "ceiling"),
+    [(0, 1), (1, 1), (3, 5), (1_050_000, 2_000_000), (1_000_000, 1_000_000), (2_100_000, 2_500_000),
+     (2_600_000, 5_000_000), (7_000_000, 10_000_000), (99, 100)],
+)  # fmt: skip
+def test_chart_axes_end_on_a_round_amount_at_or_above_the_peak(units, ceiling):
+    """The chart's top line is 1, 2, 2.5 or 5 times a power of ten, never below the peak."""
+    assert nice_ceiling(units) == ceiling

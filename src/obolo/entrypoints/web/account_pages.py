@@ -22,6 +22,8 @@ def _signed_in_response(page: VisitorDep, token: str, target: str) -> Response:
 
 @router.get("/signin")
 def sign_in_page(page: VisitorDep, next: str = "", out: str = "") -> Response:
+    if page.principal is not None:
+        return finish(page, RedirectResponse(security.local_path(next), status_code=303))
     notice = page.t("You are signed out.") if out else None
     if next and page.principal is None and not out:
         notice = page.t("Please sign in to continue.")
@@ -46,6 +48,8 @@ def sign_in(page: VisitorDep, form: Form) -> Response:
 
 @router.get("/signup")
 def sign_up_page(page: VisitorDep) -> Response:
+    if page.principal is not None:
+        return finish(page, RedirectResponse("/wallet", status_code=303))
     return render(page, "signup.html")
 
 

@@ -40,7 +40,7 @@ def stacked_bars(
     `day_label(day)` and `amount_label(units)` write the axis texts in the page's language."""
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     totals = [sum(s.values.get(day, 0) for s in series) for day in days]
-    peak = max(totals, default=0) or 1
+    peak = nice_ceiling(max(totals, default=0))
     slot = plot_w // max(len(days), 1)
     bar = max(slot - 4, 2)
     parts = [
@@ -71,13 +71,28 @@ def stacked_bars(
                 f"<title>{escape(one.name)}: {escape(amount_label(units))} "
                 f"({escape(day_label(day))})</title></rect>"
             )
-        if index % 7 == 0 or index == len(days) - 1:
+        if index == len(days) - 1 or (index % 7 == 0 and index < len(days) - 4):
             parts.append(
                 f'<text x="{x + bar // 2}" y="{HEIGHT - 6}" text-anchor="middle" fill="#5a6472">'
                 f"{escape(day_label(day))}</text>"
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text above went through escape(); the rest are numbers)
+
+
+def nice_ceiling(units: int) -> int:
+    """The smallest of 1, 2, 2.5 or 5 times a power of ten at or above `units`, so the
+    axis reads 0 / 0.50 / 1.00 rather than 0 / 0.525 / 1.05."""
+    if units <= 0:
+        return 1
+    power = 1
+    while power * 10 < units:
+        power *= 10
+    for numerator, denominator in ((1, 1), (2, 1), (5, 2), (5, 1), (10, 1)):
+        candidate = power * numerator // denominator
+        if candidate >= units:
+            return candidate
+    return power * 10
 
 
 def series_from(rows: list[tuple[int, str, int]], limit: int = len(COLOURS) - 1) -> list[Series]:

@@ -59,9 +59,10 @@ def parse_amount(text: str, asset: Asset) -> Amount:
 
 
 def plain(units: int, asset: Asset) -> str:
-    """An amount as a form field's value: the shortest exact decimal ("0.1", "2.5")."""
+    """An amount as a form field's value, exact, at least two decimals and no grouping
+    ("0.10", "2.50", "0.001"), so it reads back in either language."""
     whole, _, fraction = format_units(units, asset).partition(".")
-    fraction = fraction.rstrip("0")
+    fraction = fraction.rstrip("0").ljust(min(2, asset.scale), "0")
     return f"{whole}.{fraction}" if fraction else whole
 
 

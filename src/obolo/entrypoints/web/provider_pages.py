@@ -218,7 +218,7 @@ def create_key(page: SignedIn, form: Form) -> Response:
     scopes = KEY_SCOPES.get(text(form, "scope", 20), KEY_SCOPES["provider"])
     key, secret = page.platform.identity.create_api_key(page.user_id, name, scopes)
     # Shown once, on this answer only: the secret is kept nowhere but as a hash.
-    return _dashboard(page, text(form, "site", 40), new_key=(key, secret))
+    return _dashboard(page, text(form, "site", 40), created_key=(key, secret))
 
 
 @router.post("/provider/keys/revoke")

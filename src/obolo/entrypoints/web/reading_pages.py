@@ -22,12 +22,15 @@ def _reading_page(page: Visitor, status: int = 200, **context: object) -> Respon
     engine, now = page.platform.engine, page.platform.clock()
     window = page.platform.settings.refund_window_seconds * NS_PER_SECOND
     charges = reader.recent_charges(engine, page.user_id, now - reader.DAY_NS)
+    consents = reader.consents_of(engine, page.user_id, now)
+    if "form" in context and context["form"] not in {c.provider_id for c in consents}:
+        context["form"] = "new"  # a refused first consent is shown on the "allow a site" form
     return render(
         page,
         "reading.html",
         status,
         title=page.t("Reading"),
-        consents=reader.consents_of(engine, page.user_id, now),
+        consents=consents,
         tabs=reader.open_tabs(engine, page.user_id),
         channels=reader.channels_of(engine, page.user_id),
         passes=reader.passes_of(engine, page.user_id, now - PASS_DAYS * reader.DAY_NS),
