@@ -50,8 +50,8 @@ class Platform:
 
     @cached_property
     def anonymous(self) -> AnonymousTabs:
-        limit = self.settings.anonymous_tab_limit
-        return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, limit)
+        limits = (self.settings.anonymous_tab_limit, self.settings.anonymous_tabs_per_address)
+        return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, *limits)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -48,6 +48,7 @@ class Settings:
     # Widget (paying on another site): a reader without an account may read this much on
     # an anonymous trial tab before signing up and settling it.
     anonymous_tab_limit: int = parse_units("1.00", EUR)
+    anonymous_tabs_per_address: int = 3  # new trial tabs one address may open a day
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -77,4 +78,7 @@ class Settings:
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
             # widget
             anonymous_tab_limit=units("OBOLO_ANONYMOUS_TAB_LIMIT", defaults.anonymous_tab_limit),
+            anonymous_tabs_per_address=int(
+                env.get("OBOLO_ANONYMOUS_TABS_PER_ADDRESS", defaults.anonymous_tabs_per_address)
+            ),
         )

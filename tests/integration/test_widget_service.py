@@ -16,12 +16,12 @@ from starlette.routing import Route
 
 from obolo.adapters.cards import Card
 from obolo.adapters.db.schema import charges
-from obolo.adapters.db.schema_widget import anonymous_charges
+from obolo.adapters.db.schema_widget import anonymous_charges, anonymous_tabs
 from obolo.bootstrap import build
 from obolo.identity.model import Role
 from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
-from obolo.paywall.anonymous import TrialClaimed, TrialLimitReached
+from obolo.paywall.anonymous import TooManyTrials, TrialClaimed, TrialLimitReached
 from obolo.paywall.errors import ProviderNotFound
 from obolo.paywall.widget import NoPrice, WrongOrigin
 from obolo.sdk.paywall import (
@@ -284,3 +284,24 @@ def test_racing_trial_clicks_never_pass_the_limit(platform, people):
     assert trial.accrued == 250_000
     assert outcomes.count("ok") == 4
     assert rows(platform, anonymous_charges) == 5
+
+
+def test_new_trial_tabs_per_address_are_limited(platform, clock, people):
+    """One address opens at most three trial tabs a day; the fourth is refused and nothing is
+    created; another address, or the next day, may open one."""
+    _, _, provider_id = people
+    offer = platform.widget.offer(provider_id, "/other/1", "0.10", "EUR", SITE)
+    for n in range(3):
+        platform.anonymous.pay(None, offer, f"t{n}", "192.0.2.7")
+    with pytest.raises(TooManyTrials) as refused:
+        platform.anonymous.pay(None, offer, "t3", "192.0.2.7")
+    assert refused.value.code == "too_many_trials"
+    assert rows(platform, anonymous_tabs) == 3
+    assert rows(platform, anonymous_charges) == 3
+    platform.anonymous.pay(None, offer, "t4", "192.0.2.8")
+    clock.advance(24 * 3600 + 1)
+    platform.anonymous.pay(None, offer, "t5", "192.0.2.7")
+    assert rows(platform, anonymous_tabs) == 5
+    with platform.engine.connect() as connection:
+        stored = {row.address_hash for row in connection.execute(anonymous_tabs.select())}
+    assert not any("192.0.2" in (value or "") for value in stored)  # only keyed hashes are kept

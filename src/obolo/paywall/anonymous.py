@@ -22,11 +22,11 @@ from obolo.adapters.db.schema_widget import anonymous_charges, anonymous_tabs
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.adapters.signing import SigningKeys
-from obolo.errors import InvalidRequest, OboloError
+from obolo.errors import InvalidRequest, OboloError, RateLimited
 from obolo.ledger import LedgerSession
 from obolo.money import Amount, Asset
 from obolo.paywall.tabs import RECEIPT_SECONDS, ChargeIdReused, TabService
-from obolo.paywall.widget import Offer, Payment, WidgetService, sign_receipt, utc_day_start
+from obolo.paywall.widget import DAY_NS, Offer, Payment, WidgetService, sign_receipt, utc_day_start
 from obolo.sdk.payword import b64
 
 TRIAL_ASSET = "EUR"  # the limit is a EUR amount; other assets are not offered on trial
@@ -38,6 +38,10 @@ class TrialLimitReached(OboloError):
 
 class TrialClaimed(InvalidRequest):
     code = "trial_already_claimed"
+
+
+class TooManyTrials(RateLimited):
+    code = "too_many_trials"
 
 
 class TrialNotFound(InvalidRequest):
@@ -62,6 +66,7 @@ class AnonymousTabs:
         widget: WidgetService,
         keys: SigningKeys,
         limit: int,
+        per_address: int = 3,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -69,6 +74,7 @@ class AnonymousTabs:
         self.widget = widget
         self.keys = keys
         self.limit = limit
+        self.per_address = per_address
         # A key of its own, derived from the platform's signing key, so the cookie needs
         # no extra secret to configure and cannot be confused with a receipt signature.
         seed = keys.current.private_bytes_raw()
@@ -116,11 +122,15 @@ class AnonymousTabs:
             )
         )
 
-    def pay(self, tab_id: str | None, offer: Offer, charge_id: str) -> tuple[str, Payment]:
+    def address_hash(self, address: str) -> str:
+        return hmac.new(self._cookie_key, b"address|" + address.encode(), hashlib.sha256).hexdigest()
+
+    def pay(self, tab_id: str | None, offer: Offer, charge_id: str, address: str = "") -> tuple[str, Payment]:
         """One confirmed click of a reader without an account, on their trial tab (opened
-        when `tab_id` is None). Returns the tab id and the receipt; the same charge id
-        again returns the same receipt and accrues nothing more. Raises TrialLimitReached
-        (the tab is unchanged), TrialClaimed, TrialNotFound, InvalidRequest (not EUR)."""
+        when `tab_id` is None, at most `per_address` new ones a day from one address).
+        Returns the tab id and the receipt; the same charge id again returns the same
+        receipt and accrues nothing more. Raises TrialLimitReached (the tab is unchanged),
+        TooManyTrials, TrialClaimed, TrialNotFound, InvalidRequest (not EUR)."""
         if offer.price.asset.code != TRIAL_ASSET:
             raise InvalidRequest("a trial tab pays in EUR only", asset=offer.price.asset.code)
         if self.widget.is_capped(self.spent_today(tab_id, offer.provider.id), offer):
@@ -140,12 +150,24 @@ class AnonymousTabs:
                     raise ChargeIdReused("this charge id was used for another charge")
                 return tab or "", int(found.created_at)
             if tab is None:
+                hashed = self.address_hash(address)
+                opened = connection.execute(
+                    select(func.count()).where(
+                        anonymous_tabs.c.address_hash == hashed,
+                        anonymous_tabs.c.created_at > now - DAY_NS,
+                    )
+                ).scalar_one()
+                if opened >= self.per_address:
+                    raise TooManyTrials(
+                        "too many trial tabs from this address today: sign up to read on", 3600
+                    )
                 tab = new_id()
                 connection.execute(
                     insert(anonymous_tabs).values(
-                        id=tab, asset=TRIAL_ASSET, limit_units=self.limit, accrued=0, created_at=now
+                        id=tab, asset=TRIAL_ASSET, limit_units=self.limit, accrued=0, created_at=now,
+                        address_hash=hashed,
                     )
-                )
+                )  # fmt: skip
             # One conditional update is the whole check: two clicks racing cannot both
             # pass the limit, and a tab claimed meanwhile accrues nothing.
             grown = connection.execute(
@@ -229,4 +251,4 @@ def _trial(row: Any) -> TrialTab:
     return TrialTab(row.id, row.asset, int(row.limit_units), int(row.accrued), row.claimed_by)
 
 
-__all__ = ["AnonymousTabs", "TrialClaimed", "TrialLimitReached", "TrialNotFound", "TrialTab"]
+__all__ = ["AnonymousTabs", "TooManyTrials", "TrialClaimed", "TrialLimitReached", "TrialNotFound", "TrialTab"]

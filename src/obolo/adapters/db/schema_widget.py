@@ -19,7 +19,11 @@ anonymous_tabs = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("claimed_by", String(36), ForeignKey("users.id"), nullable=True),
     Column("claimed_at", BigInteger, nullable=True),
+    # A keyed hash of the address that opened it (never the address): trials per address
+    # and day are limited, so clearing cookies does not open trial after trial.
+    Column("address_hash", String(64), nullable=True),
     CheckConstraint("accrued >= 0 AND accrued <= limit_units", name="within_limit"),
+    Index("ix_anonymous_tabs_address", "address_hash", "created_at"),
 )
 
 anonymous_charges = Table(

@@ -57,6 +57,9 @@ WIDGET_IT: dict[str, str] = {
         "il conto di prova è pieno: registrati e saldalo per continuare"
     ),
     "there is no trial tab in this browser": "in questo browser non c'è un conto di prova",
+    "too many trial tabs from this address today: sign up to read on": (
+        "troppi conti di prova da questo indirizzo oggi: registrati per continuare a leggere"
+    ),
 }
 CATALOGUE = {"it": WIDGET_IT}
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from obolo.adapters.ids import new_id
+from obolo.entrypoints.api.auth import client_address
 from obolo.entrypoints.web.context import STATIC, Form, Visitor, VisitorDep, finish, render, text
 from obolo.entrypoints.web.security import clear_cookie, set_cookie
 from obolo.entrypoints.web.widget_i18n import widget_translator
@@ -162,7 +163,8 @@ def pay(page: VisitorDep, form: Form) -> Response:
         # A tab already carried over to a wallet (the reader signed out since) is done
         # with: reading on goes on a new trial tab.
         open_tab = trial.id if trial is not None and trial.claimed_by is None else None
-        tab_id, payment = platform.anonymous.pay(open_tab, offer, charge_id)
+        address = client_address(page.request)
+        tab_id, payment = platform.anonymous.pay(open_tab, offer, charge_id, address)
     except OboloError as refused:
         return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
     response = _paid(page, offer, payment)

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("claimed_by", sa.String(length=36), nullable=True),
         sa.Column("claimed_at", sa.BigInteger(), nullable=True),
+        sa.Column("address_hash", sa.String(length=64), nullable=True),
         sa.CheckConstraint(
             "accrued >= 0 AND accrued <= limit_units", name=op.f("ck_anonymous_tabs_within_limit")
         ),
@@ -31,6 +32,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_anonymous_tabs")),
     )
+    with op.batch_alter_table("anonymous_tabs", schema=None) as batch_op:
+        batch_op.create_index("ix_anonymous_tabs_address", ["address_hash", "created_at"], unique=False)
     op.create_table(
         "anonymous_charges",
         sa.Column("provider_id", sa.String(length=36), nullable=False),
@@ -58,4 +61,6 @@ def downgrade() -> None:
     with op.batch_alter_table("anonymous_charges", schema=None) as batch_op:
         batch_op.drop_index("ix_anonymous_charges_tab")
     op.drop_table("anonymous_charges")
+    with op.batch_alter_table("anonymous_tabs", schema=None) as batch_op:
+        batch_op.drop_index("ix_anonymous_tabs_address")
     op.drop_table("anonymous_tabs")
