@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MAGAZINE_PORT ?= 8001
 
-.PHONY: install run test lint types contracts pytest fuzz bench format clean
+.PHONY: install run test lint types contracts pytest fuzz bench format clean browser
 
 install: $(VENV)/.installed
 
@@ -31,8 +31,17 @@ types: install
 contracts: install
 	$(BIN)/lint-imports
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest -q
+
+# widget: the browser tests drive Debian's chromium; installed here when running as root
+# with apt, else those tests skip with one line saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser tests will skip"; \
+	  else echo "no chromium and not root: the browser tests will skip"; fi; }
 
 fuzz: install
 	OBOLO_FUZZ=1 $(BIN)/pytest -q -m slow tests --hypothesis-seed=random

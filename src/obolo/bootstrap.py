@@ -4,6 +4,7 @@ with fakes (a clock they move by hand, an HTTP transport they script)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -20,8 +21,10 @@ from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGat
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.refunds import ChannelRefunds
+from obolo.paywall.anonymous import AnonymousTabs
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
+from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
 from obolo.tasks.service import TaskService
 from obolo.tap.group_commit import GroupCommit  # tap
@@ -53,6 +56,16 @@ class Platform:
     # sms
     sms_gateway: SmsGateway
     sms: SmsService
+
+    # widget: paying on another site through the wallet's popup, and anonymous trial tabs
+    @cached_property
+    def widget(self) -> WidgetService:
+        return WidgetService(self.engine, self.clock, self.paywall, self.tabs, self.keys, self.wallets.assets)
+
+    @cached_property
+    def anonymous(self) -> AnonymousTabs:
+        limits = (self.settings.anonymous_tab_limit, self.settings.anonymous_tabs_per_address)
+        return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, *limits)
 
     def close(self) -> None:
         if isinstance(self.tap.runner, GroupCommit):  # tap

@@ -81,6 +81,10 @@ class Settings:
     sms_claim_days: int = 7
     sms_pin_attempts: int = 3
     sms_lock_seconds: int = 1800
+    # Widget (paying on another site): a reader without an account may read this much on
+    # an anonymous trial tab before signing up and settling it.
+    anonymous_tab_limit: int = parse_units("1.00", EUR)
+    anonymous_tabs_per_address: int = 3  # new trial tabs one address may open a day
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -142,6 +146,11 @@ class Settings:
             sms_cooling_threshold=units("OBOLO_SMS_COOLING_THRESHOLD", defaults.sms_cooling_threshold),
             sms_cooling_seconds=int(env.get("OBOLO_SMS_COOLING_SECONDS", defaults.sms_cooling_seconds)),
             sms_claim_days=int(env.get("OBOLO_SMS_CLAIM_DAYS", defaults.sms_claim_days)),
+            # widget
+            anonymous_tab_limit=units("OBOLO_ANONYMOUS_TAB_LIMIT", defaults.anonymous_tab_limit),
+            anonymous_tabs_per_address=int(
+                env.get("OBOLO_ANONYMOUS_TABS_PER_ADDRESS", defaults.anonymous_tabs_per_address)
+            ),
         )
 
 

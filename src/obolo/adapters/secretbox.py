@@ -6,6 +6,8 @@ Passwords, API keys and session tokens are never stored this way: they are hashe
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from cryptography.fernet import Fernet, InvalidToken
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        # web: keys for other purposes (CSRF tokens) are derived, so there is one secret to keep.
+        self._root = hashlib.sha256(b"obolo-derive\0" + key).digest()
 
     @classmethod
     def from_environment(cls, fallback_file: Path | None = None) -> SecretBox:
@@ -38,3 +42,8 @@ class SecretBox:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken as error:
             raise ValueError("secret cannot be decrypted with this key") from error
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for `purpose` (e.g. "web-csrf"), stable for this secret key and
+        unrelated to the encryption key and to other purposes' keys."""
+        return hmac.new(self._root, purpose.encode(), hashlib.sha256).digest()

@@ -147,7 +147,7 @@ def demo_magazine(
     from obolo.entrypoints.demo_sites import build_magazine
     from obolo.sdk.claims import ClaimSender
 
-    paywall, state = build_magazine(server, Path(store))
+    paywall, state = build_magazine(server, Path(store), f"http://127.0.0.1:{port}")
     claims = ClaimSender(paywall.book, server, state["claims_key"], every=60.0).start()
     typer.echo(
         f"the Magazine on http://127.0.0.1:{port} (provider {state['provider_id']}), paid through {server}"

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from obolo.examples.magazine import magazine, public_keys
+from obolo.examples.magazine import PRICE_RULES, magazine, public_keys
 from obolo.sdk.claims import ClaimSender
 from obolo.sdk.paywall import PaywallMiddleware
 from obolo.sdk.payword import unb64
@@ -22,8 +22,10 @@ PROVIDER_EMAIL = "magazine@example.com"
 PROVIDER_PASSWORD = "demo-password-1"  # noqa: S105 -- a published sandbox login, not a secret
 
 
-def provider_setup(server: str, state_file: Path) -> dict[str, Any]:
-    """The magazine's provider id, claim key and the platform keys, created if missing."""
+def provider_setup(server: str, state_file: Path, origin: str = "http://127.0.0.1") -> dict[str, Any]:
+    """The magazine's provider id, claim key and the platform keys, created if missing (or
+    again when the site moved to another origin: the wallet's popup hands payments only to
+    the provider's registered origin); its prices published on the platform."""
     state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.exists() else {}
     with httpx.Client(base_url=server, timeout=10) as http:
         http.post(
@@ -33,29 +35,38 @@ def provider_setup(server: str, state_file: Path) -> dict[str, Any]:
         session = http.post("/v1/sessions", json={"email": PROVIDER_EMAIL, "password": PROVIDER_PASSWORD})
         session.raise_for_status()
         auth = {"Authorization": f"Bearer {session.json()['token']}"}
-        if "provider_id" not in state:
+        if "provider_id" not in state or state.get("origin") != origin:
             http.post("/v1/me/roles", json={"role": "provider"}, headers=auth).raise_for_status()
             provider = http.post(
-                "/v1/providers", json={"name": "The Magazine", "origin": "http://127.0.0.1"}, headers=auth
+                "/v1/providers", json={"name": "The Magazine", "origin": origin}, headers=auth
             )
             provider.raise_for_status()
             key = http.post(
                 "/v1/api-keys", json={"name": "magazine claims", "scopes": ["provider:*"]}, headers=auth
             )
             key.raise_for_status()
-            state = {"provider_id": provider.json()["id"], "claims_key": key.json()["secret"]}
+            state = {
+                "provider_id": provider.json()["id"],
+                "claims_key": key.json()["secret"],
+                "origin": origin,
+            }
         if "receipt_key" not in state:
             issued = http.post(f"/v1/providers/{state['provider_id']}/receipt-key", headers=auth)
             issued.raise_for_status()
             state["receipt_key"] = issued.json()["receipt_key"]
         state_file.write_text(json.dumps(state))
         state_file.chmod(0o600)
+        http.put(
+            f"/v1/providers/{state['provider_id']}/prices", json=PRICE_RULES, headers=auth
+        ).raise_for_status()
         state["keys"] = http.get("/.well-known/obolo-keys").json()["keys"]
     return state
 
 
-def build_magazine(server: str, store: Path) -> tuple[PaywallMiddleware, dict[str, Any]]:
-    state = provider_setup(server, store.with_suffix(".provider.json"))
+def build_magazine(
+    server: str, store: Path, origin: str = "http://127.0.0.1"
+) -> tuple[PaywallMiddleware, dict[str, Any]]:
+    state = provider_setup(server, store.with_suffix(".provider.json"), origin)
     paywall = magazine(state["provider_id"], public_keys(state["keys"]), server, store)
     paywall.receipt_key = unb64(state["receipt_key"])  # paid views can be refunded
     return paywall, state
@@ -89,7 +100,9 @@ def start_magazine_when_ready(server: str, port: int, beside: Path) -> threading
             except httpx.HTTPError:
                 time.sleep(0.2)
         try:
-            paywall, state = build_magazine(server, beside.with_name("magazine.db"))
+            paywall, state = build_magazine(
+                server, beside.with_name("magazine.db"), f"http://127.0.0.1:{port}"
+            )
         except Exception as error:  # the server runs on without its example site
             print(f"the Magazine could not start: {type(error).__name__}: {error}", flush=True)
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
+from obolo.money import Asset, format_units
 from obolo.sdk.passes import PassOffer
 from obolo.sdk.paywall import PaywallMiddleware, Price
 
 ARTICLE_PRICE = 100_000  # 0.10 EUR
+DAILY_CAP = 500_000  # 0.50 EUR: never more a day than a subscription would cost
+EUR_ASSET = Asset("EUR", 6)
+# What the Magazine publishes on the platform, so the wallet's popup charges this price
+# and knows this cap (the same numbers the middleware below enforces).
+PRICE_RULES = {
+    "prices": [{"pattern": "/articles/*", "price": "0.10", "asset": "EUR", "daily_cap": "0.50"}],
+    "passes": [
+        {"name": "10 articles", "pattern": "/articles/*", "price": "0.50", "asset": "EUR", "visits": 10}
+    ],
+}
 ARTICLES = {
     1: ("Why micropayments failed", "Every payment cost more to process than it was worth..."),
     2: ("Hash chains for beginners", "Take a random number and hash it a thousand times..."),
@@ -29,12 +41,58 @@ ARTICLES = {
 }
 
 
-async def index(request: Request) -> HTMLResponse:
+def widget_tags(server: str) -> str:
+    """The one script tag a provider adds: the Obolo widget, served by the platform."""
+    return f'<script src="{html.escape(server.rstrip("/"))}/widget.js" defer></script>' if server else ""
+
+
+def price_text(units: int) -> str:
+    """0.100000 → "0.10": what a reader reads (exact: only zeros past the cents go)."""
+    whole, _, cents = format_units(units, EUR_ASSET).partition(".")
+    return f"{whole}.{cents.rstrip('0').ljust(2, '0')}"
+
+
+def priced(provider_id: str, path: str, units: int, inner: str, tag: str = "div") -> str:
+    """Priced content marked for the widget (in the spirit of the W3C per-fee-link markup)."""
+    price = price_text(units)
+    href = f' href="{html.escape(path)}"' if tag == "a" else ""
+    return (
+        f'<{tag}{href} class="priced" data-obolo-price="{price}" data-obolo-asset="EUR" '
+        f'data-obolo-provider="{html.escape(provider_id)}" data-obolo-resource="{html.escape(path)}">'
+        f"{inner}</{tag}>"
+    )
+
+
+def index_page(provider_id: str, server: str) -> str:
     links = "".join(
-        f'<li><a href="/articles/{n}" data-obolo-price="0.10 EUR">{html.escape(title)}</a></li>'
+        f"<li>{priced(provider_id, f'/articles/{n}', ARTICLE_PRICE, html.escape(title), 'a')}</li>"
         for n, (title, _) in ARTICLES.items()
     )
-    return HTMLResponse(f"<!doctype html><title>The Magazine</title><h1>The Magazine</h1><ul>{links}</ul>")
+    return (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>The Magazine</title>{widget_tags(server)}"
+        f"<h1>The Magazine</h1><ul>{links}</ul>"
+    )
+
+
+def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str, Any]]], str]:
+    """The 402 a browser sees: the article's title, its price and the widget's pay button."""
+
+    def page(path: str, offers: list[dict[str, Any]]) -> str:
+        number = path.rsplit("/", 1)[-1]
+        title = ARTICLES.get(int(number), (f"Article {number}", ""))[0] if number.isdigit() else path
+        button = priced(
+            provider_id,
+            path,
+            ARTICLE_PRICE,
+            f"<p>This article costs {price_text(ARTICLE_PRICE)} EUR. "
+            "<noscript>Paying needs JavaScript, or a paying client.</noscript></p>",
+        )
+        name = html.escape(title)
+        head = f"<!doctype html><html lang=en><meta charset=utf-8><title>{name} · The Magazine</title>"
+        back = '<p><a href="/">All articles</a></p>'
+        return f"{head}{widget_tags(server)}<h1>{name}</h1>{button}{back}"
+
+    return page
 
 
 async def article(request: Request) -> HTMLResponse:
@@ -49,7 +107,10 @@ async def health(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-def site() -> Starlette:
+def site(provider_id: str = "", server: str = "") -> Starlette:
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(index_page(provider_id, server))
+
     return Starlette(
         routes=[
             Route("/", index),
@@ -71,11 +132,12 @@ def magazine(
     provider_id: str, keys: dict[str, Ed25519PublicKey], server: str, store: str | Path
 ) -> PaywallMiddleware:
     return PaywallMiddleware(
-        site(),
+        site(provider_id, server),
         provider_id=provider_id,
-        prices=[Price("/articles/*", ARTICLE_PRICE, "EUR", daily_cap=500_000)],
+        prices=[Price("/articles/*", ARTICLE_PRICE, "EUR", daily_cap=DAILY_CAP)],
         passes=[PassOffer("10 articles", "/articles/*", 500_000, "EUR", visits=10)],
         keys=keys,
         server=server,
         store=store,
+        payment_page=payment_page(provider_id, server),
     )

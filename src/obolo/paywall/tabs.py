@@ -190,6 +190,30 @@ class TabService:
         )  # fmt: skip
         return tab_id
 
+    def carry_charge(
+        self,
+        session: LedgerSession,
+        reader_id: str,
+        provider_id: str,
+        resource: str,
+        amount: Amount,
+        charge_id: str,
+        created_at: int,
+    ) -> None:
+        """Inside the caller's ledger transaction, put a charge the platform already
+        promised (an anonymous trial's) on the reader's tab, without a consent check: the
+        reader confirmed it when it was made. Raises InsufficientFunds for the hold."""
+        connection = session.connection
+        provider = self.paywall.provider(connection, provider_id)
+        tab = self._open_tab(session, reader_id, provider.id, provider.user_id, amount, TAB_HOLD)
+        connection.execute(
+            insert(charges).values(
+                provider_id=provider.id, charge_id=charge_id, reader_id=reader_id, tab_id=tab,
+                amount=amount.units, resource=resource, created_at=created_at,
+            )
+        )  # fmt: skip
+        connection.execute(update(tabs).where(tabs.c.id == tab).values(accrued=tabs.c.accrued + amount.units))
+
     def refund(self, reader_id: str, provider_id: str, charge_id: str) -> int:
         """Take back one charged view within the refund window (at most refunds_per_day a
         day, both in Settings). No ledger transfer: an open tab simply accrues less; a settled one leaves a

@@ -266,7 +266,10 @@ class PaywallMiddleware:
         clock: Callable[[], float] = time.time,
         reread_seconds: int = 24 * 3600,
         receipt_key: bytes | None = None,
+        payment_page: Callable[[str, list[dict[str, Any]]], str] | None = None,
     ) -> None:
+        """`payment_page(path, offers)`, when given, is the HTML a browser (a request
+        accepting text/html) gets with its 402, e.g. a page with the Obolo widget."""
         self.app = app
         # Shared with the platform (POST /v1/providers/{id}/receipt-key): with it, every paid
         # channel view carries a view receipt the reader can take back within the window.
@@ -280,6 +283,7 @@ class PaywallMiddleware:
         self.pass_book = PassBook(store)
         self.clock = clock
         self.reread_seconds = reread_seconds
+        self.payment_page = payment_page
         self._verified: dict[str, Certificate] = {}
         self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
 
@@ -414,8 +418,14 @@ class PaywallMiddleware:
             await self._payment_required(scope, send, price, passes, refused)
             return
         status: list[int] = []
+        paid = 0 if charge.get("capped") is not None else price.units
         receipt = encode_header(
-            {"charge": charge["charge_id"], "paid": format_units(price.units, self.assets[price.asset])}
+            {
+                "charge": charge["charge_id"],
+                "paid": format_units(paid, self.assets[price.asset]),
+                "receipt": self.read_again_receipt(scope.get("path", "")),
+            }
+            | ({"capped": True} if paid == 0 else {})
         )
         try:
             await self.app(scope, receive, _receipted(send, receipt.encode(), status))
@@ -439,10 +449,13 @@ class PaywallMiddleware:
             raise PaymentRefused(BAD_SIGNATURE) from error
         if charge.get("provider") != self.provider_id:
             raise PaymentRefused(WRONG_PROVIDER)
-        if charge.get("resource") != path or (charge.get("amount"), charge.get("asset")) != (
-            price.units,
-            price.asset,
-        ):
+        # A capped receipt pays nothing: the platform signs that this reader already paid
+        # this provider the daily cap today; it is accepted only for the cap this page has.
+        capped = charge.get("capped")
+        expected = (0, price.asset) if capped is not None else (price.units, price.asset)
+        if capped is not None and (price.daily_cap is None or capped != price.daily_cap):
+            raise PaymentRefused("wrong_price", "this receipt is capped at another amount than this page")
+        if charge.get("resource") != path or (charge.get("amount"), charge.get("asset")) != expected:
             raise PaymentRefused("wrong_price", "this charge paid for another resource or price")
         if self.clock() >= charge.get("expires_at", 0):
             raise PaymentRefused(EXPIRED)
@@ -547,12 +560,17 @@ class PaywallMiddleware:
         if refused is not None:
             body["refused"] = refused.reason
         data = json.dumps(body).encode()
+        content_type = b"application/json"
+        accept = _header(scope, b"accept") or ""
+        if self.payment_page is not None and "text/html" in accept:
+            data = self.payment_page(scope.get("path", ""), listed).encode()
+            content_type = b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",
                 "status": 402,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", content_type),
                     (b"payment-required", encode_header(offers).encode()),
                     (b"www-authenticate", f'Payment realm="{self.provider_id}", scheme="{SCHEME}"'.encode()),
                     (b"content-length", str(len(data)).encode()),

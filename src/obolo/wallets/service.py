@@ -630,14 +630,38 @@ class WalletService:
 
     # -- history ------------------------------------------------------------------------------
     def history(
-        self, user_id: str, limit: int = 50, cursor: str | None = None
+        self,
+        user_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        kind: MovementKind | None = None,
+        direction: str | None = None,
+        asset: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
     ) -> tuple[list[HistoryEntry], str | None]:
         """The user's movements, newest first, and a cursor for the next page (None at
-        the end). Raises InvalidRequest for a cursor that was not ours."""
+        the end); optionally only one kind, direction ("in"/"out"), asset, or those
+        created in [start, end) (ns). Raises InvalidRequest for a cursor that was not ours."""
         limit = max(1, min(limit, 200))
         before = _decode_cursor(cursor) if cursor else None
-        mine = or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id)
+        if direction == "in":
+            mine = movements.c.to_user_id == user_id
+        elif direction == "out":
+            mine = movements.c.from_user_id == user_id
+        else:
+            mine = or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id)
         query = select(movements).where(mine)
+        # web: the history page's filters
+        if kind is not None:
+            query = query.where(movements.c.kind == kind.value)
+        if asset is not None:
+            query = query.where(movements.c.asset == asset)
+        if start is not None:
+            query = query.where(movements.c.created_at >= start)
+        if end is not None:
+            query = query.where(movements.c.created_at < end)
         if before is not None:
             created_at, movement_id = before
             query = query.where(

@@ -13,6 +13,7 @@ from obolo import __version__
 from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
 from obolo.entrypoints import metrics
+from obolo.entrypoints import web
 from obolo.entrypoints.api import (
     errors,
     identity_routes,
@@ -26,6 +27,7 @@ from obolo.entrypoints.api import (
 )
 from obolo.entrypoints.api.limits import BodySizeLimit
 from obolo.entrypoints.web import sms_simulator
+from obolo.entrypoints.web import widget_routes
 
 DESCRIPTION = """
 Micropayments on one exact double-entry ledger.
@@ -69,4 +71,6 @@ def create_app(platform: Platform) -> FastAPI:
     # sms: the gateway webhook and, on local runs, the simulator page
     app.include_router(sms_routes.router)
     app.include_router(sms_simulator.router)
+    web.install(app)  # web: the pages and /static
+    app.include_router(widget_routes.router)  # widget: /widget.js and the wallet's popup
     return app

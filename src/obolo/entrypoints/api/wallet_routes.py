@@ -281,8 +281,15 @@ def statement_csv(
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     """Every posted change of one wallet in [from, to), with the running balance."""
+    return statement_file(platform, principal.user_id, asset, start, end)
+
+
+def statement_file(
+    platform: Platform, user_id: str, asset: str, start: str | None, end: str | None
+) -> Response:
+    """The CSV statement response; the web pages serve the same file to a signed-in browser."""
     lines = platform.wallets.statement(
-        principal.user_id, asset, _time(start, 0), _time(end, platform.clock() + NS_PER_SECOND)
+        user_id, asset, _time(start, 0), _time(end, platform.clock() + NS_PER_SECOND)
     )
     code = platform.wallets.asset(asset)
     out = io.StringIO()

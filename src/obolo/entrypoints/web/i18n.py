@@ -1,0 +1,332 @@
+"""English and Italian: the language comes from a `lang` cookie (the switch), else from
+Accept-Language, else English. The catalogue is keyed by the English text, so a missing
+Italian entry shows English rather than a blank."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("en", "it")
+DEFAULT = "en"
+LANGUAGE_NAMES = {"en": "English", "it": "Italiano"}
+
+Translate = Callable[..., str]
+
+
+def negotiate(accept_language: str | None, cookie: str | None) -> str:
+    """The page language: the reader's explicit choice, else their browser's first
+    language we speak (by q-value), else English."""
+    if cookie in LANGUAGES:
+        return str(cookie)
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            choices.append((-quality, position, primary))
+    return min(choices)[2] if choices else DEFAULT
+
+
+def translator(language: str) -> Translate:
+    table = CATALOGUE.get(language, {})
+
+    def translate(text: str, **values: object) -> str:
+        message = table.get(text, text)
+        return message.format(**values) if values else message
+
+    return translate
+
+
+IT: dict[str, str] = {
+    # layout
+    "Skip to content": "Vai al contenuto",
+    "Wallet": "Portafoglio",
+    "Reading": "Lettura",
+    "Provider": "Fornitore",
+    "Operator": "Operatore",
+    "Sign in": "Accedi",
+    "Sign up": "Registrati",
+    "Sign out": "Esci",
+    "Language": "Lingua",
+    "Change": "Cambia",
+    "Main menu": "Menu principale",
+    "Micropayments on one exact ledger.": "Micropagamenti su un unico registro esatto.",
+    "Signed in as {name}": "Connesso come {name}",
+    # home
+    "Pay a tenth of a cent for what you read.": "Paga un decimo di centesimo per ciò che leggi.",
+    "One prepaid wallet for every site: top up once, pay per article with one click, "
+    "under caps you set.": "Un portafoglio prepagato per ogni sito: ricarica una volta, paga ogni "
+    "articolo con un clic, entro i limiti che scegli tu.",
+    "Create a wallet": "Crea un portafoglio",
+    "Go to your wallet": "Vai al portafoglio",
+    # auth
+    "Email": "Email",
+    "Password": "Password",
+    "Your name": "Il tuo nome",
+    "Phone (optional)": "Telefono (facoltativo)",
+    "With the country code, e.g. +393331234567.": "Con il prefisso internazionale, es. +393331234567.",
+    "At least 10 characters, not only a few different ones, and not your email.": (
+        "Almeno 10 caratteri, non solo pochi caratteri diversi, e non la tua email."
+    ),
+    "No account yet?": "Non hai un account?",
+    "Already have an account?": "Hai già un account?",
+    "Wrong email or password.": "Email o password errata.",
+    "Too many failed sign-ins; try again in {seconds} s.": (
+        "Troppi tentativi falliti; riprova tra {seconds} s."
+    ),
+    "That is not an email address.": "Questo non è un indirizzo email.",
+    "An account with that email exists.": "Esiste già un account con questa email.",
+    "An account with that phone number exists.": "Esiste già un account con questo numero.",
+    "Write the number with its country code, e.g. +393331234567.": (
+        "Scrivi il numero con il prefisso internazionale, es. +393331234567."
+    ),
+    "A password needs at least 10 characters.": "Una password ha almeno 10 caratteri.",
+    "A password has at most 256 characters.": "Una password ha al massimo 256 caratteri.",
+    "A password needs more than a few different characters.": (
+        "Una password ha bisogno di più caratteri diversi."
+    ),
+    "The password may not be the email address.": "La password non può essere l'indirizzo email.",
+    "Tell us what to call you.": "Dicci come chiamarti.",
+    "Please correct the fields marked below.": "Correggi i campi indicati qui sotto.",
+    "You are signed out.": "Sei uscito.",
+    "Please sign in to continue.": "Accedi per continuare.",
+    # errors
+    "This form expired or did not come from this site. Nothing was changed; please try again.": (
+        "Questo modulo è scaduto o non viene da questo sito. Nulla è cambiato; riprova."
+    ),
+    "Forbidden": "Accesso negato",
+    "This page is for operators only.": "Questa pagina è riservata agli operatori.",
+    "This page is for providers only.": "Questa pagina è riservata ai fornitori.",
+    "Page not found": "Pagina non trovata",
+    "Back to the wallet": "Torna al portafoglio",
+    # wallet
+    "Balances": "Saldi",
+    "available": "disponibile",
+    "reserved": "riservato",
+    "Your wallet is empty. Top it up with a card to start.": (
+        "Il portafoglio è vuoto. Ricaricalo con una carta per iniziare."
+    ),
+    "Top up": "Ricarica",
+    "Amount": "Importo",
+    "Asset": "Valuta",
+    "Card number": "Numero della carta",
+    "Expiry month": "Mese di scadenza",
+    "Expiry year": "Anno di scadenza",
+    "Security code": "Codice di sicurezza",
+    "Test cards (sandbox)": "Carte di prova (sandbox)",
+    "succeeds": "va a buon fine",
+    "is declined": "viene rifiutata",
+    "has insufficient funds": "non ha fondi sufficienti",
+    "Any future expiry date and any 3-digit code.": "Qualsiasi scadenza futura e codice di 3 cifre.",
+    "Send money": "Invia denaro",
+    "To (email or phone)": "A (email o telefono)",
+    "Note (optional)": "Nota (facoltativa)",
+    "Send": "Invia",
+    "Withdraw": "Preleva",
+    "IBAN": "IBAN",
+    "History": "Movimenti",
+    "Download CSV": "Scarica CSV",
+    "Kind": "Tipo",
+    "All": "Tutti",
+    "In": "Entrate",
+    "Out": "Uscite",
+    "Direction": "Direzione",
+    "From": "Dal",
+    "To": "Al",
+    "Filter": "Filtra",
+    "Date": "Data",
+    "Description": "Descrizione",
+    "Status": "Stato",
+    "Fee": "Commissione",
+    "Next page": "Pagina successiva",
+    "No movements yet.": "Ancora nessun movimento.",
+    "topup": "ricarica",
+    "payment": "pagamento",
+    "withdrawal": "prelievo",
+    "pending": "in corso",
+    "succeeded": "riuscito",
+    "failed": "fallito",
+    "top-up by card": "ricarica con carta",
+    "payment sent": "pagamento inviato",
+    "payment received": "pagamento ricevuto",
+    "withdrawal to bank": "prelievo su conto",
+    "Spending, last 30 days": "Spese, ultimi 30 giorni",
+    "Spending by provider over the last 30 days": "Spese per fornitore negli ultimi 30 giorni",
+    "No spending on sites in the last 30 days.": "Nessuna spesa sui siti negli ultimi 30 giorni.",
+    "Topped up {amount}.": "Ricaricati {amount}.",
+    "Sent {amount} to {to}.": "Inviati {amount} a {to}.",
+    "Withdrawal of {amount} requested.": "Prelievo di {amount} richiesto.",
+    "Withdrawal of {amount} paid.": "Prelievo di {amount} pagato.",
+    "The bank refused the withdrawal; the money is back in your wallet.": (
+        "La banca ha rifiutato il prelievo; il denaro è tornato nel portafoglio."
+    ),
+    "Write an amount like 2.50.": "Scrivi un importo come 2,50.",
+    "At most {scale} decimals.": "Al massimo {scale} decimali.",
+    "The amount must be positive.": "L'importo deve essere positivo.",
+    "The amount must be between {minimum} and {maximum}.": (
+        "L'importo deve essere tra {minimum} e {maximum}."
+    ),
+    "Not enough money: {available} available.": "Fondi insufficienti: disponibili {available}.",
+    "Nobody with that email or phone number.": "Nessuno con questa email o questo numero.",
+    "You cannot send money to yourself.": "Non puoi inviare denaro a te stesso.",
+    "The card was declined ({reason}).": "La carta è stata rifiutata ({reason}).",
+    "That card number is not valid.": "Questo numero di carta non è valido.",
+    "That IBAN is not valid.": "Questo IBAN non è valido.",
+    "Unknown asset.": "Valuta sconosciuta.",
+    "Enter a date like 2026-11-01.": "Inserisci una data come 2026-11-01.",
+    # reading, provider, operator
+    ("A site counts the payments of an open channel itself; what was used is known when it settles."): (
+        "Il sito conta da sé i pagamenti di un canale aperto; quanto è stato usato si sa quando si chiude."
+    ),
+    "API keys": "Chiavi API",
+    "Account": "Conto",
+    "Add Obolo to your site": "Aggiungi Obolo al tuo sito",
+    "Address": "Indirizzo",
+    "Allow": "Consenti",
+    "Allow a site": "Consenti a un sito",
+    "Attempts": "Tentativi",
+    "Auto-pay on sites": "Pagamento automatico sui siti",
+    "Balance": "Saldo",
+    "Become a provider": "Diventa fornitore",
+    "Books check": "Verifica dei conti",
+    "Channels": "Canali",
+    (
+        "Charge readers a few cents per article or per API call, settled in bulk, with a "
+        "dashboard of what you earn."
+    ): (
+        "Fai pagare ai lettori pochi centesimi per articolo o per chiamata API, regolati "
+        "in blocco, con un cruscotto di quanto guadagni."
+    ),
+    "Check the rules: {problem}": "Controlla le regole: {problem}",
+    "Checked just now in {ms} ms.": "Verificato ora in {ms} ms.",
+    "Choose a site from the list.": "Scegli un sito dall'elenco.",
+    "Copied": "Copiato",
+    "Copy": "Copia",
+    "Copy it now: it is shown this once and never again.": "Copiala ora: è mostrata solo questa volta.",
+    "Create a key": "Crea una chiave",
+    "Credits": "Avere",
+    "Daily cap": "Tetto giornaliero",
+    "Debits": "Dare",
+    "Earnings over the last 30 days": "Guadagni negli ultimi 30 giorni",
+    "Earnings, last 30 days": "Guadagni, ultimi 30 giorni",
+    "Email, name, phone, site or id": "Email, nome, telefono, sito o id",
+    "Fee revenue": "Ricavi da commissioni",
+    "Find people and providers": "Cerca persone e fornitori",
+    "Give the site a name.": "Dai un nome al sito.",
+    "Key name": "Nome della chiave",
+    "Last answer": "Ultima risposta",
+    "Monthly cap": "Tetto mensile",
+    "Name": "Nome",
+    "Net": "Netto",
+    "No deliveries.": "Nessun invio.",
+    "No earnings yet in the last 30 days.": "Ancora nessun guadagno negli ultimi 30 giorni.",
+    "No keys yet.": "Ancora nessuna chiave.",
+    "No money has moved yet.": "Non si è ancora mosso denaro.",
+    "No paid views in the last 24 hours.": "Nessuna lettura pagata nelle ultime 24 ore.",
+    "No paid views yet.": "Ancora nessuna lettura pagata.",
+    "No such key.": "Chiave inesistente.",
+    "Nobody found.": "Nessuno trovato.",
+    "None found.": "Nessuno trovato.",
+    "None.": "Nessuno.",
+    "Nothing settled yet.": "Ancora nulla di regolato.",
+    "Open channels": "Canali aperti",
+    "Open tabs": "Conti aperti",
+    "Owner": "Titolare",
+    "Page": "Pagina",
+    "Pages": "Pagine",
+    "Paid": "Pagato",
+    "Passes": "Abbonamenti",
+    "Paste this once in your pages, then mark each priced link or block:": (
+        "Incolla questo una volta nelle tue pagine, poi segna ogni link o blocco a pagamento:"
+    ),
+    "Payment channels": "Canali di pagamento",
+    "Pending": "In sospeso",
+    "People": "Persone",
+    "Per day": "Al giorno",
+    "Per item": "Per articolo",
+    "Phone": "Telefono",
+    "Platform accounts": "Conti della piattaforma",
+    "Price": "Prezzo",
+    "Price per view (EUR)": "Prezzo per lettura (EUR)",
+    "Prices": "Prezzi",
+    "Prices published.": "Prezzi pubblicati.",
+    "Providers": "Fornitori",
+    "Publish prices": "Pubblica i prezzi",
+    "Recent views": "Letture recenti",
+    "Refund": "Rimborsa",
+    "Refund {amount} for {page}": "Rimborsa {amount} per {page}",
+    "Refunded": "Rimborsate",
+    "Refunded. The charge is taken off your tab.": "Rimborsato. L'addebito è tolto dal tuo conto.",
+    "Register": "Registra",
+    "Register a site": "Registra un sito",
+    "Revenue": "Ricavi",
+    "Revoke": "Revoca",
+    "Revoke this key? Programs using it will stop working.": (
+        "Revocare questa chiave? I programmi che la usano smetteranno di funzionare."
+    ),
+    "Roles": "Ruoli",
+    "Save": "Salva",
+    "Search": "Cerca",
+    "Sell on your site": "Vendi sul tuo sito",
+    "Settlements and fees": "Regolamenti e commissioni",
+    "Show": "Mostra",
+    "Since": "Dal",
+    "Site": "Sito",
+    "Site registered.": "Sito registrato.",
+    (
+        "Sites you allow may charge you without asking, up to these limits. Set the "
+        "limits per article and per day."
+    ): (
+        "I siti che consenti possono addebitarti senza chiedere, entro questi limiti. "
+        "Imposta i limiti per articolo e al giorno."
+    ),
+    "Spent in the last 24 h": "Speso nelle ultime 24 ore",
+    "The books balance: every invariant holds.": "I conti tornano: ogni invariante è rispettata.",
+    "The daily limit must be at least the limit per item.": (
+        "Il limite giornaliero deve essere almeno il limite per articolo."
+    ),
+    "The key is revoked.": "La chiave è revocata.",
+    "The site counts the visits left on a pass.": "Il sito conta le visite rimaste di un abbonamento.",
+    "The site's address, like https://magazine.example.": (
+        "L'indirizzo del sito, come https://magazine.example."
+    ),
+    "This view can no longer be refunded.": "Questa lettura non è più rimborsabile.",
+    "Views": "Letture",
+    "Views and revenue per page": "Letture e ricavi per pagina",
+    "Visits": "Visite",
+    "Webhook deliveries": "Invii dei webhook",
+    "You can take back a view within {minutes} minutes.": (
+        "Puoi annullare una lettura entro {minutes} minuti."
+    ),
+    "You have not allowed any site to charge you automatically.": (
+        "Non hai consentito a nessun sito di addebitarti automaticamente."
+    ),
+    "Your auto-pay limits are saved.": "I limiti di pagamento automatico sono salvati.",
+    "Your new API key": "La tua nuova chiave API",
+    "Your provider id:": "Il tuo id fornitore:",
+    "channel": "canale",
+    "or hours": "o ore",
+    "refunded": "rimborsato",
+    "settled: {paid} paid, {back} back": "chiuso: {paid} pagati, {back} restituiti",
+    "tab": "conto",
+    "wallets hold {amount}": "i portafogli contengono {amount}",
+    "{amount} reserved": "{amount} riservati",
+    "{count} open, {reserved} reserved by readers": "{count} aperti, {reserved} riservati dai lettori",
+    "{count} violations found:": "{count} violazioni trovate:",
+    "{reserved} reserved ({count} × {price}), until {until}": (  # noqa: RUF001 (a times sign)
+        "{reserved} riservati ({count} × {price}), fino al {until}"  # noqa: RUF001
+    ),
+    "{used} used of {held} reserved; {left} left": "{used} usati di {held} riservati; restano {left}",
+    "delivered": "consegnato",
+    "Sell": "Vendi",
+}
+
+CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

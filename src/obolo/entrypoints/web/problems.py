@@ -1,0 +1,69 @@
+"""Service errors as messages next to the form field they concern. The services decide
+what is wrong (each error has a stable code); this only says where and in which words."""
+
+from __future__ import annotations
+
+from obolo.entrypoints.web.i18n import Translate
+from obolo.errors import OboloError, RateLimited
+from obolo.money import MoneyError, TooManyDecimals
+
+FORM = "_form"  # an error about the whole form, shown above it
+
+_PASSWORD = {
+    "a password needs at least 10 characters": "A password needs at least 10 characters.",
+    "a password has at most 256 characters": "A password has at most 256 characters.",
+    "a password needs more than a few different characters": (
+        "A password needs more than a few different characters."
+    ),
+    "the password may not be the email address": "The password may not be the email address.",
+}
+
+
+def field_error(error: Exception, t: Translate, amount_field: str = "amount") -> tuple[str, str]:
+    """(field name, message in the page's language) for a refused form."""
+    if isinstance(error, TooManyDecimals):
+        return amount_field, t("At most {scale} decimals.", scale=6)
+    if isinstance(error, MoneyError):
+        return amount_field, t("Write an amount like 2.50.")
+    if isinstance(error, RateLimited):
+        return FORM, t("Too many failed sign-ins; try again in {seconds} s.", seconds=error.retry_after)
+    if not isinstance(error, OboloError):
+        raise error
+    code, data = error.code, error.data
+    match code:
+        case "invalid_email" | "email_taken":
+            if code == "invalid_email":
+                return "email", t("That is not an email address.")
+            return "email", t("An account with that email exists.")
+        case "invalid_phone":
+            return "phone", t("Write the number with its country code, e.g. +393331234567.")
+        case "phone_taken":
+            return "phone", t("An account with that phone number exists.")
+        case "weak_password":
+            return "password", t(_PASSWORD.get(error.detail, "A password needs at least 10 characters."))
+        case "invalid_credentials":
+            return FORM, t("Wrong email or password.")
+        case "invalid_amount":
+            return amount_field, t("The amount must be positive.")
+        case "amount_out_of_limits":
+            return amount_field, t(
+                "The amount must be between {minimum} and {maximum}.",
+                minimum=data.get("minimum", ""),
+                maximum=data.get("maximum", ""),
+            )
+        case "insufficient_funds":
+            available = data.get("available")
+            return amount_field, t("Not enough money: {available} available.", available=available)
+        case "recipient_not_found":
+            return "to", t("Nobody with that email or phone number.")
+        case "cannot_pay_yourself":
+            return "to", t("You cannot send money to yourself.")
+        case "invalid_card":
+            return "number", t("That card number is not valid.")
+        case "card_declined":
+            return "number", t("The card was declined ({reason}).", reason=data.get("decline_code", ""))
+        case "invalid_iban":
+            return "iban", t("That IBAN is not valid.")
+        case "unknown_asset":
+            return "asset", t("Unknown asset.")
+    return FORM, error.detail

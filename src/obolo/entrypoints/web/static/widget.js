@@ -1,0 +1,147 @@
+/* Obolo widget: one script tag on a provider's page.
+ *
+ *   <script src="https://obolo.example/widget.js" defer></script>
+ *   <a href="/articles/7" data-obolo-price="0.10" data-obolo-asset="EUR"
+ *      data-obolo-provider="PROVIDER-ID" data-obolo-resource="/articles/7">An article</a>
+ *
+ * Every element marked with data-obolo-price shows its price; a click opens the wallet
+ * in a popup on Obolo's origin. The popup hands back a charge receipt by postMessage;
+ * the widget then asks the page's own server for the resource with that receipt in the
+ * Payment header and shows what it answers.
+ *
+ * Origins are checked both ways: the widget accepts messages only from the origin it was
+ * loaded from (Obolo's), and the popup posts only to the provider's registered origin.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__oboloWidget) { return; }
+  window.__oboloWidget = true;
+  var OBOLO = new URL(script.src, location.href).origin;
+  var pending = null; // the offer whose popup is open
+
+  function b64url(text) {
+    var bytes = new TextEncoder().encode(text);
+    var binary = "";
+    bytes.forEach(function (b) { binary += String.fromCharCode(b); });
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function offerOf(element) {
+    var resource = element.getAttribute("data-obolo-resource");
+    if (!resource && element.tagName === "A") { resource = new URL(element.href, location.href).pathname; }
+    return {
+      element: element,
+      price: element.getAttribute("data-obolo-price") || "",
+      asset: element.getAttribute("data-obolo-asset") || "EUR",
+      provider: element.getAttribute("data-obolo-provider") || "",
+      resource: resource || location.pathname
+    };
+  }
+
+  function say(offer, text) {
+    var note = offer.element.querySelector(".obolo-note");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "obolo-note";
+      note.setAttribute("role", "status");
+      offer.element.appendChild(note);
+    }
+    note.textContent = " " + text;
+  }
+
+  function open(offer) {
+    var token = remembered(offer.resource);
+    if (token) { reread(offer, token); return; }
+    var query = new URLSearchParams({
+      provider: offer.provider, resource: offer.resource, price: offer.price,
+      asset: offer.asset, origin: location.origin
+    });
+    pending = offer;
+    // A fresh window each time: a named one left open by an earlier payment would be
+    // reused with its old page.
+    var popup = window.open(OBOLO + "/widget/pay?" + query.toString(), "_blank", "popup,width=440,height=680");
+    if (!popup) { say(offer, "Allow pop-ups for this site to pay with Obolo."); }
+  }
+
+  // "Paid once, read again": the site's own read-again token for a page, kept in this
+  // site's storage, reopens it without paying again until it expires.
+  function remembered(resource) {
+    try { return localStorage.getItem("obolo-receipt:" + resource); } catch (error) { return null; }
+  }
+
+  function remember(resource, header) {
+    try {
+      var padded = header.replace(/-/g, "+").replace(/_/g, "/");
+      var value = JSON.parse(atob(padded + "===".slice((padded.length + 3) % 4)));
+      if (value.receipt) { localStorage.setItem("obolo-receipt:" + resource, value.receipt); }
+    } catch (error) { /* no receipt to keep */ }
+  }
+
+  function reread(offer, token) {
+    load(offer, b64url(JSON.stringify({ scheme: "obolo-receipt", receipt: token })), function () {
+      try { localStorage.removeItem("obolo-receipt:" + offer.resource); } catch (error) { /* ignore */ }
+      say(offer, "");
+    });
+  }
+
+  function load(offer, proof, refused) {
+    say(offer, "Opening…");
+    fetch(offer.resource, { headers: { "Payment": proof, "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (response) {
+        var header = response.headers.get("Payment-Response");
+        if (response.ok && header) { remember(offer.resource, header); }
+        return response.text().then(function (text) { return { ok: response.ok, text: text }; });
+      })
+      .then(function (answer) {
+        if (!answer.ok) {
+          if (refused) { refused(); return; }
+          say(offer, "The site refused the payment; nothing more was charged for it.");
+          return;
+        }
+        if (location.pathname !== offer.resource) { history.pushState({}, "", offer.resource); }
+        var page = new DOMParser().parseFromString(answer.text, "text/html");
+        document.title = page.title;
+        document.body.replaceWith(document.adoptNode(page.body));
+      })
+      .catch(function () { say(offer, "The page could not be loaded; try again."); });
+  }
+
+  window.addEventListener("message", function (event) {
+    if (event.origin !== OBOLO) { return; } // only the wallet speaks to the widget
+    var data = event.data || {};
+    if (data.type === "obolo-hello" && event.source) {
+      // The popup asks who opened it: answering proves this page is on this origin.
+      event.source.postMessage({ type: "obolo-ready", nonce: data.nonce }, OBOLO);
+    } else if (data.type === "obolo-payment" && pending && data.resource === pending.resource) {
+      var offer = pending;
+      pending = null;
+      load(offer, b64url(JSON.stringify({ scheme: "obolo-charge", receipt: String(data.receipt || "") })));
+    }
+  });
+
+  function decorate(element) {
+    if (element.getAttribute("data-obolo-ready")) { return; }
+    element.setAttribute("data-obolo-ready", "1");
+    var offer = offerOf(element);
+    var label = offer.price + " " + offer.asset;
+    if (element.tagName === "A") {
+      var badge = document.createElement("span");
+      badge.className = "obolo-price";
+      badge.textContent = " · " + label;
+      element.appendChild(badge);
+      element.addEventListener("click", function (event) { event.preventDefault(); open(offerOf(element)); });
+    } else {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "obolo-pay";
+      button.textContent = "Pay " + label + " with Obolo";
+      button.addEventListener("click", function () { open(offerOf(element)); });
+      element.appendChild(button);
+      if (offer.resource === location.pathname && remembered(offer.resource)) { open(offer); }
+    }
+  }
+
+  function scan() { document.querySelectorAll("[data-obolo-price]").forEach(decorate); }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", scan); } else { scan(); }
+})();

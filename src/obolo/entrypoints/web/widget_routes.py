@@ -1,0 +1,197 @@
+"""Paying on another site: `/widget.js` for providers' pages, and the wallet's popup
+(`/widget/pay`) that turns a click into a charge receipt posted back to the provider's
+page. The rules live in `paywall.widget` and `paywall.anonymous`; this only translates.
+
+The anonymous trial tab is named by a signed, HttpOnly, SameSite=Lax cookie of this
+origin (the popup's): the provider's page never sees it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
+
+from obolo.adapters.ids import new_id
+from obolo.entrypoints.api.auth import client_address
+from obolo.entrypoints.web.context import STATIC, Form, Visitor, VisitorDep, finish, render, text
+from obolo.entrypoints.web.security import clear_cookie, set_cookie
+from obolo.entrypoints.web.widget_i18n import widget_translator
+from obolo.errors import OboloError
+from obolo.money import EUR
+from obolo.paywall.anonymous import TrialNotFound
+from obolo.paywall.errors import ProviderNotFound
+from obolo.paywall.widget import NoPrice, Offer, Payment, WrongOrigin, origin_of
+
+router = APIRouter(include_in_schema=False)
+
+TRIAL_COOKIE = "obolo_trial"
+TRIAL_COOKIE_SECONDS = 90 * 24 * 3600
+OFFER_FIELDS = ("provider", "resource", "price", "asset", "origin")
+# The popup must keep its opener (the provider's page) and must never be framed: a
+# framed confirm button could be clicked by a page the reader cannot see.
+POPUP_HEADERS = {"Cross-Origin-Opener-Policy": "unsafe-none", "X-Frame-Options": "DENY"}
+
+
+def _script(name: str, cross_origin: bool) -> Response:
+    headers = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+    if cross_origin:
+        headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    body = (STATIC / name).read_bytes()
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+@router.get("/widget.js")
+def widget_script() -> Response:
+    """The script a provider's page loads from here (any origin may load it)."""
+    return _script("widget.js", cross_origin=True)
+
+
+@router.get("/widget/popup.js")
+def popup_script() -> Response:
+    return _script("widget-popup.js", cross_origin=False)
+
+
+def _fields(source: Any) -> dict[str, str]:
+    return {name: str(source.get(name) or "")[:500] for name in OFFER_FIELDS}
+
+
+def _popup(page: Visitor, template: str, status: int = 200, **context: Any) -> Response:
+    response = render(page, template, status, w=widget_translator(page), **context)
+    response.headers.update(POPUP_HEADERS)
+    return response
+
+
+def _offer(page: Visitor, fields: dict[str, str]) -> Offer | Response:
+    """The offer, or the refusal page: the popup serves only the provider's own site."""
+    try:
+        return page.platform.widget.offer(
+            fields["provider"],
+            fields["resource"],
+            fields["price"],
+            fields["asset"] or "EUR",
+            fields["origin"],
+        )
+    except (WrongOrigin, ProviderNotFound, NoPrice) as refused:
+        return _popup(page, "widget/refused.html", 403 if isinstance(refused, WrongOrigin) else 400,
+                      title=widget_translator(page)("Payment refused"), problem=refused)  # fmt: skip
+
+
+def _trial_id(page: Visitor) -> str | None:
+    return page.platform.anonymous.tab_id_from(page.request.cookies.get(TRIAL_COOKIE))
+
+
+def _ask(page: Visitor, offer: Offer, fields: dict[str, str], status: int = 200, error: str = "") -> Response:
+    """The popup's question for this reader and offer (or an automatic form, under consent)."""
+    platform = page.platform
+    trial = platform.anonymous.tab(_trial_id(page))
+    open_trial = trial if trial is not None and trial.claimed_by is None and trial.accrued > 0 else None
+    context: dict[str, Any] = {
+        "title": widget_translator(page)("Pay with Obolo"),
+        "offer": offer,
+        "fields": fields,
+        "target": origin_of(offer.provider.origin),
+        "nonce": secrets.token_urlsafe(16),
+        "charge_id": new_id(),
+        "trial": open_trial,
+        "trial_limit": platform.anonymous.limit,
+        "error": error,
+        "here": "/widget/pay?" + urlencode(fields),
+        "mode": "anonymous",
+    }
+    if page.principal is not None:
+        reader = page.principal.user_id
+        if open_trial is not None:
+            context["mode"] = "carry"
+        elif platform.widget.is_capped(platform.widget.spent_today(reader, offer.provider.id), offer) or (
+            platform.widget.has_consent(reader, offer) and not error
+        ):
+            context["mode"] = "auto"
+        else:
+            context["mode"] = "confirm"
+            context["per_day"] = platform.widget.consent_per_day(offer)
+    elif trial is not None and trial.claimed_by is None and trial.accrued + offer.price.units > trial.limit:
+        context["mode"] = "trial_full"
+    return _popup(page, "widget/pay.html", status, **context)
+
+
+@router.get("/widget/pay")
+def pay_page(page: VisitorDep) -> Response:
+    """The popup: sign in, or read on a trial tab, or confirm once; under consent it pays
+    by itself once it has made sure its opener is the provider's page."""
+    fields = _fields(page.request.query_params)
+    offer = _offer(page, fields)
+    if isinstance(offer, Response):
+        return offer
+    return _ask(page, offer, fields)
+
+
+def _paid(page: Visitor, offer: Offer, payment: Payment) -> Response:
+    return _popup(
+        page,
+        "widget/paid.html",
+        title=widget_translator(page)("Paid"),
+        offer=offer,
+        payment=payment,
+        target=origin_of(offer.provider.origin),
+        nonce=secrets.token_urlsafe(16),
+    )
+
+
+@router.post("/widget/pay")
+def pay(page: VisitorDep, form: Form) -> Response:
+    """One click: a charge on the reader's tab (consent granted when they confirm), a
+    receipt for nothing past the daily cap, or a charge on the anonymous trial tab."""
+    fields = _fields(form)
+    offer = _offer(page, fields)
+    if isinstance(offer, Response):
+        return offer
+    charge_id = text(form, "charge_id", 64) or new_id()
+    platform = page.platform
+    try:
+        if page.principal is not None:
+            payment = platform.widget.pay(
+                page.principal.user_id, offer, charge_id, confirmed=form.get("confirm") == "yes"
+            )
+            if payment is None:
+                return _ask(page, offer, fields)
+            return _paid(page, offer, payment)
+        trial = platform.anonymous.tab(_trial_id(page))
+        # A tab already carried over to a wallet (the reader signed out since) is done
+        # with: reading on goes on a new trial tab.
+        open_tab = trial.id if trial is not None and trial.claimed_by is None else None
+        address = client_address(page.request)
+        tab_id, payment = platform.anonymous.pay(open_tab, offer, charge_id, address)
+    except OboloError as refused:
+        return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
+    response = _paid(page, offer, payment)
+    if tab_id:
+        set_cookie(
+            response, page.request, TRIAL_COOKIE, platform.anonymous.token(tab_id), TRIAL_COOKIE_SECONDS
+        )
+    return response
+
+
+@router.post("/widget/trial")
+def carry_trial(page: VisitorDep, form: Form) -> Response:
+    """A signed-in reader settles their trial tab: its charges become theirs, held on their
+    wallet (all or nothing); then back to the payment they were making."""
+    fields = _fields(form)
+    offer = _offer(page, fields)
+    if isinstance(offer, Response):
+        return offer
+    if page.principal is None:
+        return _ask(page, offer, fields, 401, error=widget_translator(page)("Sign in first."))
+    tab_id = _trial_id(page)
+    try:
+        if tab_id is None:
+            raise TrialNotFound("there is no trial tab in this browser")
+        page.platform.anonymous.claim(tab_id, page.principal.user_id, EUR)
+    except OboloError as refused:
+        return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
+    response = RedirectResponse("/widget/pay?" + urlencode(fields), status_code=303)
+    clear_cookie(response, page.request, TRIAL_COOKIE)
+    return finish(page, response)
