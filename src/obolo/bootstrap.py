@@ -20,16 +20,16 @@ from obolo.adapters.signing import SigningKeys
 from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
-from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.anonymous import AnonymousTabs
+from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
-from obolo.tasks.service import TaskService
+from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.service import TapService, TapSettings  # tap
-from obolo.sms.service import SmsService
+from obolo.tasks.service import TaskService
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 

@@ -12,22 +12,20 @@ from sqlalchemy import text
 from obolo import __version__
 from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
-from obolo.entrypoints import metrics
-from obolo.entrypoints import web
+from obolo.entrypoints import metrics, web
 from obolo.entrypoints.api import (
     errors,
     identity_routes,
     ledger_routes,
     paywall_routes,
-    task_routes,
-    tap_routes,  # tap
     sms_routes,
+    tap_routes,  # tap
+    task_routes,
     wallet_routes,
     webhook_routes,
 )
 from obolo.entrypoints.api.limits import BodySizeLimit
-from obolo.entrypoints.web import sms_simulator
-from obolo.entrypoints.web import widget_routes
+from obolo.entrypoints.web import sms_simulator, widget_routes
 
 DESCRIPTION = """
 Micropayments on one exact double-entry ledger.
