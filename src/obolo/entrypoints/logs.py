@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -50,6 +49,6 @@ def configure(*, json: bool = True, level: int = logging.INFO) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(),  # whatever sys.stdout is when a line is written
         cache_logger_on_first_use=True,
     )
