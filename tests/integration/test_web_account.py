@@ -229,3 +229,18 @@ def test_every_page_renders_for_a_person_with_every_role(page_browser, page_plat
         ids = set(re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', page.text))
         labelled = set(re.findall(r'<label for="([^"]+)"', page.text))
         assert ids <= labelled | {"snippet", "new-key-secret"}, (path, ids - labelled)
+
+
+def test_a_browser_gets_a_page_for_a_missing_page_and_the_api_keeps_problem_json(page_browser):
+    """404 is an HTML page (with the CSP) for a browser; API paths stay problem+json."""
+    html = {"accept": "text/html,application/xhtml+xml"}
+    missing = page_browser.get("/no-such-page", headers=html)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "Page not found" in missing.text
+    assert "content-security-policy" in missing.headers
+    api = page_browser.get("/v1/no-such-thing", headers=html)
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+    program = page_browser.get("/no-such-page")
+    assert program.headers["content-type"].startswith("application/problem+json")
