@@ -20,10 +20,22 @@ def browser(platform):
     return Browser(platform)
 
 
-def test_pages_carry_a_content_security_policy_without_inline_scripts(browser):
+# Pages that move no money and show no one's data run on SQLite only, to keep the suite fast;
+# everything about sessions, CSRF and accounts runs on both databases.
+@pytest.fixture
+def page_platform(sqlite_url, clock):
+    yield from make_platform(sqlite_url, clock)
+
+
+@pytest.fixture
+def page_browser(page_platform):
+    return Browser(page_platform)
+
+
+def test_pages_carry_a_content_security_policy_without_inline_scripts(page_browser):
     """Every page answers with a CSP that allows scripts and styles from this origin only."""
     for path in ("/", "/signin", "/signup"):
-        page = browser.get(path)
+        page = page_browser.get(path)
         assert page.status_code == 200
         policy = page.headers["content-security-policy"]
         assert "script-src 'self'" in policy
@@ -50,11 +62,11 @@ def test_sign_up_sets_an_http_only_same_site_cookie_and_opens_the_wallet(browser
     assert platform.identity.authenticate(token).via == "session"
 
 
-def test_the_session_cookie_is_secure_over_https(platform):
+def test_the_session_cookie_is_secure_over_https(page_platform):
     """Over https the session cookie is marked Secure."""
-    browser = Browser(platform)
-    browser.client.base_url = "https://testserver"
-    answer = browser.submit(
+    page_browser = Browser(page_platform)
+    page_browser.client.base_url = "https://testserver"
+    answer = page_browser.submit(
         "/signup", "/signup", {"email": "sec@example.com", "password": PASSWORD, "display_name": "Sec"}
     )
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("obolo_session="))
@@ -105,23 +117,23 @@ def test_sign_in_with_a_wrong_password_says_so_and_sets_no_session(browser, plat
     assert "obolo_session" not in browser.client.cookies
 
 
-def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(browser, platform):
+def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(page_browser, page_platform):
     """next= brings the person back to a local page; an absolute URL is ignored."""
-    Browser(platform).sign_up("nx@example.com")
-    back = browser.submit(
+    Browser(page_platform).sign_up("nx@example.com")
+    back = page_browser.submit(
         "/signin", "/signin", {"email": "nx@example.com", "password": PASSWORD, "next": "/reading"}
     )
     assert back.headers["location"] == "/reading"
-    browser.client.cookies.clear()
-    away = browser.submit(
+    page_browser.client.cookies.clear()
+    away = page_browser.submit(
         "/signin", "/signin", {"email": "nx@example.com", "password": PASSWORD, "next": "//evil.example/x"}
     )
     assert away.headers["location"] == "/wallet"
 
 
-def test_a_page_that_needs_a_session_redirects_to_sign_in(browser):
+def test_a_page_that_needs_a_session_redirects_to_sign_in(page_browser):
     """Without a session, private pages redirect to /signin with the way back."""
-    answer = browser.get("/wallet?asset=EUR")
+    answer = page_browser.get("/wallet?asset=EUR")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/signin?next=%2Fwallet%3Fasset%3DEUR"
 
@@ -168,17 +180,17 @@ def test_a_token_from_another_browser_does_not_pass(browser, platform):
     assert browser.client.post("/signup", data=data).status_code == 403
 
 
-def test_the_language_follows_the_browser_then_the_switch(browser):
+def test_the_language_follows_the_browser_then_the_switch(page_browser):
     """Accept-Language picks Italian; the switch (a CSRF-checked form) overrides it."""
-    italian = browser.get("/signin", headers={"accept-language": "it-IT,it;q=0.9,en;q=0.8"})
+    italian = page_browser.get("/signin", headers={"accept-language": "it-IT,it;q=0.9,en;q=0.8"})
     assert '<html lang="it">' in italian.text
     assert "Accedi" in italian.text
-    english = browser.get("/signin", headers={"accept-language": "de, en;q=0.5"})
+    english = page_browser.get("/signin", headers={"accept-language": "de, en;q=0.5"})
     assert '<html lang="en">' in english.text
-    switched = browser.submit("/signin", "/language", {"language": "it", "next": "/signup"})
+    switched = page_browser.submit("/signin", "/language", {"language": "it", "next": "/signup"})
     assert switched.status_code == 303
     assert switched.headers["location"] == "/signup"
-    again = browser.get("/signup", headers={"accept-language": "en"})
+    again = page_browser.get("/signup", headers={"accept-language": "en"})
     assert '<html lang="it">' in again.text
     assert "Registrati" in again.text
 
@@ -194,22 +206,22 @@ def test_repeated_wrong_passwords_slow_sign_in_down_with_a_clear_message(browser
     assert "obolo_session" not in browser.client.cookies
 
 
-def test_a_signed_in_person_asking_for_sign_in_goes_where_they_were_going(browser):
+def test_a_signed_in_person_asking_for_sign_in_goes_where_they_were_going(page_browser):
     """Sign-in and sign-up pages send a signed-in person on (to next=, else the wallet)."""
-    browser.sign_up("here@example.com")
-    assert browser.get("/signin?next=/reading").headers["location"] == "/reading"
-    assert browser.get("/signup").headers["location"] == "/wallet"
+    page_browser.sign_up("here@example.com")
+    assert page_browser.get("/signin?next=/reading").headers["location"] == "/reading"
+    assert page_browser.get("/signup").headers["location"] == "/wallet"
 
 
 @pytest.mark.parametrize("language", ["en", "it"])
-def test_every_page_renders_for_a_person_with_every_role(browser, platform, language):
+def test_every_page_renders_for_a_person_with_every_role(page_browser, page_platform, language):
     """Each page answers 200 in both languages, with one h1, a title and labelled fields."""
-    user_id = browser.sign_up("all@example.com")
-    platform.identity.add_role(user_id, Role.PROVIDER)
-    platform.identity.grant_role("all@example.com", Role.OPERATOR)
-    platform.paywall.register_provider(user_id, "Site", "https://site.example")
+    user_id = page_browser.sign_up("all@example.com")
+    page_platform.identity.add_role(user_id, Role.PROVIDER)
+    page_platform.identity.grant_role("all@example.com", Role.OPERATOR)
+    page_platform.paywall.register_provider(user_id, "Site", "https://site.example")
     for path in ("/", "/wallet", "/wallet/history", "/reading", "/provider", "/operator"):
-        page = browser.get(path, headers={"accept-language": language})
+        page = page_browser.get(path, headers={"accept-language": language})
         assert page.status_code == 200, path
         assert f'<html lang="{language}">' in page.text
         assert page.text.count("<h1") == 1, path
@@ -217,3 +229,18 @@ def test_every_page_renders_for_a_person_with_every_role(browser, platform, lang
         ids = set(re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', page.text))
         labelled = set(re.findall(r'<label for="([^"]+)"', page.text))
         assert ids <= labelled | {"snippet", "new-key-secret"}, (path, ids - labelled)
+
+
+def test_a_browser_gets_a_page_for_a_missing_page_and_the_api_keeps_problem_json(page_browser):
+    """404 is an HTML page (with the CSP) for a browser; API paths stay problem+json."""
+    html = {"accept": "text/html,application/xhtml+xml"}
+    missing = page_browser.get("/no-such-page", headers=html)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "Page not found" in missing.text
+    assert "content-security-policy" in missing.headers
+    api = page_browser.get("/v1/no-such-thing", headers=html)
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
+    program = page_browser.get("/no-such-page")
+    assert program.headers["content-type"].startswith("application/problem+json")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 COLOURS = ["#0b6e4f", "#c2410c", "#1d4ed8", "#7e22ce", "#a16207", "#5a6472"]
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 56, 24, 8
+# The amount axis is on the right: on a phone the chart scrolls and opens at today's end.
+WIDTH, HEIGHT, LEFT, RIGHT, BOTTOM, TOP = 640, 220, 8, 72, 24, 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +39,22 @@ def stacked_bars(
 ) -> Markup:
     """A stacked bar per day, one colour per series (the sixth and later share grey).
     `day_label(day)` and `amount_label(units)` write the axis texts in the page's language."""
-    plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - BOTTOM - TOP
     totals = [sum(s.values.get(day, 0) for s in series) for day in days]
     peak = nice_ceiling(max(totals, default=0))
     slot = plot_w // max(len(days), 1)
     bar = max(slot - 4, 2)
     parts = [
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="system-ui, sans-serif">',
+        f'xmlns="http://www.w3.org/2000/svg" font-size="13" font-family="system-ui, sans-serif">',
         f"<title>{escape(label)}</title>",
     ]
     for step in range(3):  # gridlines at 0, half and the peak
         units = peak * step // 2
         y = TOP + plot_h - plot_h * step // 2
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y}" y2="{y}" stroke="#d9dee5"/>')
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" stroke="#d9dee5"/>')
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4}" text-anchor="end" fill="#5a6472">'
+            f'<text x="{WIDTH - RIGHT + 6}" y="{y + 4}" text-anchor="start" fill="#5a6472">'
             f"{escape(amount_label(units))}</text>"
         )
     for index, day in enumerate(days):

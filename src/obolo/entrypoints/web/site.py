@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from obolo.entrypoints.web import (
     account_pages,
@@ -32,6 +33,7 @@ from obolo.entrypoints.web.i18n import LANGUAGES
 from obolo.entrypoints.web.security import LANGUAGE_COOKIE, local_path, set_cookie
 
 router = APIRouter(include_in_schema=False)
+API_PATHS = ("/v1/", "/.well-known/", "/docs", "/openapi.json", "/healthz")
 
 
 @router.get("/")
@@ -59,6 +61,21 @@ def install(app: FastAPI) -> None:
     app.include_router(provider_pages.router)
     app.include_router(operator_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    api_http_handler = app.exception_handlers.get(StarletteHTTPException)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        """A browser asking for a page that is not there gets a page; the API and
+        programs keep their problem+json (the API's own handler)."""
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if api_http_handler is None or (wants_page and not request.url.path.startswith(API_PATHS)):
+            page = visitor(request)
+            forbidden = error.status_code in (401, 403)
+            title = page.t("Forbidden") if forbidden else page.t("Page not found")
+            return render(page, "error.html", error.status_code, title=title, message=title)
+        answer: Response = await api_http_handler(request, error)  # type: ignore[misc]
+        return answer
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _error: SignInRequired) -> Response:
