@@ -26,6 +26,8 @@ from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
 from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
+from obolo.settlement.payouts import PayoutService
+from obolo.settlement.reconciliation import Reconciler
 from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.service import TapService, TapSettings  # tap
@@ -66,6 +68,15 @@ class Platform:
     def anonymous(self) -> AnonymousTabs:
         limits = (self.settings.anonymous_tab_limit, self.settings.anonymous_tabs_per_address)
         return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, *limits)
+
+    # settlement: paying people out, and reconciling with the processor and the bank
+    @cached_property
+    def payouts(self) -> PayoutService:
+        return PayoutService(self.engine, self.ledger, self.clock, self.wallets, self.secrets)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        return Reconciler(self.engine, self.ledger, self.cards, self.bank)
 
     def close(self) -> None:
         if isinstance(self.tap.runner, GroupCommit):  # tap

@@ -596,7 +596,7 @@ def test_the_background_loop_returns_unclaimed_money(world, people, clock):
     clock.advance(7 * DAY + 1)
     with httpx.Client() as client:
         done = run_once(platform, client)
-    assert done["sms_released"] == 1
+    assert done["sms_release"] == 1
     assert available(platform, alice_id) == 100_000_000
     assert "did not claim" in gateway.to(ALICE)[-1]
 

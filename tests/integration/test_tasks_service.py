@@ -168,9 +168,9 @@ def test_full_life_of_a_task_with_three_workers(platform, clock):
 
     clock.advance(72 * HOUR - 10)
     with httpx.Client() as client:
-        assert run_once(platform, client)["tasks_auto_approved"] == 0
+        assert run_once(platform, client)["tasks_auto_approve"] == 0
         clock.advance(10)
-        assert run_once(platform, client)["tasks_auto_approved"] == 1
+        assert run_once(platform, client)["tasks_auto_approve"] == 1
     assert balance(platform, w3) == (475_000, 0)
     assert balance(platform, employer) == (units("8.90"), 0)
     assert revenue(platform) == 150_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import typer
 
 from obolo.entrypoints.bench import bench_app
@@ -68,9 +70,12 @@ def serve(
         "--magazine-port",
         help="Also serve the example Magazine on this port, paid through this server.",
     ),
+    workers: int = typer.Option(1, "--workers", min=1, help="API processes (run jobs with `obolo worker`)."),
+    jobs: bool = typer.Option(True, "--jobs/--no-jobs", help="Run the periodic jobs in this process."),
 ) -> None:
     """Serve the API. On SQLite, migrations are applied on start; on PostgreSQL run
-    `obolo db upgrade` first."""
+    `obolo db upgrade` first. With --workers N, N API processes share the port and no
+    jobs run in them: start `obolo worker` beside them."""
     from pathlib import Path
 
     import uvicorn
@@ -89,13 +94,16 @@ def serve(
         typer.echo("the database schema is not up to date: run `obolo db upgrade` first", err=True)
         raise typer.Exit(2)
     engine.dispose()
+    if workers > 1:
+        serve_processes(url, host, port, workers)
+        return
     platform = build(url=url)
     if demo:
         for line in seed_demo(platform):
             typer.echo(line)
     from obolo.entrypoints.workers import start_in_background
 
-    stop = start_in_background(platform)
+    stop = start_in_background(platform) if jobs else threading.Event()
     if magazine_port is not None:
         from obolo.entrypoints.demo_sites import start_magazine_when_ready
 
@@ -107,6 +115,66 @@ def serve(
         uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
     finally:
         stop.set()
+
+
+def serve_processes(url: str, host: str, port: int, workers: int) -> None:
+    """N API processes behind one port; each builds its platform from the environment.
+    Their metrics are added up through a shared directory."""
+    import os
+    import tempfile
+
+    import uvicorn
+
+    os.environ["OBOLO_DATABASE_URL"] = url
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="obolo-metrics-"))
+    typer.echo(
+        f"obolo serving {url.split('@')[-1]} on http://{host}:{port} with {workers} processes; no jobs here"
+    )
+    uvicorn.run(
+        "obolo.entrypoints.api.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
+) -> None:
+    """Run the periodic jobs (settlements, expiries, payouts, reconciliation, webhooks).
+    Any number of workers may run at once: each job run is claimed with a lease."""
+    import signal
+
+    from obolo.bootstrap import build
+    from obolo.entrypoints.logs import configure
+    from obolo.entrypoints.workers import run_forever
+
+    configure(json=True)
+    platform = build(url=db, migrate=False)
+    stop = threading.Event()
+    if once:
+        import httpx
+
+        from obolo.entrypoints.workers import platform_jobs
+        from obolo.jobs.service import JobRunner
+
+        with httpx.Client(timeout=5.0) as client:
+            ran = JobRunner(platform.engine, platform.clock, platform_jobs(platform, client)).run_due()
+        for name, items, error in ran:
+            typer.echo(f"{name}: {'failed: ' + str(error) if error else f'{items} item(s)'}")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_forever(platform, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        platform.close()
 
 
 users_app = typer.Typer(no_args_is_help=True, help="People.")

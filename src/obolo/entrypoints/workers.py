@@ -1,55 +1,100 @@
-"""Background work: deliver due webhooks and expire pending transfers past their
-timeout. `obolo serve` runs it in a thread beside the API (enough for SQLite and one
-process); each step is safe to run from several processes at once."""
+"""Background work: every periodic job of the platform, claimed with a lease in the `jobs`
+table so that any number of workers (`obolo worker`, or `obolo serve` in-process on
+SQLite) can run beside each other, and a worker killed mid-job leaves the job to another
+once its lease runs out. Each job is safe to rerun: money moves under ids derived from
+what is settled, so a retried run never moves it twice."""
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
 
+from obolo.adapters.clock import NS_PER_SECOND
 from obolo.bootstrap import Platform
 from obolo.entrypoints.metrics import WEBHOOK_FAILURES, record_job
+from obolo.jobs.model import Job
+from obolo.jobs.service import JobRunner
 from obolo.webhooks.delivery import deliver_due
 
 log = structlog.get_logger("obolo.workers")
 
 
-def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
-    """One pass of every periodic job; how much each did."""
-    return {
-        "webhooks_attempted": deliver_due(
-            platform.engine, platform.secrets, platform.clock, client, on_failure=WEBHOOK_FAILURES.inc
+class BooksDisagree(Exception):
+    """Reconciliation found mismatches: the job fails, so the console shows it."""
+
+
+def reconcile_yesterday(platform: Platform) -> int:
+    """Reconcile the last whole UTC day; fails (visibly) when anything disagrees."""
+    today = datetime.fromtimestamp(platform.clock() // NS_PER_SECOND, UTC).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    since = int((today - timedelta(days=1)).timestamp()) * NS_PER_SECOND
+    result = platform.reconciler.run(since, int(today.timestamp()) * NS_PER_SECOND)
+    if result.mismatches:
+        kinds = sorted({m.kind.value for m in result.mismatches})
+        raise BooksDisagree(
+            f"{len(result.mismatches)} mismatch(es): {', '.join(kinds)}; run `obolo reconcile`"
+        )
+    return result.charges + result.payouts
+
+
+def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
+    """Every periodic job, how often it runs, and how long a run may take before its
+    worker is presumed dead (the lease)."""
+    return [
+        Job(
+            "webhooks",
+            1,
+            lambda: deliver_due(
+                platform.engine, platform.secrets, platform.clock, client, on_failure=WEBHOOK_FAILURES.inc
+            ),
         ),
-        "pending_expired": platform.ledger.expire_pending(),
-        "tabs_settled": platform.tabs.settle_due_tabs(),
+        Job("pending_expiry", 5, platform.ledger.expire_pending),
+        Job("tabs_settle", 60, platform.tabs.settle_due_tabs),
         # tasks: silence is approval; timed-out slots and past-deadline tasks give money back
-        "tasks_auto_approved": platform.tasks.auto_approve_due(),
-        "task_slots_released": platform.tasks.release_expired(),
+        Job("tasks_auto_approve", 10, platform.tasks.auto_approve_due),
+        Job("tasks_release", 10, platform.tasks.release_expired),
         # tap: post transit days past their close, bill late taps at the week's end, collect debts
-        "tap_days_closed": platform.tap.close_days(),
-        "tap_weeks_corrected": platform.tap.close_weeks(),
-        "tap_debts_collected": platform.tap.collect_debts(),
+        Job("tap_days", 60, platform.tap.close_days),
+        Job("tap_weeks", 300, platform.tap.close_weeks),
+        Job("tap_debts", 60, platform.tap.collect_debts),
         # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
-        "sms_released": platform.sms.release_due(),
-        "sms_delivered": platform.sms.deliver_outbox(),
-    }
+        Job("sms_release", 10, platform.sms.release_due),
+        Job("sms_outbox", 2, platform.sms.deliver_outbox),
+        # settlement: daily payouts (the run checks hourly who is due), yesterday reconciled
+        Job("payouts", 3600, platform.payouts.pay_out_due, lease_seconds=1800),
+        Job("reconcile", 86_400, lambda: reconcile_yesterday(platform), lease_seconds=1800),
+    ]
 
 
-def run_forever(platform: Platform, stop: threading.Event, interval: float = 1.0) -> None:
+def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
+    """Every job once, now, in this process, without leases (tests and one-off runs)."""
+    return {job.name: job.run() for job in platform_jobs(platform, client) if job.name != "reconcile"}
+
+
+def run_forever(platform: Platform, stop: threading.Event, idle: float = 0.5) -> None:
+    """Claim and run due jobs until `stop` is set."""
     with httpx.Client(timeout=5.0, follow_redirects=False) as client:
+        runner = JobRunner(platform.engine, platform.clock, platform_jobs(platform, client))
+        log.info("worker started", owner=runner.owner)
         while not stop.is_set():
             try:
-                done = run_once(platform, client)
-                for job, items in done.items():
-                    record_job(job, items)
-                if any(done.values()):
-                    log.info("jobs", **done)
-            except Exception as error:  # a failing pass must not stop the next one
-                record_job("pass", 0, failed=True)
-                log.warning("jobs failed", error=type(error).__name__)
-            stop.wait(interval)
+                outcome = runner.run_one()
+            except Exception as error:  # the database away for a moment: try again shortly
+                log.warning("jobs unavailable", error=type(error).__name__)
+                outcome = None
+            if outcome is None:
+                stop.wait(idle)
+                continue
+            name, items, failure = outcome
+            record_job(name, items, failed=failure is not None)
+            if failure is not None:
+                log.warning("job failed", job=name, error=f"{type(failure).__name__}: {failure}"[:300])
+            elif items:
+                log.info("job", job=name, items=items)
 
 
 def start_in_background(platform: Platform) -> threading.Event:

@@ -1,10 +1,11 @@
-"""Reconciliation rules: pure. The outside party's report and Obolo's books, each keyed by
-the idempotency key Obolo sent, are compared line by line; every disagreement is named."""
+"""Settlement rules: pure. Reconciliation compares the outside party's report with Obolo's
+books, each keyed by the idempotency key Obolo sent, line by line, naming every
+disagreement; payouts add up what a period earned and size what can be paid out."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from obolo.adapters.reports import ExternalRecord
@@ -114,3 +115,53 @@ def reconcile_payouts(
                 Mismatch(MismatchKind.HELD_NOT_SENT, key, "held in the ledger, never sent to the bank")
             )
     return found
+
+
+# -- payouts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A ledger transfer as a payout statement sees it, from the wallet's side."""
+
+    amount: int
+    incoming: bool
+    code: int
+    kind: str  # "posted" (moved at once), "post" (a hold posted), "pending", "void"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    earned: int  # money received: payments, settled views, task rewards, fares
+    fees: int  # platform fees this wallet paid
+    topped_up: int  # money the owner put in by card
+    spent: int  # money the owner paid out otherwise (payments made, earlier payouts)
+
+
+def statement(movements: list[Movement], *, topup_code: int, fee_code: int) -> Statement:
+    """Add up a period's settled movements. Holds still pending and holds released are
+    not money that moved: only transfers posted at once and posted holds count."""
+    earned = fees = topped_up = spent = 0
+    for movement in movements:
+        if movement.kind not in ("posted", "post"):
+            continue
+        if movement.incoming:
+            if movement.code == topup_code:
+                topped_up += movement.amount
+            else:
+                earned += movement.amount
+        elif movement.code == fee_code:
+            fees += movement.amount
+        else:
+            spent += movement.amount
+    return Statement(earned, fees, topped_up, spent)
+
+
+def payout_amount(available: int, fee_of: Callable[[int], int], maximum: int) -> int:
+    """The most that can be paid out of `available` when the payout's fee comes on top
+    (and no more than `maximum`): 0 if not even one unit fits."""
+    amount = min(available, maximum)
+    while amount > 0 and amount + fee_of(amount) > available:
+        # The fee rises with the amount; step down by what overflows, at least one unit.
+        amount -= max(1, amount + fee_of(amount) - available)
+    return max(0, amount)

@@ -222,6 +222,14 @@ class WalletService:
     def _transfer_id(movement_id: str, part: str) -> int:
         return derived_id("transfer", movement_id, part)
 
+    def movement_id_for(self, user_id: str, kind: MovementKind, idempotency_key: str) -> str:
+        """The id a movement made with this idempotency key has (or will have)."""
+        return self._movement_id(user_id, kind, idempotency_key)
+
+    def fee_of(self, kind: MovementKind, amount: int) -> int:
+        """The fee this kind of movement of `amount` units costs, under the settings."""
+        return self._fee(kind, amount)
+
     @staticmethod
     def transfer_id_of(movement_id: str, part: str) -> int:
         """The ledger id of a movement's transfer: "principal", "fee", "settle", "settle-fee"."""

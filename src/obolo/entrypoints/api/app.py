@@ -72,3 +72,13 @@ def create_app(platform: Platform) -> FastAPI:
     web.install(app)  # web: the pages and /static
     app.include_router(widget_routes.router)  # widget: /widget.js and the wallet's popup
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app over the database OBOLO_DATABASE_URL names: for `obolo serve --workers N`,
+    whose processes each import it."""
+    from obolo.bootstrap import build
+    from obolo.entrypoints.logs import configure
+
+    configure(json=True)
+    return create_app(build())

@@ -1,0 +1,148 @@
+"""Payouts: a provider is paid what its wallet holds less the payout fee, held while the
+bank works and posted on success, with a statement of what the period earned; the daily
+job pays each person once a day above their minimum; a failed payout gives everything back."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+
+from obolo.adapters.cards import Card
+from obolo.bootstrap import build
+from obolo.identity.model import Role
+from obolo.ledger.check import check_ledger
+from obolo.money import EUR, Amount
+from obolo.paywall.model import Claim
+from obolo.sdk.payword import HashChain, b64
+from obolo.settings import FeeRule, Settings
+from obolo.settlement.payouts import InvalidPayoutSettings, NoPayoutAccount
+from obolo.wallets.errors import InvalidIban
+from tests.fakes import NS
+
+CARD = Card("4242424242424242", 12, 2031, "123")
+PAYS = "DE89 3704 0044 0532 0130 00"
+FAILS = "DE40 3704 0044 0532 0100 02"  # the sandbox bank fails IBANs ending 0002
+DAY = 86_400
+
+
+@pytest.fixture
+def platform(db_url, clock):
+    settings = Settings(fees={"paywall": FeeRule(basis_points=200), "withdrawal": FeeRule(fixed=250_000)})
+    built = build(settings, url=db_url, clock=clock, migrate=True)
+    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield built
+    assert check_ledger(built.engine) == []
+    built.close()
+
+
+@pytest.fixture
+def earning(platform):
+    """A publisher who earned 10 views at 1.00 EUR on a channel (0.20 EUR fee)."""
+    reader = platform.identity.sign_up("reader@example.com", "reader password", "Reader").id
+    publisher = platform.identity.sign_up("pub@example.com", "publisher password", "Pub").id
+    platform.identity.add_role(publisher, Role.PROVIDER)
+    platform.wallets.top_up(reader, Amount.parse("20.00", EUR), CARD)
+    provider = platform.paywall.register_provider(publisher, "Mag", "https://mag.example")
+    chain = HashChain.generate(10)
+    channel, _ = platform.paywall.open_channel(
+        reader, provider.id, Amount.parse("1.00", EUR), 10, b64(chain.root)
+    )
+    platform.paywall.settle_claims(publisher, [Claim(channel, 10, chain.token(10))])
+    return reader, publisher
+
+
+def available(platform, user_id) -> int:
+    return {b.asset: b.available for b in platform.wallets.balances(user_id)}.get("EUR", 0)
+
+
+def test_an_on_demand_payout_pays_the_balance_less_the_fee_with_a_statement(platform, earning):
+    """9.80 earned: 9.55 paid, 0.25 fee, the wallet empty, the statement exact."""
+    _, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "manual", Amount(0, EUR))
+    paid = platform.payouts.pay_out(publisher, idempotency_key="now")
+    assert (paid.status, paid.amount, paid.payout_fee) == ("succeeded", 9_550_000, 250_000)
+    assert (paid.earned, paid.fees, paid.topped_up, paid.refunds) == (10_000_000, 200_000, 0, 0)
+    assert available(platform, publisher) == 0
+    again = platform.payouts.pay_out(publisher, idempotency_key="now")
+    assert again == paid  # the same key: the same payout, nothing more moved
+    assert platform.payouts.statements(publisher) == [paid]
+
+
+def test_statements_follow_each_other_and_count_only_their_period(platform, earning, clock):
+    """A second payout, after 3.00 more earned, states only those 3.00 and starts where the
+    first statement ended."""
+    reader, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "manual", Amount(0, EUR))
+    first = platform.payouts.pay_out(publisher, idempotency_key="one")
+    clock.advance(60)
+    platform.wallets.pay(reader, "pub@example.com", Amount.parse("3.00", EUR))
+    second = platform.payouts.pay_out(publisher, idempotency_key="two")
+    assert second.period_start == first.period_end
+    assert (second.earned, second.fees, second.amount) == (3_000_000, 0, 2_750_000)
+
+
+def test_nothing_is_paid_below_the_minimum(platform, earning):
+    """A 20.00 minimum: 9.80 held stays in the wallet and no statement is made."""
+    _, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "daily", Amount.parse("20.00", EUR))
+    assert platform.payouts.pay_out(publisher) is None
+    assert platform.payouts.pay_out_due() == 0
+    assert available(platform, publisher) == 9_800_000
+    assert platform.payouts.statements(publisher) == []
+
+
+def test_the_daily_job_pays_once_a_day(platform, earning, clock):
+    """Two runs on one day pay once; the next day, with nothing new earned, nothing."""
+    _, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "daily", Amount(0, EUR))
+    assert platform.payouts.pay_out_due() == 1
+    assert platform.payouts.pay_out_due() == 0
+    clock.advance(DAY)
+    assert platform.payouts.pay_out_due() == 0
+    assert len(platform.payouts.statements(publisher)) == 1
+
+
+def test_a_failed_payout_gives_the_money_back(platform, earning):
+    """The bank refuses: the statement says failed and the wallet holds everything again."""
+    _, publisher = earning
+    platform.payouts.set_account(publisher, FAILS, "EUR", "manual", Amount(0, EUR))
+    failed = platform.payouts.pay_out(publisher)
+    assert failed.status == "failed"
+    assert available(platform, publisher) == 9_800_000
+    assert platform.payouts.account(publisher).last_payout_at is None
+
+
+@pytest.mark.parametrize(
+    ("iban", "schedule", "minimum", "error"),
+    [
+        ("DE89 3704 0044 0532 0130 01", "daily", "0", InvalidIban),
+        (PAYS, "hourly", "0", InvalidPayoutSettings),
+        (PAYS, "daily", "-1", InvalidPayoutSettings),
+    ],
+)
+def test_bad_payout_settings_are_refused_and_change_nothing(
+    platform, earning, iban, schedule, minimum, error
+):
+    """A bad IBAN, schedule or minimum: refused with its code, no account saved, no money moved."""
+    _, publisher = earning
+    with pytest.raises(error):
+        platform.payouts.set_account(publisher, iban, "EUR", schedule, Amount.parse(minimum, EUR))
+    assert platform.payouts.account(publisher) is None
+    with pytest.raises(NoPayoutAccount):
+        platform.payouts.pay_out(publisher)
+    assert available(platform, publisher) == 9_800_000
+
+
+def test_the_iban_is_stored_sealed(platform, earning):
+    """Only the masked IBAN is readable; the stored one is ciphertext."""
+    from sqlalchemy import select
+
+    from obolo.adapters.db.schema_settlement import payout_accounts
+
+    _, publisher = earning
+    account = platform.payouts.set_account(publisher, PAYS, "EUR", "daily", Amount(0, EUR))
+    assert account.iban_masked == "DE89 **** 3000"
+    with platform.engine.connect() as connection:
+        sealed = connection.execute(select(payout_accounts.c.iban_sealed)).scalar_one()
+    assert "3704" not in sealed
+    assert NS  # the clock helper stays imported for readers of this module
