@@ -146,3 +146,37 @@ def test_the_iban_is_stored_sealed(platform, earning):
         sealed = connection.execute(select(payout_accounts.c.iban_sealed)).scalar_one()
     assert "3704" not in sealed
     assert NS  # the clock helper stays imported for readers of this module
+
+
+def test_payouts_over_http(platform, earning):
+    """Set the account (IBAN shown masked), pay out on demand with an idempotency key (a
+    retry replays), list statements; nothing to pay answers 409 and moves nothing."""
+    from fastapi.testclient import TestClient
+
+    from obolo.entrypoints.api.app import create_app
+
+    _, publisher = earning
+    with TestClient(create_app(platform), raise_server_exceptions=False) as http:
+        token = http.post(
+            "/v1/sessions", json={"email": "pub@example.com", "password": "publisher password"}
+        ).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        bad = http.put("/v1/payout-account", json={"iban": "DE89 3704 0044 0532 0130 01"}, headers=auth)
+        assert (bad.status_code, bad.json()["code"]) == (422, "invalid_iban")
+        assert http.get("/v1/payout-account", headers=auth).json()["code"] == "no_payout_account"
+        account = http.put("/v1/payout-account", json={"iban": PAYS, "schedule": "manual"}, headers=auth)
+        assert account.json() == {
+            "asset": "EUR",
+            "iban": "DE89 **** 3000",
+            "schedule": "manual",
+            "minimum": "0.000000",
+        }
+        paid = http.post("/v1/payouts", json={}, headers={**auth, "Idempotency-Key": "p1"})
+        again = http.post("/v1/payouts", json={}, headers={**auth, "Idempotency-Key": "p1"})
+        assert paid.status_code == again.status_code == 201
+        assert paid.json() == again.json()
+        assert (paid.json()["amount"], paid.json()["earned"]) == ("9.550000", "10.000000")
+        empty = http.post("/v1/payouts", json={}, headers={**auth, "Idempotency-Key": "p2"})
+        assert (empty.status_code, empty.json()["code"]) == (409, "nothing_to_pay_out")
+        assert [s["id"] for s in http.get("/v1/payouts", headers=auth).json()] == [paid.json()["id"]]
+    assert available(platform, publisher) == 0

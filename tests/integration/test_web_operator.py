@@ -85,3 +85,21 @@ def test_webhook_deliveries_are_listed_with_their_status(operator, platform):
     assert "https://hooks.example/obolo" in page.text
     assert '<span class="tag pending">pending</span>' in page.text
     assert "https://hooks.example/obolo" not in operator.get("/operator?deliveries=delivered").text
+
+
+def test_the_console_lists_jobs_with_their_last_error(operator, platform):
+    """A job that failed shows as failed with its error's first line; one that ran shows ok."""
+    from obolo.jobs.model import Job
+    from obolo.jobs.service import JobRunner
+
+    def broken() -> int:
+        raise RuntimeError("the bank did not answer")
+
+    JobRunner(
+        platform.engine, platform.clock, [Job("payouts", 60, broken), Job("tabs_settle", 60, lambda: 2)]
+    ).run_due()
+    page = operator.get("/operator").text
+    jobs = re.search(r'aria-labelledby="jobs-title">(.*?)</section>', page, re.S).group(1)
+    assert "<code>payouts</code>" in jobs
+    assert "RuntimeError: the bank did not answer" in jobs
+    assert re.search(r"<code>tabs_settle</code></td><td><span class=\"tag delivered\">ok</span>", jobs)

@@ -18,7 +18,7 @@ from obolo.adapters.db.schema import movements as movements_table
 from obolo.adapters.db.schema_settlement import payout_accounts, payout_statements
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.secretbox import SecretBox
-from obolo.errors import InvalidRequest, NotFound
+from obolo.errors import InvalidRequest, NotFound, OboloError
 from obolo.ledger import Ledger, TransferFlags
 from obolo.money import Amount
 from obolo.settlement.model import Movement, Statement, payout_amount, statement
@@ -34,6 +34,10 @@ class NoPayoutAccount(NotFound):
 
 class InvalidPayoutSettings(InvalidRequest):
     code = "invalid_payout_settings"
+
+
+class NothingToPayOut(OboloError):
+    code = "nothing_to_pay_out"
 
 
 @dataclass(frozen=True, slots=True)

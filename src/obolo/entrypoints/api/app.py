@@ -17,6 +17,7 @@ from obolo.entrypoints.api import (
     errors,
     identity_routes,
     ledger_routes,
+    payout_routes,
     paywall_routes,
     sms_routes,
     tap_routes,  # tap
@@ -65,6 +66,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(task_routes.router)  # tasks
+    app.include_router(payout_routes.router)  # settlement
     app.include_router(tap_routes.router)  # tap
     # sms: the gateway webhook and, on local runs, the simulator page
     app.include_router(sms_routes.router)

@@ -308,6 +308,19 @@ IT: dict[str, str] = {
     "Views and revenue per page": "Letture e ricavi per pagina",
     "Visits": "Visite",
     "Webhook deliveries": "Invii dei webhook",
+    "Background jobs": "Attività in background",
+    "Job": "Attività",
+    "Last run": "Ultima esecuzione",
+    "Next run": "Prossima esecuzione",
+    "Runs": "Esecuzioni",
+    "Failures": "Errori",
+    "Last error": "Ultimo errore",
+    "ok": "ok",
+    "running": "in corso",
+    "never run": "mai eseguita",
+    "No job has run yet: start `obolo worker`, or `obolo serve` runs them.": (
+        "Nessuna attività eseguita: avvia `obolo worker`, oppure le esegue `obolo serve`."
+    ),
     "You can take back a view within {minutes} minutes.": (
         "Puoi annullare una lettura entro {minutes} minuti."
     ),

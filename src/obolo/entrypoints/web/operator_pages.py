@@ -1,5 +1,5 @@
 """The operator console: books check, platform accounts and fee revenue per asset,
-people and providers search, webhook deliveries. Operators only: 403 for anyone else."""
+people and providers search, webhook deliveries, background jobs. Operators only: 403 for anyone else."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from obolo.entrypoints.web.context import PageForbidden, SignedIn, render
 from obolo.identity.model import Role
+from obolo.jobs.service import states as job_states
 from obolo.reports import operator
 
 router = APIRouter(include_in_schema=False)
@@ -38,4 +39,5 @@ def console(
         deliveries=operator.deliveries(engine, status),
         delivery_status=status or "",
         delivery_statuses=DELIVERY_STATUSES,
+        jobs=job_states(engine),
     )
