@@ -213,7 +213,7 @@ def tap(
             f"Python {host.python_version()}"
         )
         command = f"obolo bench tap --rate {rate:g} --seconds {seconds:g} --cards {cards}"
-        section = markdown(bare, taps, command, machine)
+        section = markdown(bare, taps, command, machine, rate)
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Tap"))
         typer.echo(f"written to {output}")

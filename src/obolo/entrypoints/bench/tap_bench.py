@@ -246,8 +246,8 @@ def run(rate: float = 500, seconds: float = 10, cards: int = 3000) -> tuple[Phas
     return bare, taps
 
 
-def markdown(bare: Phase, taps: Phase, command: str, machine: str) -> str:
-    met = taps.p(0.99, taps.server_ms) <= TARGET_P99_MS and taps.per_second >= 0.98 * taps.sent / taps.seconds
+def markdown(bare: Phase, taps: Phase, command: str, machine: str, rate: float) -> str:
+    met = taps.p(0.99, taps.server_ms) <= TARGET_P99_MS and taps.per_second >= 0.98 * rate
     return "\n".join(
         [
             "## Tap",
@@ -271,7 +271,7 @@ def markdown(bare: Phase, taps: Phase, command: str, machine: str) -> str:
             f"p99 latency {taps.p(0.99) / bare.p(0.99):.1f}x. Declined taps: {taps.declined}.",
             "",
             f"| target | met | figure |\n| --- | --- | --- |\n| server p99 <= {TARGET_P99_MS:.0f} ms at "
-            f"{taps.sent / taps.seconds:,.0f} taps/s | {'yes' if met else '**no**'} | "
+            f"{rate:,.0f} taps/s | {'yes' if met else '**no**'} | "
             f"{taps.p(0.99, taps.server_ms):.2f} ms at {taps.per_second:,.0f}/s |",
             "",
         ]
