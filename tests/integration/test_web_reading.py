@@ -132,3 +132,18 @@ def test_open_tabs_show_what_is_used_and_left(ann, site, platform):
     platform.tabs.charge(ann.user_id, site.id, "/a/1", Amount(120_000, EUR), "c1")
     page = ann.get("/reading")
     assert "Daily News: €0.12 used of €1.00 reserved; €0.88 left" in page.text
+
+
+def test_stopping_auto_pay_removes_the_consent_but_keeps_the_tab(ann, site, platform):
+    """After "stop auto-pay" the site may not charge; what the tab accrued stays owed."""
+    consent_form(ann, site.id, "0.20", "2")
+    platform.tabs.charge(ann.user_id, site.id, "/a/1", Amount(100_000, EUR), "c1")
+    ann.get("/reading")
+    assert ann.client.post("/reading/consent/revoke", data={"provider_id": site.id}).status_code == 403
+    platform.tabs.charge(ann.user_id, site.id, "/a/2", Amount(100_000, EUR), "c2")  # still allowed
+    answer = ann.submit("/reading", "/reading/consent/revoke", {"provider_id": site.id})
+    assert answer.status_code == 303
+    with pytest.raises(NoConsent):
+        platform.tabs.charge(ann.user_id, site.id, "/a/3", Amount(100_000, EUR), "c3")
+    assert platform.tabs.tab_of(ann.user_id, site.id) == (1_000_000, 200_000)
+    assert "That site can no longer charge you without asking." in ann.get(answer.headers["location"]).text

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import charges, consents, credit_notes, tabs
@@ -97,6 +97,22 @@ class TabService:
                 )
 
         run_in_transaction(self.engine, work)
+
+    def revoke_consent(self, reader_id: str, provider_id: str) -> bool:
+        """Stop this provider charging without asking (web: the reading settings' button).
+        What an open tab already accrued still settles as agreed. False if there was no
+        consent to revoke."""
+
+        def work(connection: Connection) -> bool:
+            provider = self.paywall.provider(connection, provider_id)
+            result = connection.execute(
+                delete(consents).where(
+                    consents.c.reader_id == reader_id, consents.c.provider_id == provider.id
+                )
+            )
+            return bool(result.rowcount)
+
+        return run_in_transaction(self.engine, work)
 
     def charge(self, reader_id: str, provider_id: str, resource: str, amount: Amount, charge_id: str) -> str:
         """Charge one view under the reader's consent; returns the signed receipt to hand

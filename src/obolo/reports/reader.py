@@ -4,8 +4,9 @@ open tabs and channels, passes, recent charges."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from obolo.adapters.clock import NS_PER_SECOND
 from obolo.adapters.db.schema import channels, charges, consents, movements, providers, tabs
@@ -89,14 +90,14 @@ def spending(engine: Engine, reader_id: str, since: int) -> list[Spend]:
     """Per day and provider since `since` (ns): charges not refunded, settled channels
     (what was claimed) and passes bought."""
 
-    def work(connection):  # type: ignore[no-untyped-def]
+    def work(connection: Connection) -> list[Spend]:
         out: dict[tuple[int, str, str], int] = {}
 
         def add(day: int, provider: str, asset: str, units: int) -> None:
             key = (day_of(day), provider, asset)
             out[key] = out.get(key, 0) + units
 
-        rows = connection.execute(
+        viewed = connection.execute(
             select(charges.c.created_at, charges.c.amount, providers.c.name, tabs.c.asset)
             .join(providers, providers.c.id == charges.c.provider_id)
             .join(tabs, tabs.c.id == charges.c.tab_id)
@@ -106,28 +107,27 @@ def spending(engine: Engine, reader_id: str, since: int) -> list[Spend]:
                 charges.c.refunded_at.is_(None),
             )
         ).all()
-        for row in rows:
+        for row in viewed:
             add(row.created_at, row.name, row.asset, row.amount)
-        rows = connection.execute(
+        settled = connection.execute(
             select(channels.c.settled_at, channels.c.claimed_index, channels.c.price, channels.c.asset,
                    providers.c.name)
             .join(providers, providers.c.id == channels.c.provider_id)
             .where(channels.c.payer_id == reader_id, channels.c.status == "settled",
                    channels.c.settled_at >= since, channels.c.claimed_index > 0)
         ).all()  # fmt: skip
-        for row in rows:
-            add(row.settled_at, row.name, row.asset, row.claimed_index * row.price)
-        for row in _passes(connection, reader_id, since):
-            add(row.created_at, row.name, row.asset, row.amount)
+        for channel in settled:
+            add(channel.settled_at, channel.name, channel.asset, channel.claimed_index * channel.price)
+        for sold in _passes(connection, reader_id, since):
+            add(sold.created_at, sold.name, sold.asset, sold.amount)
         return [Spend(day, provider, asset, units) for (day, provider, asset), units in sorted(out.items())]
 
-    result: list[Spend] = run_in_transaction(engine, work, read_only=True)
-    return result
+    return run_in_transaction(engine, work, read_only=True)
 
 
-def _passes(connection, reader_id: str, since: int):  # type: ignore[no-untyped-def]
+def _passes(connection: Connection, reader_id: str, since: int) -> list[Any]:
     # A pass is a payment to the provider's owner noted "pass: ..." (PaywallService.buy_pass).
-    return connection.execute(
+    return list(connection.execute(
         select(movements.c.created_at, movements.c.amount, movements.c.asset, movements.c.note,
                func.min(providers.c.name).label("name"))
         .join(providers, providers.c.user_id == movements.c.to_user_id)
@@ -137,11 +137,11 @@ def _passes(connection, reader_id: str, since: int):  # type: ignore[no-untyped-
         .group_by(movements.c.id, movements.c.created_at, movements.c.amount, movements.c.asset,
                   movements.c.note)
         .order_by(movements.c.created_at.desc())
-    ).all()  # fmt: skip
+    ).all())  # fmt: skip
 
 
 def consents_of(engine: Engine, reader_id: str, now: int) -> list[ConsentView]:
-    def work(connection):  # type: ignore[no-untyped-def]
+    def work(connection: Connection) -> list[ConsentView]:
         spent = (
             select(charges.c.provider_id, func.sum(charges.c.amount).label("spent"))
             .where(charges.c.reader_id == reader_id, charges.c.created_at > now - DAY_NS)
@@ -162,8 +162,7 @@ def consents_of(engine: Engine, reader_id: str, now: int) -> list[ConsentView]:
             for r in rows
         ]
 
-    result: list[ConsentView] = run_in_transaction(engine, work, read_only=True)
-    return result
+    return run_in_transaction(engine, work, read_only=True)
 
 
 def open_tabs(engine: Engine, reader_id: str) -> list[TabView]:
@@ -209,7 +208,7 @@ def recent_charges(engine: Engine, reader_id: str, since: int, limit: int = 50) 
         lambda c: c.execute(
             select(charges, providers.c.name, tabs.c.asset)
             .join(providers, providers.c.id == charges.c.provider_id)
-            .join(tabs, and_(tabs.c.id == charges.c.tab_id))
+            .join(tabs, tabs.c.id == charges.c.tab_id)
             .where(charges.c.reader_id == reader_id, charges.c.created_at >= since)
             .order_by(charges.c.created_at.desc())
             .limit(limit)

@@ -183,6 +183,11 @@ IT: dict[str, str] = {
     "Unknown asset.": "Valuta sconosciuta.",
     "Enter a date like 2026-11-01.": "Inserisci una data come 2026-11-01.",
     # reading, provider, operator
+    "That site can no longer charge you without asking.": (
+        "Quel sito non può più addebitarti senza chiedere."
+    ),
+    "Stop auto-pay on {site}?": "Fermare il pagamento automatico su {site}?",
+    "Stop auto-pay": "Ferma il pagamento automatico",
     ("A site counts the payments of an open channel itself; what was used is known when it settles."): (
         "Il sito conta da sé i pagamenti di un canale aperto; quanto è stato usato si sa quando si chiude."
     ),

@@ -3,6 +3,8 @@ channels with what is left, passes, and refunds of recent views."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
@@ -51,6 +53,7 @@ def reading(page: SignedIn, done: str = "") -> Response:
     notices = {
         "consent": page.t("Your auto-pay limits are saved."),
         "refund": page.t("Refunded. The charge is taken off your tab."),
+        "revoked": page.t("That site can no longer charge you without asking."),
     }
     return _reading_page(page, notice=notices.get(done))
 
@@ -79,6 +82,13 @@ def _refused(page: Visitor, error: Exception, values: dict[str, str], amount_fie
         name, message = "per_day", page.t("The daily limit must be at least the limit per item.")
     errors = {name: message}
     return _reading_page(page, 422, errors=errors, values=values, form=values["provider_id"] or "new")
+
+
+@router.post("/reading/consent/revoke")
+def revoke_consent(page: SignedIn, form: Form) -> Response:
+    with suppress(OboloError):  # an unknown site: there was nothing to revoke
+        page.platform.tabs.revoke_consent(page.user_id, text(form, "provider_id", 40))
+    return finish(page, RedirectResponse("/reading?done=revoked", status_code=303))
 
 
 @router.post("/reading/refund")
