@@ -45,6 +45,10 @@ class Settings:
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600
     refunds_per_day: int = 5
+    # Background jobs: a worker silent this long is presumed dead and its job is taken over;
+    # jobs that drain a queue do it this many items per transaction.
+    job_lease_seconds: int = 120
+    job_batch: int = 1_000
     # Tasks: the employer's fee on top of each reward and the platform's fee taken from
     # it; how long silence waits before approval; how long a rejection can be disputed
     # and, meanwhile, how many rejections from one employer count against a worker;
@@ -112,6 +116,8 @@ class Settings:
             withdrawal_max=units("OBOLO_WITHDRAWAL_MAX", defaults.withdrawal_max),
             refund_window_seconds=int(env.get("OBOLO_REFUND_WINDOW_SECONDS", defaults.refund_window_seconds)),
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
+            job_lease_seconds=int(env.get("OBOLO_JOB_LEASE_SECONDS", defaults.job_lease_seconds)),
+            job_batch=int(env.get("OBOLO_JOB_BATCH", defaults.job_batch)),
             # tasks
             task_fee=_fee_rule(env.get("OBOLO_TASK_FEE"), defaults.task_fee),
             task_payout_fee=_fee_rule(env.get("OBOLO_TASK_PAYOUT_FEE"), defaults.task_payout_fee),

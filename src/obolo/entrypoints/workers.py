@@ -7,6 +7,7 @@ what is settled, so a retried run never moves it twice."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -41,32 +42,53 @@ def reconcile_yesterday(platform: Platform) -> int:
     return result.charges + result.payouts
 
 
+def drain(step: Callable[..., int], batch: int, rounds: int = 100) -> Callable[[], int]:
+    """A job that runs `step(limit=batch)` (one transaction each) until the queue is empty:
+    a worker killed halfway leaves the batches it committed, and the next run goes on."""
+
+    def run() -> int:
+        done = 0
+        for _ in range(rounds):
+            handled = step(limit=batch)
+            done += handled
+            if handled < batch:
+                break
+        return done
+
+    return run
+
+
 def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
     """Every periodic job, how often it runs, and how long a run may take before its
     worker is presumed dead (the lease)."""
+    lease, batch = platform.settings.job_lease_seconds, platform.settings.job_batch
+
+    def job(name: str, every: int, run: Callable[[], int]) -> Job:
+        return Job(name, every, run, lease_seconds=lease)
+
     return [
-        Job(
+        job(
             "webhooks",
             1,
             lambda: deliver_due(
                 platform.engine, platform.secrets, platform.clock, client, on_failure=WEBHOOK_FAILURES.inc
             ),
         ),
-        Job("pending_expiry", 5, platform.ledger.expire_pending),
-        Job("tabs_settle", 60, platform.tabs.settle_due_tabs),
+        job("pending_expiry", 5, drain(platform.ledger.expire_pending, batch)),
+        job("tabs_settle", 60, drain(platform.tabs.settle_due_tabs, batch)),
         # tasks: silence is approval; timed-out slots and past-deadline tasks give money back
-        Job("tasks_auto_approve", 10, platform.tasks.auto_approve_due),
-        Job("tasks_release", 10, platform.tasks.release_expired),
+        job("tasks_auto_approve", 10, drain(platform.tasks.auto_approve_due, batch)),
+        job("tasks_release", 10, platform.tasks.release_expired),
         # tap: post transit days past their close, bill late taps at the week's end, collect debts
-        Job("tap_days", 60, platform.tap.close_days),
-        Job("tap_weeks", 300, platform.tap.close_weeks),
-        Job("tap_debts", 60, platform.tap.collect_debts),
+        job("tap_days", 60, drain(platform.tap.close_days, batch)),
+        job("tap_weeks", 300, platform.tap.close_weeks),
+        job("tap_debts", 60, platform.tap.collect_debts),
         # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
-        Job("sms_release", 10, platform.sms.release_due),
-        Job("sms_outbox", 2, platform.sms.deliver_outbox),
+        job("sms_release", 10, platform.sms.release_due),
+        job("sms_outbox", 2, platform.sms.deliver_outbox),
         # settlement: daily payouts (the run checks hourly who is due), yesterday reconciled
-        Job("payouts", 3600, platform.payouts.pay_out_due, lease_seconds=1800),
-        Job("reconcile", 86_400, lambda: reconcile_yesterday(platform), lease_seconds=1800),
+        Job("payouts", 3600, platform.payouts.pay_out_due, lease_seconds=max(lease, 1800)),
+        Job("reconcile", 86_400, lambda: reconcile_yesterday(platform), lease_seconds=max(lease, 1800)),
     ]
 
 
