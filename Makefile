@@ -32,7 +32,7 @@ contracts: install
 	$(BIN)/lint-imports
 
 pytest: install browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # widget: the browser tests drive Debian's chromium; installed here when running as root
 # with apt, else those tests skip with one line saying why.

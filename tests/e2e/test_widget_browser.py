@@ -84,7 +84,7 @@ def test_reader_pays_up_to_the_daily_cap_refunds_one_and_sees_every_movement(bro
     assert "€1.00 reserved" in page.locator(".balances").inner_text()
     assert page.locator(".legend").inner_text() == "The Magazine: €0.40"  # five views, one refunded
     page.goto(f"{sites.obolo}/wallet/history")
-    amounts = page.locator("td[data-amount]").all_inner_texts()
+    amounts = page.locator("td [data-amount]").all_inner_texts()
     assert amounts == ["+€5.00"]
     page.goto(f"{sites.obolo}/reading")
     views = page.locator("#charges-title + p + .table-wrap td.num").all_inner_texts()

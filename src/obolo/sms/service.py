@@ -72,7 +72,7 @@ T = TypeVar("T")
 _R = TransferResult
 log = structlog.get_logger("obolo.sms")
 
-HOLDING_CODE = 20  # ledger account code of the platform's SMS holding account
+HOLDING_CODE = 30  # ledger account code of the platform's SMS holding account (tasks use the 20s)
 SMS_EMAIL_DOMAIN = "sms.obolo.invalid"  # people who joined by SMS have no email; .invalid never routes
 OUTBOX_ATTEMPTS = 10
 LINK_CODE_SECONDS = 600

@@ -25,7 +25,8 @@ class MovementStatus(enum.StrEnum):
 
 
 class AccountCode(enum.IntEnum):
-    """What a ledger account is for (the ledger's `code` on accounts)."""
+    """What a ledger account is for (the ledger's `code` on accounts). Products keep their
+    own codes in their own decade: tasks the 20s, SMS the 30s."""
 
     CARD_FUNDING = 1
     BANK_PAYOUTS = 2
