@@ -7,7 +7,7 @@ import threading
 import typer
 
 from obolo.entrypoints.bench import bench_app
-from obolo.entrypoints.operator_cli import audit_app, reconcile
+from obolo.entrypoints.operator_cli import adjust_wallet, audit_app, reconcile
 
 app = typer.Typer(no_args_is_help=True, help="Obolo: micropayments on one exact ledger.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -17,6 +17,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 app.command()(reconcile)
+ledger_app.command("adjust")(adjust_wallet)
 
 DB_HELP = "Database URL (default: OBOLO_DATABASE_URL, else sqlite:///obolo.db)."
 

@@ -86,3 +86,42 @@ def reconcile(
         console.print(f"[red]{len(result.mismatches)} mismatch(es)[/red]")
         raise typer.Exit(1)
     console.print("[green]reconciled[/green]: the ledger agrees with the processor and the bank")
+
+
+def adjust_wallet(
+    who: str = typer.Argument(..., help="The wallet's owner: user id, email or phone."),
+    amount: str = typer.Argument(..., help="A positive decimal amount, e.g. 2.50"),
+    reason: str = typer.Option(..., "--reason", help="Why (5-500 characters): kept in the audit trail."),
+    operator: str = typer.Option(..., "--as", help="The operator's email (needs the operator role)."),
+    debit: bool = typer.Option(False, "--debit", help="Take the amount out (default: credit it)."),
+    asset: str = typer.Option("EUR", "--asset"),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Correct a wallet by hand: one ledger transfer against the platform's adjustments
+    account, with its reason in the audit trail."""
+    from sqlalchemy import select
+
+    from obolo.adapters.db.schema import users
+    from obolo.bootstrap import build
+    from obolo.identity.model import Role
+    from obolo.money import Amount
+    from obolo.wallets.adjustments import Direction, adjust
+
+    platform = build(url=db)
+    with platform.engine.connect() as connection:
+        operator_id = connection.execute(
+            select(users.c.id).where(users.c.email == operator.strip().lower())
+        ).scalar_one_or_none()
+    if operator_id is None or Role.OPERATOR not in platform.identity.get_user(operator_id).roles:
+        typer.echo(f"{operator} is not an operator (obolo users grant EMAIL operator)", err=True)
+        raise typer.Exit(2)
+    direction = Direction.DEBIT if debit else Direction.CREDIT
+    movement = adjust(
+        platform.wallets,
+        operator_id,
+        who,
+        Amount.parse(amount, platform.wallets.asset(asset)),
+        direction,
+        reason,
+    )
+    typer.echo(f"{direction.value} {amount} {asset} to {who}: movement {movement.id}")

@@ -16,6 +16,7 @@ class MovementKind(enum.StrEnum):
     TOPUP = "topup"
     PAYMENT = "payment"
     WITHDRAWAL = "withdrawal"
+    ADJUSTMENT = "adjustment"  # an operator's correction, with a reason, under the audit trail
 
 
 class MovementStatus(enum.StrEnum):
@@ -32,6 +33,7 @@ class AccountCode(enum.IntEnum):
     BANK_PAYOUTS = 2
     FEE_REVENUE = 3
     ROUNDING = 4
+    ADJUSTMENTS = 5
     WALLET = 10
 
 
@@ -42,6 +44,7 @@ class TransferCode(enum.IntEnum):
     PAYMENT = 2
     FEE = 3
     WITHDRAWAL = 4
+    ADJUSTMENT = 5
 
 
 class PlatformAccount(enum.StrEnum):
@@ -49,6 +52,7 @@ class PlatformAccount(enum.StrEnum):
     BANK_PAYOUTS = "bank_payouts"
     FEE_REVENUE = "fee_revenue"
     ROUNDING = "rounding"
+    ADJUSTMENTS = "adjustments"  # the other side of every operator's correction
 
     @property
     def code(self) -> AccountCode:

@@ -746,6 +746,8 @@ def _as_dict(movement: Movement) -> dict[str, Any]:
 def _describe(movement: Movement | None, user_id: str, is_fee: bool) -> str:
     if movement is None:
         return "adjustment"
+    if movement.kind is MovementKind.ADJUSTMENT:
+        return f"adjustment: {movement.note}"
     if is_fee:
         return f"fee for {movement.kind}"
     if movement.kind is MovementKind.TOPUP:

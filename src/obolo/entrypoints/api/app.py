@@ -14,6 +14,7 @@ from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
 from obolo.entrypoints import metrics, web
 from obolo.entrypoints.api import (
+    admin_routes,
     errors,
     identity_routes,
     ledger_routes,
@@ -67,6 +68,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(ledger_routes.router)
     app.include_router(task_routes.router)  # tasks
     app.include_router(payout_routes.router)  # settlement
+    app.include_router(admin_routes.router)  # operator: manual adjustments
     app.include_router(tap_routes.router)  # tap
     # sms: the gateway webhook and, on local runs, the simulator page
     app.include_router(sms_routes.router)

@@ -67,6 +67,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "no_payout_account": 404,
     "invalid_payout_settings": 422,
     "nothing_to_pay_out": 409,
+    "reason_required": 422,
     "invalid_view_receipt": 422,
     # tasks
     "task_not_found": 404,
@@ -77,7 +78,6 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_the_employer": 403,
     "invalid_task": 422,
     "invalid_answer": 422,
-    "reason_required": 422,
     "invalid_review": 422,
     "task_conflict": 409,
     "task_not_open": 409,

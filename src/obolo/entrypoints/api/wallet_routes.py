@@ -55,7 +55,7 @@ class WalletOut(BaseModel):
 
 class MovementOut(BaseModel):
     id: str
-    kind: Literal["topup", "payment", "withdrawal"]
+    kind: Literal["topup", "payment", "withdrawal", "adjustment"]
     status: Literal["pending", "succeeded", "failed"]
     asset: str
     amount: str
@@ -116,7 +116,7 @@ class WithdrawalIn(Strict):
 
 class TransactionOut(BaseModel):
     id: str
-    kind: Literal["topup", "payment", "withdrawal"]
+    kind: Literal["topup", "payment", "withdrawal", "adjustment"]
     status: Literal["pending", "succeeded", "failed"]
     direction: Literal["in", "out"]
     counterparty: str | None
