@@ -96,6 +96,10 @@ def serve(
         raise typer.Exit(2)
     engine.dispose()
     if workers > 1:
+        if is_sqlite(make_engine(url)):
+            from obolo.adapters.db.migrate import upgrade
+
+            upgrade(make_engine(url))  # once, here, not racing in every process
         serve_processes(url, host, port, workers)
         return
     platform = build(url=url)
