@@ -357,3 +357,16 @@ def test_taking_a_side_adds_the_role_and_the_nav_links(platform):
     nav = re.findall(r"<nav.*?</nav>", page.text, re.S)[0]
     assert 'href="/tasks/work"' in nav
     assert 'href="/tasks/employer"' not in nav
+
+
+def test_a_task_already_taken_links_to_the_assignment_instead_of_offering_it_again(ann, workers, clock):
+    """Find work does not offer Accept on a task the worker holds a slot of; accepting
+    again anyway leads to the assignment they have, not a second one."""
+    task_id = post_task(ann, clock)
+    taken = workers[0].submit("/tasks/work", f"/tasks/work/{task_id}/accept", {})
+    mine = taken.headers["location"].split("?")[0]
+    page = workers[0].get("/tasks/work")
+    assert f'action="/tasks/work/{task_id}/accept"' not in page.text
+    assert f'href="{mine}"' in page.text
+    again = workers[0].submit("/tasks/work", f"/tasks/work/{task_id}/accept", {})
+    assert again.headers["location"] == mine

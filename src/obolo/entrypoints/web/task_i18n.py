@@ -146,6 +146,7 @@ TASKS_IT: dict[str, str] = {
     "time allowed: {time}": "tempo concesso: {time}",
     "until {date}": "fino al {date}",
     "Accept": "Accetta",
+    "You already took part: open your assignment": "Hai già partecipato: apri il tuo incarico",
     "No open task for you right now.": "Nessun lavoro aperto per te al momento.",
     "Your assignments": "I tuoi incarichi",
     "{time} left": "restano {time}",

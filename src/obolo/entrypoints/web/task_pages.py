@@ -406,6 +406,14 @@ def _work_page(page: Visitor, status: int = 200, **context: Any) -> Response:
     mine = service.my_assignments(page.user_id, limit=100)
     labels = reports.task_labels(page.platform.engine, (a.task_id for a in mine))
     record = service.worker_record(page.user_id)
+    now = page.platform.clock()
+    # Tasks the worker already holds a slot of get a link to it, not an Accept button (a
+    # slot whose time ran out may be taken again, as the service allows).
+    taken = {
+        a.task_id: a.id
+        for a in mine
+        if a.status is not S.OPEN and not (a.status is S.ACCEPTED and (a.expires_at or 0) <= now)
+    }
     return render(
         page,
         "tasks/work.html",
@@ -413,12 +421,13 @@ def _work_page(page: Visitor, status: int = 200, **context: Any) -> Response:
         title=page.t("Find work"),
         open_tasks=open_tasks,
         mine=mine,
+        taken=taken,
         labels=labels,
         record=record,
         approval_rate=rate(page, record.reputation.rate_bp),
         hourly=lambda task: _hourly(page, task),
         duration=lambda seconds: duration(page, seconds),
-        now=page.platform.clock(),
+        now=now,
         **context,
     )
 
