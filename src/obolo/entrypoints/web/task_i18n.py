@@ -96,7 +96,7 @@ TASKS_IT: dict[str, str] = {
     "Submissions to review": "Consegne da rivedere",
     "Select all": "Seleziona tutto",
     "Select none": "Deseleziona tutto",
-    "in {time}": "in {time}",
+    "took {time}": "impiegati {time}",
     "approved by itself in {time}": "approvata da sola tra {time}",
     "Reason (needed to reject)": "Motivo (necessario per rifiutare)",
     "Approve selected": "Approva i selezionati",
