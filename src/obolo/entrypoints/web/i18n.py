@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from obolo.entrypoints.web.task_i18n import TASKS_IT
+
 LANGUAGES = ("en", "it")
 DEFAULT = "en"
 LANGUAGE_NAMES = {"en": "English", "it": "Italiano"}
@@ -346,5 +348,7 @@ IT: dict[str, str] = {
     "delivered": "consegnato",
     "Sell": "Vendi",
 }
+
+IT.update(TASKS_IT)  # tasks: the microtask pages keep their messages beside them
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}
