@@ -105,12 +105,21 @@ def test_a_person_tops_up_pays_withdraws_and_reads_history(client, alice, bob):
     assert balances(client, alice)["EUR"] == {"asset": "EUR", "available": "6.485000", "reserved": "0.000000"}
     assert balances(client, bob)["EUR"]["available"] == "1.500000"
     history = client.get("/v1/transactions?limit=2", headers=alice["headers"]).json()
-    assert [t["kind"] for t in history["data"]] == ["withdrawal", "payment"]
-    assert history["data"][1]["counterparty"] == "Bob"
+    shown = lambda page: [(t["status"], t["amount"], t["reserved"], t["description"]) for t in page]  # noqa: E731
+    assert shown(history["data"]) == [
+        ("settled", "-2.000000", "-2.000000", "Withdrawal to DE89 **** 3000"),
+        ("reserved", "0.000000", "2.000000", "Reserved: withdrawal to DE89 **** 3000"),
+    ]
     rest = client.get(
-        f"/v1/transactions?limit=2&cursor={history['next_cursor']}", headers=alice["headers"]
+        f"/v1/transactions?limit=3&cursor={history['next_cursor']}", headers=alice["headers"]
     ).json()
-    assert [t["kind"] for t in rest["data"]] == ["topup"]
+    assert shown(rest["data"]) == [
+        ("posted", "-0.015000", "0.000000", "Fee for payment to Bob"),
+        ("posted", "-1.500000", "0.000000", "Payment to Bob: pizza"),
+        ("posted", "10.000000", "0.000000", "Top-up by Visa 4242"),
+    ]
+    assert rest["data"][1]["counterparty"] == "Bob"
+    assert rest["next_cursor"] is None
     statement = client.get("/v1/statements.csv?asset=EUR", headers=alice["headers"])
     assert statement.status_code == 200
     rows = list(csv.DictReader(io.StringIO(statement.text)))

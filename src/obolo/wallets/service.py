@@ -795,7 +795,7 @@ class WalletService:
             amount = t.amount or 0
             if t.flags & TransferFlags.PENDING:
                 about = described.get(t.id) or _fallback(t)
-                text = about.hold or f"Reserved: {about.description}"
+                text = about.hold or f"Reserved: {_lower_first(about.description)}"
                 status, change, reserved = "reserved", 0, amount if outgoing else 0
             elif t.flags & (TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER):
                 hold = holds.get(t.pending_id or 0)
@@ -806,7 +806,7 @@ class WalletService:
                     status, change, reserved, text = "settled", sign * amount, released, about.description
                 else:
                     status, change, reserved = "released", 0, released
-                    text = about.release or f"Released: {about.description}"
+                    text = about.release or f"Released: {_lower_first(about.description)}"
             else:
                 about = described.get(t.id) or _fallback(t)
                 status, change, reserved, text = "posted", sign * amount, 0, about.description
@@ -852,10 +852,11 @@ class WalletService:
             name = names.get(other) if other else None
             text = _describe(m, user_id, False, name)
             out[principal.get(m.id) or self._transfer_id(m.id, "principal")] = Described(
-                str(m.kind), text, hold=f"Reserved: {text}", release=f"Released: {text}",
+                str(m.kind), text, hold=f"Reserved: {_lower_first(text)}",
+                release=f"Released: {_lower_first(text)}",
                 counterparty=name, movement_id=m.id,
             )  # fmt: skip
-            fee = Described("fee", f"Fee: {_describe(m, user_id, False, name)}", movement_id=m.id)
+            fee = Described("fee", _describe(m, user_id, True, name), movement_id=m.id)
             out[self._transfer_id(m.id, "fee")] = fee
         return out
 
@@ -899,20 +900,25 @@ def _as_dict(movement: Movement) -> dict[str, Any]:
 
 
 def _describe(movement: Movement | None, user_id: str, is_fee: bool, counterparty: str | None = None) -> str:
+    """A movement as its owner reads it ("Top-up by Visa 4242", "Payment to Bob: pizza")."""
     if movement is None:
-        return "adjustment"
+        return "Adjustment"
     if is_fee:
-        return f"fee for {movement.kind}"
+        what = _describe(movement, user_id, False, counterparty).split(": ", 1)[0]
+        return f"Fee for {what[0].lower()}{what[1:]}"
     if movement.kind is MovementKind.TOPUP:
-        return (
-            f"top-up by {movement.details.get('card_brand', 'card')} {movement.details.get('card_last4', '')}"
-        ).strip()
+        brand = str(movement.details.get("card_brand", "card")).capitalize()
+        return f"Top-up by {brand} {movement.details.get('card_last4', '')}".strip()
     if movement.kind is MovementKind.WITHDRAWAL:
-        return f"withdrawal to {movement.details.get('iban', 'bank')}"
+        return f"Withdrawal to {movement.details.get('iban', 'bank')}"
     note = f": {movement.note}" if movement.note else ""
     if movement.from_user_id == user_id:
-        return f"payment to {counterparty}{note}" if counterparty else f"payment sent{note}"
-    return f"payment from {counterparty}{note}" if counterparty else f"payment received{note}"
+        return f"Payment to {counterparty}{note}" if counterparty else f"Payment sent{note}"
+    return f"Payment from {counterparty}{note}" if counterparty else f"Payment received{note}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 _CODE_NAMES = {int(TransferCode.FEE): ("fee", "Fee"), int(TransferCode.TOPUP): ("topup", "Top-up"),
