@@ -50,7 +50,7 @@ class ActivityEntry:
     timestamp: int
     asset: str
     kind: str
-    status: str  # posted, reserved, settled, released
+    status: str  # posted, reserved (from this wallet), pending (for it), settled, released
     direction: str  # in, out
     amount: int
     reserved: int

@@ -796,7 +796,12 @@ class WalletService:
             if t.flags & TransferFlags.PENDING:
                 about = described.get(t.id) or _fallback(t)
                 text = about.hold or f"Reserved: {_lower_first(about.description)}"
-                status, change, reserved = "reserved", 0, amount if outgoing else 0
+                # Reserved from this wallet, or held by someone else for it ("pending").
+                status, change, reserved = (
+                    ("reserved" if outgoing else "pending"),
+                    0,
+                    amount if outgoing else 0,
+                )
             elif t.flags & (TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER):
                 hold = holds.get(t.pending_id or 0)
                 held = hold.amount or 0 if hold is not None else 0

@@ -122,7 +122,7 @@ class TransactionOut(BaseModel):
     id: str = Field(description="the ledger transfer's id")
     movement_id: str | None = Field(description="the top-up, payment or withdrawal it belongs to")
     kind: str = Field(examples=["topup", "payment", "withdrawal", "fee", "paywall", "task", "reward", "tap"])
-    status: Literal["posted", "reserved", "settled", "released"]
+    status: Literal["posted", "reserved", "pending", "settled", "released"]
     direction: Literal["in", "out"]
     description: str
     counterparty: str | None
@@ -257,7 +257,7 @@ def list_transactions(
                 id=entry.id,
                 movement_id=entry.movement_id,
                 kind=entry.kind,
-                status="posted" if entry.status == "posted" else _status(entry.status),
+                status=_status(entry.status),
                 direction="out" if entry.direction == "out" else "in",
                 description=entry.description,
                 counterparty=entry.counterparty,
@@ -271,10 +271,14 @@ def list_transactions(
     return TransactionPage(data=data, next_cursor=next_cursor)
 
 
-def _status(text: str) -> Literal["reserved", "settled", "released"]:
-    if text == "reserved":
-        return "reserved"
-    return "settled" if text == "settled" else "released"
+_STATUSES: dict[str, Literal["posted", "reserved", "pending", "settled", "released"]] = {
+    "posted": "posted", "reserved": "reserved", "pending": "pending", "settled": "settled",
+    "released": "released",
+}  # fmt: skip
+
+
+def _status(text: str) -> Literal["posted", "reserved", "pending", "settled", "released"]:
+    return _STATUSES[text]
 
 
 @router.get("/transactions/{movement_id}", responses=ERRORS)
