@@ -67,6 +67,7 @@ from obolo.webhooks.outbox import record_event
 
 T = TypeVar("T")
 _R = TransferResult
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -845,8 +846,14 @@ class WalletService:
         # them up among the person's movements only when fee transfers are asked for.
         fee_ids = ids - wanted
         if fee_ids:
+            # A fee is posted in its movement's transaction: look near those times only.
+            times = [t.timestamp for t in transfers if t.id in fee_ids]
             rows = connection.execute(
-                select(movements).where(movements.c.from_user_id == user_id, movements.c.fee > 0)
+                select(movements).where(
+                    movements.c.from_user_id == user_id,
+                    movements.c.fee > 0,
+                    movements.c.created_at.between(min(times) - _DAY_NS, max(times) + _DAY_NS),
+                )
             ).all()
             found += [_movement(row) for row in rows if self._transfer_id(row.id, "fee") in fee_ids]
         others = {m.to_user_id if m.from_user_id == user_id else m.from_user_id for m in found}
