@@ -21,6 +21,7 @@ from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGat
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.anonymous import AnonymousTabs
+from obolo.paywall.history import describe_paywall_transfers
 from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import TabService
@@ -30,7 +31,9 @@ from obolo.settlement.payouts import PayoutService
 from obolo.settlement.reconciliation import Reconciler
 from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
+from obolo.tap.history import describe_tap_transfers
 from obolo.tap.service import TapService, TapSettings  # tap
+from obolo.tasks.history import describe_task_transfers
 from obolo.tasks.service import TaskService
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
@@ -129,6 +132,10 @@ def build(
     )
     tap = TapService(engine, clock, wallets, keys, card_key, tap_settings)
     tap.runner = GroupCommit(ledger)
+    # history: each product names its own transfers in people's wallet history
+    wallets.register_describer(describe_paywall_transfers)
+    wallets.register_describer(describe_task_transfers)
+    wallets.register_describer(describe_tap_transfers)
     # sms: the HTTP gateway when one is configured, else messages go to the log (local runs)
     sms_gateway: SmsGateway = ConsoleSmsGateway()
     if settings.sms_gateway_url and settings.sms_auth_token:

@@ -112,7 +112,12 @@ def test_two_people_pay_each_other_through_a_real_server(server):
         ]
         assert http.get("/v1/wallets", headers=ben).json()[0]["available"] == "0.001000"
         history = http.get("/v1/transactions", headers=ada).json()["data"]
-        assert [t["kind"] for t in history] == ["withdrawal", "payment", "topup"]
+        assert [(t["kind"], t["status"], t["amount"], t["reserved"]) for t in history] == [
+            ("withdrawal", "settled", "-1.000000", "-1.000000"),
+            ("withdrawal", "reserved", "0.000000", "1.000000"),
+            ("payment", "posted", "-0.001000", "0.000000"),
+            ("topup", "posted", "10.000000", "0.000000"),
+        ]
         statement = http.get("/v1/statements.csv", headers=ada).text.splitlines()
         assert statement[-1].split(",")[-2] == "8.999000"
         deadline = time.monotonic() + 15

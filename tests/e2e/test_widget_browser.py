@@ -85,7 +85,14 @@ def test_reader_pays_up_to_the_daily_cap_refunds_one_and_sees_every_movement(bro
     assert page.locator(".legend").inner_text() == "The Magazine: €0.40"  # five views, one refunded
     page.goto(f"{sites.obolo}/wallet/history")
     amounts = page.locator("td [data-amount]").all_inner_texts()
-    assert amounts == ["+€5.00"]
+    assert amounts == ["reserved €1.00", "+€5.00"]  # the tab's hold, then the top-up
+    assert page.locator("td [data-amount]").evaluate_all("els => els.map(e => e.dataset.amount)") == [
+        "1000000",
+        "5000000",
+    ]
+    assert (
+        page.locator("tr[data-status=reserved] td").first.inner_text().startswith("Reserved for The Magazine")
+    )
     page.goto(f"{sites.obolo}/reading")
     views = page.locator("#charges-title + p + .table-wrap td.num").all_inner_texts()
     assert sorted(views) == ["€0.10"] * 5

@@ -105,12 +105,21 @@ def test_a_person_tops_up_pays_withdraws_and_reads_history(client, alice, bob):
     assert balances(client, alice)["EUR"] == {"asset": "EUR", "available": "6.485000", "reserved": "0.000000"}
     assert balances(client, bob)["EUR"]["available"] == "1.500000"
     history = client.get("/v1/transactions?limit=2", headers=alice["headers"]).json()
-    assert [t["kind"] for t in history["data"]] == ["withdrawal", "payment"]
-    assert history["data"][1]["counterparty"] == "Bob"
+    shown = lambda page: [(t["status"], t["amount"], t["reserved"], t["description"]) for t in page]  # noqa: E731
+    assert shown(history["data"]) == [
+        ("settled", "-2.000000", "-2.000000", "Withdrawal to DE89 **** 3000"),
+        ("reserved", "0.000000", "2.000000", "Reserved: withdrawal to DE89 **** 3000"),
+    ]
     rest = client.get(
-        f"/v1/transactions?limit=2&cursor={history['next_cursor']}", headers=alice["headers"]
+        f"/v1/transactions?limit=3&cursor={history['next_cursor']}", headers=alice["headers"]
     ).json()
-    assert [t["kind"] for t in rest["data"]] == ["topup"]
+    assert shown(rest["data"]) == [
+        ("posted", "-0.015000", "0.000000", "Fee for payment to Bob"),
+        ("posted", "-1.500000", "0.000000", "Payment to Bob: pizza"),
+        ("posted", "10.000000", "0.000000", "Top-up by Visa 4242"),
+    ]
+    assert rest["data"][1]["counterparty"] == "Bob"
+    assert rest["next_cursor"] is None
     statement = client.get("/v1/statements.csv?asset=EUR", headers=alice["headers"])
     assert statement.status_code == 200
     rows = list(csv.DictReader(io.StringIO(statement.text)))
@@ -285,3 +294,24 @@ def test_openapi_describes_every_money_endpoint(client):
 def test_unknown_movement_ids_are_not_found(client, alice):
     """A well-formed id that does not exist is 404 not_found."""
     assert_problem(client.get(f"/v1/transactions/{uuid.uuid4()}", headers=alice["headers"]), 404, "not_found")
+
+
+def test_transactions_filter_by_kind_direction_asset_and_refuse_bad_input(client, alice, bob):
+    """GET /v1/transactions keeps only the asked kind, direction and asset; a foreign
+    cursor or an unknown asset is a 4xx with a stable code, and lists nothing of Bob's."""
+    assert top_up(client, alice).status_code == 201
+    paid = client.post(
+        "/v1/payments",
+        json={"to": "bob@example.com", "amount": "1.50", "asset": "EUR"},
+        headers=alice["headers"],
+    )
+    assert paid.status_code == 201
+    get = lambda query, who=alice: client.get(f"/v1/transactions?{query}", headers=who["headers"])  # noqa: E731
+    fees = get("kind=fee").json()["data"]
+    assert [(t["amount"], t["description"]) for t in fees] == [("-0.015000", "Fee for payment to Bob")]
+    assert [t["amount"] for t in get("direction=in").json()["data"]] == ["10.000000"]
+    assert get("asset=USD").json() == {"data": [], "next_cursor": None}
+    assert [t["description"] for t in get("", bob).json()["data"]] == ["Payment from Alice"]
+    assert_problem(get("cursor=bm90LW91cnM"), 422, "invalid_request")
+    assert_problem(get("asset=XXX"), 422, "unknown_asset")
+    assert [t["available"] for t in get("").json()["data"]] == ["-0.015000", "-1.500000", "10.000000"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ from obolo.ledger import (
 )
 from obolo.money import DEFAULT_ASSETS, Amount, Asset, format_units
 from obolo.settings import FeeRule, Settings
+from obolo.wallets.activity import ActivityEntry, Described, Describer
 from obolo.wallets.errors import (
     AmountOutOfLimits,
     CannotPayYourself,
@@ -66,6 +67,7 @@ from obolo.webhooks.outbox import record_event
 
 T = TypeVar("T")
 _R = TransferResult
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,12 @@ class WalletService:
         self.settings = settings
         self.assets = assets or dict(DEFAULT_ASSETS)
         self._platform_ready: set[str] = set()
+        # history: products describe their own transfers (filled by the bootstrap)
+        self.describers: list[Describer] = [self._describe_movements]
+
+    def register_describer(self, describer: Describer) -> None:
+        """Let a product name its transfers in people's history and statements."""
+        self.describers.append(describer)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _run(self, work: Callable[[LedgerSession], T]) -> T:
@@ -692,6 +700,178 @@ class WalletService:
         next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
         return entries, next_cursor
 
+    def activity(
+        self,
+        user_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        kind: str | None = None,
+        direction: str | None = None,
+        asset: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> tuple[list[ActivityEntry], str | None]:
+        """Every ledger event on the user's wallets, newest first, each described by the
+        product it belongs to, and a cursor for the next page (None at the end);
+        optionally only one kind, direction ("in"/"out"), asset, or [start, end) (ns).
+        Raises InvalidRequest for a cursor that was not ours."""
+        limit = max(1, min(limit, 200))
+        before = _decode_activity_cursor(cursor) if cursor else None
+        if end is not None:
+            before = end if before is None else min(before, end)
+
+        def work(session: LedgerSession) -> tuple[list[ActivityEntry], str | None]:
+            query = select(wallets).where(wallets.c.user_id == user_id)
+            if asset is not None:
+                query = query.where(wallets.c.asset == asset)
+            accounts = {
+                int.from_bytes(row.account_id, "big"): row.asset
+                for row in session.connection.execute(query).all()
+            }
+            chunk = limit + 1 if kind is None and direction is None else 200
+            bound = dict.fromkeys(accounts, before or 0)
+            pool: list[tuple[int, Transfer]] = []
+            open_accounts = set(accounts)
+            found: list[ActivityEntry] = []
+            while open_accounts and len(found) <= limit:
+                for account in sorted(open_accounts):
+                    got = session.account_transfers(
+                        account, after=bound[account], limit=chunk, newest_first=True
+                    )
+                    if len(got) < chunk:
+                        open_accounts.discard(account)
+                    if got:
+                        bound[account] = got[-1].timestamp
+                    pool += [(account, t) for t in got]
+                # Entries at or after the newest of the open accounts' last fetched are
+                # complete across accounts; the rest wait for the next round.
+                threshold = max((bound[a] for a in open_accounts), default=0)
+                ready = sorted(
+                    (p for p in pool if p[1].timestamp >= threshold), key=lambda p: -p[1].timestamp
+                )
+                pool = [p for p in pool if p[1].timestamp < threshold]
+                past_start = start is not None and any(p[1].timestamp < start for p in ready)
+                if start is not None:
+                    ready = [p for p in ready if p[1].timestamp >= start]
+                entries = self._entries(session, user_id, ready, accounts)
+                found += [
+                    e for e in entries
+                    if (kind is None or e.kind == kind) and (direction is None or e.direction == direction)
+                ]  # fmt: skip
+                if past_start:
+                    break
+            page = found[:limit]
+            next_cursor = _encode_activity_cursor(page[-1].timestamp) if len(found) > limit else None
+            return page, next_cursor
+
+        return self.ledger.run(work, read_only=True)
+
+    def describe(
+        self, session: LedgerSession, user_id: str, transfers: list[Transfer]
+    ) -> tuple[dict[int, Described], dict[int, Transfer]]:
+        """Each transfer's description (a post or void by its hold's) and the holds that
+        posts and voids resolve: one query per product, whatever the number."""
+        pending_ids = sorted({t.pending_id for t in transfers if t.pending_id})
+        holds = {t.id: t for t in session.lookup_transfers(pending_ids)} if pending_ids else {}
+        asked = [t for t in transfers if not t.pending_id] + list(holds.values())
+        described: dict[int, Described] = {}
+        for describer in self.describers:
+            for transfer_id, text in describer(session.connection, user_id, asked).items():
+                described.setdefault(transfer_id, text)
+        return described, holds
+
+    def _entries(
+        self,
+        session: LedgerSession,
+        user_id: str,
+        ready: list[tuple[int, Transfer]],
+        accounts: dict[int, str],
+    ) -> list[ActivityEntry]:
+        described, holds = self.describe(session, user_id, [t for _, t in ready])
+        entries = []
+        for account, t in ready:
+            outgoing = t.debit_account_id == account
+            sign = -1 if outgoing else 1
+            amount = t.amount or 0
+            if t.flags & TransferFlags.PENDING:
+                about = described.get(t.id) or _fallback(t)
+                text = about.hold or f"Reserved: {_lower_first(about.description)}"
+                # Reserved from this wallet, or held by someone else for it ("pending").
+                status, change, reserved = (
+                    ("reserved" if outgoing else "pending"),
+                    0,
+                    amount if outgoing else 0,
+                )
+            elif t.flags & (TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER):
+                hold = holds.get(t.pending_id or 0)
+                held = hold.amount or 0 if hold is not None else 0
+                about = described.get(t.pending_id or 0) or _fallback(hold or t)
+                released = -held if outgoing else 0
+                if t.flags & TransferFlags.POST_PENDING_TRANSFER:
+                    status, change, reserved, text = "settled", sign * amount, released, about.description
+                else:
+                    status, change, reserved = "released", 0, released
+                    text = about.release or f"Released: {_lower_first(about.description)}"
+            else:
+                about = described.get(t.id) or _fallback(t)
+                status, change, reserved, text = "posted", sign * amount, 0, about.description
+            entries.append(
+                ActivityEntry(
+                    _id_text(t.id), t.timestamp, accounts[account], about.kind, status,
+                    "out" if outgoing else "in", change, reserved, text, about.counterparty,
+                    about.movement_id,
+                )
+            )  # fmt: skip
+        return entries
+
+    def _describe_movements(
+        self, connection: Connection, user_id: str, transfers: Sequence[Transfer]
+    ) -> dict[int, Described]:
+        """Top-ups, payments, withdrawals and payouts: the movements table, matched by the
+        transfer ids each movement's id derives (one query for the person's movements
+        whose principal is among these transfers, their fees found the same way)."""
+        ids = {t.id for t in transfers}
+        wanted = {t.id for t in transfers if t.code != int(TransferCode.FEE)}
+        keys = [i.to_bytes(16, "big") for i in sorted(wanted)]
+        rows = connection.execute(
+            select(movements).where(
+                movements.c.transfer_id.in_(keys),
+                or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id),
+            )
+        ).all() if keys else []  # fmt: skip
+        found = [_movement(row) for row in rows]
+        principal = {row.id: int.from_bytes(row.transfer_id, "big") for row in rows}
+        # Fees carry their own derived id; a movement's fee shows next to it, so look
+        # them up among the person's movements only when fee transfers are asked for.
+        fee_ids = ids - wanted
+        if fee_ids:
+            # A fee is posted in its movement's transaction: look near those times only.
+            times = [t.timestamp for t in transfers if t.id in fee_ids]
+            rows = connection.execute(
+                select(movements).where(
+                    movements.c.from_user_id == user_id,
+                    movements.c.fee > 0,
+                    movements.c.created_at.between(min(times) - _DAY_NS, max(times) + _DAY_NS),
+                )
+            ).all()
+            found += [_movement(row) for row in rows if self._transfer_id(row.id, "fee") in fee_ids]
+        others = {m.to_user_id if m.from_user_id == user_id else m.from_user_id for m in found}
+        names = display_names(connection, {o for o in others if o})
+        out: dict[int, Described] = {}
+        for m in found:
+            other = m.to_user_id if m.from_user_id == user_id else m.from_user_id
+            name = names.get(other) if other else None
+            text = _describe(m, user_id, False, name)
+            out[principal.get(m.id) or self._transfer_id(m.id, "principal")] = Described(
+                str(m.kind), text, hold=f"Reserved: {_lower_first(text)}",
+                release=f"Released: {_lower_first(text)}",
+                counterparty=name, movement_id=m.id,
+            )  # fmt: skip
+            fee = Described("fee", _describe(m, user_id, True, name), movement_id=m.id)
+            out[self._transfer_id(m.id, "fee")] = fee
+        return out
+
     def statement(self, user_id: str, asset: str, start: int, end: int) -> list[StatementLine]:
         """Every posted change of the wallet between `start` and `end` (ns), each with the
         balance after it: the ledger's own history of the account, described."""
@@ -701,21 +881,11 @@ class WalletService:
             wallet = self._wallet(session, user_id, asset, create=False)
             if wallet is None:
                 return []
-            connection = session.connection
             history = session.account_balances(wallet.account_id)
-            rows = connection.execute(
-                select(movements).where(
-                    or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id)
-                )
-            ).all()
-            by_transfer: dict[int, Movement] = {}
-            for row in rows:
-                movement = _movement(row)
-                base = int.from_bytes(row.transfer_id, "big") if row.transfer_id else None
-                for part in ("principal", "fee", "settle", "settle-fee"):
-                    by_transfer[self._transfer_id(movement.id, part)] = movement
-                if base is not None:
-                    by_transfer[base] = movement
+            shown = [entry for entry in history if start <= entry.timestamp < end]
+            transfers = session.lookup_transfers(sorted({entry.transfer_id for entry in shown}))
+            described, holds = self.describe(session, user_id, transfers)
+            by_id = {t.id: t for t in transfers}
             lines: list[StatementLine] = []
             previous = 0
             for entry in history:
@@ -723,17 +893,15 @@ class WalletService:
                 previous = entry.balance
                 if change == 0 or not start <= entry.timestamp < end:
                     continue
-                source = by_transfer.get(entry.transfer_id)
-                kind = str(source.kind) if source else "adjustment"
-                is_fee = source is not None and entry.transfer_id in {
-                    self._transfer_id(source.id, "fee"),
-                    self._transfer_id(source.id, "settle-fee"),
-                }
-                description = _describe(source, user_id, is_fee)
-                movement_id = source.id if source else None
-                lines.append(
-                    StatementLine(entry.timestamp, movement_id, kind, description, change, entry.balance)
+                transfer = by_id.get(entry.transfer_id)
+                key = (
+                    transfer.pending_id if transfer is not None and transfer.pending_id else entry.transfer_id
                 )
+                about = described.get(key) or _fallback(holds.get(key) or transfer or Transfer(key))
+                lines.append(
+                    StatementLine(entry.timestamp, about.movement_id, about.kind, about.description, change,
+                                  entry.balance)
+                )  # fmt: skip
             return lines
 
         return self.ledger.run(work, read_only=True)
@@ -743,21 +911,55 @@ def _as_dict(movement: Movement) -> dict[str, Any]:
     return {field: getattr(movement, field) for field in Movement.__slots__}
 
 
-def _describe(movement: Movement | None, user_id: str, is_fee: bool) -> str:
+def _describe(movement: Movement | None, user_id: str, is_fee: bool, counterparty: str | None = None) -> str:
+    """A movement as its owner reads it ("Top-up by Visa 4242", "Payment to Bob: pizza")."""
     if movement is None:
-        return "adjustment"
+        return "Adjustment"
     if movement.kind is MovementKind.ADJUSTMENT:
-        return f"adjustment: {movement.note}"
+        return f"Adjustment: {movement.note}"
     if is_fee:
-        return f"fee for {movement.kind}"
+        what = _describe(movement, user_id, False, counterparty).split(": ", 1)[0]
+        return f"Fee for {what[0].lower()}{what[1:]}"
     if movement.kind is MovementKind.TOPUP:
-        return (
-            f"top-up by {movement.details.get('card_brand', 'card')} {movement.details.get('card_last4', '')}"
-        )
+        brand = str(movement.details.get("card_brand", "card")).capitalize()
+        return f"Top-up by {brand} {movement.details.get('card_last4', '')}".strip()
     if movement.kind is MovementKind.WITHDRAWAL:
-        return f"withdrawal to {movement.details.get('iban', 'bank')}"
+        return f"Withdrawal to {movement.details.get('iban', 'bank')}"
     note = f": {movement.note}" if movement.note else ""
-    return ("payment sent" if movement.from_user_id == user_id else "payment received") + note
+    if movement.from_user_id == user_id:
+        return f"Payment to {counterparty}{note}" if counterparty else f"Payment sent{note}"
+    return f"Payment from {counterparty}{note}" if counterparty else f"Payment received{note}"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+_CODE_NAMES = {int(TransferCode.FEE): ("fee", "Fee"), int(TransferCode.TOPUP): ("topup", "Top-up"),
+               int(TransferCode.PAYMENT): ("payment", "Payment"),
+               int(TransferCode.WITHDRAWAL): ("withdrawal", "Withdrawal"),
+               int(TransferCode.ADJUSTMENT): ("adjustment", "Adjustment")}  # fmt: skip
+
+
+def _fallback(transfer: Transfer) -> Described:
+    """A transfer no product claims still shows, named by its code."""
+    kind, text = _CODE_NAMES.get(transfer.code, ("adjustment", "Adjustment"))
+    return Described(kind, text)
+
+
+def _encode_activity_cursor(timestamp: int) -> str:
+    return base64.urlsafe_b64encode(f"t:{timestamp}".encode()).decode().rstrip("=")
+
+
+def _decode_activity_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        tag, value = text.split(":", 1)
+        if tag != "t":
+            raise ValueError(tag)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequest("the cursor is not one this API gave out", field="cursor") from error
 
 
 def _encode_cursor(created_at: int, movement_id: str) -> str:

@@ -115,15 +115,21 @@ class WithdrawalIn(Strict):
 
 
 class TransactionOut(BaseModel):
-    id: str
-    kind: Literal["topup", "payment", "withdrawal", "adjustment"]
-    status: Literal["pending", "succeeded", "failed"]
+    """One ledger event on one of the caller's wallets. `amount` is the signed change of
+    the balance (available + reserved), `reserved` of what is reserved, `available` of
+    what can be spent: a hold is amount 0, reserved +x, available -x."""
+
+    id: str = Field(description="the ledger transfer's id")
+    movement_id: str | None = Field(description="the top-up, payment or withdrawal it belongs to")
+    kind: str = Field(examples=["topup", "payment", "withdrawal", "fee", "paywall", "task", "reward", "tap"])
+    status: Literal["posted", "reserved", "pending", "settled", "released"]
     direction: Literal["in", "out"]
+    description: str
     counterparty: str | None
     asset: str
     amount: str
-    fee: str
-    note: str | None
+    reserved: str
+    available: str
     created_at: str
 
 
@@ -226,28 +232,53 @@ def list_transactions(
     principal: Annotated[Principal, Depends(require_scope("wallets:read"))],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+    direction: Annotated[Literal["in", "out"] | None, Query()] = None,
+    asset: Annotated[str | None, Query(min_length=3, max_length=12)] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> TransactionPage:
-    """Movements in and out, newest first; pass `next_cursor` back for the next page."""
-    entries, next_cursor = platform.wallets.history(principal.user_id, limit, cursor)
+    """Every movement of money on the caller's wallets, newest first, read from the
+    ledger: top-ups, payments, withdrawals and payouts, fees, holds for channels, tabs,
+    tasks and transit days with their settlement and release, rewards, bonuses, taps.
+    Optionally one kind, direction, asset, or [from, to); pass `next_cursor` back for
+    the next page."""
+    if asset is not None:
+        platform.wallets.asset(asset)
+    entries, next_cursor = platform.wallets.activity(
+        principal.user_id, limit, cursor, kind=kind, direction=direction, asset=asset,
+        start=None if start is None else _time(start, 0), end=None if end is None else _time(end, 0),
+    )  # fmt: skip
     data = []
     for entry in entries:
-        m = entry.movement
-        asset = platform.wallets.asset(m.asset)
+        code = platform.wallets.asset(entry.asset)
         data.append(
             TransactionOut(
-                id=m.id,
-                kind=m.kind.value,
-                status=m.status.value,
+                id=entry.id,
+                movement_id=entry.movement_id,
+                kind=entry.kind,
+                status=_status(entry.status),
                 direction="out" if entry.direction == "out" else "in",
+                description=entry.description,
                 counterparty=entry.counterparty,
-                asset=m.asset,
-                amount=format_units(m.amount, asset),
-                fee=format_units(m.fee if entry.direction == "out" or m.kind != "payment" else 0, asset),
-                note=m.note,
-                created_at=iso(m.created_at),
+                asset=entry.asset,
+                amount=format_units(entry.amount, code),
+                reserved=format_units(entry.reserved, code),
+                available=format_units(entry.available, code),
+                created_at=iso(entry.timestamp),
             )
         )
     return TransactionPage(data=data, next_cursor=next_cursor)
+
+
+_STATUSES: dict[str, Literal["posted", "reserved", "pending", "settled", "released"]] = {
+    "posted": "posted", "reserved": "reserved", "pending": "pending", "settled": "settled",
+    "released": "released",
+}  # fmt: skip
+
+
+def _status(text: str) -> Literal["posted", "reserved", "pending", "settled", "released"]:
+    return _STATUSES[text]
 
 
 @router.get("/transactions/{movement_id}", responses=ERRORS)

@@ -347,6 +347,18 @@ IT: dict[str, str] = {
     "{used} used of {held} reserved; {left} left": "{used} usati di {held} riservati; restano {left}",
     "delivered": "consegnato",
     "Sell": "Vendi",
+    # history: statuses and kinds of ledger entries
+    "released": "rilasciato",
+    "posted": "registrato",
+    "settled": "saldato",
+    "fee": "commissione",
+    "paywall": "lettura",
+    "settlement": "incasso",
+    "task": "compito",
+    "reward": "compenso",
+    "bonus": "bonus",
+    "tap": "tessera",
+    "adjustment": "rettifica",
 }
 
 IT.update(TASKS_IT)  # tasks: the microtask pages keep their messages beside them

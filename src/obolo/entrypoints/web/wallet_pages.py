@@ -21,7 +21,7 @@ from obolo.errors import NotFound, OboloError
 from obolo.money import MoneyError
 from obolo.reports import reader
 from obolo.wallets.errors import RecipientNotFound
-from obolo.wallets.model import MovementKind, MovementStatus
+from obolo.wallets.model import MovementStatus
 
 router = APIRouter(include_in_schema=False)
 CHART_DAYS = 30
@@ -187,6 +187,13 @@ def _date(value: str, page: Visitor, name: str, errors: dict[str, str], *, end: 
     return start + 86_400 * NS_PER_SECOND if end else start
 
 
+#: The kinds a history entry can have (obolo.wallets.activity and the products' describers).
+HISTORY_KINDS = (
+    "topup", "payment", "withdrawal", "fee", "paywall", "settlement", "task", "reward", "bonus", "tap",
+    "adjustment",
+)  # fmt: skip
+
+
 @router.get("/wallet/history")
 def history(
     page: SignedIn,
@@ -198,18 +205,18 @@ def history(
     cursor: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     errors: dict[str, str] = {}
-    chosen_kind = MovementKind(kind) if kind in set(MovementKind) else None
+    chosen_kind = kind if kind in HISTORY_KINDS else None
     chosen_direction = direction if direction in ("in", "out") else None
     chosen_asset = asset if asset in page.platform.wallets.assets else None
     since = _date(start, page, "from", errors)
     until = _date(end, page, "to", errors, end=True)
     try:
-        entries, next_cursor = page.platform.wallets.history(
+        entries, next_cursor = page.platform.wallets.activity(
             page.user_id, 50, cursor or None, kind=chosen_kind, direction=chosen_direction,
             asset=chosen_asset, start=since, end=until,
         )  # fmt: skip
     except OboloError:  # a cursor that was not ours: start again from the newest
-        entries, next_cursor = page.platform.wallets.history(page.user_id, 50)
+        entries, next_cursor = page.platform.wallets.activity(page.user_id, 50)
     filters = {"kind": kind, "direction": direction, "asset": asset, "from": start, "to": end}
     next_query = "&".join(f"{k}={escape(v)}" for k, v in filters.items() if v)
     return render(
@@ -222,7 +229,7 @@ def history(
         next_query=next_query,
         filters=filters,
         errors=errors,
-        kinds=[(k.value, page.t(k.value)) for k in MovementKind],
+        kinds=[(k, page.t(k)) for k in HISTORY_KINDS],
         asset_options=[("", page.t("All"))] + [(code, code) for code in _assets(page)],
     )
 

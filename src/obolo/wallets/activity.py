@@ -1,0 +1,72 @@
+"""Describing ledger transfers on a wallet for the person who owns it.
+
+History is read from the ledger, which every product writes to, so nothing can be
+missed; what a transfer *was for* lives in the products' own tables. Products register a
+`Describer` here (the bootstrap wires them), so this package never imports a product:
+products may import wallets, never the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from obolo.ledger import Transfer
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """What a transfer (or, for a hold, its later post or void) means to a person.
+
+    `description` names a posted transfer or a hold's settlement; `hold` the hold while it
+    reserves money; `release` what a void (or a partial post) gives back."""
+
+    kind: str
+    description: str
+    hold: str | None = None
+    release: str | None = None
+    counterparty: str | None = None
+    movement_id: str | None = None
+
+
+#: `describe(connection, user_id, transfers)` → descriptions by transfer id, for those of
+#: `transfers` (holds included, as the pending transfers themselves) that the product
+#: made. One query per call, whatever the number of transfers.
+Describer = Callable[[Connection, str, Sequence[Transfer]], Mapping[int, Described]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    """One ledger event on one of the person's wallets.
+
+    `amount` is the signed change of the wallet's balance (available + reserved);
+    `reserved` the signed change of what is reserved: a hold is amount 0, reserved
+    +held; its settlement amount -posted, reserved -held; a release amount 0, reserved
+    -held. Summed over a wallet's whole history they are its balance and its reserve."""
+
+    id: str
+    timestamp: int
+    asset: str
+    kind: str
+    status: str  # posted, reserved (from this wallet), pending (for it), settled, released
+    direction: str  # in, out
+    amount: int
+    reserved: int
+    description: str
+    counterparty: str | None
+    movement_id: str | None
+
+    @property
+    def available(self) -> int:
+        """The signed change of what can be spent."""
+        return self.amount - self.reserved
+
+    @property
+    def released(self) -> int:
+        """What a settlement or a void gave back to the available balance."""
+        return self.amount - self.reserved if self.reserved < 0 else 0
+
+
+__all__ = ["ActivityEntry", "Described", "Describer"]
