@@ -79,3 +79,15 @@ def test_the_ledger_api_refuses_a_cursor_beyond_a_database_integer(client, platf
     assert_problem(client.get(url, headers=bearer(ADMIN_TOKEN)), 422, "validation_error")
     ok = client.get(url.replace("9223372036854775808", "0"), headers=bearer(ADMIN_TOKEN))
     assert ok.status_code == 200, ok.text
+
+
+def test_metrics_behind_a_token_refuse_a_wrong_one_as_a_problem(platform, monkeypatch):
+    """/metrics with OBOLO_METRICS_TOKEN: a wrong or missing token is 401 problem+json (it
+    was an empty 401, compared with `!=`, now in constant time); the right one reads."""
+    monkeypatch.setenv("OBOLO_METRICS_TOKEN", "metrics-token-0123456789")
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        assert_problem(client.get("/metrics"), 401, "unauthorized")
+        assert_problem(client.get("/metrics", headers=bearer("metrics-token-012345678")), 401, "unauthorized")
+        ok = client.get("/metrics", headers=bearer("metrics-token-0123456789"))
+        assert ok.status_code == 200
+        assert "obolo_http_requests" in ok.text
