@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MAGAZINE_PORT ?= 8001
 
-.PHONY: install run test lint types contracts pytest fuzz bench format clean browser
+.PHONY: install run test lint types contracts pytest fuzz bench format clean browser audit
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,11 @@ browser:
 
 fuzz: install
 	OBOLO_FUZZ=1 $(BIN)/pytest -q -m slow tests --hypothesis-seed=random
+
+# security: known vulnerabilities in the installed dependencies (PyPI's advisory data, so it
+# needs the network; --strict fails when a dependency could not be checked at all).
+audit: install
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
 
 bench: install
 	$(BIN)/obolo bench ledger

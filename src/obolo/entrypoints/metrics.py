@@ -7,6 +7,7 @@ new one) and every log line written while serving it names it."""
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 import time
@@ -25,6 +26,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from obolo.entrypoints.api.errors import problem
 from obolo.ledger.observe import observe_batches
 
 REQUESTS = Counter("obolo_http_requests", "HTTP requests answered", ["method", "route", "status"])
@@ -113,6 +115,8 @@ def install(app: FastAPI, *, token: str | None = None) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
-        if token and request.headers.get("authorization") != f"Bearer {token}":
-            return Response(status_code=401)
+        given = (request.headers.get("authorization") or "").encode()
+        # Constant-time: the time a wrong guess takes says nothing about the token.
+        if token and not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            return problem("unauthorized", "a valid metrics token is required (Authorization: Bearer ...)")
         return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -54,5 +54,13 @@ def require_role(role: Role) -> Callable[[Principal], Principal]:
     return dependency
 
 
+def require_session(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """Credentials and roles are changed by a signed-in person, never by a program: an API
+    key, whatever its scopes, could otherwise mint a broader key for itself."""
+    if principal.via != "session":
+        raise Forbidden("API keys and roles are managed with a session token, not with an API key")
+    return principal
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"

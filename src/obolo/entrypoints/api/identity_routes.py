@@ -9,13 +9,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import bearer_token, client_address, current_principal, get_platform
+from obolo.entrypoints.api.auth import (
+    bearer_token,
+    client_address,
+    current_principal,
+    get_platform,
+    require_session,
+)
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.identity.model import ApiKey, Principal, Role, User
 
 router = APIRouter(prefix="/v1", tags=["people"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 Me = Annotated[Principal, Depends(current_principal)]
+# Changing roles and keys needs a session: a stolen narrow key must not widen itself.
+SignedIn = Annotated[Principal, Depends(require_session)]
 RoleName = Literal["consumer", "provider", "employer", "worker", "operator"]
 ScopeName = Literal[
     "*", "wallets:read", "wallets:write", "payments:write", "provider:*", "provider:read", "webhooks:*"
@@ -129,26 +137,26 @@ def me(platform: PlatformDep, principal: Me) -> UserOut:
 
 
 @router.post("/me/roles", status_code=201, responses=ERRORS)
-def add_role(body: RoleIn, platform: PlatformDep, principal: Me) -> UserOut:
+def add_role(body: RoleIn, platform: PlatformDep, principal: SignedIn) -> UserOut:
     """Take on a role: provider, employer, worker (operator is granted by an operator)."""
     return UserOut.of(platform.identity.add_role(principal.user_id, Role(body.role)))
 
 
 @router.post("/api-keys", status_code=201, responses=ERRORS)
-def create_api_key(body: ApiKeyIn, platform: PlatformDep, principal: Me) -> NewApiKeyOut:
+def create_api_key(body: ApiKeyIn, platform: PlatformDep, principal: SignedIn) -> NewApiKeyOut:
     """A key for a program, limited to `scopes`. The secret is in this answer only."""
     key, secret = platform.identity.create_api_key(principal.user_id, body.name, list(body.scopes))
     return NewApiKeyOut(**ApiKeyOut.of(key).model_dump(), secret=secret)
 
 
 @router.get("/api-keys", responses=ERRORS)
-def list_api_keys(platform: PlatformDep, principal: Me) -> list[ApiKeyOut]:
+def list_api_keys(platform: PlatformDep, principal: SignedIn) -> list[ApiKeyOut]:
     return [ApiKeyOut.of(k) for k in platform.identity.list_api_keys(principal.user_id)]
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, responses=ERRORS)
 def revoke_api_key(
-    key_id: Annotated[str, Path(max_length=36)], platform: PlatformDep, principal: Me
+    key_id: Annotated[str, Path(max_length=36)], platform: PlatformDep, principal: SignedIn
 ) -> Response:
     platform.identity.revoke_api_key(principal.user_id, key_id)
     return Response(status_code=204)

@@ -13,7 +13,7 @@ import os
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from obolo.entrypoints.api.errors import ApiError
@@ -135,7 +135,10 @@ def get_account(account_id: IdText, ledger: LedgerDep) -> AccountOut:
 
 @router.get("/accounts/{account_id}/transfers", dependencies=[Admin])
 def get_account_transfers(
-    account_id: IdText, ledger: LedgerDep, after: int = 0, limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    account_id: IdText,
+    ledger: LedgerDep,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     transfers = ledger.account_transfers(parse_id(account_id), after=after, limit=limit)
     return [

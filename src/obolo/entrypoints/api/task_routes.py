@@ -49,6 +49,8 @@ Employer = Annotated[Principal, Depends(_acting_as(Role.EMPLOYER, "payments:writ
 Worker = Annotated[Principal, Depends(_acting_as(Role.WORKER, "wallets:write"))]
 Operator = Annotated[Principal, Depends(_acting_as(Role.OPERATOR, "*"))]
 Reader = Annotated[Principal, Depends(require_scope("wallets:read"))]
+# Paging deeper than this is a scan, not a page; the bound also keeps the number a database integer.
+MAX_OFFSET = 1_000_000
 
 
 class Strict(BaseModel):
@@ -269,7 +271,7 @@ def my_assignments(
     principal: Reader,
     status: Annotated[AssignmentStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[AssignmentOut]:
     """The caller's assignments as a worker, newest first."""
     found = platform.tasks.my_assignments(principal.user_id, status, limit, offset)
@@ -459,7 +461,7 @@ def list_tasks(
     min_reward: Annotated[str | None, Query(max_length=40)] = None,
     qualified: Annotated[bool, Query(description="Only tasks the caller qualifies for")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[TaskOut]:
     """Open tasks with a free assignment, newest first; or, with `mine`, the caller's own."""
     floor = None
@@ -490,7 +492,7 @@ def task_assignments(
     principal: Reader,
     status: Annotated[AssignmentStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_REVIEW)] = 1_000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[AssignmentOut]:
     """The task's assignments for its employer: `status=submitted` lists what to review."""
     asset = platform.tasks.task(task_id).asset
