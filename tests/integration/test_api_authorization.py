@@ -104,6 +104,8 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET",    "/v1/payout-account",                         None,  (401, 404, 404, 404, 404, 404, 404)),
     ("POST",   "/v1/payouts",                                {},    (401, 404, 404, 404, 404, 404, 403)),
     ("GET",    "/v1/payouts",                                None,  (401, 200, 200, 200, 200, 200, 200)),
+    # the operator's manual adjustments
+    ("POST",   "/v1/admin/adjustments",                      {},    (401, 403, 403, 403, 403, 422, 403)),
     # tap
     ("POST",   "/v1/merchants",                              SHOP,  (401, 403, 201, 403, 403, 403, 403)),
     ("POST",   "/v1/merchants/{merchant_id}/terminals",      {"name": "mine now", "mode": "retail"},
@@ -147,6 +149,7 @@ PAGE_PREFIXES = (
     "/operator",
     "/widget",
     "/sms/simulator",
+    "/tasks",
 )
 
 
