@@ -5,7 +5,7 @@ A tap is one unit of work in one transaction (`tap_in`), so many of them can sha
 commit (`GroupCommit`): a terminal's answer never waits for more than one commit.
 
 Retail: one posted transfer per approved tap (the merchant is paid at once; see
-docs/decisions/0003-tap-charges.md). Transit: the first tap of a card's day reserves all
+docs/decisions/0004-tap-charges.md). Transit: the first tap of a card's day reserves all
 that day can still cost under the caps (one pending transfer); later taps only accrue on
 it; the day's close posts what accrued and releases the rest — one posted transfer per
 card, operator and day. Taps uploaded after their day closed are billed by one correction
