@@ -17,7 +17,7 @@ from sqlalchemy import Engine, insert, select
 from obolo.adapters.clock import Clock
 from obolo.adapters.db.schema import sandbox_bank_payouts
 from obolo.adapters.ids import new_id
-from obolo.adapters.reports import ExternalRecord
+from obolo.adapters.reports import ExternalRecord, settlement_report
 
 
 class PayoutStatus(enum.StrEnum):
@@ -72,14 +72,4 @@ class SandboxBank:
             return payout
 
     def settlement_report(self, since: int, until: int) -> list[ExternalRecord]:
-        table = sandbox_bank_payouts
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(table)
-                .where(table.c.created_at >= since, table.c.created_at < until)
-                .order_by(table.c.created_at)
-            ).all()
-        return [
-            ExternalRecord(r.id, r.idempotency_key, r.amount, r.asset, r.status == "paid", r.created_at)
-            for r in rows
-        ]
+        return settlement_report(self.engine, sandbox_bank_payouts, "paid", since, until)

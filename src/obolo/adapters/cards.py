@@ -23,7 +23,7 @@ from sqlalchemy import Engine, insert, select
 from obolo.adapters.clock import Clock
 from obolo.adapters.db.schema import sandbox_card_charges
 from obolo.adapters.ids import new_id
-from obolo.adapters.reports import ExternalRecord
+from obolo.adapters.reports import ExternalRecord, settlement_report
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +120,4 @@ class SandboxCardProcessor:
             return charge
 
     def settlement_report(self, since: int, until: int) -> list[ExternalRecord]:
-        table = sandbox_card_charges
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(table)
-                .where(table.c.created_at >= since, table.c.created_at < until)
-                .order_by(table.c.created_at)
-            ).all()
-        return [
-            ExternalRecord(r.id, r.idempotency_key, r.amount, r.asset, r.status == "succeeded", r.created_at)
-            for r in rows
-        ]
+        return settlement_report(self.engine, sandbox_card_charges, "succeeded", since, until)
