@@ -20,10 +20,10 @@ router = APIRouter(prefix="/v1/admin", tags=["operator"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def _operator(
+async def _operator(
     principal: Annotated[Principal, Depends(require_scope("*"))],
 ) -> Principal:
-    return require_role(Role.OPERATOR)(principal)
+    return await require_role(Role.OPERATOR)(principal)
 
 
 class AdjustmentIn(BaseModel):

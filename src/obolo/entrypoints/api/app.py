@@ -61,6 +61,8 @@ def create_app(platform: Platform) -> FastAPI:
             connection.execute(text("SELECT 1"))
         return {"status": "ok"}
 
+    # Routes match in order: the terminals' hot path first, ahead of two hundred others.
+    app.include_router(tap_routes.router)  # tap
     app.include_router(identity_routes.router)
     app.include_router(wallet_routes.router)
     app.include_router(webhook_routes.router)
@@ -69,7 +71,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(task_routes.router)  # tasks
     app.include_router(payout_routes.router)  # settlement
     app.include_router(admin_routes.router)  # operator: manual adjustments
-    app.include_router(tap_routes.router)  # tap
     # sms: the gateway webhook and, on local runs, the simulator page
     app.include_router(sms_routes.router)
     app.include_router(sms_simulator.router)

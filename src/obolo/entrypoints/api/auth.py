@@ -3,7 +3,7 @@ Route handlers depend on `require_scope(...)` or `require_role(...)`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -14,7 +14,8 @@ from obolo.identity.errors import InsufficientScope
 from obolo.identity.model import Principal, Role
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    # async: a plain lookup, not worth a hop to the thread pool on every request
     platform: Platform = request.app.state.platform
     return platform
 
@@ -36,8 +37,8 @@ def current_principal(
     return principal
 
 
-def require_scope(scope: str) -> Callable[[Principal], Principal]:
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.allows(scope):
             raise InsufficientScope(f"this credential lacks the {scope!r} scope", scope=scope)
         return principal
@@ -45,8 +46,8 @@ def require_scope(scope: str) -> Callable[[Principal], Principal]:
     return dependency
 
 
-def require_role(role: Role) -> Callable[[Principal], Principal]:
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if role not in principal.roles:
             raise Forbidden(f"this needs the {role.value} role")
         return principal
@@ -54,7 +55,7 @@ def require_role(role: Role) -> Callable[[Principal], Principal]:
     return dependency
 
 
-def require_session(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def require_session(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """Credentials and roles are changed by a signed-in person, never by a program: an API
     key, whatever its scopes, could otherwise mint a broader key for itself."""
     if principal.via != "session":

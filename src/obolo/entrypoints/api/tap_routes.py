@@ -16,8 +16,9 @@ from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from obolo.adapters.clock import NS_PER_SECOND, from_iso, iso
 from obolo.bootstrap import Platform
@@ -180,30 +181,37 @@ class JourneyOut(BaseModel):
 # -- terminal credentials ------------------------------------------------------------------------
 
 
-async def terminal_credential(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    obolo_terminal: Annotated[str | None, Header()] = None,
-    obolo_terminal_signature: Annotated[str | None, Header()] = None,
-    obolo_timestamp: Annotated[str | None, Header()] = None,
-) -> Credential:
+async def credential_of(request: Request, terminal_id: str) -> Credential:
     """What the terminal presented; the service decides whether it is that terminal's."""
-    terminal_id = request.path_params.get("terminal_id") or obolo_terminal or ""
+    headers = request.headers
+    authorization = headers.get("authorization")
     if authorization:
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() == "bearer" and key.strip().startswith("tk_"):
             return Credential(terminal_id, api_key=key.strip())
-    if obolo_terminal_signature and obolo_timestamp:
+    signature, timestamp = headers.get("obolo-terminal-signature"), headers.get("obolo-timestamp")
+    if signature and timestamp:
         try:
-            stamp = int(obolo_timestamp)
+            stamp = int(timestamp)
         except ValueError as error:
             raise BadTerminalCredential("Obolo-Timestamp is unix seconds") from error
         platform: Platform = request.app.state.platform
         if abs(platform.clock() // NS_PER_SECOND - stamp) > SIGNATURE_SKEW_SECONDS:
             raise BadTerminalCredential("the signature's timestamp is too far from the platform's clock")
         message = f"{request.method} {request.url.path}\n{stamp}\n".encode() + await request.body()
-        return Credential(terminal_id, signature=obolo_terminal_signature, signed_message=message)
+        return Credential(terminal_id, signature=signature, signed_message=message)
     raise BadTerminalCredential("a terminal credential is required (Bearer tk_... or a signature)")
+
+
+async def terminal_credential(
+    request: Request,
+    # Declared for the API's schema; read from the request by credential_of.
+    authorization: Annotated[str | None, Header()] = None,
+    obolo_terminal: Annotated[str | None, Header()] = None,
+    obolo_terminal_signature: Annotated[str | None, Header()] = None,
+    obolo_timestamp: Annotated[str | None, Header()] = None,
+) -> Credential:
+    return await credential_of(request, request.path_params.get("terminal_id") or obolo_terminal or "")
 
 
 CredentialDep = Annotated[Credential, Depends(terminal_credential)]
@@ -338,11 +346,38 @@ def journeys(
 # -- terminals -----------------------------------------------------------------------------------
 
 
-@router.post("/taps", response_model=TapOut, responses=ERRORS)
-async def tap(body: TapRequest, platform: PlatformDep, credential: CredentialDep) -> Response:
+_TERMINAL_HEADERS = [
+    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
+    for name, text in (
+        ("Authorization", "Bearer tk_...: the terminal's API key"),
+        ("Obolo-Terminal-Signature", "Ed25519 over METHOD PATH\\nTIMESTAMP\\n + body (base64)"),
+        ("Obolo-Timestamp", "unix seconds of the signature"),
+    )
+]
+_TAP_SCHEMA = {
+    "parameters": _TERMINAL_HEADERS,
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": TapRequest.model_json_schema()}},
+    },
+}
+
+
+@router.post("/taps", response_model=TapOut, responses=ERRORS, openapi_extra=_TAP_SCHEMA)
+async def tap(request: Request) -> Response:
     """One tap, answered in one round trip: approved (with a signed receipt) or declined with
     a reason. Retrying the same tap id answers the same and charges once."""
+    # The body and the credential are read here rather than declared as parameters: FastAPI's
+    # dependency solving cost more CPU than the tap itself, and this is the terminals' hot path.
     started = time.perf_counter()
+    credential = await credential_of(request, "")  # no credential: 401 before the body is looked at
+    try:
+        body = TapRequest.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None
+    platform: Platform = request.app.state.platform
     credential = replace(credential, terminal_id=body.terminal_id)
     # Awaited, not run in a worker thread: the tap itself runs on the group-commit thread.
     outcome = await asyncio.wrap_future(platform.tap.submit_tap(credential, _tap_in(platform, body)))

@@ -101,15 +101,19 @@ def prepare(folder: Path, cards: int) -> Setup:
     return Setup(url, uids[:cards], (till.id, till_key), (gate.id, gate_key))
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The API as `obolo serve` runs it: JSON access log on stdout (here into `log`)."""
     code = (
         "import uvicorn\n"
         "from obolo.bootstrap import build\n"
         "from obolo.entrypoints.api.app import create_app\n"
+        "from obolo.entrypoints.logs import configure\n"
+        "configure(json=True)\n"
         f"uvicorn.run(create_app(build(url={url!r})), host='127.0.0.1', port={port}, "
         "log_level='warning', access_log=False)\n"
     )
-    return subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    with log.open("ab") as output:
+        return subprocess.Popen([sys.executable, "-c", code], env={**os.environ}, stdout=output)
 
 
 class _Connection:
@@ -209,7 +213,7 @@ def run(rate: float = 500, seconds: float = 10, cards: int = 3000) -> tuple[Phas
     with tempfile.TemporaryDirectory(prefix="obolo-bench-tap-") as directory:
         setup = prepare(Path(directory), cards)
         port = free_port()
-        server = start_server(setup.url, port)
+        server = start_server(setup.url, port, Path(directory) / "server.log")
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30
