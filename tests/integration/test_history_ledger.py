@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 
 from obolo.adapters.cards import Card
 from obolo.bootstrap import build
+from obolo.entrypoints.api.app import create_app
 from obolo.errors import InvalidRequest
 from obolo.identity.model import Role
 from obolo.ledger.check import check_ledger
@@ -204,3 +206,53 @@ def test_a_workers_history_shows_rewards_and_bonuses(platform, clock):
     available, reserved = balance(platform, employer)
     assert sum(e.amount for e in entries) == available + reserved
     assert sum(e.reserved for e in entries) == reserved
+
+
+def test_a_hold_that_expires_is_shown_released_and_the_sums_still_hold(platform, clock):
+    """An expiry writes no transfer: the history shows it from the ledger's pending record,
+    the money back in the available balance, on both ends, and pages list it once."""
+    reader = platform.identity.sign_up("reader@example.com", "reader password", "Reader").id
+    publisher = platform.identity.sign_up("publisher@example.com", "publisher password", "Publisher").id
+    platform.identity.add_role(publisher, Role.PROVIDER)
+    provider = platform.paywall.register_provider(publisher, "The Magazine", "https://magazine.example").id
+    platform.wallets.top_up(reader, eur("20.00"), CARD)
+    for _ in range(3):  # three unused channels, each outliving its holds between payments
+        chain = HashChain.generate(10)
+        platform.paywall.open_channel(reader, provider, eur("0.10"), 10, b64(chain.root), ttl_seconds=60)
+        platform.wallets.pay(reader, "publisher@example.com", eur("0.01"))
+        clock.advance(3 * 86400)
+        assert platform.ledger.expire_pending() == 1
+    entries = everything(platform, reader)
+    assert lines(entries)[:3] == [
+        ("expired", 0, -1_000_000, "Hold expired: The Magazine — 0 views"),
+        ("posted", -10_000, 0, "Payment to Publisher"),
+        ("reserved", 0, 1_000_000, "Reserved for The Magazine"),
+    ]
+    assert [e.status for e in entries].count("expired") == 3
+    assert [e.timestamp for e in entries] == sorted((e.timestamp for e in entries), reverse=True)
+    available, reserved = balance(platform, reader)
+    assert (available, reserved) == (20_000_000 - 30_000, 0)
+    assert sum(e.amount for e in entries) == available + reserved
+    assert sum(e.reserved for e in entries) == reserved == 0
+    paged, cursor = [], None
+    while True:
+        page, cursor = platform.wallets.activity(reader, 2, cursor)
+        paged += page
+        if cursor is None:
+            break
+    assert [(e.id, e.status) for e in paged] == [(e.id, e.status) for e in entries]
+    with TestClient(create_app(platform)) as client:
+        token = client.post(
+            "/v1/sessions", json={"email": "reader@example.com", "password": "reader password"}
+        )
+        answer = client.get(
+            "/v1/transactions?limit=1", headers={"Authorization": f"Bearer {token.json()['token']}"}
+        )
+    assert answer.status_code == 200
+    (first,) = answer.json()["data"]
+    assert (first["status"], first["reserved"], first["available"]) == ("expired", "-1.000000", "1.000000")
+    theirs = everything(platform, publisher, kind="paywall") + everything(
+        platform, publisher, kind="settlement"
+    )
+    assert sorted(e.status for e in theirs) == ["expired"] * 3 + ["pending"] * 3
+    assert sum(e.amount for e in theirs) == 0

@@ -307,6 +307,29 @@ class LedgerSession:
         )
         return [transfer_from_row(row).as_transfer() for row in store.cursor.fetchall()]
 
+    def account_expiries(
+        self, account_id: AccountId | uuid.UUID, *, before: int = 0, limit: int = 100
+    ) -> list[tuple[int, Transfer]]:
+        """Pending transfers on the account that expired, newest first, each with the time
+        it expired: an expiry writes no transfer, so a history of transfers alone would
+        show such a hold as reserved forever. Only those that expired before `before`
+        (a timestamp cursor) when it is given."""
+        key = id_bytes(as_id(account_id))
+        limit = max(1, min(limit, MAX_BATCH))
+        m = self.store.mark
+        bound = f"AND p.resolved_at < {m} " if before else ""
+        self.store.cursor.execute(
+            f"SELECT p.resolved_at, {_T_COLUMNS} "
+            "FROM ledger_pending_transfers p JOIN ledger_transfers t ON t.id = p.id "
+            f"WHERE p.status = {int(PendingStatus.EXPIRED)} AND p.debit_account_id = {m} {bound}"
+            f"UNION ALL SELECT p.resolved_at, {_T_COLUMNS} "
+            "FROM ledger_pending_transfers p JOIN ledger_transfers t ON t.id = p.id "
+            f"WHERE p.status = {int(PendingStatus.EXPIRED)} AND p.credit_account_id = {m} {bound}"
+            f"ORDER BY 1 DESC LIMIT {limit}",
+            [key, *([before] if before else []), key, *([before] if before else [])],
+        )
+        return [(row[0], transfer_from_row(row[1:]).as_transfer()) for row in self.store.cursor.fetchall()]
+
     def account_balances(self, account_id: AccountId | uuid.UUID) -> list[AccountBalance]:
         """The account's four totals after each event that changed them, oldest first:
         every transfer, and every expiry of a pending transfer (whose `transfer_id` is the
@@ -315,6 +338,7 @@ class LedgerSession:
 
 
 T = TypeVar("T")
+_T_COLUMNS = ", ".join("t." + column.strip() for column in TRANSFER_COLUMNS.split(","))
 
 
 class Ledger:

@@ -43,14 +43,15 @@ class ActivityEntry:
 
     `amount` is the signed change of the wallet's balance (available + reserved);
     `reserved` the signed change of what is reserved: a hold is amount 0, reserved
-    +held; its settlement amount -posted, reserved -held; a release amount 0, reserved
-    -held. Summed over a wallet's whole history they are its balance and its reserve."""
+    +held; its settlement amount -posted, reserved -held; a release (a void, or the hold
+    expiring) amount 0, reserved -held. Summed over a wallet's whole history they are its
+    balance and its reserve."""
 
     id: str
     timestamp: int
     asset: str
     kind: str
-    status: str  # posted, reserved (from this wallet), pending (for it), settled, released
+    status: str  # posted, reserved (from this wallet), pending (for it), settled, released, expired
     direction: str  # in, out
     amount: int
     reserved: int

@@ -122,6 +122,16 @@ def _movement(row: Any) -> Movement:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """A transfer on one of the person's wallets, or the expiry of a hold on it."""
+
+    timestamp: int
+    account: int
+    transfer: Transfer
+    expired: bool = False
+
+
 def _id_text(value: int) -> str:
     return str(uuid.UUID(int=value))
 
@@ -730,30 +740,41 @@ class WalletService:
                 for row in session.connection.execute(query).all()
             }
             chunk = limit + 1 if kind is None and direction is None else 200
-            bound = dict.fromkeys(accounts, before or 0)
-            pool: list[tuple[int, Transfer]] = []
-            open_accounts = set(accounts)
+            # Two newest-first streams per wallet: its transfers, and its holds that expired
+            # (an expiry writes no transfer). Merged by time, a chunk of each at a time.
+            streams = [(account, expiries) for account in accounts for expiries in (False, True)]
+            bound = dict.fromkeys(streams, before or 0)
+            pool: list[_Event] = []
+            open_streams = set(streams)
             found: list[ActivityEntry] = []
-            while open_accounts and len(found) <= limit:
-                for account in sorted(open_accounts):
-                    got = session.account_transfers(
-                        account, after=bound[account], limit=chunk, newest_first=True
-                    )
+            while open_streams and len(found) <= limit:
+                for stream in sorted(open_streams):
+                    account, expiries = stream
+                    if expiries:
+                        got = [
+                            _Event(at, account, t, expired=True)
+                            for at, t in session.account_expiries(account, before=bound[stream], limit=chunk)
+                        ]
+                    else:
+                        got = [
+                            _Event(t.timestamp, account, t)
+                            for t in session.account_transfers(
+                                account, after=bound[stream], limit=chunk, newest_first=True
+                            )
+                        ]
                     if len(got) < chunk:
-                        open_accounts.discard(account)
+                        open_streams.discard(stream)
                     if got:
-                        bound[account] = got[-1].timestamp
-                    pool += [(account, t) for t in got]
-                # Entries at or after the newest of the open accounts' last fetched are
-                # complete across accounts; the rest wait for the next round.
-                threshold = max((bound[a] for a in open_accounts), default=0)
-                ready = sorted(
-                    (p for p in pool if p[1].timestamp >= threshold), key=lambda p: -p[1].timestamp
-                )
-                pool = [p for p in pool if p[1].timestamp < threshold]
-                past_start = start is not None and any(p[1].timestamp < start for p in ready)
+                        bound[stream] = got[-1].timestamp
+                    pool += got
+                # Events at or after the newest of the open streams' last fetched are
+                # complete across streams; the rest wait for the next round.
+                threshold = max((bound[s] for s in open_streams), default=0)
+                ready = sorted((e for e in pool if e.timestamp >= threshold), key=lambda e: -e.timestamp)
+                pool = [e for e in pool if e.timestamp < threshold]
+                past_start = start is not None and any(e.timestamp < start for e in ready)
                 if start is not None:
-                    ready = [p for p in ready if p[1].timestamp >= start]
+                    ready = [e for e in ready if e.timestamp >= start]
                 entries = self._entries(session, user_id, ready, accounts)
                 found += [
                     e for e in entries
@@ -785,16 +806,21 @@ class WalletService:
         self,
         session: LedgerSession,
         user_id: str,
-        ready: list[tuple[int, Transfer]],
+        ready: list[_Event],
         accounts: dict[int, str],
     ) -> list[ActivityEntry]:
-        described, holds = self.describe(session, user_id, [t for _, t in ready])
+        described, holds = self.describe(session, user_id, [e.transfer for e in ready])
         entries = []
-        for account, t in ready:
+        for event in ready:
+            t, account = event.transfer, event.account
             outgoing = t.debit_account_id == account
             sign = -1 if outgoing else 1
             amount = t.amount or 0
-            if t.flags & TransferFlags.PENDING:
+            if event.expired:
+                about = described.get(t.id) or _fallback(t)
+                status, change, reserved = "expired", 0, -amount if outgoing else 0
+                text = f"Hold expired: {about.description}"
+            elif t.flags & TransferFlags.PENDING:
                 about = described.get(t.id) or _fallback(t)
                 text = about.hold or f"Reserved: {_lower_first(about.description)}"
                 # Reserved from this wallet, or held by someone else for it ("pending").
@@ -818,7 +844,7 @@ class WalletService:
                 status, change, reserved, text = "posted", sign * amount, 0, about.description
             entries.append(
                 ActivityEntry(
-                    _id_text(t.id), t.timestamp, accounts[account], about.kind, status,
+                    _id_text(t.id), event.timestamp, accounts[account], about.kind, status,
                     "out" if outgoing else "in", change, reserved, text, about.counterparty,
                     about.movement_id,
                 )

@@ -22,7 +22,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
+
+#: The ledger's PendingStatus.EXPIRED (the ledger sits above this module and is not imported).
+EXPIRED_STATUS = 4
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -115,6 +119,18 @@ pending_transfers = Table(
     Column("status", SmallInteger, nullable=False),
     Column("resolved_at", BigInteger, nullable=False),  # 0: still pending
     Index("ix_ledger_pending_due", "status", "expires_at"),
+    # Partial: only expired holds are indexed, so the hot path (holds made and resolved)
+    # pays nothing for the history's look-up of what expired on an account.
+    *(
+        Index(
+            f"ix_ledger_pending_expired_{side}",
+            f"{side}_account_id",
+            "resolved_at",
+            sqlite_where=text(f"status = {EXPIRED_STATUS}"),
+            postgresql_where=text(f"status = {EXPIRED_STATUS}"),
+        )
+        for side in ("debit", "credit")
+    ),
 )
 
 

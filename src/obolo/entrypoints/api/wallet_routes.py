@@ -114,15 +114,18 @@ class WithdrawalIn(Strict):
     iban: Annotated[str, Field(min_length=15, max_length=42)]
 
 
+EntryStatus = Literal["posted", "reserved", "pending", "settled", "released", "expired"]
+
+
 class TransactionOut(BaseModel):
     """One ledger event on one of the caller's wallets. `amount` is the signed change of
     the balance (available + reserved), `reserved` of what is reserved, `available` of
     what can be spent: a hold is amount 0, reserved +x, available -x."""
 
-    id: str = Field(description="the ledger transfer's id")
+    id: str = Field(description="the ledger transfer's id (for an expiry: the hold's that expired)")
     movement_id: str | None = Field(description="the top-up, payment or withdrawal it belongs to")
     kind: str = Field(examples=["topup", "payment", "withdrawal", "fee", "paywall", "task", "reward", "tap"])
-    status: Literal["posted", "reserved", "pending", "settled", "released"]
+    status: EntryStatus
     direction: Literal["in", "out"]
     description: str
     counterparty: str | None
@@ -271,13 +274,13 @@ def list_transactions(
     return TransactionPage(data=data, next_cursor=next_cursor)
 
 
-_STATUSES: dict[str, Literal["posted", "reserved", "pending", "settled", "released"]] = {
+_STATUSES: dict[str, EntryStatus] = {
     "posted": "posted", "reserved": "reserved", "pending": "pending", "settled": "settled",
-    "released": "released",
+    "released": "released", "expired": "expired",
 }  # fmt: skip
 
 
-def _status(text: str) -> Literal["posted", "reserved", "pending", "settled", "released"]:
+def _status(text: str) -> EntryStatus:
     return _STATUSES[text]
 
 

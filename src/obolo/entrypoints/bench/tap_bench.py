@@ -1,7 +1,7 @@
 """`obolo bench tap`: online taps per second and their latency through the real HTTP
 server on SQLite, beside the bare `/healthz` endpoint of the same server in the same run.
 
-The server runs in its own process (as `obolo serve` would, without access logs); the
+The server runs in its own process as `obolo serve` runs it (JSON access log included); the
 load is open-loop at a fixed rate (a request is sent at its scheduled time whether or not
 earlier ones were answered), and latency is measured from the scheduled time, so a
 stalled server cannot hide its queue. Half the taps are retail (one transfer each), half

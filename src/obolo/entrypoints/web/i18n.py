@@ -349,6 +349,7 @@ IT: dict[str, str] = {
     "Sell": "Vendi",
     # history: statuses and kinds of ledger entries
     "released": "rilasciato",
+    "expired": "scaduto",
     "posted": "registrato",
     "settled": "saldato",
     "fee": "commissione",
