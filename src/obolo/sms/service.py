@@ -903,20 +903,29 @@ class SmsService:
     def _void(self, session: LedgerSession, send: SendRow) -> bool:
         """Release a held send back to the sender; False if the ledger had already let
         it expire (the money is back either way)."""
-        void = TransferFlags.VOID_PENDING_TRANSFER
+        return self._resolve_hold(session, send, post=False)
+
+    def _resolve_hold(self, session: LedgerSession, send: SendRow, *, post: bool) -> bool:
+        """Post (or void) a held send and its fee together; False if the ledger had already
+        let the hold expire."""
+        flag, name = (
+            (TransferFlags.POST_PENDING_TRANSFER, "post")
+            if post
+            else (TransferFlags.VOID_PENDING_TRANSFER, "void")
+        )
         transfers = [
-            Transfer(derived_id("transfer", send.id, "void"), pending_id=send.principal_id,
-                     flags=void | (TransferFlags.LINKED if send.fee else TransferFlags.NONE))
+            Transfer(derived_id("transfer", send.id, name), pending_id=send.principal_id,
+                     flags=flag | (TransferFlags.LINKED if send.fee else TransferFlags.NONE))
         ]  # fmt: skip
         if send.fee:
             transfers.append(
-                Transfer(derived_id("transfer", send.id, "void-fee"), pending_id=send.fee_id, flags=void)
+                Transfer(derived_id("transfer", send.id, f"{name}-fee"), pending_id=send.fee_id, flags=flag)
             )
         results = session.create_transfers(transfers)
         if _R.PENDING_EXPIRED in results:
             return False
         if any(r not in (_R.OK, _R.EXISTS) for r in results):
-            raise RuntimeError(f"sms send {send.id} could not be released: {results}")
+            raise RuntimeError(f"sms send {send.id} could not be {name}ed: {results}")
         return True
 
     def _undo(self, command: model.Undo, number: Number, lang: Lang) -> str:
@@ -1073,21 +1082,9 @@ class SmsService:
                 )  # fmt: skip
             return 1
         assert send.recipient_id is not None
-        post = TransferFlags.POST_PENDING_TRANSFER
-        transfers = [
-            Transfer(derived_id("transfer", send.id, "post"), pending_id=send.principal_id,
-                     flags=post | (TransferFlags.LINKED if send.fee else TransferFlags.NONE))
-        ]  # fmt: skip
-        if send.fee:
-            transfers.append(
-                Transfer(derived_id("transfer", send.id, "post-fee"), pending_id=send.fee_id, flags=post)
-            )
-        results = session.create_transfers(transfers)
-        if _R.PENDING_EXPIRED in results:
+        if not self._resolve_hold(session, send, post=True):
             self._finish(connection, send, "returned")
             return 1
-        if any(r not in (_R.OK, _R.EXISTS) for r in results):
-            raise RuntimeError(f"sms send {send.id} could not be posted: {results}")
         payee = self.wallets.wallet(session, send.recipient_id, send.asset)
         (account,) = session.lookup_accounts([payee.account_id])
         connection.execute(
