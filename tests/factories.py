@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert
 
 from obolo.adapters.db.schema import users
 from obolo.adapters.ids import new_id
+from obolo.bootstrap import Platform, build
+from obolo.ledger.check import check_ledger
 
 
 def make_user(
@@ -25,3 +31,13 @@ def make_user(
             )
         )
     return user_id
+
+
+def checked_platform(*args: Any, **kwargs: Any) -> Iterator[Platform]:
+    """A platform built with `build(*args, **kwargs)` for one test, with cheap password
+    hashing; when the test is done its books must balance."""
+    built = build(*args, **kwargs)
+    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield built
+    assert check_ledger(built.engine) == []
+    built.close()

@@ -5,7 +5,6 @@ refusals move nothing and write nothing to the trail."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -13,15 +12,14 @@ from typer.testing import CliRunner
 from obolo.adapters.cards import Card
 from obolo.adapters.db.schema import audit_log
 from obolo.audit import service as audit
-from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.cli import app as cli
 from obolo.identity.model import Role
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.wallets.adjustments import Direction, ReasonRequired, adjust
 from obolo.wallets.errors import InsufficientFunds, RecipientNotFound
 from obolo.wallets.model import PlatformAccount
+from tests.factories import checked_platform
 
 CARD = Card("4242424242424242", 12, 2031, "123")
 PASSWORD = "a long enough password"
@@ -29,11 +27,7 @@ PASSWORD = "a long enough password"
 
 @pytest.fixture
 def platform(db_url, clock):
-    built = build(url=db_url, clock=clock, migrate=True)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(url=db_url, clock=clock, migrate=True)
 
 
 @pytest.fixture

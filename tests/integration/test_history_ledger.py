@@ -4,22 +4,19 @@ with its exact signed amount and a description from the product it belongs to.""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from obolo.adapters.cards import Card
-from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.errors import InvalidRequest
 from obolo.identity.model import Role
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.paywall.model import Claim
 from obolo.sdk.payword import HashChain, b64
 from obolo.settings import FeeRule, Settings
 from obolo.tasks.model import Terms
 from obolo.tasks.service import Decision
-from tests.factories import make_user
+from tests.factories import checked_platform, make_user
 
 CARD = Card("4242424242424242", 12, 2031, "123")
 HOUR = 3600
@@ -32,11 +29,7 @@ def eur(text: str) -> Amount:
 @pytest.fixture
 def platform(db_url, clock):
     settings = Settings(fees={"paywall": FeeRule(basis_points=200)})
-    built = build(settings, url=db_url, clock=clock, migrate=True)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(settings, url=db_url, clock=clock, migrate=True)
 
 
 def everything(platform, user_id, **filters):

@@ -5,18 +5,16 @@ job pays each person once a day above their minimum; a failed payout gives every
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
 from obolo.adapters.cards import Card
-from obolo.bootstrap import build
 from obolo.identity.model import Role
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.paywall.model import Claim
 from obolo.sdk.payword import HashChain, b64
 from obolo.settings import FeeRule, Settings
 from obolo.settlement.payouts import InvalidPayoutSettings, NoPayoutAccount
 from obolo.wallets.errors import InvalidIban
+from tests.factories import checked_platform
 from tests.fakes import NS
 
 CARD = Card("4242424242424242", 12, 2031, "123")
@@ -28,11 +26,7 @@ DAY = 86_400
 @pytest.fixture
 def platform(db_url, clock):
     settings = Settings(fees={"paywall": FeeRule(basis_points=200), "withdrawal": FeeRule(fixed=250_000)})
-    built = build(settings, url=db_url, clock=clock, migrate=True)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(settings, url=db_url, clock=clock, migrate=True)
 
 
 @pytest.fixture

@@ -5,20 +5,18 @@ note carries it to the next settlement); every refusal moves nothing and records
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from obolo.adapters.cards import Card
 from obolo.adapters.db.schema import channel_refunds, credit_notes
-from obolo.bootstrap import build
 from obolo.identity.model import Role
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.paywall.errors import ChannelNotFound, InvalidViewReceipt, NotRefundable
 from obolo.paywall.model import Claim, ClaimStatus
 from obolo.sdk.payword import HashChain, b64
 from obolo.sdk.views import ViewReceipt
 from obolo.settings import FeeRule, Settings
+from tests.factories import checked_platform
 from tests.fakes import NS
 
 CARD = Card("4242424242424242", 12, 2031, "123")
@@ -28,11 +26,7 @@ PRICE = 100_000  # 0.10 EUR
 @pytest.fixture
 def platform(db_url, clock):
     settings = Settings(fees={"paywall": FeeRule(basis_points=200)}, refunds_per_day=3)
-    built = build(settings, url=db_url, clock=clock, migrate=True)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(settings, url=db_url, clock=clock, migrate=True)
 
 
 @pytest.fixture

@@ -4,18 +4,16 @@ provider settles once; every refusal moves nothing; claims pay once."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
 from obolo.adapters.cards import Card
-from obolo.bootstrap import build
 from obolo.identity.model import Role
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, ProviderNotFound
 from obolo.paywall.model import Claim, ClaimStatus
 from obolo.sdk.payword import Certificate, ChannelState, HashChain, accept_payment, b64, verify_certificate
 from obolo.settings import FeeRule, Settings
 from obolo.wallets.errors import InsufficientFunds
+from tests.factories import checked_platform
 
 CARD = Card("4242424242424242", 12, 2031, "123")
 
@@ -23,11 +21,7 @@ CARD = Card("4242424242424242", 12, 2031, "123")
 @pytest.fixture
 def platform(db_url, clock):
     settings = Settings(fees={"paywall": FeeRule(basis_points=200)})
-    built = build(settings, url=db_url, clock=clock, migrate=True)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(settings, url=db_url, clock=clock, migrate=True)
 
 
 @pytest.fixture

@@ -7,18 +7,16 @@ import asyncio
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from obolo.adapters.cards import Card
-from obolo.bootstrap import build
 from obolo.identity.model import Role
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.paywall.tabs import ChargeIdReused, NoConsent, NotRefundable, OverLimit
 from obolo.sdk.paywall import CHARGE_SCHEME, PaywallMiddleware, Price, encode_header
+from tests.factories import checked_platform
 
 
 def eur(text):
@@ -27,11 +25,7 @@ def eur(text):
 
 @pytest.fixture
 def platform(db_url, clock):
-    built = build(url=db_url, clock=clock, migrate=True)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(url=db_url, clock=clock, migrate=True)
 
 
 @pytest.fixture

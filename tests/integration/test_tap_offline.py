@@ -5,16 +5,14 @@ that puts the card on the next deny list until it is collected."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
 from obolo.adapters.cards import Card
-from obolo.bootstrap import build
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.sdk.tap import card_tag, public_keys, verify_kit
 from obolo.tap.errors import BadTerminalCredential, TapReplayed
 from obolo.tap.model import NS_PER_DAY, Reason, Status, day_of, week_of
 from obolo.tap.service import Credential
+from tests.factories import checked_platform
 from tests.fakes import NS
 from tests.integration.tap_helpers import (
     OTHER_UID,
@@ -35,11 +33,7 @@ CARD = Card("4242424242424242", 12, 2031, "123")
 def platform(db_url, clock):
     monday = week_of(day_of(clock())) + 7
     clock.advance(ns=monday * NS_PER_DAY + 7 * 3_600 * NS - clock())
-    built = build(url=db_url, clock=clock, migrate=True, card_key=b"k" * 32)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(url=db_url, clock=clock, migrate=True, card_key=b"k" * 32)
 
 
 def kit_of(platform, credential):

@@ -6,15 +6,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from argon2 import PasswordHasher
 
-from obolo.bootstrap import build
-from obolo.ledger.check import check_ledger
 from obolo.sdk.tap import TapTokenRefused, public_keys, verify_receipt
 from obolo.tap.errors import BadTerminalCredential, InvalidTap, TapIdReused, TapReplayed
 from obolo.tap.group_commit import GroupCommit
 from obolo.tap.model import Reason, Status
 from obolo.tap.service import Credential
+from tests.factories import checked_platform
 from tests.integration.tap_helpers import (
     OTHER_UID,
     UNKNOWN_UID,
@@ -29,11 +27,7 @@ from tests.integration.tap_helpers import (
 
 @pytest.fixture
 def platform(db_url, clock):
-    built = build(url=db_url, clock=clock, migrate=True, card_key=b"k" * 32)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(url=db_url, clock=clock, migrate=True, card_key=b"k" * 32)
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ an injected clock."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
 from obolo.adapters.cards import Card
-from obolo.bootstrap import build
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.tap.model import NS_PER_DAY, Caps, Reason, Status, day_of, expected_week_total, week_of
+from tests.factories import checked_platform
 from tests.fakes import NS
 from tests.integration.tap_helpers import available, balances, build_world, eur, posted_debits, tap_in
 
@@ -24,11 +22,7 @@ def platform(db_url, clock):
     # Start on a Monday at 07:00 UTC so the test's week is a calendar week.
     monday = week_of(day_of(clock())) + 7
     clock.advance(ns=monday * NS_PER_DAY + 7 * HOUR - clock())
-    built = build(url=db_url, clock=clock, migrate=True, card_key=b"k" * 32)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(url=db_url, clock=clock, migrate=True, card_key=b"k" * 32)
 
 
 def ride(platform, world, clock, hours_later=1):

@@ -9,7 +9,6 @@ import threading
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -17,9 +16,7 @@ from starlette.routing import Route
 from obolo.adapters.cards import Card
 from obolo.adapters.db.schema import charges
 from obolo.adapters.db.schema_widget import anonymous_charges, anonymous_tabs
-from obolo.bootstrap import build
 from obolo.identity.model import Role
-from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.paywall.anonymous import TooManyTrials, TrialClaimed, TrialLimitReached
 from obolo.paywall.errors import ProviderNotFound
@@ -34,6 +31,7 @@ from obolo.sdk.paywall import (
 )
 from obolo.settings import Settings
 from obolo.wallets.errors import InsufficientFunds
+from tests.factories import checked_platform
 
 SITE = "https://magazine.example"
 RULES = {
@@ -48,11 +46,7 @@ def eur(text):
 
 @pytest.fixture
 def platform(db_url, clock):
-    built = build(Settings(anonymous_tab_limit=250_000), url=db_url, clock=clock, migrate=True)
-    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield built
-    assert check_ledger(built.engine) == []
-    built.close()
+    yield from checked_platform(Settings(anonymous_tab_limit=250_000), url=db_url, clock=clock, migrate=True)
 
 
 @pytest.fixture
