@@ -36,6 +36,7 @@ REVIEW = {"items": [{"assignment_id": "{assignment_id}", "decision": "approve"}]
 MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     # public: anyone, and the refusals of bad bodies are schema errors
     ("GET",    "/healthz",                                   None,  (200, 200, 200, 200, 200, 200, 200)),
+    ("GET",    "/livez",                                     None,  (200, 200, 200, 200, 200, 200, 200)),
     ("GET",    "/.well-known/obolo-keys",                    None,  (200, 200, 200, 200, 200, 200, 200)),
     ("POST",   "/v1/users",                                  {},    (422, 422, 422, 422, 422, 422, 422)),
     ("POST",   "/v1/sessions",                               {},    (422, 422, 422, 422, 422, 422, 422)),

@@ -14,6 +14,7 @@ def test_bench_tap_prints_taps_beside_the_bare_endpoint_and_writes_its_section(t
         app, ["bench", "tap", "--rate", "40", "--seconds", "1", "--cards", "60", "--output", str(output)]
     )
     assert result.exit_code == 0, result.output
+    assert "/livez: 40 of 40 answered" in result.output
     assert "/healthz: 40 of 40 answered" in result.output
     assert "POST /v1/taps: 40 of 40 answered" in result.output
     assert "declined taps 0" in result.output

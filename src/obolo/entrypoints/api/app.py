@@ -54,6 +54,11 @@ def create_app(platform: Platform) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=platform.settings.max_body_bytes)
     metrics.install(app, token=os.environ.get("OBOLO_METRICS_TOKEN"))
 
+    @app.get("/livez", tags=["health"])
+    async def livez() -> dict[str, str]:
+        """200 while the process serves HTTP (liveness: no database involved)."""
+        return {"status": "ok"}
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """200 once the database answers."""

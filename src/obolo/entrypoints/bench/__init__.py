@@ -181,15 +181,15 @@ def tap(
         Path("docs/benchmarks.md"), "--output", help="Markdown file whose '## Tap' section is replaced."
     ),
 ) -> None:
-    """Online taps per second and p50/p99 latency beside the bare /healthz of the same server."""
+    """Online taps per second and p50/p99 latency beside the bare /livez of the same server."""
     import os
     import platform as host
 
     from obolo.entrypoints.bench.ledger_bench import replace_section
     from obolo.entrypoints.bench.tap_bench import TARGET_P99_MS, markdown, run
 
-    bare, taps = run(rate, seconds, cards)
-    for phase in (bare, taps):
+    bare, ready, taps = run(rate, seconds, cards)
+    for phase in (bare, ready, taps):
         server = (
             f", server p50 {phase.p(0.5, phase.server_ms):.2f} ms p99 {phase.p(0.99, phase.server_ms):.2f} ms"
             if phase.server_ms
@@ -202,7 +202,9 @@ def tap(
         )
     typer.echo(
         f"ratio taps/bare: throughput {taps.per_second / bare.per_second:.2f}, "
-        f"p99 {taps.p(0.99) / bare.p(0.99):.1f}x; declined taps {taps.declined}"
+        f"p99 {taps.p(0.99) / bare.p(0.99):.1f}x, "
+        f"server CPU {taps.cpu_ms_per_request / bare.cpu_ms_per_request:.1f}x; "
+        f"declined taps {taps.declined}"
     )
     met = taps.p(0.99, taps.server_ms) <= TARGET_P99_MS
     typer.echo(f"target server p99 <= {TARGET_P99_MS:.0f} ms at {rate:,.0f}/s: {'PASS' if met else 'FAIL'}")
@@ -213,7 +215,7 @@ def tap(
             f"Python {host.python_version()}"
         )
         command = f"obolo bench tap --rate {rate:g} --seconds {seconds:g} --cards {cards}"
-        section = markdown(bare, taps, command, machine, rate)
+        section = markdown(bare, ready, taps, command, machine, rate)
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Tap"))
         typer.echo(f"written to {output}")

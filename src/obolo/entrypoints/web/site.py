@@ -34,7 +34,7 @@ from obolo.entrypoints.web.i18n import LANGUAGES
 from obolo.entrypoints.web.security import LANGUAGE_COOKIE, local_path, set_cookie
 
 router = APIRouter(include_in_schema=False)
-API_PATHS = ("/v1/", "/.well-known/", "/docs", "/openapi.json", "/healthz")
+API_PATHS = ("/v1/", "/.well-known/", "/docs", "/openapi.json", "/healthz", "/livez")
 
 
 @router.get("/")
