@@ -198,6 +198,28 @@ def test_history_lists_the_last_three_movements(world, people):
     assert "-1.00" not in text
 
 
+def test_history_is_the_ledgers_so_other_products_show_too(world, people):
+    """HIST reads the wallet's ledger entries: a hold made by the paywall shows as held,
+    a payment from the web as what it is, newest first."""
+    platform, _ = world
+    alice, _, alice_id, bob_id = people
+    from obolo.identity.model import Role
+    from obolo.money import EUR, Amount
+    from obolo.sdk.payword import HashChain, b64
+
+    platform.identity.add_role(bob_id, Role.PROVIDER)
+    provider = platform.paywall.register_provider(bob_id, "Bob's News", "https://news.example").id
+    platform.wallets.pay(alice_id, bob_id, Amount.parse("0.25", EUR))
+    chain = HashChain.generate(10)
+    platform.paywall.open_channel(alice_id, provider, Amount.parse("0.10", EUR), 10, b64(chain.root))
+    text = alice.say("HIST").text
+    assert text.startswith("Last: ")
+    first, second = text.removeprefix("Last: ").split("; ")[:2]
+    assert first.endswith("-1.00 held Bo*** Ne***"), text  # the provider, masked
+    assert "-0.25 Bo*** Ro***" in second
+    assert "-1.00 riservati" in alice.say("STORICO").text
+
+
 def test_confirmation_expires_after_five_minutes(world, people, clock):
     """A PIN later than five minutes after SEND moves nothing."""
     platform, _ = world

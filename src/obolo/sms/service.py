@@ -521,18 +521,23 @@ class SmsService:
         return say("balance", lang, available=self._show(available), asset=self.asset.code, held=held)
 
     def _history(self, _command: model.History, number: Number, lang: Lang) -> str:
-        entries, _ = self.wallets.history(number.user_id, limit=3)
-        if not entries:
-            return say("history_empty", lang)
+        """The three newest entries of the ledger on the wallet that changed what can be
+        spent: payments, top-ups, fees, holds (shown as held), whatever product made them."""
+        entries, _ = self.wallets.activity(number.user_id, 12, asset=self.asset.code)
         lines = []
         for entry in entries:
-            m = entry.movement
-            sign = "-" if entry.direction == "out" else "+"
-            amount = m.amount + (m.fee if entry.direction == "out" else 0)
-            who = model.mask_name(entry.counterparty) if entry.counterparty else str(m.kind)
-            lines.append(
-                f"{model.day_month(m.created_at)} {sign}{show(amount, self.wallets.asset(m.asset))} {who}"
-            )
+            if entry.status == "reserved":
+                amount = "-" + say("balance_held", lang, reserved=self._show(entry.reserved)).strip(" ()")
+            elif entry.amount:
+                amount = ("-" if entry.amount < 0 else "+") + self._show(abs(entry.amount))
+            else:
+                continue  # a release or an expiry: shown by the balance, not worth a line here
+            who = model.mask_name(entry.counterparty) if entry.counterparty else entry.kind
+            lines.append(f"{model.day_month(entry.timestamp)} {amount} {who}")
+            if len(lines) == 3:
+                break
+        if not lines:
+            return say("history_empty", lang)
         return say("history", lang, lines="; ".join(lines))
 
     # -- PINs ---------------------------------------------------------------------------------
