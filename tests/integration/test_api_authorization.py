@@ -107,6 +107,9 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET",    "/v1/payouts",                                None,  (401, 200, 200, 200, 200, 200, 200)),
     # the operator's manual adjustments
     ("POST",   "/v1/admin/adjustments",                      {},    (401, 403, 403, 403, 403, 422, 403)),
+    ("GET",    "/v1/admin/sms/undo-requests",                None,  (401, 403, 403, 403, 403, 200, 403)),
+    ("POST",   "/v1/admin/sms/undo-requests/{send_id}/decision", {"decision": "decline"},
+     (401, 403, 403, 403, 403, 404, 403)),  # the operator: no undo request for that send
     # tap
     ("POST",   "/v1/merchants",                              SHOP,  (401, 403, 201, 403, 403, 403, 403)),
     ("POST",   "/v1/merchants/{merchant_id}/terminals",      {"name": "mine now", "mode": "retail"},
@@ -210,7 +213,10 @@ def world(db_url, monkeypatch):
         holder = person(client, "holder@example.com", "consumer", "provider", "employer", "worker")
         key = client.post("/v1/api-keys", json={"name": "ro", "scopes": ["wallets:read"]}, headers=holder)
         callers["narrow_key"] = bearer(key.json()["secret"])
-        yield World(client, platform, owner.ids, callers)
+        # A send the owner never made: operators rule on requests, others may not even ask.
+        yield World(
+            client, platform, {**owner.ids, "send_id": "0190d1c2-0000-7000-8000-000000000000"}, callers
+        )
     assert check_ledger(platform.engine) == []
     platform.close()
 

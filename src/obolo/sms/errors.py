@@ -16,7 +16,11 @@ configuration) become HTTP problems.
         ├── PinNotSet / WeakPin / WrongPin / SendingLocked
         ├── OverSmsLimit            per send, per day or per hour
         ├── AlreadyRegistered
-        └── CannotUndo              already settled one way or another
+        ├── CannotUndo              already settled one way or another
+        ├── UndoAlreadyDecided      an operator already ruled on that request
+        └── RecipientCannotRepay    a reversal the recipient's wallet cannot pay now
+    NotFound
+    └── UndoRequestNotFound         no open undo request for that send
 """
 
 from __future__ import annotations
@@ -90,3 +94,15 @@ class PinAlreadySet(InvalidRequest):
 
 class InvalidLinkCode(InvalidRequest):
     code = "sms_invalid_link_code"
+
+
+class UndoRequestNotFound(NotFound):
+    code = "undo_request_not_found"
+
+
+class UndoAlreadyDecided(InvalidRequest):
+    code = "undo_decided"
+
+
+class RecipientCannotRepay(InvalidRequest):
+    code = "recipient_cannot_repay"

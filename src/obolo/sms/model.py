@@ -440,6 +440,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Rif {ref} non si puo' piu' annullare da solo. Richiesta registrata: abbiamo chiesto al destinatario "
         "di restituirlo.",
     ),
+    "reversed_sender": (
+        "Support reversed your {amount} {asset} to {name} (ref {ref}).{balance}",
+        "L'assistenza ha stornato i tuoi {amount} {asset} a {name} (rif {ref}).{balance}",
+    ),
+    "reversed_recipient": (
+        "Support reversed the {amount} {asset} from {name} (ref {ref}): it was sent by mistake.",
+        "L'assistenza ha stornato i {amount} {asset} da {name} (rif {ref}): erano un errore.",
+    ),
+    "undo_declined": (
+        "Support reviewed your request to undo ref {ref}: the payment stands.",
+        "L'assistenza ha esaminato la richiesta di annullare il rif {ref}: il pagamento resta valido.",
+    ),
     "return_asked": (
         "{name} says the {amount} {asset} (ref {ref}) was a mistake. To give it back: RETURN {ref}. "
         "Or ignore this.",

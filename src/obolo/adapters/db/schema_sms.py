@@ -82,6 +82,10 @@ sms_sends = Table(
     Column("recipient_debits", BigInteger, nullable=True),
     Column("release_at", BigInteger, nullable=True),  # when a hold posts, or an invitation returns
     Column("undo_requested_at", BigInteger, nullable=True),
+    # An operator's ruling on an undo asked after the window: reversed or declined.
+    Column("undo_decision", String(10), nullable=True),
+    Column("undo_decided_by", String(36), nullable=True),
+    Column("undo_decided_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Index("ix_sms_sends_sender", "sender_phone", "created_at"),

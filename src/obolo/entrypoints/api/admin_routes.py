@@ -1,19 +1,22 @@
 """The operator's corrections over HTTP: a manual adjustment is a ledger transfer with a
-reason, recorded in the audit trail. Operators only."""
+reason, recorded in the audit trail; rulings on SMS undo requests made too late. Operators
+only."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_role, require_scope
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, MovementOut, _idempotent
 from obolo.identity.model import Principal, Role
-from obolo.money import Amount
+from obolo.money import Amount, format_units
+from obolo.sms import undo_requests
 from obolo.wallets.adjustments import Direction, adjust
 
 router = APIRouter(prefix="/v1/admin", tags=["operator"])
@@ -53,5 +56,72 @@ def create_adjustment(
             idempotency_key,
         )  # fmt: skip
         return 201, MovementOut.of(movement, platform).model_dump(mode="json")
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
+
+
+class UndoRequestOut(BaseModel):
+    send_id: str
+    ref: str
+    sender_id: str
+    recipient_id: str | None
+    asset: str
+    amount: str
+    fee: str
+    note: str | None
+    status: str
+    sent_at: str
+    requested_at: str
+    decision: Literal["reversed", "declined"] | None
+    decided_at: str | None
+
+    @classmethod
+    def of(cls, r: undo_requests.UndoRequest, platform: Platform) -> UndoRequestOut:
+        asset = platform.wallets.asset(r.asset)
+        return cls(
+            send_id=r.send_id, ref=r.ref, sender_id=r.sender_id, recipient_id=r.recipient_id, asset=r.asset,
+            amount=format_units(r.amount, asset), fee=format_units(r.fee, asset), note=r.note,
+            status=r.status,
+            sent_at=iso(r.sent_at), requested_at=iso(r.requested_at),
+            decision="reversed" if r.decision == "reversed" else "declined" if r.decision else None,
+            decided_at=iso(r.decided_at) if r.decided_at else None,
+        )  # fmt: skip
+
+
+class UndoDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    decision: Literal["reverse", "decline"]
+    note: Annotated[str | None, Field(max_length=2000)] = None
+
+
+@router.get("/sms/undo-requests", responses=ERRORS)
+def list_undo_requests(
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(_operator)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[UndoRequestOut]:
+    """SMS sends whose sender asked UNDO too late (after the window, or once the recipient
+    spent) and the recipient did not return: waiting for a ruling, oldest first."""
+    return [UndoRequestOut.of(r, platform) for r in undo_requests.open_requests(platform.sms, limit)]
+
+
+@router.post("/sms/undo-requests/{send_id}/decision", responses=ERRORS)
+def decide_undo_request(
+    body: UndoDecisionIn,
+    request: Request,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(_operator)],
+    send_id: Annotated[str, Path(max_length=36)],
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Rule once: `reverse` takes the amount back from the recipient's wallet (refused with
+    `recipient_cannot_repay` when it cannot cover it, moving nothing) and refunds the fee;
+    `decline` keeps the payment. Both people are told by SMS; the ruling is audited."""
+
+    def work() -> tuple[int, Any]:
+        decided = undo_requests.decide(
+            platform.sms, principal.user_id, send_id, reverse=body.decision == "reverse", note=body.note
+        )
+        return 200, UndoRequestOut.of(decided, platform).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, body, work)

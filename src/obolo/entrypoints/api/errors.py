@@ -89,6 +89,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "bonus_not_allowed": 409,
     "dispute_not_allowed": 409,
     "dispute_decided": 409,
+    "undo_request_not_found": 404,
+    "undo_decided": 409,
+    "recipient_cannot_repay": 409,
     "employer_cannot_pay": 409,
     # tap
     "bad_terminal_credential": 401,
@@ -106,6 +109,15 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_signature": 403,
     "sms_not_configured": 404,
 }
+
+
+_RESERVED = frozenset({"type", "title", "status", "code", "detail"})
+
+
+def _extra(data: dict[str, Any]) -> dict[str, Any]:
+    """An error's data as problem members, never overriding the standard ones (a `status`
+    in an error's data is the thing's status, not the HTTP status)."""
+    return {(f"{key}_" if key in _RESERVED else key): value for key, value in data.items()}
 
 
 class ApiError(Exception):
@@ -128,11 +140,11 @@ def problem(code: str, detail: str, *, status: int | None = None, **data: Any) -
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
-        return problem(error.code, error.detail, **error.data)
+        return problem(error.code, error.detail, **_extra(error.data))
 
     @app.exception_handler(OboloError)
     async def _domain_error(_request: Request, error: OboloError) -> JSONResponse:
-        response = problem(error.code, error.detail, **error.data)
+        response = problem(error.code, error.detail, **_extra(error.data))
         if isinstance(error, RateLimited):
             response.headers["Retry-After"] = str(error.retry_after)
         if error.code == "unauthorized":
