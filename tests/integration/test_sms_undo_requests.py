@@ -17,6 +17,7 @@ from obolo.sms import undo_requests
 from obolo.sms.errors import RecipientCannotRepay, UndoAlreadyDecided, UndoRequestNotFound
 from obolo.wallets.model import PlatformAccount
 from tests.integration.sms_helpers import ALICE, BOB, CARD, Phone, available, eur, ref_in, sms_platform
+from tests.web_support import PASSWORD, Browser, money_snapshot
 
 DAY = 86_400
 FEE = 50_000  # 0.05 EUR a send
@@ -155,3 +156,38 @@ def test_over_the_api_only_operators_rule_and_money_moves_once(world, late_reque
         late = client.post(path, json={"decision": "decline"}, headers=olga)
         assert (late.status_code, late.json()["code"]) == (409, "undo_decided")
     assert (available(platform, alice_id), available(platform, bob_id)) == (100_000_000, 0)
+
+
+def test_the_console_page_lists_requests_and_an_operators_reversal_moves_money_once(world, late_request):
+    platform, _ = world
+    alice_id, bob_id, _, request = late_request
+    platform.identity.sign_up("oscar@example.com", PASSWORD, "Oscar")
+    platform.identity.grant_role("oscar@example.com", Role.OPERATOR)
+    oscar = Browser(platform)
+    oscar.sign_in("oscar@example.com")
+    assert 'href="/operator/sms-undos"' in oscar.get("/operator").text
+    listing = oscar.get("/operator/sms-undos")
+    assert listing.status_code == 200
+    assert f'data-undo-request="{request.send_id}"' in listing.text
+    action = f"/operator/sms-undos/{request.send_id}"
+    decided = oscar.submit("/operator/sms-undos", action, {"decision": "reverse", "note": "typo"})
+    assert (decided.status_code, decided.headers["location"]) == (303, "/operator/sms-undos?done=reversed")
+    assert (available(platform, alice_id), available(platform, bob_id)) == (100_000_000, 0)
+    twice = oscar.submit("/operator/sms-undos", action, {"decision": "reverse"})
+    assert twice.status_code == 409
+    assert "already decided" in twice.text
+    assert (available(platform, alice_id), available(platform, bob_id)) == (100_000_000, 0)
+
+
+def test_the_console_page_is_for_operators_only(world, late_request):
+    platform, _ = world
+    *_, request = late_request
+    platform.identity.sign_up("eve@example.com", PASSWORD, "Eve")
+    eve = Browser(platform)
+    eve.sign_in("eve@example.com")
+    assert eve.get("/operator/sms-undos").status_code == 403
+    before = money_snapshot(platform)
+    refused = eve.submit("/wallet", f"/operator/sms-undos/{request.send_id}", {"decision": "reverse"})
+    assert refused.status_code == 403
+    assert money_snapshot(platform) == before
+    assert [r.send_id for r in undo_requests.open_requests(platform.sms)] == [request.send_id]

@@ -364,4 +364,37 @@ IT: dict[str, str] = {
 
 IT.update(TASKS_IT)  # tasks: the microtask pages keep their messages beside them
 
+# sms: operators' rulings on undo requests made too late
+IT.update(
+    {
+        "SMS undo requests": "Richieste di annullamento SMS",
+        "Senders asked to undo these after the ten minutes, or after the recipient spent, and the "
+        "recipient did not return the money.": (
+            "Chi ha inviato ha chiesto di annullarli dopo i dieci minuti, o dopo che il destinatario "
+            "aveva speso, e il destinatario non ha restituito il denaro."
+        ),
+        "Ref {ref}: {amount}": "Rif {ref}: {amount}",
+        "From {sender} to {recipient} · sent {sent} · undo asked {asked}": (
+            "Da {sender} a {recipient} · inviato {sent} · annullamento chiesto {asked}"
+        ),
+        "fee {amount}": "commissione {amount}",
+        "Note on the send:": "Nota dell'invio:",
+        "Reverse: take it back from the recipient": "Storna: riprendili dal destinatario",
+        "Decline: the payment stands": "Respingi: il pagamento resta valido",
+        "No open undo requests.": "Nessuna richiesta di annullamento aperta.",
+        "Reversed: the money is back with the sender, and both were told.": (
+            "Stornato: il denaro è tornato a chi l'ha inviato, ed entrambi sono stati avvisati."
+        ),
+        "Declined: the payment stands; the sender was told.": (
+            "Respinta: il pagamento resta valido; chi l'ha inviato è stato avvisato."
+        ),
+        "The recipient's wallet cannot cover it now; the request stays open.": (
+            "Il portafoglio del destinatario ora non basta; la richiesta resta aperta."
+        ),
+        "That request was already decided.": "Su quella richiesta si è già deciso.",
+        "No such request.": "Richiesta inesistente.",
+        "That did not work.": "Non è riuscito.",
+    }
+)
+
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

@@ -15,6 +15,7 @@ from obolo.entrypoints.web import (
     operator_pages,
     provider_pages,
     reading_pages,
+    sms_operator_pages,
     task_pages,
     wallet_pages,
 )
@@ -61,6 +62,7 @@ def install(app: FastAPI) -> None:
     app.include_router(reading_pages.router)
     app.include_router(provider_pages.router)
     app.include_router(operator_pages.router)
+    app.include_router(sms_operator_pages.router)
     app.include_router(task_pages.router)  # tasks: employer, worker and dispute pages
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
