@@ -49,6 +49,9 @@ class Settings:
     # jobs that drain a queue do it this many items per transaction.
     job_lease_seconds: int = 120
     job_batch: int = 1_000
+    # Audit: where the hourly job appends the chain's head (a file on other storage than
+    # the database's; unset: no job, anchor with `obolo audit anchor` from elsewhere).
+    audit_anchor_file: str | None = None
     # Tasks: the employer's fee on top of each reward and the platform's fee taken from
     # it; how long silence waits before approval; how long a rejection can be disputed
     # and, meanwhile, how many rejections from one employer count against a worker;
@@ -118,6 +121,7 @@ class Settings:
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
             job_lease_seconds=int(env.get("OBOLO_JOB_LEASE_SECONDS", defaults.job_lease_seconds)),
             job_batch=int(env.get("OBOLO_JOB_BATCH", defaults.job_batch)),
+            audit_anchor_file=env.get("OBOLO_AUDIT_ANCHOR_FILE") or None,
             # tasks
             task_fee=_fee_rule(env.get("OBOLO_TASK_FEE"), defaults.task_fee),
             task_payout_fee=_fee_rule(env.get("OBOLO_TASK_PAYOUT_FEE"), defaults.task_payout_fee),

@@ -101,3 +101,69 @@ def test_tampering_is_caught_by_the_cli(platform, db_url):
         connection.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor=user.id))
         connection.execute(text("DELETE FROM audit_log WHERE seq = 3"))
     assert runner.invoke(app, ["audit", "verify", "--db", db_url]).exit_code == 1
+
+
+def test_a_forger_who_rewrites_the_head_is_caught_by_anchors_kept_outside(platform, db_url, tmp_path):
+    """`obolo audit anchor --append` keeps the head; someone then rewrites an entry and
+    every later link and the head row: `verify` alone cannot tell, `verify --anchors` can."""
+    import dataclasses
+
+    from obolo.adapters.db.schema import audit_head
+    from obolo.audit.model import GENESIS, chain_hash
+    from obolo.audit.service import _entry
+
+    user = platform.identity.sign_up("cat@example.com", PASSWORD, "Cat")
+    for n in range(3):
+        platform.identity.create_api_key(user.id, f"k{n}", ["wallets:read"])
+    anchors = tmp_path / "anchors.jsonl"
+    runner = CliRunner()
+    kept = runner.invoke(app, ["audit", "anchor", "--db", db_url, "--append", str(anchors)])
+    assert kept.exit_code == 0, kept.output
+    assert anchors.read_text().count("\n") == 1
+    assert runner.invoke(app, ["audit", "verify", "--db", db_url, "--anchors", str(anchors)]).exit_code == 0
+    with platform.engine.begin() as connection:
+        previous = GENESIS
+        for row in connection.execute(select(audit_log).order_by(audit_log.c.seq)).all():
+            entry = _entry(row)
+            if entry.seq == 2:
+                entry = dataclasses.replace(entry, actor="someone-else")
+            link = chain_hash(previous, entry)
+            connection.execute(
+                update(audit_log)
+                .where(audit_log.c.seq == entry.seq)
+                .values(actor=entry.actor, prev_hash=previous, hash=link)
+            )
+            previous = link
+        connection.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=previous))
+    assert runner.invoke(app, ["audit", "verify", "--db", db_url]).exit_code == 0  # self-consistent
+    caught = runner.invoke(app, ["audit", "verify", "--db", db_url, "--anchors", str(anchors)])
+    assert caught.exit_code == 1
+    assert "differs from the anchor kept outside the database" in caught.output
+    anchors.write_text("not an anchor\n")
+    assert runner.invoke(app, ["audit", "verify", "--db", db_url, "--anchors", str(anchors)]).exit_code == 2
+
+
+def test_the_anchor_job_appends_the_head_when_a_file_is_configured(db_url, clock, tmp_path):
+    import dataclasses
+
+    import httpx
+
+    from obolo.audit.model import Anchor
+    from obolo.entrypoints.workers import platform_jobs, run_once
+    from obolo.settings import Settings
+
+    unset = build(url=db_url, clock=clock, migrate=True)
+    assert "audit_anchor" not in {job.name for job in platform_jobs(unset, httpx.Client())}
+    unset.close()
+    anchors = tmp_path / "anchors.jsonl"
+    settings = dataclasses.replace(Settings(), audit_anchor_file=str(anchors))
+    built = build(settings, url=db_url, clock=clock, migrate=True)
+    built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    built.identity.sign_up("dan@example.com", PASSWORD, "Dan")
+    built.identity.sign_in("dan@example.com", PASSWORD, "10.0.0.9")
+    with httpx.Client() as client:
+        assert run_once(built, client)["audit_anchor"] == 1
+    (line,) = anchors.read_text().splitlines()
+    assert Anchor.parse(line).seq >= 1
+    assert audit.verify(built.engine, anchors=[Anchor.parse(line)]) == []
+    built.close()

@@ -3,10 +3,11 @@ or truncated tail is reported."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from obolo.audit.model import GENESIS, AuditEntry, chain_hash, verify_chain
+from obolo.audit.model import GENESIS, Anchor, AuditEntry, chain_hash, verify_chain
 
 
 def build(count: int) -> list[tuple[AuditEntry, str, str]]:
@@ -75,3 +76,50 @@ def test_a_rehashed_forgery_still_breaks_at_the_head():
         forged.append((entry, previous, link))
         previous = link
     assert verify_chain(forged, expected) != []
+
+
+def forge_from(links, seq: int):
+    """Rewrite entry `seq` and recompute every later link: what someone who can write the
+    database (head row included) would leave behind."""
+    forged, previous = [], GENESIS
+    for entry, _, _ in links:
+        if entry.seq == seq:
+            entry = AuditEntry(seq, entry.at, entry.actor, "role.granted", entry.subject, entry.details)
+        link = chain_hash(previous, entry)
+        forged.append((entry, previous, link))
+        previous = link
+    return forged
+
+
+def test_a_forgery_that_rewrites_the_head_too_is_caught_only_by_an_anchor():
+    """With the head rewritten as well, the chain is self-consistent; an anchor taken after
+    the forged entry, kept outside, no longer matches."""
+    links = build(6)
+    anchors = {4: links[3][2]}
+    forged = forge_from(links, 2)
+    assert verify_chain(forged, head(forged)) == []
+    problems = verify_chain(forged, head(forged), anchors)
+    assert [(b.seq, b.problem) for b in problems] == [
+        (4, "differs from the anchor kept outside the database")
+    ]
+    assert verify_chain(links, head(links), anchors) == []
+    # Anchored before the forged entry: that anchor cannot see it (anchor often).
+    assert verify_chain(forge_from(links, 5), head(forge_from(links, 5)), anchors) == []
+
+
+def test_a_trail_cut_back_below_an_anchor_is_caught():
+    links = build(6)
+    anchors = {5: links[4][2]}
+    cut = links[:3]
+    problems = verify_chain(cut, head(cut), anchors)
+    assert [(b.seq, b.problem) for b in problems] == [
+        (5, "an anchored entry is gone: the trail was cut back")
+    ]
+
+
+def test_anchor_lines_round_trip_and_garbage_is_refused():
+    anchor = Anchor(7, "ab" * 32, 1_700_000_000_000_000_000)
+    assert Anchor.parse(anchor.line()) == anchor
+    for garbage in ("", "{}", '{"seq": 1, "hash": "short", "at": 0}', "not json", '{"seq": "x", "hash": 1}'):
+        with pytest.raises(ValueError, match="not an audit anchor"):
+            Anchor.parse(garbage)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,13 +48,47 @@ class ChainBreak:
     problem: str
 
 
-def verify_chain(links: Iterable[tuple[AuditEntry, str, str]], head: tuple[int, str]) -> list[ChainBreak]:
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The chain's head at a moment, kept outside the database (a file on other storage,
+    a ticket, a message): whoever can rewrite the database cannot rewrite the anchors."""
+
+    seq: int
+    hash: str
+    at: int
+
+    def line(self) -> str:
+        return json.dumps({"seq": self.seq, "hash": self.hash, "at": self.at}, sort_keys=True)
+
+    @classmethod
+    def parse(cls, line: str) -> Anchor:
+        """One line written by `line`; ValueError for anything else."""
+        try:
+            data = json.loads(line)
+            anchor = cls(int(data["seq"]), str(data["hash"]), int(data["at"]))
+        except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
+            raise ValueError(f"not an audit anchor: {line[:80]!r}") from error
+        if anchor.seq < 0 or len(anchor.hash) != 64:
+            raise ValueError(f"not an audit anchor: {line[:80]!r}")
+        return anchor
+
+
+def verify_chain(
+    links: Iterable[tuple[AuditEntry, str, str]],
+    head: tuple[int, str],
+    anchors: Mapping[int, str] | None = None,
+) -> list[ChainBreak]:
     """Check (entry, prev_hash, hash) links in sequence order against the recorded head
-    (last seq, last hash). An edited entry, a removed or inserted one, a reordering, or a
-    truncated tail each give a ChainBreak; an intact chain gives none."""
+    (last seq, last hash) and any anchors kept outside (hash by seq). An edited entry, a
+    removed or inserted one, a reordering, or a truncated tail each give a ChainBreak; so
+    does a chain rewritten from some entry on with its head (it no longer meets an anchor
+    taken after that entry). An intact chain gives none."""
+    anchors = anchors or {}
     problems: list[ChainBreak] = []
     previous, expected_seq = GENESIS, 1
     for entry, prev_hash, stored in links:
+        if entry.seq in anchors and anchors[entry.seq] != stored:
+            problems.append(ChainBreak(entry.seq, "differs from the anchor kept outside the database"))
         if entry.seq != expected_seq:
             problems.append(
                 ChainBreak(entry.seq, f"expected entry {expected_seq}: entries missing or inserted")
@@ -67,4 +101,9 @@ def verify_chain(links: Iterable[tuple[AuditEntry, str, str]], head: tuple[int, 
     last_seq, last_hash = head
     if (expected_seq - 1, previous) != (last_seq, last_hash):
         problems.append(ChainBreak(last_seq, "the chain does not end at the recorded head: entries removed"))
+    problems += [
+        ChainBreak(seq, "an anchored entry is gone: the trail was cut back")
+        for seq in sorted(anchors)
+        if seq > expected_seq - 1
+    ]
     return problems

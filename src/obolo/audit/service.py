@@ -5,13 +5,14 @@ head is locked, so concurrent writers line up instead of forking the chain."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
 from obolo.adapters.db.schema import audit_head, audit_log
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.audit.model import AuditEntry, ChainBreak, chain_hash, verify_chain
+from obolo.audit.model import Anchor, AuditEntry, ChainBreak, chain_hash, verify_chain
 
 # Keys whose values never enter the trail, whatever a caller passes.
 _SECRET_KEYS = {"password", "secret", "token", "pin", "card", "card_number", "uid", "api_key", "key"}
@@ -49,8 +50,22 @@ def _entry(row: Any) -> AuditEntry:
     )
 
 
-def verify(engine: Engine, batch: int = 5_000) -> list[ChainBreak]:
-    """Walk the whole trail and report every break (an empty list: intact)."""
+def current_anchor(engine: Engine, at: int) -> Anchor:
+    """The chain's head now, to keep outside the database (see Anchor)."""
+
+    def work(connection: Connection) -> Anchor:
+        row = connection.execute(
+            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+        ).one()
+        return Anchor(row.seq, row.hash, at)
+
+    return run_in_transaction(engine, work, read_only=True)
+
+
+def verify(engine: Engine, batch: int = 5_000, anchors: Iterable[Anchor] = ()) -> list[ChainBreak]:
+    """Walk the whole trail and report every break (an empty list: intact), checking it
+    also meets every anchor kept outside the database."""
+    anchored = {anchor.seq: anchor.hash for anchor in anchors if anchor.seq > 0}
 
     def work(connection: Connection) -> list[ChainBreak]:
         head = connection.execute(
@@ -69,7 +84,7 @@ def verify(engine: Engine, batch: int = 5_000) -> list[ChainBreak]:
                     yield _entry(row), row.prev_hash, row.hash
                 after = rows[-1].seq
 
-        return verify_chain(links(), (head.seq, head.hash))
+        return verify_chain(links(), (head.seq, head.hash), anchored)
 
     return run_in_transaction(engine, work, read_only=True)
 

@@ -3,6 +3,8 @@ with the outside world)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
@@ -11,21 +13,57 @@ DB_HELP = "Database URL (default: OBOLO_DATABASE_URL, else sqlite:///obolo.db)."
 
 
 @audit_app.command("verify")
-def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def audit_verify(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    anchors: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        None, "--anchors", help="A file of anchors written by `obolo audit anchor` (kept off this database)."
+    ),
+) -> None:
     """Walk the hash chain of the audit trail. Exit 0 only if no entry was altered,
-    inserted, reordered or removed."""
+    inserted, reordered or removed, and (with --anchors) the chain meets every anchor: a
+    trail rewritten with its head, by someone who could write the database, fails there."""
     from rich.console import Console
 
     from obolo.adapters.db.engine import make_engine
+    from obolo.audit.model import Anchor
     from obolo.audit.service import verify
 
     console = Console()
-    breaks = verify(make_engine(db))
+    kept = []
+    if anchors is not None:
+        try:
+            kept = [Anchor.parse(line) for line in anchors.read_text().splitlines() if line.strip()]
+        except (OSError, ValueError) as error:
+            console.print(f"[red]cannot read the anchors:[/red] {error}", highlight=False)
+            raise typer.Exit(2) from error
+    breaks = verify(make_engine(db), anchors=kept)
     for item in breaks:
         console.print(f"[red]broken[/red] at entry {item.seq}: {item.problem}", highlight=False)
     if breaks:
         raise typer.Exit(1)
-    console.print("[green]audit trail intact[/green]")
+    checked = f", {len(kept)} anchors met" if kept else ""
+    console.print(f"[green]audit trail intact{checked}[/green]")
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    append: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        None, "--append", help="Also append the anchor line to this file (put it on other storage)."
+    ),
+) -> None:
+    """Print the chain's head as one JSON line (seq, hash, time) to keep outside the
+    database; `obolo audit verify --anchors FILE` checks the trail against such lines."""
+    import time
+
+    from obolo.adapters.db.engine import make_engine
+    from obolo.audit.service import current_anchor
+
+    line = current_anchor(make_engine(db), time.time_ns()).line()
+    if append is not None:
+        with append.open("a") as kept:
+            kept.write(line + "\n")
+    typer.echo(line)
 
 
 @audit_app.command("list")

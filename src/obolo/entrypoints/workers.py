@@ -89,7 +89,23 @@ def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
         # settlement: daily payouts (the run checks hourly who is due), yesterday reconciled
         Job("payouts", 3600, platform.payouts.pay_out_due, lease_seconds=max(lease, 1800)),
         Job("reconcile", 86_400, lambda: reconcile_yesterday(platform), lease_seconds=max(lease, 1800)),
+        # audit: the chain's head kept outside the database, if a place is configured
+        *(
+            [job("audit_anchor", 3600, lambda: anchor_audit(platform))]
+            if platform.settings.audit_anchor_file
+            else []
+        ),
     ]
+
+
+def anchor_audit(platform: Platform) -> int:
+    """Append the audit chain's head to the configured anchor file; 1 line written."""
+    from obolo.audit.service import current_anchor
+
+    line = current_anchor(platform.engine, platform.clock()).line()
+    with open(platform.settings.audit_anchor_file or "", "a") as kept:
+        kept.write(line + "\n")
+    return 1
 
 
 def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
