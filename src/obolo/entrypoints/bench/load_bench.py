@@ -181,7 +181,9 @@ def fresh_database(url: str | None) -> Iterator[str]:
     admin = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
-    mine = make_url(database_url(url)).set(database=name).render_as_string(hide_password=False)
+    # Options such as a search_path name schemas of the server's other database: not ours.
+    server = make_url(database_url(url)).difference_update_query(["options"])
+    mine = server.set(database=name).render_as_string(hide_password=False)
     try:
         engine = make_engine(mine)
         upgrade(engine)
@@ -303,8 +305,9 @@ def run(pg_url: str | None, clients: int, seconds: float, baseline_seconds: floa
         fresh_database(pg_url) as url,
         serving(url, Path(folder) / "server.log", admin_token) as base,
     ):
+        where = "a temp file" if pg_url is None else f"database {make_url(url).database}"
         progress(
-            f"{database}: {clients} clients setting up, then /healthz {baseline_seconds:g} s, "
+            f"{database} ({where}): {clients} clients setting up, then /healthz {baseline_seconds:g} s, "
             f"then the mix {seconds:g} s"
         )
         results = drive(base, clients, seconds, baseline_seconds)

@@ -40,6 +40,8 @@ DOUBLE_TAP_SECONDS = (
 )
 CHANNEL_LENGTH = 100
 HEALTHZ = "GET /healthz"
+REPLAY = "replay (same key)"
+REPLAY_SHARE = 0.05  # of keyed requests, sent again with their key after the answer
 # Operation, weight in the mix. Each task step is one request; the client does the step
 # its task is waiting for.
 MIX = {"sign-up": 1, "top-up": 3, "payment": 6, "channel": 4, "tap": 6, "task": 6}
@@ -55,6 +57,7 @@ OPERATIONS = (
     "task accept",
     "task submit",
     "task approve",
+    REPLAY,
 )
 
 
@@ -139,6 +142,7 @@ class LoadClient:
         self.task: TaskState | None = None
         self.last_tap: dict[tuple[str, str], float] = {}
         self.signups = 0
+        self.replay_next = False
 
     # -- HTTP ------------------------------------------------------------------------------------
     def call(
@@ -200,11 +204,22 @@ class LoadClient:
         headers: dict[str, str] | None = None,
         key: str | None = None,
     ) -> Any:
-        """The JSON of a successful answer, else None (the failure is already counted)."""
+        """The JSON of a successful answer, else None (the failure is already counted).
+        A share of keyed requests is sent a second time with the same key, as a client that
+        lost the answer would: the replay must answer the same and move nothing more."""
         response = self.call(op, method, path, body, headers, key)
         if response is None or response.status_code >= 300:
             return None
-        return response.json()
+        first = response.json()
+        replay = self.replay_next or self.rng.random() < REPLAY_SHARE
+        if key is not None and op != "channel claim" and self.measuring and replay:
+            self.replay_next = False
+            again = self.call(REPLAY, method, path, body, headers, key)
+            if again is not None and (again.status_code != response.status_code or again.json() != first):
+                self.surprises.append(
+                    f"{op} replayed with key {key} answered {again.status_code} {again.text}"
+                )
+        return first
 
     # -- people --------------------------------------------------------------------------------
     def sign_up(self, name: str, *roles: str) -> Person | None:
@@ -516,7 +531,21 @@ class LoadClient:
         while time.time() < end:
             self.call(HEALTHZ, "GET", "/healthz")
 
+    def cover(self) -> None:
+        """Every operation once (and one replay), so that even a short run reports each."""
+        self.replay_next = True
+        self.do_top_up()
+        self.do_payment()
+        self.do_tap()
+        self.do_channel()  # none is open yet: this opens one
+        if self.channels:
+            self.claim(self.channels.pop())
+        for _ in range(4):  # post, accept, submit, approve
+            self.do_task()
+        self.do_sign_up()
+
     def mix_until(self, end: float) -> None:
+        self.cover()
         while time.time() < end:
             self.step()
 
