@@ -272,6 +272,7 @@ def load(
         for row in table_rows(done):
             table.add_row(*row)
         console.print(table)
+        console.print(done.summary())
         for check in done.checks:
             console.print(f"{'[green]PASS' if check.ok else '[red]FAIL'}[/] {check.name}: {check.detail}")
     if output is not None and runs:

@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +63,7 @@ class Figure:
     p50: float
     p99: float
     errors: dict[str, int]
+    total_ms: float = 0.0  # the sum of the latencies
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Run:
     figures: list[Figure]
     moved: dict[str, int]
     people: int
+    cpu_seconds: tuple[float, float]  # the server's, during the baseline and during the mix
     checks: list[Check] = field(default_factory=list)
     problem: str | None = None
 
@@ -84,6 +86,25 @@ class Run:
     @property
     def per_second(self) -> float:
         return sum(f.per_second for f in self.figures)
+
+    def cpu_ms_per_request(self) -> tuple[float, float]:
+        """The server's CPU milliseconds per answered request: bare /healthz, the mix."""
+        answered = sum(f.count for f in self.figures)
+        bare, mix = self.cpu_seconds
+        return bare * 1000 / max(1, self.baseline.count), mix * 1000 / max(1, answered)
+
+    def summary(self) -> str:
+        bare, mix = self.cpu_ms_per_request()
+        return (
+            f"Server CPU per answered request: {bare:.2f} ms for the bare `/healthz`, {mix:.2f} ms in the "
+            f"mix. Sign-ups and sign-ins took {self.share('sign-up', 'sign-in'):.0%} of the clients' "
+            "time waiting for answers."
+        )
+
+    def share(self, *operations: str) -> float:
+        """The part of the clients' waiting during the mix spent on these operations."""
+        spent = {f.operation: f.total_ms for f in self.figures}
+        return sum(spent.get(op, 0.0) for op in operations) / max(1e-9, sum(spent.values()))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -206,8 +227,9 @@ def server_environment(admin_token: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(url: str, log: Path, admin_token: str) -> Iterator[str]:
-    """`obolo serve` over `url` on a free loopback port until the block ends; its base URL."""
+def serving(url: str, log: Path, admin_token: str) -> Iterator[tuple[str, int]]:
+    """`obolo serve` over `url` on a free loopback port until the block ends; its base URL
+    and process id."""
     from obolo.entrypoints.demo_sites import free_port
 
     port = free_port()
@@ -237,7 +259,7 @@ def serving(url: str, log: Path, admin_token: str) -> Iterator[str]:
                         break
                 except httpx.TransportError:
                     time.sleep(0.2)
-            yield base
+            yield base, server.pid
         finally:
             server.terminate()
             try:
@@ -248,8 +270,13 @@ def serving(url: str, log: Path, admin_token: str) -> Iterator[str]:
 
 
 # -- the run ---------------------------------------------------------------------------------------
-def drive(base: str, clients: int, seconds: float, baseline_seconds: float) -> list[ClientResult]:
-    """The client processes: each sets up, then all start together on /healthz, then the mix."""
+def drive(
+    base: str, server: int, clients: int, seconds: float, baseline_seconds: float
+) -> tuple[list[ClientResult], float, float]:
+    """The client processes: each sets up, then all start together on /healthz, then the mix.
+    With the results, the server process's CPU seconds during the baseline and the mix."""
+    from obolo.entrypoints.bench.tap_bench import _cpu_seconds
+
     context = multiprocessing.get_context("spawn")
     ready, start, results = context.Queue(), context.Queue(), context.Queue()
     processes = [
@@ -268,7 +295,12 @@ def drive(base: str, clients: int, seconds: float, baseline_seconds: float) -> l
         begin = time.time() + 0.5
         for _ in processes:
             start.put(begin)
+        time.sleep(max(0.0, begin - time.time()))
+        cpu_start = _cpu_seconds(server)
+        time.sleep(max(0.0, begin + baseline_seconds - time.time()))
+        cpu_baseline = _cpu_seconds(server)
         answers = [results.get(timeout=baseline_seconds + seconds + 300) for _ in processes]
+        cpu_mix = _cpu_seconds(server) - cpu_baseline
     finally:
         for process in processes:
             process.join(timeout=30)
@@ -277,7 +309,7 @@ def drive(base: str, clients: int, seconds: float, baseline_seconds: float) -> l
     failed = [a for a in answers if isinstance(a, str)]
     if failed:
         raise RuntimeError("; ".join(failed))
-    return sorted(answers, key=lambda r: r.client)
+    return sorted(answers, key=lambda r: r.client), cpu_baseline - cpu_start, cpu_mix
 
 
 def figures(results: list[ClientResult], operation: str, seconds: float) -> Figure:
@@ -293,24 +325,31 @@ def figures(results: list[ClientResult], operation: str, seconds: float) -> Figu
         percentile(latencies, 0.5),
         percentile(latencies, 0.99),
         dict(errors),
+        sum(latencies),
     )
 
 
-def run(pg_url: str | None, clients: int, seconds: float, baseline_seconds: float, progress=print) -> Run:  # type: ignore[no-untyped-def]
+def run(
+    pg_url: str | None,
+    clients: int,
+    seconds: float,
+    baseline_seconds: float,
+    progress: Callable[[str], object] = print,
+) -> Run:
     """One database: serve, drive, read back, check."""
     database = "SQLite" if pg_url is None else "PostgreSQL"
     admin_token = secrets.token_urlsafe(24)
     with (
         tempfile.TemporaryDirectory(prefix="obolo-bench-load-log-") as folder,
         fresh_database(pg_url) as url,
-        serving(url, Path(folder) / "server.log", admin_token) as base,
+        serving(url, Path(folder) / "server.log", admin_token) as (base, server),
     ):
         where = "a temp file" if pg_url is None else f"database {make_url(url).database}"
         progress(
             f"{database} ({where}): {clients} clients setting up, then /healthz {baseline_seconds:g} s, "
             f"then the mix {seconds:g} s"
         )
-        results = drive(base, clients, seconds, baseline_seconds)
+        results, cpu_baseline, cpu_mix = drive(base, server, clients, seconds, baseline_seconds)
         with httpx.Client(base_url=base, timeout=60) as http:
             observed = observed_books(http, results, admin_token)
             check = http.get("/v1/ledger/check", headers={"Authorization": f"Bearer {admin_token}"})
@@ -329,6 +368,7 @@ def run(pg_url: str | None, clients: int, seconds: float, baseline_seconds: floa
         [figures(results, op, load_seconds) for op in OPERATIONS],
         dict(moved),
         sum(len(r.people) for r in results),
+        (cpu_baseline, cpu_mix),
     )
     done.checks = invariants(predicted_books(results), observed)
     done.checks.append(
@@ -427,7 +467,15 @@ def markdown(runs: list[Run], command: str, machine: str) -> str:
         lines += ["| " + " | ".join(HEADER) + " |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
         lines += ["| " + " | ".join(row) + " |" for row in table_rows(r)]
         moved = ", ".join(f"{op} {n:,}" for op, n in sorted(r.moved.items()))
-        lines += ["", f"Money moved by: {moved}.", "", "| invariant | held | figure |", "| --- | --- | --- |"]
+        lines += [
+            "",
+            f"Money moved by: {moved}.",
+            "",
+            r.summary(),
+            "",
+            "| invariant | held | figure |",
+            "| --- | --- | --- |",
+        ]
         lines += [f"| {c.name} | {'yes' if c.ok else '**no**'} | {c.detail} |" for c in r.checks]
         lines.append("")
     return "\n".join(lines)

@@ -268,12 +268,10 @@ class LoadClient:
             self.top_up(payer, units("300.00"))
             for _ in range(3):
                 uid = "04" + secrets.token_hex(6).upper()
-                if (
-                    self.answer(
-                        "setup", "POST", "/v1/cards", {"uid": uid}, payer.headers, key=str(uuid.uuid4())
-                    )
-                    is None
-                ):
+                linked = self.answer(
+                    "setup", "POST", "/v1/cards", {"uid": uid}, payer.headers, str(uuid.uuid4())
+                )
+                if linked is None:
                     raise RuntimeError("the load client could not link a card")
                 payer.cards.append(uid)
         site = self.answer(
