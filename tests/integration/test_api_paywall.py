@@ -119,3 +119,28 @@ def test_receipt_keys_and_view_refunds_refuse_others_with_their_codes(client, pr
     assert (missing.status_code, missing.json()["code"]) == (404, "channel_not_found")
     garbage = client.post(f"/v1/channels/{channel}/refunds", json={"view": "x" * 20}, headers=stranger)
     assert (garbage.status_code, garbage.json()["code"]) == (422, "invalid_view_receipt")
+
+
+def test_a_channel_opened_again_with_the_same_idempotency_key_reserves_once(client, provider):
+    """A retried channel opening (same key, same body) answers the first channel and holds its
+    money once; the same key with another body is refused and holds nothing more."""
+    import base64
+    import hashlib
+
+    _, provider_id = provider
+    reader = person(client, "reader@example.com")
+    card = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+    topped = client.post("/v1/topups", json={"amount": "10.00", "asset": "EUR", "card": card}, headers=reader)
+    assert topped.status_code == 201, topped.text
+    root = base64.urlsafe_b64encode(hashlib.sha256(b"chain").digest()).decode().rstrip("=")
+    body = {"provider_id": provider_id, "asset": "EUR", "price": "0.01", "length": 100, "root": root}
+    keyed = {**reader, "Idempotency-Key": "open-1"}
+    first = client.post("/v1/channels", json=body, headers=keyed)
+    again = client.post("/v1/channels", json=body, headers=keyed)
+    assert first.status_code == again.status_code == 201, (first.text, again.text)
+    assert again.json()["channel_id"] == first.json()["channel_id"]
+    other = client.post("/v1/channels", json={**body, "length": 200}, headers=keyed)
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    wallets = client.get("/v1/wallets", headers=reader).json()
+    assert wallets == [{"asset": "EUR", "available": "9.000000", "reserved": "1.000000"}]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
-from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
+from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
 from obolo.paywall.model import MAX_CHAIN, Claim
@@ -98,23 +99,32 @@ def register_provider(
     return ProviderOut(id=provider.id, name=provider.name, origin=provider.origin)
 
 
-@router.post("/v1/channels", status_code=201, responses=ERRORS)
+@router.post("/v1/channels", status_code=201, response_model=ChannelOut, responses=ERRORS)
 def open_channel(
     body: ChannelIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
-) -> ChannelOut:
-    """Reserve length x price for one provider and get the signed certificate."""
-    price = Amount.parse(body.price, platform.wallets.asset(body.asset))
-    channel_id, certificate = platform.paywall.open_channel(
-        principal.user_id, body.provider_id, price, body.length, body.root, body.ttl_seconds
-    )
-    return ChannelOut(
-        channel_id=channel_id,
-        certificate=certificate,
-        reserved=format_units(price.units * body.length, price.asset),
-        asset=body.asset,
-    )
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Reserve length x price for one provider and get the signed certificate. A retry
+    with the same `Idempotency-Key` answers the same channel and reserves nothing more."""
+
+    def work() -> tuple[int, Any]:
+        price = Amount.parse(body.price, platform.wallets.asset(body.asset))
+        channel_id, certificate = platform.paywall.open_channel(
+            principal.user_id, body.provider_id, price, body.length, body.root, body.ttl_seconds,
+            idempotency_key,
+        )  # fmt: skip
+        out = ChannelOut(
+            channel_id=channel_id,
+            certificate=certificate,
+            reserved=format_units(price.units * body.length, price.asset),
+            asset=body.asset,
+        )
+        return 201, out.model_dump(mode="json")
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
 @router.post("/v1/channels/claims", responses=ERRORS)

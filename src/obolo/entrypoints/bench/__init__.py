@@ -219,3 +219,74 @@ def tap(
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Tap"))
         typer.echo(f"written to {output}")
+
+
+# load
+@bench_app.command("load")
+def load(
+    seconds: float = typer.Option(20, "--seconds", help="How long the mix runs."),
+    clients: int = typer.Option(4, "--clients", min=1, help="Client processes, each one request at a time."),
+    baseline_seconds: float = typer.Option(
+        5, "--baseline-seconds", help="How long /healthz is loaded first."
+    ),
+    sqlite: bool = typer.Option(True, "--sqlite/--no-sqlite", help="Run on a fresh SQLite file."),
+    pg: str | None = typer.Option(
+        None,
+        "--pg",
+        help="Also run on this PostgreSQL server, in a database created and dropped for the run.",
+    ),
+    output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        Path("docs/benchmarks.md"), "--output", help="Markdown file whose '## Load' section is replaced."
+    ),
+) -> None:
+    """A mixed workload from several processes against `obolo serve`, beside its bare /healthz;
+    then every wallet, the fees and the books checked against what the answers predict."""
+    import os
+    import platform as host
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from obolo.entrypoints.bench.ledger_bench import reachable, replace_section
+    from obolo.entrypoints.bench.load_bench import HEADER, Run, markdown, run, table_rows
+
+    console = Console()
+    targets: list[str | None] = [None] if sqlite else []
+    if pg:
+        from obolo.adapters.db.engine import database_url
+
+        problem = reachable(database_url(pg))
+        if problem:
+            console.print(
+                f"[yellow]skipping PostgreSQL at {pg.split('@')[-1]}: not reachable ({problem})[/yellow]"
+            )
+        else:
+            targets.append(pg)
+    runs: list[Run] = []
+    for target in targets:
+        done = run(target, clients, seconds, baseline_seconds, progress=console.print)
+        runs.append(done)
+        table = Table(
+            title=f"{done.database}: {done.clients} clients, {done.seconds:.1f} s, {done.people} people"
+        )
+        for column in HEADER:
+            table.add_column(column, justify="left" if column in ("operation", "errors") else "right")
+        for row in table_rows(done):
+            table.add_row(*row)
+        console.print(table)
+        console.print(done.summary())
+        for check in done.checks:
+            console.print(f"{'[green]PASS' if check.ok else '[red]FAIL'}[/] {check.name}: {check.detail}")
+    if output is not None and runs:
+        load_average = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        machine = (
+            f"{os.cpu_count()} cores shared with other work (load average {load_average} after the run), "
+            f"Python {host.python_version()}"
+        )
+        command = f"obolo bench load --seconds {seconds:g} --clients {clients}" + (" --pg URL" if pg else "")
+        existing = output.read_text() if output.exists() else ""
+        output.write_text(replace_section(existing, markdown(runs, command, machine), heading="## Load"))
+        console.print(f"written to {output}")
+    if not all(r.ok for r in runs):
+        console.print("[red]the money did not add up as predicted[/red]")
+        raise typer.Exit(1)

@@ -188,7 +188,7 @@ async def _phase(
     return Phase(name, total, ok, elapsed, latencies, server, declined)
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc; NaN elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -200,9 +200,9 @@ def _cpu_seconds(pid: int) -> float:
 def _measured(pid: int, phase: Any) -> Phase:
     from dataclasses import replace
 
-    before = _cpu_seconds(pid)
+    before = cpu_seconds(pid)
     result: Phase = asyncio.run(phase)
-    return replace(result, cpu_seconds=_cpu_seconds(pid) - before)
+    return replace(result, cpu_seconds=cpu_seconds(pid) - before)
 
 
 def run(rate: float = 500, seconds: float = 10, cards: int = 3000) -> tuple[Phase, Phase, Phase]:
