@@ -45,6 +45,12 @@ class PageForbidden(Exception):
         self.message = message
 
 
+def require_operator(page: Visitor) -> None:
+    """PageForbidden unless the visitor holds the operator role."""
+    if not page.has(Role.OPERATOR):
+        raise PageForbidden("This page is for operators only.")
+
+
 class CsrfRefused(Exception):
     """A form without a valid CSRF token: answered with a 403 page; nothing is done."""
 

@@ -368,9 +368,9 @@ IT.update(TASKS_IT)  # tasks: the microtask pages keep their messages beside the
 IT.update(
     {
         "SMS undo requests": "Richieste di annullamento SMS",
-        "Senders asked to undo these after the ten minutes, or after the recipient spent, and the "
+        "Senders asked to undo these after the undo window, or after the recipient spent, and the "
         "recipient did not return the money.": (
-            "Chi ha inviato ha chiesto di annullarli dopo i dieci minuti, o dopo che il destinatario "
+            "Chi ha inviato ha chiesto di annullarli dopo il tempo per annullare, o dopo che il destinatario "
             "aveva speso, e il destinatario non ha restituito il denaro."
         ),
         "Ref {ref}: {amount}": "Rif {ref}: {amount}",

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from obolo.entrypoints.web.context import PageForbidden, SignedIn, render
-from obolo.identity.model import Role
+from obolo.entrypoints.web.context import SignedIn, render, require_operator
 from obolo.jobs.service import states as job_states
 from obolo.reports import operator
 
@@ -23,8 +22,7 @@ def console(
     q: Annotated[str, Query(max_length=100)] = "",
     deliveries: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    if not page.has(Role.OPERATOR):
-        raise PageForbidden("This page is for operators only.")
+    require_operator(page)
     engine = page.platform.engine
     status = deliveries if deliveries in DELIVERY_STATUSES else None
     return render(

@@ -8,19 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from obolo.entrypoints.web.context import Form, PageForbidden, SignedIn, Visitor, finish, render, text
+from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, require_operator, text
 from obolo.entrypoints.web.problems import FORM
 from obolo.errors import OboloError
-from obolo.identity.model import Role
 from obolo.reports import tasks as reports
 from obolo.sms import undo_requests
 
 router = APIRouter(include_in_schema=False)
-
-
-def _operator(page: Visitor) -> None:
-    if not page.has(Role.OPERATOR):
-        raise PageForbidden("This page is for operators only.")
 
 
 def _requests_page(page: Visitor, status: int = 200, **context: Any) -> Response:
@@ -41,7 +35,7 @@ def _requests_page(page: Visitor, status: int = 200, **context: Any) -> Response
 
 @router.get("/operator/sms-undos")
 def requests(page: SignedIn, done: str = "") -> Response:
-    _operator(page)
+    require_operator(page)
     notices = {
         "reversed": page.t("Reversed: the money is back with the sender, and both were told."),
         "declined": page.t("Declined: the payment stands; the sender was told."),
@@ -51,7 +45,7 @@ def requests(page: SignedIn, done: str = "") -> Response:
 
 @router.post("/operator/sms-undos/{send_id}")
 def decide(page: SignedIn, send_id: str, form: Form) -> Response:
-    _operator(page)
+    require_operator(page)
     reverse = text(form, "decision", 10) == "reverse"
     try:
         undo_requests.decide(

@@ -22,6 +22,7 @@ from obolo.entrypoints.web.context import (
     Visitor,
     finish,
     render,
+    require_operator,
     text,
 )
 from obolo.entrypoints.web.format import parse_amount, plain
@@ -538,11 +539,6 @@ def dispute(page: SignedIn, assignment_id: str, form: Form) -> Response:
 # -- operators ---------------------------------------------------------------------------------
 
 
-def _operator(page: Visitor) -> None:
-    if not page.has(Role.OPERATOR):
-        raise PageForbidden("This page is for operators only.")
-
-
 def _disputes_page(page: Visitor, status: int = 200, **context: Any) -> Response:
     found = page.platform.tasks.disputes(DisputeStatus.OPEN, 100)
     engine = page.platform.engine
@@ -562,7 +558,7 @@ def _disputes_page(page: Visitor, status: int = 200, **context: Any) -> Response
 
 @router.get("/operator/disputes")
 def disputes(page: SignedIn, done: str = "") -> Response:
-    _operator(page)
+    require_operator(page)
     notices = {
         "overturned": page.t("Overturned: the worker is paid."),
         "upheld": page.t("Upheld: the rejection stands."),
@@ -572,7 +568,7 @@ def disputes(page: SignedIn, done: str = "") -> Response:
 
 @router.post("/operator/disputes/{assignment_id}")
 def decide(page: SignedIn, assignment_id: str, form: Form) -> Response:
-    _operator(page)
+    require_operator(page)
     overturn = text(form, "decision", 10) == "overturn"
     try:
         page.platform.tasks.decide_dispute(
