@@ -22,12 +22,12 @@ PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("obolo.api")
 #: What a client is told when the database itself fails, by code.
 STORAGE_DETAILS = {
-    "database_unavailable": "the database cannot be reached just now; nothing was changed or the change "
-    "was made whole: retry with the same Idempotency-Key",
-    "database_read_only": "the database accepts no changes just now (read-only); nothing was changed: "
-    "reading works, retry changes later with the same Idempotency-Key",
-    "database_full": "the database has no space left; nothing was changed: retry later with the same "
-    "Idempotency-Key",
+    "database_unavailable": "the database cannot be reached just now; retry with the same "
+    "Idempotency-Key (a change is made whole or not at all, and never twice)",
+    "database_read_only": "the database accepts no changes just now (read-only); reading works: "
+    "retry later with the same Idempotency-Key",
+    "database_full": "the database has no space left; nothing half-done was kept: retry later with "
+    "the same Idempotency-Key (a change is never made twice)",
 }
 #: Seconds a client should wait before retrying after each storage failure.
 STORAGE_RETRY_AFTER = {"database_unavailable": 1, "database_read_only": 30, "database_full": 30}
