@@ -31,7 +31,7 @@ DECLINED = {"number": "4000000000000002", "exp_month": 12, "exp_year": 2031, "cv
 UNIT = 1_000_000  # EUR has 6 decimals
 PAYMENT_FEE = FeeRule(basis_points=100)  # 1 % on payments, so fees are part of the sums
 SERVER_ENV = {"OBOLO_FEES": "payment=100:0"}
-START_BALANCE = 50 * UNIT
+START_BALANCE = 5 * UNIT  # low enough that some payments meet insufficient funds
 
 
 def euros(units: int) -> str:

@@ -20,6 +20,7 @@ import httpx
 
 from obolo.adapters.db.engine import make_engine
 from tests.e2e.fault_support import (
+    START_BALANCE,
     Person,
     Recorder,
     Sent,
@@ -77,7 +78,7 @@ def test_a_read_only_database_refuses_changes_clearly_and_keeps_reading(tmp_path
             for person in people:
                 wallets = http.get("/v1/wallets", headers=person.headers)
                 assert wallets.status_code == 200, wallets.text
-                assert wallets.json()[0]["available"] == "50.000000"
+                assert wallets.json()[0]["available"] == euros(START_BALANCE)
                 history = http.get("/v1/transactions", headers=person.headers)
                 assert history.status_code == 200, history.text
                 assert len(history.json()["data"]) == 1
