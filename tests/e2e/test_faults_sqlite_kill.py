@@ -26,7 +26,7 @@ from tests.e2e.test_server import free_port
 PEOPLE = 6
 CLIENTS = 4
 KILLS = int(os.environ.get("OBOLO_FAULT_KILLS", "2"))
-ANSWERS_PER_ROUND = int(os.environ.get("OBOLO_FAULT_ANSWERS", "60"))
+ANSWERS_PER_ROUND = int(os.environ.get("OBOLO_FAULT_ANSWERS", "50"))
 
 
 def drill(tmp_path, kills: int, answers_per_round: int) -> dict[str, int]:

@@ -104,16 +104,12 @@ def test_a_full_disk_refuses_changes_clearly_and_recovers_when_space_frees(tmp_p
     path = tmp_path / "obolo.db"
     url = f"sqlite:///{path}"
     server = Server(url, free_port(), tmp_path)
-    server.start()
+    limit = 3000  # pages of 4 KiB: a 12 MB disk
+    server.start(env={"OBOLO_SQLITE_PRAGMAS": f"max_page_count={limit}"})
     engine = make_engine(url)
     recorder = Recorder()
     try:
         people = sign_up_people(server.base, 3)
-        server.stop()
-        with sqlite3.connect(path) as connection:
-            pages = connection.execute("PRAGMA page_count").fetchone()[0]
-        limit = pages + 200
-        server.start(env={"OBOLO_SQLITE_PRAGMAS": f"max_page_count={limit}"})
         with httpx.Client(base_url=server.base, timeout=15) as http:
             # some payments while there is room
             for n in range(10):

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from obolo.adapters.db.transactions import TransactionBusy, storage_failure
+from obolo.adapters.db.transactions import TransactionBusy, is_retryable, storage_failure
 from obolo.errors import OboloError, RateLimited
 from obolo.money import MoneyError
 
@@ -169,6 +169,8 @@ def install(app: FastAPI) -> None:
 
     async def _storage(_request: Request, error: Exception) -> JSONResponse:
         code = storage_failure(error)
+        if code is None and is_retryable(error):  # a race lost outside the retrying helper
+            return problem("busy", "the service is busy; retry with the same Idempotency-Key", status=503)
         if code is None:
             log.error("unexpected database error", error_type=type(error).__name__)
             return problem("internal_error", "something went wrong on our side; nothing was charged twice")
