@@ -42,8 +42,16 @@ def euros(units: int) -> str:
 class Server:
     """`obolo serve` in its own process; killed and started again on the same database."""
 
-    def __init__(self, url: str, port: int, log_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        port: int,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.url = url
+        self.args = args
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.log_dir = log_dir
@@ -64,6 +72,7 @@ class Server:
                 self.url,
                 "--port",
                 str(self.port),
+                *self.args,
             ],
             env={**self.env, **(env or {})},
             stdout=log,
@@ -86,6 +95,17 @@ class Server:
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def api_processes(self) -> list[int]:
+        """With --workers N: the pids of the N API processes (children of `obolo serve`)."""
+        assert self.process is not None
+        pids = []
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                    pids.append(int(pid))
+        return pids
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -7,6 +7,7 @@ balances are exactly what the answers say, money is conserved and the books chec
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -66,3 +67,38 @@ def test_a_server_killed_under_load_loses_and_doubles_nothing(tmp_path):
 def test_a_server_killed_ten_times_under_load_loses_and_doubles_nothing(tmp_path):
     """The same, longer: ten kills, 150 answers between them."""
     drill(tmp_path, 10, 150)
+
+
+@pytest.mark.slow
+def test_api_processes_killed_under_load_lose_and_double_nothing(tmp_path):
+    """`obolo serve --workers 2`: one API process at a time is SIGKILLed, four times; the
+    server starts a new one, and a retry landing on the other process takes over the dead
+    one's keys at once."""
+    url = f"sqlite:///{tmp_path / 'obolo.db'}"
+    server = Server(url, free_port(), tmp_path, args=("--workers", "2"))
+    server.start()
+    engine = make_engine(url)
+    try:
+        people = sign_up_people(server.base, PEOPLE)
+        recorder = Recorder()
+        stop, threads = start_load(server.base, people, recorder, CLIENTS)
+        killed = []
+        for round_ in range(4):
+            wait_for_finals(recorder, (round_ + 1) * ANSWERS_PER_ROUND)
+            processes = server.api_processes()
+            assert len(processes) == 2, processes
+            victim = processes[round_ % 2]
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+            deadline = time.monotonic() + 30
+            while len(set(server.api_processes()) - set(killed)) < 2:  # the server replaced it
+                assert time.monotonic() < deadline, "no new API process"
+                time.sleep(0.1)
+        wait_for_finals(recorder, 5 * ANSWERS_PER_ROUND)
+        stop_load(stop, threads, recorder)
+        figures = verify(server.base, engine, people, recorder)
+        print(f"\nSQLite, --workers 2, an API process killed 4x under load: {figures}")
+        assert figures["retried"] > 0
+    finally:
+        server.stop()
+        engine.dispose()
