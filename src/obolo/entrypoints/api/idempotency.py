@@ -8,8 +8,8 @@ Responses below 500 are stored; after an unexpected error the claim is released 
 retry can run. A claim names the process that made it: when that process died (killed
 mid-request, on this host) or lost track of it (the database failed before the release),
 a retry takes the key over at once; a claim of another host's process is taken over
-once it is two minutes old. Money is protected a second time below this layer: the key also fixes
-the ledger transfer ids, so even two racing requests can move money once.
+once it is two minutes old. Money is protected a second time below this layer: the key
+also fixes the ledger transfer ids, so even two racing requests can move money once.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ _ABANDONED_AFTER_NS = 120 * 1_000_000_000  # a claim older than this was left by
 Handler = Callable[[], tuple[int, Any]]
 _HOST = socket.gethostname()[:40]
 _owner: tuple[int, str] | None = None
-# (principal, key) of the claims this process holds and is still working on
-_running: set[tuple[str, str]] = set()
+# (principal, key) of the claims this process holds and is still working on, each with a
+# token of the request that holds it
+_running: dict[tuple[str, str], object] = {}
 _running_lock = threading.Lock()
 
 
@@ -115,6 +116,7 @@ class Idempotency:
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._token: object | None = None  # this request's mark on a claim it holds
 
     def run(self, principal: str, key: str | None, request_hash: str, handler: Handler) -> JSONResponse:
         if key is None:
@@ -130,8 +132,7 @@ class Idempotency:
             self._release_if_possible(principal, key)
             raise
         finally:
-            with _running_lock:
-                _running.discard((principal, key))
+            self._done_running(principal, key)
         return _respond(status, body, replayed=False)
 
     @staticmethod
@@ -190,8 +191,7 @@ class Idempotency:
                 continue  # another request claimed it between our read and insert
             except BaseException:
                 if mine:
-                    with _running_lock:
-                        _running.discard((principal, key))
+                    self._done_running(principal, key)
                 raise
             if time.monotonic() > deadline:
                 return problem(
@@ -199,12 +199,18 @@ class Idempotency:
                 )
             time.sleep(0.05)
 
-    @staticmethod
-    def _mark_running(principal: str, key: str) -> bool:
+    def _mark_running(self, principal: str, key: str) -> bool:
         """Note the claim as running here before it commits: once others see it, it is."""
+        self._token = object()
         with _running_lock:
-            _running.add((principal, key))
+            _running[(principal, key)] = self._token
         return True
+
+    def _done_running(self, principal: str, key: str) -> None:
+        """Forget the claim, unless a later request of this process holds it by now."""
+        with _running_lock:
+            if _running.get((principal, key)) is self._token:
+                del _running[(principal, key)]
 
     def _store(self, principal: str, key: str, status: int, body: Any) -> None:
         table = idempotency_keys
