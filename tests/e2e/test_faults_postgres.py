@@ -51,7 +51,8 @@ def own_database() -> Iterator[str]:
     if reason:
         pytest.skip(reason)
     name = f"obolo_faults_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_driver_url(PG_URL), isolation_level="AUTOCOMMIT")
+    # pre-ping: after a restart drill the pooled connection is gone, the drop needs a new one
+    admin = create_engine(_driver_url(PG_URL), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(_driver_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
