@@ -396,6 +396,9 @@ class Ledger:
     # -- one transaction each -----------------------------------------------------------
     def register_assets(self, assets: Iterable[Asset]) -> None:
         wanted = list(assets)
+        known = self.assets()
+        if all(known.get(asset.code) == asset for asset in wanted):
+            return  # nothing to write: a read-only database is fine
         self.run(lambda s: s.register_assets(wanted))
 
     def assets(self) -> dict[str, Asset]:

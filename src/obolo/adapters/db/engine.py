@@ -4,6 +4,10 @@ SQLite runs in WAL mode with `synchronous=FULL` (a committed transfer survives a
 cut) and takes the write lock at BEGIN (`BEGIN IMMEDIATE`), so two writers never both
 read a balance and then race to update it. PostgreSQL runs at READ COMMITTED; the ledger
 locks the accounts it changes with `SELECT ... FOR UPDATE`, in id order.
+
+`OBOLO_SQLITE_PRAGMAS` (for fault drills, never for production) adds limits to every new
+SQLite connection: `max_page_count=N` makes the database "full" at N pages, `query_only=1`
+makes it read-only, as a full disk or a read-only file would.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 DEFAULT_URL = "sqlite:///obolo.db"
+#: The only pragmas OBOLO_SQLITE_PRAGMAS may set: limits, never weaker durability.
+DRILL_PRAGMAS = frozenset({"max_page_count", "query_only"})
 #: Pass as an execution option to read without taking SQLite's write lock.
 READ_ONLY = {"obolo_begin": "DEFERRED"}
 
@@ -44,7 +50,23 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def drill_pragmas(text: str | None = None) -> list[tuple[str, int]]:
+    """The limits OBOLO_SQLITE_PRAGMAS asks for ("max_page_count=400,query_only=1")."""
+    text = os.environ.get("OBOLO_SQLITE_PRAGMAS", "") if text is None else text
+    chosen = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        name = name.strip().lower()
+        if name not in DRILL_PRAGMAS or not value.strip().isdigit():
+            raise ValueError(
+                f"OBOLO_SQLITE_PRAGMAS: {item!r} is not one of {sorted(DRILL_PRAGMAS)}=<integer>"
+            )
+        chosen.append((name, int(value)))
+    return chosen
+
+
 def _sqlite_engine(url: str, *, in_memory: bool, **kwargs: Any) -> Engine:
+    limits = drill_pragmas()
     connect_args = {"timeout": 60, "check_same_thread": False}
     if in_memory:
         kwargs.setdefault("poolclass", StaticPool)
@@ -60,6 +82,8 @@ def _sqlite_engine(url: str, *, in_memory: bool, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
+        for name, value in limits:
+            cursor.execute(f"PRAGMA {name}={value}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from obolo.adapters.db.engine import READ_ONLY
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -19,14 +21,17 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` (the newest by default). Safe to run again."""
+    """Bring the database to `revision` (the newest by default). Safe to run again; a
+    database already at the newest revision is only read (it may be read-only)."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
     command.upgrade(alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as connection:
+    with engine.connect().execution_options(**READ_ONLY) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -235,6 +235,9 @@ idempotency_keys = Table(
     Column("response_body", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("completed_at", BigInteger, nullable=True),
+    # who runs the first request (host:pid:nonce), so a retry can tell a claim left by a
+    # process that died from one still running
+    Column("owner", String(80), nullable=True),
 )
 
 # -- events and webhooks ------------------------------------------------------------------

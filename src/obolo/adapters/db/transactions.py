@@ -49,6 +49,45 @@ def is_retryable(error: Exception) -> bool:
     return False
 
 
+# SQLite's primary result codes for a full disk and a read-only file; I/O error, cannot open.
+_SQLITE_FULL, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN = 13, 8, 10, 14
+DATABASE_UNAVAILABLE = "database_unavailable"
+DATABASE_READ_ONLY = "database_read_only"
+DATABASE_FULL = "database_full"
+
+
+def storage_failure(error: BaseException) -> str | None:
+    """Which failure of the database itself this error is, as a stable code, or None for
+    any other error (a bug, a constraint).
+
+    `database_unavailable`: the connection was lost or refused (a restart, a terminated
+    backend, an I/O error); `database_read_only`: it refuses writes; `database_full`: no
+    space is left. In each case the transaction did not commit, or committed whole: a
+    retry with the same idempotency key is safe."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return DATABASE_UNAVAILABLE
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    if isinstance(cause, sqlite3.Error):
+        primary = (getattr(cause, "sqlite_errorcode", None) or 0) & 0xFF
+        return {
+            _SQLITE_FULL: DATABASE_FULL,
+            _SQLITE_READONLY: DATABASE_READ_ONLY,
+            _SQLITE_IOERR: DATABASE_UNAVAILABLE,
+            _SQLITE_CANTOPEN: DATABASE_UNAVAILABLE,
+        }.get(primary)
+    if isinstance(cause, psycopg.Error):
+        sqlstate = cause.sqlstate or ""
+        if sqlstate == "53100":
+            return DATABASE_FULL
+        if sqlstate == "25006":
+            return DATABASE_READ_ONLY
+        if sqlstate[:2] in ("08", "53", "57") or isinstance(cause, psycopg.InterfaceError):
+            return DATABASE_UNAVAILABLE  # connection exceptions, resources, operator intervention
+        if not sqlstate and isinstance(cause, psycopg.OperationalError):
+            return DATABASE_UNAVAILABLE  # "server closed the connection unexpectedly" and the like
+    return None
+
+
 @contextmanager
 def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Connection]:
     """One transaction, committed when the block ends without an exception."""

@@ -3,18 +3,34 @@ machine `code`; the HTTP status for each code is decided here and only here."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from obolo.adapters.db.transactions import TransactionBusy
+from obolo.adapters.db.transactions import TransactionBusy, is_retryable, storage_failure
 from obolo.errors import OboloError, RateLimited
 from obolo.money import MoneyError
 
 PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("obolo.api")
+#: What a client is told when the database itself fails, by code.
+STORAGE_DETAILS = {
+    "database_unavailable": "the database cannot be reached just now; retry with the same "
+    "Idempotency-Key (a change is made whole or not at all, and never twice)",
+    "database_read_only": "the database accepts no changes just now (read-only); reading works: "
+    "retry later with the same Idempotency-Key",
+    "database_full": "the database has no space left; nothing half-done was kept: retry later with "
+    "the same Idempotency-Key (a change is never made twice)",
+}
+#: Seconds a client should wait before retrying after each storage failure.
+STORAGE_RETRY_AFTER = {"database_unavailable": 1, "database_read_only": 30, "database_full": 30}
 
 STATUS_BY_CODE: dict[str, int] = {
     "validation_error": 422,
@@ -28,6 +44,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "batch_too_large": 413,
     "payload_too_large": 413,
     "ledger_busy": 503,
+    # the database itself failed: nothing was half-written; retry with the same Idempotency-Key
+    "database_unavailable": 503,
+    "database_read_only": 503,
+    "database_full": 503,
     "internal_error": 500,
     "invalid_request": 422,
     "insufficient_funds": 422,
@@ -158,6 +178,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TransactionBusy)
     async def _busy(_request: Request, _error: TransactionBusy) -> JSONResponse:
         return problem("busy", "the service is busy; retry with the same Idempotency-Key", status=503)
+
+    async def _storage(_request: Request, error: Exception) -> JSONResponse:
+        code = storage_failure(error)
+        if code is None and is_retryable(error):  # a race lost outside the retrying helper
+            return problem("busy", "the service is busy; retry with the same Idempotency-Key", status=503)
+        if code is None:
+            log.error("unexpected database error", error_type=type(error).__name__)
+            return problem("internal_error", "something went wrong on our side; nothing was charged twice")
+        log.warning("database failure", code=code, error_type=type(error).__name__)
+        response = problem(code, STORAGE_DETAILS[code])
+        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER[code])
+        return response
+
+    for database_error in (DBAPIError, sqlite3.Error, psycopg.Error):
+        app.add_exception_handler(database_error, _storage)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:

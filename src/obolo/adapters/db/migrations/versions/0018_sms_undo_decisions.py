@@ -1,14 +1,14 @@
 """sms undo decisions: an operator's ruling on an undo asked after the window
 
-Revision ID: 0017_sms_undo_decisions
-Revises: 0016_expired_holds
+Revision ID: 0018_sms_undo_decisions
+Revises: 0017_expired_holds
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_sms_undo_decisions"
-down_revision = "0016_expired_holds"
+revision = "0018_sms_undo_decisions"
+down_revision = "0017_expired_holds"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """expired holds: partial indexes so a wallet's history finds what expired on it
 
-Revision ID: 0016_expired_holds
-Revises: 0015_payouts
+Revision ID: 0017_expired_holds
+Revises: 0016_idempotency_owner
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_expired_holds"
-down_revision = "0015_payouts"
+revision = "0017_expired_holds"
+down_revision = "0016_idempotency_owner"
 branch_labels = None
 depends_on = None
 
