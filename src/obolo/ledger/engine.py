@@ -378,17 +378,25 @@ class Ledger:
         with transaction(self.engine, read_only=read_only) as connection:
             yield LedgerSession(connection, self.clock)
 
-    def run(self, work: Callable[[LedgerSession], T], *, read_only: bool = False) -> T:
+    def run(
+        self,
+        work: Callable[[LedgerSession], T],
+        *,
+        read_only: bool = False,
+        connection: Connection | None = None,
+    ) -> T:
         """Run `work` in one transaction; if the database says it lost a race (deadlock,
         busy, a concurrent insert of the same id), roll back and run it again from the
-        start. `work` must therefore do nothing outside the transaction.
+        start. `work` must therefore do nothing outside the transaction. On `connection`
+        (one the caller keeps open for a hot loop) if given, else one from the pool.
 
         Raises LedgerBusy when the retries run out."""
         try:
             return run_in_transaction(
                 self.engine,
-                lambda connection: work(LedgerSession(connection, self.clock)),
+                lambda used: work(LedgerSession(used, self.clock)),
                 read_only=read_only,
+                connection=connection,
             )
         except TransactionBusy as error:
             raise LedgerBusy(str(error)) from error

@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from typing import Any
 
 import psycopg
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from obolo.adapters.db.transactions import is_retryable
@@ -59,6 +60,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self.batches = 0
         self.works = 0
+        self._connection: Connection | None = None  # the commit thread's own
 
     def __call__(self, work: Work) -> Any:
         """Run `work` in the next shared transaction; its value, or its exception, once committed."""
@@ -79,6 +81,9 @@ class GroupCommit:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=5)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _loop(self) -> None:
         while True:
@@ -99,9 +104,15 @@ class GroupCommit:
 
     def _run(self, items: list[tuple[Work, Future[Any]]]) -> None:
         works = [work for work, _ in items]
+        # One connection kept by this thread: taking one from the pool and giving it back
+        # (with its reset) cost more than the tap it carried.
+        if self._connection is None:
+            self._connection = self.ledger.engine.connect()
         try:
-            results = self.ledger.run(lambda session: run_each(session, works))
+            results = self.ledger.run(lambda session: run_each(session, works), connection=self._connection)
         except Exception as error:  # the commit itself failed: every caller hears it
+            self._connection.close()  # and the next batch starts on a fresh connection
+            self._connection = None
             for _, future in items:
                 future.set_exception(error)
             return

@@ -89,21 +89,34 @@ def storage_failure(error: BaseException) -> str | None:
 
 
 @contextmanager
-def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Connection]:
-    """One transaction, committed when the block ends without an exception."""
+def transaction(
+    engine: Engine, *, read_only: bool = False, connection: Connection | None = None
+) -> Iterator[Connection]:
+    """One transaction, committed when the block ends without an exception; on a
+    connection from the pool, or on `connection` (one a caller keeps open) if given."""
+    if connection is not None:
+        with connection.begin():
+            yield connection
+        return
     options = READ_ONLY if read_only and is_sqlite(engine) else {}
-    with engine.connect().execution_options(**options) as connection, connection.begin():
-        yield connection
+    with engine.connect().execution_options(**options) as pooled, pooled.begin():
+        yield pooled
 
 
-def run_in_transaction(engine: Engine, work: Callable[[Connection], T], *, read_only: bool = False) -> T:
+def run_in_transaction(
+    engine: Engine,
+    work: Callable[[Connection], T],
+    *,
+    read_only: bool = False,
+    connection: Connection | None = None,
+) -> T:
     """Run `work` in one transaction, retried from the start when it loses a race.
 
     Raises TransactionBusy when the retries run out; any other error propagates."""
     for attempt in range(RETRIES):
         try:
-            with transaction(engine, read_only=read_only) as connection:
-                return work(connection)
+            with transaction(engine, read_only=read_only, connection=connection) as used:
+                return work(used)
         except (DBAPIError, sqlite3.Error, psycopg.Error) as error:
             if not is_retryable(error):
                 raise

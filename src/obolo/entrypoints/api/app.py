@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,11 @@ Micropayments on one exact double-entry ledger.
 def create_app(platform: Platform) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything built so far lives as long as the process: out of the collector's
+        # sight, a full collection no longer walks it (measured: one 71 ms pause during
+        # 10 s of taps without this, none over 2 ms with it).
+        gc.collect()
+        gc.freeze()
         yield
         platform.close()
 
