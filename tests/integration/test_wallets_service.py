@@ -113,6 +113,23 @@ def test_declined_cards_move_nothing(wallets, alice, number, code):
     assert available(wallets, alice) == 0
 
 
+def test_a_retried_declined_top_up_is_declined_again_the_same_way(wallets, alice):
+    """A retry that reaches the service after the decline was recorded (the server died
+    before the answer was stored) is told the same: declined, the same movement, no new
+    charge and no money moved."""
+    declined = Card("4000 0000 0000 0002", 12, 2031, "123")
+    before = ledger_totals(wallets)
+    with pytest.raises(CardDeclined) as first:
+        wallets.top_up(alice, eur("10.00"), declined, idempotency_key="k")
+    with pytest.raises(CardDeclined) as again:
+        wallets.top_up(alice, eur("10.00"), declined, idempotency_key="k")
+    assert again.value.data == first.value.data
+    assert again.value.data["decline_code"] == "card_declined"
+    assert ledger_totals(wallets) == before
+    with wallets.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(sandbox_card_charges)).scalar_one() == 1
+
+
 @pytest.mark.parametrize(
     "card",
     [

@@ -459,9 +459,15 @@ class WalletService:
         card = Card(number, card.exp_month, card.exp_year, card.cvc)
         movement_id = self._movement_id(user_id, MovementKind.TOPUP, idempotency_key)
         with transaction(self.engine, read_only=True) as connection:
-            done = self._find_movement(connection, movement_id)
-        if done is not None:
-            return done
+            movement = self._find_movement(connection, movement_id)
+        if movement is None:
+            movement = self._charge_and_record(user_id, movement_id, amount, card)
+        if movement.status is MovementStatus.FAILED:  # a retry of a declined top-up is declined again
+            code = movement.details.get("decline_code", "card_declined")
+            raise CardDeclined(f"the card was declined ({code})", decline_code=code, movement_id=movement.id)
+        return movement
+
+    def _charge_and_record(self, user_id: str, movement_id: str, amount: Amount, card: Card) -> Movement:
         charge = self.cards.charge(movement_id, amount.units, amount.asset.code, card)
         asset = amount.asset.code
         fee = self._fee(MovementKind.TOPUP, amount.units)
@@ -516,11 +522,7 @@ class WalletService:
             )
             return movement
 
-        movement = self._run(record)
-        if movement.status is MovementStatus.FAILED:
-            code = movement.details.get("decline_code", "card_declined")
-            raise CardDeclined(f"the card was declined ({code})", decline_code=code, movement_id=movement.id)
-        return movement
+        return self._run(record)
 
     # -- payments -----------------------------------------------------------------------------
     def pay(
