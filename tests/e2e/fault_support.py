@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ DECLINED = {"number": "4000000000000002", "exp_month": 12, "exp_year": 2031, "cv
 UNIT = 1_000_000  # EUR has 6 decimals
 PAYMENT_FEE = FeeRule(basis_points=100)  # 1 % on payments, so fees are part of the sums
 SERVER_ENV = {"OBOLO_FEES": "payment=100:0"}
+PEOPLE = 6
+CLIENTS = 4
 START_BALANCE = 5 * UNIT  # low enough that some payments meet insufficient funds
 
 
@@ -389,3 +392,23 @@ def verify(base: str, engine: Engine, people: list[Person], recorder: Recorder) 
     assert check_ledger(engine) == []
     figures.update(movements=len(expected_movements), transfers=posted, fees=fees)
     return figures
+
+
+def drill_under_load(
+    server: Server, engine: Engine, fault: Callable[[], None], faults: int, answers_per_fault: int
+) -> tuple[dict[str, int], Recorder]:
+    """PEOPLE people, CLIENTS clients paying and topping up; `fault` is done `faults`
+    times, each after `answers_per_fault` more final answers, and the load runs on until
+    as many again came after the last one (the server recovered). Then every check of
+    `verify`; returns its figures and the record of what was sent."""
+    people = sign_up_people(server.base, PEOPLE)
+    recorder = Recorder()
+    stop, threads = start_load(server.base, people, recorder, CLIENTS)
+    for n in range(faults):
+        wait_for_finals(recorder, (n + 1) * answers_per_fault)
+        fault()
+    wait_for_finals(recorder, (faults + 1) * answers_per_fault)
+    stop_load(stop, threads, recorder)
+    figures = verify(server.base, engine, people, recorder)
+    figures.update(faults=faults, clients=CLIENTS)
+    return figures, recorder

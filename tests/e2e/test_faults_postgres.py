@@ -25,21 +25,11 @@ from sqlalchemy.engine import make_url
 from obolo.adapters.db.engine import make_engine
 from obolo.adapters.db.migrate import upgrade
 from tests.conftest import PG_URL, _driver_url, _pg_unavailable
-from tests.e2e.fault_support import (
-    Recorder,
-    Server,
-    sign_up_people,
-    start_load,
-    stop_load,
-    verify,
-    wait_for_finals,
-)
+from tests.e2e.fault_support import Server, drill_under_load
 from tests.e2e.test_server import free_port
 
 pytestmark = pytest.mark.postgres
 
-PEOPLE = 6
-CLIENTS = 4
 CUTS = 4
 ANSWERS_PER_CUT = 40
 
@@ -91,18 +81,15 @@ def drill(tmp_path, url: str, fault, faults: int, answers_per_fault: int) -> dic
     server = Server(f"{url}{separator}application_name={application}", free_port(), tmp_path)
     server.start()
     engine = make_engine(url)
+    cut = 0
+
+    def inject() -> None:
+        nonlocal cut
+        cut += fault(application)
+
     try:
-        people = sign_up_people(server.base, PEOPLE)
-        recorder = Recorder()
-        stop, threads = start_load(server.base, people, recorder, CLIENTS)
-        cut = 0
-        for n in range(faults):
-            wait_for_finals(recorder, (n + 1) * answers_per_fault)
-            cut += fault(application)
-        wait_for_finals(recorder, (faults + 1) * answers_per_fault)  # the pool came back
-        stop_load(stop, threads, recorder)
-        figures = verify(server.base, engine, people, recorder)
-        figures.update(faults=faults, backends_cut=cut, clients=CLIENTS)
+        figures, recorder = drill_under_load(server, engine, inject, faults, answers_per_fault)
+        figures["backends_cut"] = cut
         print(f"\nPostgreSQL, {fault.__name__} {faults}x under load: {figures}")
         failures = [b for sent in recorder.sent for s, b in sent.answers if s >= 500]
         assert {(b["status"], b["code"]) for b in failures} <= {(503, "database_unavailable")}, failures

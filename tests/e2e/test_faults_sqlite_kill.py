@@ -13,19 +13,9 @@ import time
 import pytest
 
 from obolo.adapters.db.engine import make_engine
-from tests.e2e.fault_support import (
-    Recorder,
-    Server,
-    sign_up_people,
-    start_load,
-    stop_load,
-    verify,
-    wait_for_finals,
-)
+from tests.e2e.fault_support import Server, drill_under_load
 from tests.e2e.test_server import free_port
 
-PEOPLE = 6
-CLIENTS = 4
 KILLS = int(os.environ.get("OBOLO_FAULT_KILLS", "2"))
 ANSWERS_PER_ROUND = int(os.environ.get("OBOLO_FAULT_ANSWERS", "50"))
 
@@ -35,21 +25,18 @@ def drill(tmp_path, kills: int, answers_per_round: int) -> dict[str, int]:
     server = Server(url, free_port(), tmp_path)
     server.start()
     engine = make_engine(url)
+    downtime = 0.0
+
+    def kill_and_restart() -> None:
+        nonlocal downtime
+        server.kill()  # mid-load: every client has a request in flight
+        cut = time.monotonic()
+        server.start()
+        downtime += time.monotonic() - cut
+
     try:
-        people = sign_up_people(server.base, PEOPLE)
-        recorder = Recorder()
-        stop, threads = start_load(server.base, people, recorder, CLIENTS)
-        downtime = 0.0
-        for round_ in range(kills):
-            wait_for_finals(recorder, (round_ + 1) * answers_per_round)
-            server.kill()  # mid-load: every client has a request in flight
-            cut = time.monotonic()
-            server.start()
-            downtime += time.monotonic() - cut
-        wait_for_finals(recorder, (kills + 1) * answers_per_round)
-        stop_load(stop, threads, recorder)
-        figures = verify(server.base, engine, people, recorder)
-        figures.update(kills=kills, clients=CLIENTS, downtime_ms=int(downtime * 1000))
+        figures, _ = drill_under_load(server, engine, kill_and_restart, kills, answers_per_round)
+        figures["downtime_ms"] = int(downtime * 1000)
         print(f"\nSQLite, server killed {kills}x under load: {figures}")
         assert figures["retried"] > 0, "the kills cut no request off: the drill tested nothing"
         return figures
@@ -64,10 +51,6 @@ def test_a_server_killed_under_load_loses_and_doubles_nothing(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("OBOLO_FUZZ"),
-    reason="ten kills: make fuzz only; it failed once on a declined top-up's answer, under investigation",
-)
 def test_a_server_killed_ten_times_under_load_loses_and_doubles_nothing(tmp_path):
     """The same, longer: ten kills, 150 answers between them."""
     drill(tmp_path, 10, 150)
@@ -82,25 +65,21 @@ def test_api_processes_killed_under_load_lose_and_double_nothing(tmp_path):
     server = Server(url, free_port(), tmp_path, args=("--workers", "2"))
     server.start()
     engine = make_engine(url)
+    killed: list[int] = []
+
+    def kill_one_api_process() -> None:
+        processes = server.api_processes()
+        assert len(processes) == 2, processes
+        victim = processes[len(killed) % 2]
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+        deadline = time.monotonic() + 30
+        while len(set(server.api_processes()) - set(killed)) < 2:  # the server replaced it
+            assert time.monotonic() < deadline, "no new API process"
+            time.sleep(0.1)
+
     try:
-        people = sign_up_people(server.base, PEOPLE)
-        recorder = Recorder()
-        stop, threads = start_load(server.base, people, recorder, CLIENTS)
-        killed = []
-        for round_ in range(4):
-            wait_for_finals(recorder, (round_ + 1) * ANSWERS_PER_ROUND)
-            processes = server.api_processes()
-            assert len(processes) == 2, processes
-            victim = processes[round_ % 2]
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
-            deadline = time.monotonic() + 30
-            while len(set(server.api_processes()) - set(killed)) < 2:  # the server replaced it
-                assert time.monotonic() < deadline, "no new API process"
-                time.sleep(0.1)
-        wait_for_finals(recorder, 5 * ANSWERS_PER_ROUND)
-        stop_load(stop, threads, recorder)
-        figures = verify(server.base, engine, people, recorder)
+        figures, _ = drill_under_load(server, engine, kill_one_api_process, 4, ANSWERS_PER_ROUND)
         print(f"\nSQLite, --workers 2, an API process killed 4x under load: {figures}")
         assert figures["retried"] > 0
     finally:

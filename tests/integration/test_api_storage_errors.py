@@ -206,6 +206,30 @@ def test_a_key_left_unfinished_by_a_dead_process_is_taken_over_at_once(client, p
     assert client.get("/v1/wallets", headers=alice).json()[0]["available"] == "9.000000"
 
 
+def test_a_declined_top_up_left_unfinished_is_declined_again_on_retry(client, platform):
+    """Killed after the decline was recorded but before its answer was stored: the retry
+    finds the recorded decline and answers it as the first did (402, same movement),
+    not as a created movement, and the card is not charged again."""
+    alice = person(client, "alice@example.com")
+    declined = {**CARD, "number": "4000000000000002"}
+
+    def top_up():
+        return client.post(
+            "/v1/topups",
+            json={"amount": "5.00", "asset": "EUR", "card": declined},
+            headers={**alice, "Idempotency-Key": "t1"},
+        )
+
+    first = top_up()
+    assert (first.status_code, first.json()["code"]) == (402, "card_declined")
+    before = snapshot(platform.engine)
+    unfinished(platform, "t1", f"{socket.gethostname()[:40]}:{dead_pid()}:0badcafe")
+    retry = top_up()
+    assert (retry.status_code, retry.json()) == (402, first.json())
+    assert "Idempotent-Replayed" not in retry.headers  # it ran again, and came to the same answer
+    assert snapshot(platform.engine) == before
+
+
 def test_a_key_whose_first_request_may_still_run_is_waited_for(client, platform, monkeypatch):
     """A claim by a live process on this host, or by another host, is not taken over:
     the retry is told the key is in use (until the claim is two minutes old)."""
