@@ -373,6 +373,8 @@ CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
     "adjustment debit": (adjustment("debit", "2.00"), 201, {"status": "succeeded", "to_user_id": None}),
     "adjustment debit refused": (adjustment("debit", "50.00"), 422, {"code": "insufficient_funds"}),
     "undo cannot repay": (undo_decision("reverse", spent=True), 409, {"code": "recipient_cannot_repay"}),
+    "merchant registered": (merchant, 201, {"kind": "transit", "fare": "2.000000"}),
+    "card linked": (card, 201, {"label": "blue", "blocked": False}),
     "tap approved": (tap("2.50"), 200, {"status": "approved", "charged": "2.500000"}),
     "tap declined": (tap("50.00"), 200, {"status": "declined", "charged": "0.000000"}),
     "channel opened": (channel(100), 201, {"reserved": "1.000000"}),
