@@ -381,9 +381,16 @@ CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
     "channel insufficient funds": (channel(5_000), 422, {"code": "insufficient_funds"}),
     "task posted": (post_task("10.00"), 201, {"status": "open", "held": "1.100000"}),
     "task insufficient funds": (post_task("1.00"), 422, {"code": "insufficient_funds"}),
+    "task accepted": (accept, 201, {"status": "accepted"}),
+    "task submitted": (submit, 200, {"status": "submitted", "answer": '{"exists": true}'}),
+    "task reviewed": (review, 200, {"reviewed_by": "employer"}),
     "task bonus paid": (bonus("0.05"), 201, {"amount": "0.050000", "fee": "0.005000"}),
     "task bonus insufficient funds": (bonus("50.00"), 422, {"code": "insufficient_funds"}),
+    "task disputed": (dispute, 201, {"status": "open"}),
+    "dispute overturned": (dispute_decision("overturn"), 200, {"status": "overturned"}),
+    "dispute upheld": (dispute_decision("uphold"), 200, {"status": "upheld"}),
     "dispute cannot pay": (dispute_decision("overturn", spent=True), 409, {"code": "employer_cannot_pay"}),
+    "task cancelled": (cancel, 200, {"status": "cancelled", "counts": {"accepted": 1, "released": 2}}),
 }
 
 
