@@ -372,6 +372,8 @@ CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
     "adjustment credit": (adjustment("credit", "2.00"), 201, {"status": "succeeded", "from_user_id": None}),
     "adjustment debit": (adjustment("debit", "2.00"), 201, {"status": "succeeded", "to_user_id": None}),
     "adjustment debit refused": (adjustment("debit", "50.00"), 422, {"code": "insufficient_funds"}),
+    "undo reversed": (undo_decision("reverse"), 200, {"decision": "reversed", "status": "undone"}),
+    "undo declined": (undo_decision("decline"), 200, {"decision": "declined", "status": "paid"}),
     "undo cannot repay": (undo_decision("reverse", spent=True), 409, {"code": "recipient_cannot_repay"}),
     "merchant registered": (merchant, 201, {"kind": "transit", "fare": "2.000000"}),
     "card linked": (card, 201, {"label": "blue", "blocked": False}),
