@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -62,9 +63,9 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL whose connections see a fresh, empty schema of their own."""
+@contextmanager
+def _fresh_postgres_schema() -> Iterator[str]:
+    """A URL whose connections see a fresh, empty schema of their own, dropped after."""
     reason = _pg_unavailable()
     if reason:
         pytest.skip(reason)
@@ -79,11 +80,29 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections see a fresh, empty schema of their own."""
+    with _fresh_postgres_schema() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request) -> str:
     """Each test using this runs once on SQLite and once on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_db_url(request, tmp_path_factory) -> Iterator[str]:
+    """One database for all the tests of a module, on SQLite and on PostgreSQL: for many
+    small tests that each make their own people, where a fresh database each is slow."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('module') / 'ledger.db'}"
+    else:
+        with _fresh_postgres_schema() as url:
+            yield url
 
 
 @pytest.fixture

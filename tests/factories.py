@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 
-from obolo.adapters.db.schema import users
+from obolo.adapters.db.schema import idempotency_keys, users
 from obolo.adapters.ids import new_id
 from obolo.bootstrap import Platform, build
 from obolo.ledger.check import check_ledger
@@ -41,3 +44,26 @@ def checked_platform(*args: Any, **kwargs: Any) -> Iterator[Platform]:
     yield built
     assert check_ledger(built.engine) == []
     built.close()
+
+
+def dead_pid() -> int:
+    """The pid of a process of this host that has exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def dead_owner() -> str:
+    """An idempotency claim's owner as a process of this host that was killed would leave it."""
+    return f"{socket.gethostname()[:40]}:{dead_pid()}:0badcafe"
+
+
+def unfinished(engine: Engine, key: str, owner: str | None) -> None:
+    """Make the key's stored answer look like a first request that never finished: its
+    work committed, then its process died before the answer was stored."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == key)
+            .values(status_code=None, response_body=None, completed_at=None, owner=owner)
+        )

@@ -8,24 +8,22 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 
 import psycopg
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import event, update
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from obolo.adapters.db.engine import drill_pragmas
-from obolo.adapters.db.schema import idempotency_keys
 from obolo.adapters.db.transactions import storage_failure
 from obolo.bootstrap import build
 from obolo.entrypoints.api import idempotency
 from obolo.entrypoints.api.app import create_app
 from obolo.ledger.check import check_ledger
 from tests.e2e.fault_support import snapshot
+from tests.factories import dead_owner, dead_pid, unfinished
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 PASSWORD = "a long enough password"
@@ -174,22 +172,6 @@ def test_a_database_failure_mid_payment_is_503_with_its_code_and_the_key_stays_u
     assert pay(client, alice, "k1").status_code == 201  # the claim was released
 
 
-def unfinished(platform, key: str, owner: str | None) -> None:
-    """Make the key's stored answer look like a first request that never finished."""
-    with platform.engine.begin() as connection:
-        connection.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.key == key)
-            .values(status_code=None, response_body=None, completed_at=None, owner=owner)
-        )
-
-
-def dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
 def test_a_key_left_unfinished_by_a_dead_process_is_taken_over_at_once(client, platform, monkeypatch):
     """The first request's process was killed after the payment committed: the retry
     takes the key over without waiting, and answers with the same movement."""
@@ -199,7 +181,7 @@ def test_a_key_left_unfinished_by_a_dead_process_is_taken_over_at_once(client, p
     first = pay(client, alice, "k1").json()
     host = socket.gethostname()[:40]
     for owner in (f"{host}:{dead_pid()}:0badcafe", idempotency.process_owner()):
-        unfinished(platform, "k1", owner)
+        unfinished(platform.engine, "k1", owner)
         retry = pay(client, alice, "k1")
         assert retry.status_code == 201, retry.text
         assert retry.json()["id"] == first["id"]
@@ -223,7 +205,7 @@ def test_a_declined_top_up_left_unfinished_is_declined_again_on_retry(client, pl
     first = top_up()
     assert (first.status_code, first.json()["code"]) == (402, "card_declined")
     before = snapshot(platform.engine)
-    unfinished(platform, "t1", f"{socket.gethostname()[:40]}:{dead_pid()}:0badcafe")
+    unfinished(platform.engine, "t1", dead_owner())
     retry = top_up()
     assert (retry.status_code, retry.json()) == (402, first.json())
     assert "Idempotent-Replayed" not in retry.headers  # it ran again, and came to the same answer
@@ -239,6 +221,6 @@ def test_a_key_whose_first_request_may_still_run_is_waited_for(client, platform,
     assert pay(client, alice, "k1").status_code == 201
     host = socket.gethostname()[:40]
     for owner in (f"{host}:{os.getppid()}:0badcafe", f"another-host:{dead_pid()}:0badcafe"):
-        unfinished(platform, "k1", owner)
+        unfinished(platform.engine, "k1", owner)
         retry = pay(client, alice, "k1")
         assert (retry.status_code, retry.json()["code"]) == (409, "idempotency_key_in_use")

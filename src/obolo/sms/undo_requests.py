@@ -69,23 +69,33 @@ def open_requests(sms: SmsService, limit: int = 100) -> list[UndoRequest]:
 
 
 def decide(
-    sms: SmsService, operator_id: str, send_id: str, *, reverse: bool, note: str | None = None
+    sms: SmsService,
+    operator_id: str,
+    send_id: str,
+    *,
+    reverse: bool,
+    note: str | None = None,
+    idempotency_key: str | None = None,
 ) -> UndoRequest:
-    """Rule on an open undo request. Raises UndoRequestNotFound, UndoAlreadyDecided, and
-    RecipientCannotRepay (a reversal the recipient's wallet cannot cover now: nothing
-    moves and the request stays open)."""
+    """Rule on an open undo request. With a key, the same ruling by the same operator made
+    already answers as made (a retry whose answer was lost). Raises UndoRequestNotFound,
+    UndoAlreadyDecided, and RecipientCannotRepay (a reversal the recipient's wallet cannot
+    cover now: nothing moves and the request stays open)."""
+    decision = "reversed" if reverse else "declined"
 
     def work(session: LedgerSession) -> UndoRequest:
         connection = session.connection
         row = connection.execute(select(sms_sends).where(sms_sends.c.id == send_id).with_for_update()).first()
         if row is None or row.undo_requested_at is None:
             raise UndoRequestNotFound("no undo request for that send", send_id=send_id)
+        ruled = (row.undo_decision, row.undo_decided_by) == (decision, operator_id)
+        if ruled and idempotency_key is not None:
+            return _request(row)
         if row.undo_decision is not None or row.status not in _OPEN_STATUSES:
             raise UndoAlreadyDecided(
                 "that request was already settled", send_id=send_id, send_status=row.status
             )
         now = sms.clock()
-        decision = "reversed" if reverse else "declined"
         if reverse:
             _reverse(sms, session, row)
         connection.execute(

@@ -234,9 +234,11 @@ class TapService:
         fare: int | None = None,
         daily_cap: int | None = None,
         weekly_cap: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Merchant:
         """A provider of the tap kind: a shop (`retail`) or a transit operator with its fare
-        and caps. Needs the provider role. Raises NotAMerchant, InvalidMerchant."""
+        and caps. Needs the provider role. A repeated key returns the merchant it registered.
+        Raises NotAMerchant, InvalidMerchant."""
         self.wallets.asset(asset)
         if kind is Mode.TRANSIT:
             if fare is None or daily_cap is None or weekly_cap is None:
@@ -249,15 +251,21 @@ class TapService:
             fare = daily_cap = weekly_cap = None
         if not 0 <= offline_limit <= self.wallets.settings.payment_max:
             raise InvalidMerchant("the offline limit is between 0 and the payment maximum")
+        if idempotency_key is None:
+            merchant_id = new_id()
+        else:
+            merchant_id = str(uuid.UUID(int=derived_id("merchant", user_id, idempotency_key)))
 
         def work(session: LedgerSession) -> Merchant:
             connection = session.connection
+            if connection.execute(select(providers.c.id).where(providers.c.id == merchant_id)).first():
+                return self._merchant(connection, merchant_id, user_id)
             roles = connection.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id))
             if "provider" not in set(roles.scalars()):
                 raise NotAMerchant("take the provider role first (POST /v1/me/roles)")
             wallet = self.wallets.wallet(session, user_id, asset)
             merchant = Merchant(
-                new_id(), user_id, name.strip(), kind, asset, fare, daily_cap, weekly_cap, offline_limit
+                merchant_id, user_id, name.strip(), kind, asset, fare, daily_cap, weekly_cap, offline_limit
             )
             now = self.clock()
             connection.execute(
@@ -349,18 +357,29 @@ class TapService:
         return Terminal(row.id, row.provider_id, "", Mode(row.mode))
 
     # -- cards ---------------------------------------------------------------------------------
-    def link_card(self, user_id: str, uid: bytes, label: str, asset: str = "EUR") -> Card:
+    def link_card(
+        self, user_id: str, uid: bytes, label: str, asset: str = "EUR", idempotency_key: str | None = None
+    ) -> Card:
         """Link a card or tag to the user's wallet in `asset`. The UID is kept only as keyed
-        hashes. Raises CardTaken if it is linked already (to anyone)."""
+        hashes. A repeated key returns the card it linked. Raises CardTaken if it is linked
+        already (to anyone)."""
         self.wallets.asset(asset)
         digest = uid_hash(self.card_key, uid)
+        if idempotency_key is None:
+            card_id = new_id()
+        else:
+            card_id = str(uuid.UUID(int=derived_id("tap-card", user_id, idempotency_key)))
 
         def work(session: LedgerSession) -> Card:
             connection = session.connection
-            if connection.execute(select(tap_cards.c.id).where(tap_cards.c.uid_hash == digest)).first():
+            row = connection.execute(select(tap_cards).where(tap_cards.c.uid_hash == digest)).first()
+            if row is not None and row.id == card_id:  # this key linked it: a retry
+                blocked = row.blocked_at is not None
+                return Card(row.id, row.label, row.asset, blocked, row.owed, row.created_at)
+            if row is not None:
                 raise CardTaken("this card is linked already; unlink it first")
             wallet = self.wallets.wallet(session, user_id, asset)
-            card = Card(new_id(), label.strip() or "card", asset, False, 0, self.clock())
+            card = Card(card_id, label.strip() or "card", asset, False, 0, self.clock())
             connection.execute(
                 insert(tap_cards).values(
                     id=card.id, user_id=user_id, uid_hash=digest, offline_tag=offline_tag(self.tag_key, uid),

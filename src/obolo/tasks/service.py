@@ -211,6 +211,15 @@ def _assignment(row: Any, dispute: str | None = None) -> Assignment:
     )  # fmt: skip
 
 
+def _reviewed_as(row: Any, decision: Decision) -> bool:
+    """Was the assignment reviewed by its employer as `decision` says?"""
+    if row.reviewed_by != Reviewer.EMPLOYER:
+        return False
+    if decision.approve:
+        return bool(row.status == S.APPROVED)
+    return bool(row.status == S.REJECTED and row.reason == decision.reason)
+
+
 def _pricing(task: Any) -> Pricing:
     """The task's own prices, fixed when it was posted (settings may change later)."""
     return Pricing(task.reward, task.fee, task.payout_fee)
@@ -420,10 +429,17 @@ class TaskService:
 
         return self.ledger.run(work)
 
-    def review(self, employer_id: str, task_id: str, decisions: Sequence[Decision]) -> list[Assignment]:
+    def review(
+        self,
+        employer_id: str,
+        task_id: str,
+        decisions: Sequence[Decision],
+        idempotency_key: str | None = None,
+    ) -> list[Assignment]:
         """Approve or reject submitted work, all items or none: approvals are paid and
-        rejections release their hold in ONE ledger batch. Raises InvalidReview,
-        ReasonRequired, NotTheEmployer, TaskNotFound, NotReviewable."""
+        rejections release their hold in ONE ledger batch. With a key, a review already
+        made exactly so answers as made (a retry whose answer was lost). Raises
+        InvalidReview, ReasonRequired, NotTheEmployer, TaskNotFound, NotReviewable."""
         if not decisions or len(decisions) > MAX_REVIEW:
             raise InvalidReview(f"review 1 to {MAX_REVIEW} submissions at a time")
         wanted = [d.assignment_id for d in decisions]
@@ -450,6 +466,9 @@ class TaskService:
                 missing = sorted(set(wanted) - {r.id for r in rows})
                 raise InvalidReview("some assignments are not of this task", assignment_ids=missing[:20])
             not_submitted = sorted(r.id for r in rows if r.status != S.SUBMITTED)
+            made = idempotency_key is not None and all(_reviewed_as(r, by_id[r.id]) for r in rows)
+            if not_submitted and made:
+                return self._assignments_by_id(connection, wanted)
             if not_submitted:
                 raise NotReviewable(
                     "only submitted work can be approved or rejected", assignment_ids=not_submitted[:20]
@@ -537,15 +556,18 @@ class TaskService:
                 events.append((row.worker_id, "task.assignment_rejected", payload | {"reason": reason}))
         record_events(connection, events, now)
 
-    def cancel(self, employer_id: str, task_id: str) -> Task:
+    def cancel(self, employer_id: str, task_id: str, idempotency_key: str | None = None) -> Task:
         """Stop the task: slots nobody has taken release their holds now. Work in flight
         keeps its money: accepted slots may still be submitted within their time, and
-        submitted work must still be reviewed or is approved by silence. Raises
-        TaskNotFound, NotTheEmployer, TaskNotOpen."""
+        submitted work must still be reviewed or is approved by silence. With a key, a
+        task already cancelled answers as cancelled (a retry whose answer was lost).
+        Raises TaskNotFound, NotTheEmployer, TaskNotOpen."""
 
         def work(session: LedgerSession) -> Task:
             connection = session.connection
             task = self._employer_task(connection, employer_id, task_id)
+            if task.status == TaskStatus.CANCELLED and idempotency_key is not None:
+                return self._task(connection, task)
             if task.status != TaskStatus.OPEN:
                 raise TaskNotOpen(f"the task is already {task.status}", task_status=task.status)
             now = self.clock()
@@ -658,9 +680,11 @@ class TaskService:
         return self.ledger.run(work)
 
     # -- workers ------------------------------------------------------------------------------
-    def accept(self, worker_id: str, task_id: str) -> Assignment:
-        """Take one slot of the task for its time allowed (then it is released). Raises
-        TaskNotFound, OwnTask, TaskNotOpen, AlreadyTookPart, NotQualified, NoAssignmentLeft."""
+    def accept(self, worker_id: str, task_id: str, idempotency_key: str | None = None) -> Assignment:
+        """Take one slot of the task for its time allowed (then it is released). With a key,
+        a slot this worker holds already answers as taken (a retry whose answer was lost).
+        Raises TaskNotFound, OwnTask, TaskNotOpen, AlreadyTookPart, NotQualified,
+        NoAssignmentLeft."""
 
         def work(connection: Connection) -> Assignment:
             task = self._task_row(connection, task_id, lock=True)
@@ -676,6 +700,8 @@ class TaskService:
             ).first()
             timed_out = mine is not None and mine.status == S.ACCEPTED and mine.expires_at <= now
             if mine is not None and not timed_out and mine.status != S.OPEN:
+                if mine.status == S.ACCEPTED and idempotency_key is not None:
+                    return self._assignment_row(connection, mine.id)
                 raise AlreadyTookPart("one assignment per worker per task", assignment_id=mine.id)
             record = self._reputation(connection, worker_id, now)
             if not qualifies(record, task.min_approval_rate_bp, task.min_approved):
@@ -719,10 +745,13 @@ class TaskService:
             .limit(1)
         ).first()
 
-    def submit(self, worker_id: str, assignment_id: str, answer: str) -> Assignment:
+    def submit(
+        self, worker_id: str, assignment_id: str, answer: str, idempotency_key: str | None = None
+    ) -> Assignment:
         """Hand in the answer (text or JSON text), once, within the time allowed; the time
-        spent is recorded and silence approves it after the task's delay. Raises
-        AssignmentNotFound, AlreadySubmitted, AssignmentExpired, InvalidAnswer."""
+        spent is recorded and silence approves it after the task's delay. With a key, the
+        same answer handed in already answers as handed in (a retry whose answer was lost).
+        Raises AssignmentNotFound, AlreadySubmitted, AssignmentExpired, InvalidAnswer."""
         if not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
             raise InvalidAnswer(f"an answer has 1 to {MAX_ANSWER_CHARS:,} characters")
 
@@ -733,6 +762,8 @@ class TaskService:
             if row is None or row.worker_id != worker_id:
                 raise AssignmentNotFound("no such assignment", assignment_id=assignment_id)
             if row.status in (S.SUBMITTED, S.APPROVED, S.REJECTED):
+                if idempotency_key is not None and row.answer == answer:
+                    return self._assignment_row(connection, assignment_id)
                 raise AlreadySubmitted("this assignment was already submitted")
             now = self.clock()
             if row.status != S.ACCEPTED or now > row.expires_at:
@@ -782,8 +813,11 @@ class TaskService:
             now,
         )
 
-    def dispute(self, worker_id: str, assignment_id: str, message: str) -> Dispute:
-        """Contest a rejection, once, within the dispute window. Raises
+    def dispute(
+        self, worker_id: str, assignment_id: str, message: str, idempotency_key: str | None = None
+    ) -> Dispute:
+        """Contest a rejection, once, within the dispute window. With a key, the same
+        dispute opened already answers as opened (a retry whose answer was lost). Raises
         AssignmentNotFound, DisputeNotAllowed, InvalidAnswer."""
         if not message.strip() or len(message) > 2_000:
             raise InvalidAnswer("a dispute message has 1 to 2,000 characters", field="message")
@@ -799,6 +833,8 @@ class TaskService:
             existing = connection.execute(
                 select(task_disputes).where(task_disputes.c.assignment_id == assignment_id)
             ).first()
+            if existing is not None and idempotency_key is not None and existing.message == message:
+                return self._dispute(connection, assignment_id)
             if existing is not None:
                 raise DisputeNotAllowed("a rejection can be disputed once", reason="already_disputed")
             now = self.clock()
@@ -818,11 +854,18 @@ class TaskService:
 
     # -- operators ---------------------------------------------------------------------------
     def decide_dispute(
-        self, operator_id: str, assignment_id: str, overturn: bool, note: str | None = None
+        self,
+        operator_id: str,
+        assignment_id: str,
+        overturn: bool,
+        note: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Dispute:
         """Rule on a dispute. Overturned, the rejection becomes an approval and the worker
         is paid what approval would have paid, from the employer's wallet (the hold went
-        back at rejection). Raises DisputeNotFound, DisputeDecided, EmployerCannotPay."""
+        back at rejection). With a key, the same ruling by the same operator made already
+        answers as made (a retry whose answer was lost). Raises DisputeNotFound,
+        DisputeDecided, EmployerCannotPay."""
 
         def work(session: LedgerSession) -> Dispute:
             connection = session.connection
@@ -831,6 +874,10 @@ class TaskService:
             ).first()
             if dispute is None:
                 raise DisputeNotFound("no dispute on that assignment", assignment_id=assignment_id)
+            status = DisputeStatus.OVERTURNED if overturn else DisputeStatus.UPHELD
+            ruled = (dispute.status, dispute.decided_by, dispute.note) == (status, operator_id, note)
+            if ruled and idempotency_key is not None:
+                return self._dispute(connection, assignment_id)
             if dispute.status != DisputeStatus.OPEN:
                 raise DisputeDecided(
                     f"the dispute was already {dispute.status}", dispute_status=dispute.status
@@ -838,7 +885,6 @@ class TaskService:
             now = self.clock()
             row = self._assignment_locked(connection, assignment_id)
             task = self._task_row(connection, row.task_id)
-            status = DisputeStatus.OVERTURNED if overturn else DisputeStatus.UPHELD
             if overturn:
                 assert can_move(S(row.status), S.APPROVED)
                 pricing, accounts = _pricing(task), _accounts(task)

@@ -120,8 +120,9 @@ def decide_undo_request(
 
     def work() -> tuple[int, Any]:
         decided = undo_requests.decide(
-            platform.sms, principal.user_id, send_id, reverse=body.decision == "reverse", note=body.note
-        )
+            platform.sms, principal.user_id, send_id, reverse=body.decision == "reverse", note=body.note,
+            idempotency_key=idempotency_key,
+        )  # fmt: skip
         return 200, UndoRequestOut.of(decided, platform).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, body, work)

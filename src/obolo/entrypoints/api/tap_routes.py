@@ -254,6 +254,7 @@ def register_merchant(
         merchant = platform.tap.register_merchant(
             principal.user_id, body.name, body.origin, Mode(body.kind), body.asset,
             offline_limit=_units(platform, body.offline_limit, body.asset) or 0, **units,
+            idempotency_key=idempotency_key,
         )  # fmt: skip
 
         def text(units: int | None) -> str | None:
@@ -299,7 +300,9 @@ def link_card(
     """Link a contactless card or tag to your wallet by its UID (kept only as a keyed hash)."""
 
     def work() -> tuple[int, Any]:
-        card = platform.tap.link_card(principal.user_id, parse_uid(body.uid), body.label, body.asset)
+        card = platform.tap.link_card(
+            principal.user_id, parse_uid(body.uid), body.label, body.asset, idempotency_key
+        )
         return 201, CardOut.of(card, platform).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, body, work)

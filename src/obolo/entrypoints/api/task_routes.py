@@ -298,7 +298,7 @@ def submit(
 
     def work() -> tuple[int, Any]:
         answer = body.answer if isinstance(body.answer, str) else json.dumps(body.answer, sort_keys=True)
-        done = platform.tasks.submit(principal.user_id, assignment_id, answer)
+        done = platform.tasks.submit(principal.user_id, assignment_id, answer, idempotency_key)
         return 200, AssignmentOut.of(done, platform).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, body, work)
@@ -316,7 +316,7 @@ def dispute(
     """Contest a rejection, once, with a message for the operator."""
 
     def work() -> tuple[int, Any]:
-        opened = platform.tasks.dispute(principal.user_id, assignment_id, body.message)
+        opened = platform.tasks.dispute(principal.user_id, assignment_id, body.message, idempotency_key)
         return 201, DisputeOut.of(opened).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, body, work)
@@ -401,7 +401,7 @@ def decide_dispute(
 
     def work() -> tuple[int, Any]:
         decided = platform.tasks.decide_dispute(
-            principal.user_id, assignment_id, body.decision == "overturn", body.note
+            principal.user_id, assignment_id, body.decision == "overturn", body.note, idempotency_key
         )
         return 200, DisputeOut.of(decided).model_dump(mode="json")
 
@@ -511,7 +511,7 @@ def accept(
     """Take one assignment; it is yours for the time allowed, then it goes back."""
 
     def work() -> tuple[int, Any]:
-        taken = platform.tasks.accept(principal.user_id, task_id)
+        taken = platform.tasks.accept(principal.user_id, task_id, idempotency_key)
         return 201, AssignmentOut.of(taken, platform).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, _Empty(), work)
@@ -531,7 +531,7 @@ def review(
 
     def work() -> tuple[int, Any]:
         decisions = [Decision(i.assignment_id, i.decision == "approve", i.reason) for i in body.items]
-        done = platform.tasks.review(principal.user_id, task_id, decisions)
+        done = platform.tasks.review(principal.user_id, task_id, decisions, idempotency_key)
         asset = platform.tasks.task(task_id).asset
         return 200, [AssignmentOut.of(a, platform, asset).model_dump(mode="json") for a in done]
 
@@ -551,8 +551,7 @@ def cancel(
     approved by silence)."""
 
     def work() -> tuple[int, Any]:
-        return 200, TaskOut.of(platform.tasks.cancel(principal.user_id, task_id), platform).model_dump(
-            mode="json"
-        )
+        cancelled = platform.tasks.cancel(principal.user_id, task_id, idempotency_key)
+        return 200, TaskOut.of(cancelled, platform).model_dump(mode="json")
 
     return _idempotent(platform, request, principal, idempotency_key, _Empty(), work)

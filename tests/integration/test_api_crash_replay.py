@@ -1,0 +1,422 @@
+"""A request whose work committed but whose answer was never stored (the server was
+killed in between) is run again by its retry, which takes the dead process's key over.
+The product must find its own earlier work and answer exactly as the first run did: the
+same status and body, no money moved, nothing recorded twice. One row per route that
+takes Idempotency-Key and per outcome it can have, success and each refusal; a new route
+is a new row."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from obolo.adapters.clock import iso
+from obolo.adapters.db.schema import metadata
+from obolo.bootstrap import Platform
+from obolo.entrypoints.api.app import create_app
+from obolo.identity.model import Role
+from obolo.ledger.check import check_ledger
+from obolo.sdk.payword import b64
+from obolo.settings import FeeRule, Settings
+from obolo.sms import undo_requests
+from obolo.sms.service import Inbound
+from tests.e2e.fault_support import snapshot
+from tests.factories import dead_owner, unfinished
+from tests.fakes import FakeClock
+from tests.integration.sms_helpers import CARD as SERVICE_CARD
+from tests.integration.sms_helpers import eur, ref_in, sms_platform
+from tests.web_support import iban
+
+PASSWORD = "a long enough password"
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+DECLINED = {**CARD, "number": "4000000000000002"}
+NO_FUNDS_ON_CARD = {**CARD, "number": "4000000000009995"}
+PAYS = "DE89 3704 0044 0532 0130 00"
+BANK_FAILS = iban("DE", "370400440532010002")  # the sandbox bank fails it: account_closed
+DAY = 86_400
+# Fees on, so that every money movement also has a fee leg a re-run could post twice.
+SETTINGS = Settings(
+    fees={
+        "payment": FeeRule(basis_points=100),
+        "topup": FeeRule(),
+        "withdrawal": FeeRule(fixed=250_000),
+        "sms": FeeRule(fixed=50_000),
+    }
+)
+
+
+@dataclass
+class Person:
+    headers: dict[str, str]
+    email: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """The request whose answer is lost: a POST by `by`, with or without a body."""
+
+    path: str
+    by: dict[str, str]
+    body: Any = None
+
+
+@dataclass
+class Scene:
+    """One platform for the module; each case makes its own people, so cases share nothing."""
+
+    client: TestClient
+    platform: Platform
+    clock: FakeClock
+    dead_owner: str
+    names: Iterator[int]
+
+    def person(self, *roles: str, top_up: str | None = None, operator: bool = False) -> Person:
+        email = f"p{next(self.names)}@example.com"
+        created = self.client.post(
+            "/v1/users", json={"email": email, "password": PASSWORD, "display_name": email[:5]}
+        )
+        assert created.status_code == 201, created.text
+        if operator:
+            self.platform.identity.grant_role(email, Role.OPERATOR)
+        signed_in = self.client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).json()
+        person = Person({"Authorization": f"Bearer {signed_in['token']}"}, email)
+        for role in roles:
+            assert self.post("/v1/me/roles", person, {"role": role}).status_code == 201
+        if top_up:
+            self.ok("/v1/topups", person, {"amount": top_up, "asset": "EUR", "card": CARD})
+        return person
+
+    def post(self, path: str, who: Person, body: Any = None) -> Any:
+        return self.client.post(path, json=body, headers=who.headers)
+
+    def ok(self, path: str, who: Person, body: Any = None) -> Any:
+        answer = self.post(path, who, body)
+        assert answer.is_success, answer.text
+        return answer.json()
+
+
+@pytest.fixture(scope="module")
+def scene(module_db_url) -> Iterator[Scene]:
+    clock = FakeClock()
+    platform, _gateway = sms_platform(module_db_url, clock, SETTINGS)
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        yield Scene(client, platform, clock, dead_owner(), itertools.count())
+    platform.close()
+
+
+def recorded(engine: Engine) -> tuple[Any, ...]:
+    """The ledger's snapshot and how many rows every table holds, but the key's own:
+    a re-run that wrote anything again (a movement, an audit entry, an SMS, an event,
+    a second merchant) shows here."""
+    with engine.connect() as connection:
+        counts = {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in metadata.sorted_tables
+            if table.name != "idempotency_keys"
+        }
+    return snapshot(engine), counts
+
+
+# -- the scenes: each makes its people and what they need, and returns the call ------------------
+
+
+def topup(card: dict[str, Any]) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        return Call("/v1/topups", s.person().headers, {"amount": "5.00", "asset": "EUR", "card": card})
+
+    return arrange
+
+
+def payment(amount: str) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        payer, payee = s.person(top_up="10.00"), s.person()
+        body = {"to": payee.email, "amount": amount, "asset": "EUR", "note": "lunch"}
+        return Call("/v1/payments", payer.headers, body)
+
+    return arrange
+
+
+def withdrawal(amount: str, to: str) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        body = {"amount": amount, "asset": "EUR", "iban": to}
+        return Call("/v1/withdrawals", s.person(top_up="10.00").headers, body)
+
+    return arrange
+
+
+def payout(to: str, top_up: str | None = "10.00") -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        who = s.person(top_up=top_up)
+        account = {"iban": to, "asset": "EUR", "schedule": "manual"}
+        assert s.client.put("/v1/payout-account", json=account, headers=who.headers).status_code == 200
+        return Call("/v1/payouts", who.headers, {})
+
+    return arrange
+
+
+def adjustment(direction: str, amount: str) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        target, operator = s.person(top_up="10.00"), s.person(operator=True)
+        body = {"user": target.email, "asset": "EUR", "amount": amount, "direction": direction,
+                "reason": "goodwill after an outage"}  # fmt: skip
+        return Call("/v1/admin/adjustments", operator.headers, body)
+
+    return arrange
+
+
+def undo_decision(decision: str, spent: bool = False) -> Callable[[Scene], Call]:
+    """A sender paid 5.00 by SMS and asked UNDO after the window; an operator rules."""
+
+    def arrange(s: Scene) -> Call:
+        platform, n = s.platform, next(s.names)
+        sender_phone, recipient_phone = f"+3933300{n:05d}", f"+3933400{n:05d}"
+
+        def text(phone: str, body: str) -> str:
+            inbound = Inbound(f"SM{uuid.uuid4().hex}", phone, "+15005550006", body)
+            return str(platform.sms.receive(inbound).text)
+
+        sender = platform.identity.sign_up(f"sender{n}@example.com", PASSWORD, "Sender", sender_phone).id
+        platform.wallets.top_up(sender, eur("20.00"), SERVICE_CARD)
+        code, _ = platform.sms.link_code(sender)
+        text(sender_phone, f"JOIN {code}")
+        text(sender_phone, "PIN 2468")
+        text(recipient_phone, "JOIN Bob Rossi")
+        text(recipient_phone, "PIN 1357")
+        s.clock.advance(DAY + 1)
+        text(sender_phone, f"SEND 5 {recipient_phone}")
+        ref = ref_in(text(sender_phone, "2468"))
+        s.clock.advance(601)
+        assert "Request recorded" in text(sender_phone, f"UNDO {ref}")
+        (request,) = [r for r in undo_requests.open_requests(platform.sms, 500) if r.ref == ref]
+        if spent:  # the recipient spent most of it: a reversal cannot take it back
+            platform.wallets.pay(request.recipient_id, sender, eur("4.00"))
+        operator = s.person(operator=True)
+        body = {"decision": decision, "note": "checked with both"}
+        return Call(f"/v1/admin/sms/undo-requests/{request.send_id}/decision", operator.headers, body)
+
+    return arrange
+
+
+def merchant(s: Scene) -> Call:
+    body = {"name": "Metro", "origin": "https://metro.example", "kind": "transit", "offline_limit": "5.00",
+            "fare": "2.00", "daily_cap": "5.00", "weekly_cap": "15.00"}  # fmt: skip
+    return Call("/v1/merchants", s.person("provider").headers, body)
+
+
+def uid(s: Scene) -> str:
+    return hashlib.sha256(str(next(s.names)).encode()).hexdigest()[:14].upper()
+
+
+def card(s: Scene) -> Call:
+    return Call("/v1/cards", s.person().headers, {"uid": uid(s), "label": "blue"})
+
+
+def tap(amount: str) -> Callable[[Scene], Call]:
+    """A shop's till charges a rider's card. The tap id is the tap's own idempotency key:
+    there is no stored answer to reset, every retry runs the tap again."""
+
+    def arrange(s: Scene) -> Call:
+        rider, owner = s.person(top_up="10.00"), s.person("provider")
+        card_uid = uid(s)
+        s.ok("/v1/cards", rider, {"uid": card_uid})
+        shop = {"name": "Cafe", "origin": "https://cafe.example", "kind": "retail", "offline_limit": "5.00"}
+        shop_id = s.ok("/v1/merchants", owner, shop)["id"]
+        till = s.ok(f"/v1/merchants/{shop_id}/terminals", owner, {"name": "till", "mode": "retail"})
+        body = {"terminal_id": till["id"], "tap_id": str(uuid.uuid4()), "card_uid": card_uid,
+                "amount": amount, "asset": "EUR"}  # fmt: skip
+        return Call("/v1/taps", {"Authorization": f"Bearer {till['api_key']}"}, body)
+
+    return arrange
+
+
+def channel(length: int) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        reader, site = s.person(top_up="10.00"), s.person("provider")
+        provider = s.ok("/v1/providers", site, {"name": "Site", "origin": "https://site.example"})
+        root = hashlib.sha256(reader.email.encode()).digest()
+        body = {"provider_id": provider["id"], "asset": "EUR", "price": "0.01", "length": length,
+                "root": b64(root)}  # fmt: skip
+        return Call("/v1/channels", reader.headers, body)
+
+    return arrange
+
+
+def task_body(s: Scene, assignments: int = 2) -> dict[str, Any]:
+    return {
+        "title": "Check an address",
+        "instructions": "Does this street exist?",
+        "reward": "0.50",
+        "asset": "EUR",
+        "assignments": assignments,
+        "time_allowed_seconds": 600,
+        "deadline": iso(s.clock() + DAY * 1_000_000_000),
+    }
+
+
+@dataclass
+class TaskScene:
+    boss: Person
+    task_id: str
+    workers: list[Person]
+    assignments: list[str]
+
+
+def task_with(s: Scene, *, taken: int = 0, submitted: int = 0, top_up: str = "10.00") -> TaskScene:
+    """A task of three assignments; `taken` workers accepted one each, the first
+    `submitted` of them handed in an answer."""
+    boss = s.person("employer", top_up=top_up)
+    task_id = s.ok("/v1/tasks", boss, task_body(s, assignments=3))["id"]
+    workers = [s.person("worker") for _ in range(taken)]
+    assignments = [s.ok(f"/v1/tasks/{task_id}/accept", w)["id"] for w in workers]
+    s.clock.advance(30)
+    for worker, assignment in list(zip(workers, assignments, strict=True))[:submitted]:
+        s.ok(f"/v1/tasks/assignments/{assignment}/submit", worker, {"answer": "yes"})
+    return TaskScene(boss, task_id, workers, assignments)
+
+
+def rejected(s: Scene, *, disputed: bool, top_up: str = "10.00") -> TaskScene:
+    job = task_with(s, taken=1, submitted=1, top_up=top_up)
+    items = [{"assignment_id": job.assignments[0], "decision": "reject", "reason": "the street exists"}]
+    s.ok(f"/v1/tasks/{job.task_id}/reviews", job.boss, {"items": items})
+    if disputed:
+        message = {"message": "it does not"}
+        s.ok(f"/v1/tasks/assignments/{job.assignments[0]}/dispute", job.workers[0], message)
+    return job
+
+
+def post_task(top_up: str) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        return Call("/v1/tasks", s.person("employer", top_up=top_up).headers, task_body(s))
+
+    return arrange
+
+
+def accept(s: Scene) -> Call:
+    job = task_with(s)
+    return Call(f"/v1/tasks/{job.task_id}/accept", s.person("worker").headers)
+
+
+def submit(s: Scene) -> Call:
+    job = task_with(s, taken=1)
+    answer = {"answer": {"exists": True}}
+    return Call(f"/v1/tasks/assignments/{job.assignments[0]}/submit", job.workers[0].headers, answer)
+
+
+def review(s: Scene) -> Call:
+    job = task_with(s, taken=2, submitted=2)
+    items = [
+        {"assignment_id": job.assignments[0], "decision": "approve"},
+        {"assignment_id": job.assignments[1], "decision": "reject", "reason": "the street exists"},
+    ]
+    return Call(f"/v1/tasks/{job.task_id}/reviews", job.boss.headers, {"items": items})
+
+
+def bonus(amount: str) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        job = task_with(s, taken=1, submitted=1)
+        body = {"amount": amount, "asset": "EUR", "reason": "fast"}
+        return Call(f"/v1/tasks/assignments/{job.assignments[0]}/bonus", job.boss.headers, body)
+
+    return arrange
+
+
+def dispute(s: Scene) -> Call:
+    job = rejected(s, disputed=False)
+    body = {"message": "it does not"}
+    return Call(f"/v1/tasks/assignments/{job.assignments[0]}/dispute", job.workers[0].headers, body)
+
+
+def dispute_decision(decision: str, spent: bool = False) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        job = rejected(s, disputed=True, top_up="2.00")
+        if spent:  # what is left cannot pay the worker if the rejection is overturned
+            s.ok("/v1/payments", job.boss, {"to": s.person().email, "amount": "0.80", "asset": "EUR"})
+        operator = s.person(operator=True)
+        body = {"decision": decision, "note": "checked"}
+        return Call(f"/v1/tasks/disputes/{job.assignments[0]}/decision", operator.headers, body)
+
+    return arrange
+
+
+def cancel(s: Scene) -> Call:
+    job = task_with(s, taken=1)
+    return Call(f"/v1/tasks/{job.task_id}/cancel", job.boss.headers)
+
+
+# What the first answer says: its status, and fields of its body (of each item of a list).
+# The retry must then answer the same in full: no field is left out of the comparison.
+CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
+    "topup succeeded": (topup(CARD), 201, {"status": "succeeded"}),
+    "topup card declined": (topup(DECLINED), 402, {"code": "card_declined", "decline_code": "card_declined"}),
+    "topup declined for the card's funds": (
+        topup(NO_FUNDS_ON_CARD),
+        402,
+        {"code": "card_declined", "decline_code": "insufficient_funds"},
+    ),
+    "payment succeeded": (payment("1.00"), 201, {"status": "succeeded", "fee": "0.010000"}),
+    "payment insufficient funds": (payment("50.00"), 422, {"code": "insufficient_funds"}),
+    "withdrawal paid": (withdrawal("2.00", PAYS), 201, {"status": "succeeded", "fee": "0.250000"}),
+    "withdrawal failed at the bank": (withdrawal("2.00", BANK_FAILS), 201, {"status": "failed"}),
+    "withdrawal insufficient funds": (withdrawal("50.00", PAYS), 422, {"code": "insufficient_funds"}),
+    "payout paid": (payout(PAYS), 201, {"status": "succeeded", "amount": "9.750000"}),
+    "payout failed at the bank": (payout(BANK_FAILS), 201, {"status": "failed"}),
+    "payout nothing to pay out": (payout(PAYS, top_up=None), 409, {"code": "nothing_to_pay_out"}),
+    "adjustment credit": (adjustment("credit", "2.00"), 201, {"status": "succeeded", "from_user_id": None}),
+    "adjustment debit": (adjustment("debit", "2.00"), 201, {"status": "succeeded", "to_user_id": None}),
+    "adjustment debit refused": (adjustment("debit", "50.00"), 422, {"code": "insufficient_funds"}),
+    "undo reversed": (undo_decision("reverse"), 200, {"decision": "reversed", "status": "undone"}),
+    "undo declined": (undo_decision("decline"), 200, {"decision": "declined", "status": "paid"}),
+    "undo cannot repay": (undo_decision("reverse", spent=True), 409, {"code": "recipient_cannot_repay"}),
+    "merchant registered": (merchant, 201, {"kind": "transit", "fare": "2.000000"}),
+    "card linked": (card, 201, {"label": "blue", "blocked": False}),
+    "tap approved": (tap("2.50"), 200, {"status": "approved", "charged": "2.500000"}),
+    "tap declined": (tap("50.00"), 200, {"status": "declined", "charged": "0.000000"}),
+    "channel opened": (channel(100), 201, {"reserved": "1.000000"}),
+    "channel insufficient funds": (channel(5_000), 422, {"code": "insufficient_funds"}),
+    "task posted": (post_task("10.00"), 201, {"status": "open", "held": "1.100000"}),
+    "task insufficient funds": (post_task("1.00"), 422, {"code": "insufficient_funds"}),
+    "task accepted": (accept, 201, {"status": "accepted"}),
+    "task submitted": (submit, 200, {"status": "submitted", "answer": '{"exists": true}'}),
+    "task reviewed": (review, 200, {"reviewed_by": "employer"}),
+    "task bonus paid": (bonus("0.05"), 201, {"amount": "0.050000", "fee": "0.005000"}),
+    "task bonus insufficient funds": (bonus("50.00"), 422, {"code": "insufficient_funds"}),
+    "task disputed": (dispute, 201, {"status": "open"}),
+    "dispute overturned": (dispute_decision("overturn"), 200, {"status": "overturned"}),
+    "dispute upheld": (dispute_decision("uphold"), 200, {"status": "upheld"}),
+    "dispute cannot pay": (dispute_decision("overturn", spent=True), 409, {"code": "employer_cannot_pay"}),
+    "task cancelled": (cancel, 200, {"status": "cancelled", "counts": {"accepted": 1, "released": 2}}),
+}
+
+
+def says(body: Any, fields: dict[str, Any]) -> bool:
+    items = body if isinstance(body, list) else [body]
+    return bool(items) and all({name: item.get(name) for name in fields} == fields for item in items)
+
+
+@pytest.mark.parametrize(("arrange", "status", "fields"), list(CASES.values()), ids=list(CASES))
+def test_a_retry_after_a_crash_answers_as_the_first_run_and_moves_nothing(scene, arrange, status, fields):
+    """Killed after the work committed, before its answer was stored: the retry runs it
+    again and answers exactly as the first run did, moving and recording nothing more."""
+    call = arrange(scene)
+    key = str(uuid.uuid4())
+    headers = {**call.by, "Idempotency-Key": key}
+    first = scene.client.post(call.path, json=call.body, headers=headers)
+    assert first.status_code == status, first.text
+    assert says(first.json(), fields), first.text
+    before = recorded(scene.platform.engine)
+    # Time moves on before the retry: work done again would carry the later time.
+    scene.clock.advance(7)
+    unfinished(scene.platform.engine, key, scene.dead_owner)
+    retry = scene.client.post(call.path, json=call.body, headers=headers)
+    assert "Idempotent-Replayed" not in retry.headers  # it ran again rather than replayed
+    assert (retry.status_code, retry.json()) == (first.status_code, first.json())
+    assert recorded(scene.platform.engine) == before
+    assert check_ledger(scene.platform.engine) == []
