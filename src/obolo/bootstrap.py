@@ -13,7 +13,6 @@ from obolo.adapters.bank import BankPayouts, SandboxBank
 from obolo.adapters.cardkey import card_key_from_environment  # tap
 from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
 from obolo.adapters.clock import Clock, system_clock
-from obolo.adapters.db.checkpoint import WalCheckpointer, applies_to
 from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.secretbox import SecretBox
@@ -132,7 +131,7 @@ def build(
         day_close_grace_seconds=settings.tap_day_close_grace_seconds,
     )
     tap = TapService(engine, clock, wallets, keys, card_key, tap_settings)
-    tap.runner = GroupCommit(ledger, checkpoints=WalCheckpointer(engine) if applies_to(engine) else None)
+    tap.runner = GroupCommit(ledger)
     # history: each product names its own transfers in people's wallet history
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)

@@ -21,7 +21,6 @@ import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from obolo.adapters.db.checkpoint import WalCheckpointer
 from obolo.adapters.db.transactions import is_retryable
 from obolo.ledger import Ledger, LedgerSession
 
@@ -53,12 +52,9 @@ def run_each(session: LedgerSession, works: Sequence[Work]) -> list[Any]:
 
 
 class GroupCommit:
-    def __init__(
-        self, ledger: Ledger, max_batch: int = 256, checkpoints: WalCheckpointer | None = None
-    ) -> None:
+    def __init__(self, ledger: Ledger, max_batch: int = 256) -> None:
         self.ledger = ledger
         self.max_batch = max_batch
-        self.checkpoints = checkpoints  # SQLite: checkpoints off this thread's commits
         self._queue: queue.SimpleQueue[tuple[Work, Future[Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -85,15 +81,7 @@ class GroupCommit:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=5)
-        self._drop_connection()
-        if self.checkpoints is not None:
-            self.checkpoints.close()
-
-    def _drop_connection(self) -> None:
-        """Close this thread's connection for good: it may be broken, or configured for this
-        thread alone (no checkpoints in its commits), so the pool must not hand it out again."""
         if self._connection is not None:
-            self._connection.invalidate()
             self._connection.close()
             self._connection = None
 
@@ -118,15 +106,16 @@ class GroupCommit:
         works = [work for work, _ in items]
         # One connection kept by this thread: taking one from the pool and giving it back
         # (with its reset) cost more than the tap it carried.
-        try:
+        try:  # the connection is made inside: a database that is down must not end this thread
             if self._connection is None:
                 self._connection = self.ledger.engine.connect()
-                if self.checkpoints is not None:
-                    self.checkpoints.take_over(self._connection)
             connection = self._connection
             results = self.ledger.run(lambda session: run_each(session, works), connection=connection)
         except Exception as error:  # no connection, or the commit failed: every caller hears it
-            self._drop_connection()  # the next batch starts on a fresh connection
+            if self._connection is not None:  # and the next batch starts on a fresh one
+                self._connection.invalidate()  # it may be broken: the pool must not reuse it
+                self._connection.close()
+                self._connection = None
             for _, future in items:
                 future.set_exception(error)
             return

@@ -1,0 +1,45 @@
+"""The group-commit thread outlives a database that is down: callers hear the error, and
+the next tap commits on a fresh connection."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from obolo.adapters.db.engine import make_engine
+from obolo.ledger import Ledger
+from obolo.tap.group_commit import GroupCommit
+
+
+def count_rows(session) -> int:
+    return session.connection.exec_driver_sql("SELECT count(*) FROM marks").scalar_one()
+
+
+def mark(session) -> int:
+    session.connection.exec_driver_sql("INSERT INTO marks DEFAULT VALUES")
+    return count_rows(session)
+
+
+def test_a_failed_connection_is_answered_and_the_next_batch_commits(sqlite_url, monkeypatch):
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE marks (id INTEGER PRIMARY KEY)")
+    runner = GroupCommit(Ledger(engine))
+    real_connect = engine.connect
+    refusals = iter([OperationalError("connect", {}, Exception("the database is down"))])
+
+    def connect_when_up():
+        refusal = next(refusals, None)
+        if refusal is not None:
+            raise refusal
+        return real_connect()
+
+    monkeypatch.setattr(engine, "connect", connect_when_up)
+    try:
+        with pytest.raises(OperationalError):  # not a wait forever: the thread is not dead
+            runner.submit(mark).result(timeout=5)
+        assert runner.submit(mark).result(timeout=5) == 1  # the thread is alive, and committed
+        assert runner(count_rows) == 1
+    finally:
+        runner.close()
+        engine.dispose()
