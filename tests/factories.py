@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -67,3 +68,50 @@ def unfinished(engine: Engine, key: str, owner: str | None) -> None:
             .where(idempotency_keys.c.key == key)
             .values(status_code=None, response_body=None, completed_at=None, owner=owner)
         )
+
+
+def claimed_by_the_dead(
+    engine: Engine, principal: str, key: str, request_hash: str, owner: str, now: int
+) -> None:
+    """The key as a first request leaves it when its process is killed mid-work: claimed
+    by that process, with no answer."""
+    with engine.begin() as connection:
+        connection.execute(
+            insert(idempotency_keys).values(
+                principal=principal, key=key, request_hash=request_hash, created_at=now, owner=owner
+            )
+        )
+
+
+class Killed(BaseException):
+    """The process dies here: nothing after this point runs. Not an `Exception`, so no
+    handler on the way out answers for it."""
+
+
+# Where a payout's process can die between its commits: the withdrawal held (its first
+# commit), the bank asked, the withdrawal settled (its second), the statement written.
+PAYOUT_KILL_POINTS = ("before the bank", "after the bank", "before the statement")
+
+
+def kill_payout_once(monkeypatch: Any, platform: Platform, point: str) -> None:
+    """The next payout's process dies once at `point` (one of PAYOUT_KILL_POINTS)."""
+    if point == "before the statement":  # the withdrawal settled; the statement is worked out next
+        statement_of = platform.payouts._statement_of
+
+        def dies(*args: Any) -> Any:
+            monkeypatch.setattr(platform.payouts, "_statement_of", statement_of)
+            raise Killed
+
+        monkeypatch.setattr(platform.payouts, "_statement_of", dies)
+        return
+    bank = platform.wallets.bank
+
+    def payout(idempotency_key: str, amount: int, asset: str, iban: str) -> Any:
+        monkeypatch.setattr(platform.wallets, "bank", bank)
+        if point == "before the bank":
+            raise Killed
+        bank.payout(idempotency_key, amount, asset, iban)  # paid, or refused: the bank knows
+        raise Killed
+
+    dying = SimpleNamespace(payout=payout, settlement_report=bank.settlement_report)
+    monkeypatch.setattr(platform.wallets, "bank", dying)

@@ -22,14 +22,23 @@ from obolo.adapters.clock import iso
 from obolo.adapters.db.schema import metadata
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.app import create_app
+from obolo.entrypoints.api.idempotency import fingerprint
 from obolo.identity.model import Role
 from obolo.ledger.check import check_ledger
 from obolo.sdk.payword import b64
 from obolo.settings import FeeRule, Settings
 from obolo.sms import undo_requests
 from obolo.sms.service import Inbound
+from obolo.wallets.model import MovementKind
 from tests.e2e.fault_support import snapshot
-from tests.factories import dead_owner, unfinished
+from tests.factories import (
+    PAYOUT_KILL_POINTS,
+    Killed,
+    claimed_by_the_dead,
+    dead_owner,
+    kill_payout_once,
+    unfinished,
+)
 from tests.fakes import FakeClock
 from tests.integration.sms_helpers import CARD as SERVICE_CARD
 from tests.integration.sms_helpers import eur, ref_in, sms_platform
@@ -420,3 +429,53 @@ def test_a_retry_after_a_crash_answers_as_the_first_run_and_moves_nothing(scene,
     assert (retry.status_code, retry.json()) == (first.status_code, first.json())
     assert recorded(scene.platform.engine) == before
     assert check_ledger(scene.platform.engine) == []
+
+
+def growth(before: tuple[Any, ...], after: tuple[Any, ...]) -> tuple[list[tuple[int, ...]], dict[str, int]]:
+    """What happened in between, whoever it happened to: each changed account's change of
+    its four totals (sorted), and how many rows each table gained."""
+    ((accounts_before, *_), counts_before), ((accounts_after, *_), counts_after) = before, after
+    was = {row[0]: row[1:] for row in accounts_before}
+    changes = [tuple(a - b for a, b in zip(row[1:], was.get(row[0], (0, 0, 0, 0)), strict=True))
+               for row in accounts_after]  # fmt: skip
+    return sorted(c for c in changes if any(c)), {n: counts_after[n] - counts_before[n] for n in counts_after}
+
+
+@pytest.mark.parametrize("point", PAYOUT_KILL_POINTS)
+@pytest.mark.parametrize("to", [PAYS, BANK_FAILS], ids=["paid", "failed at the bank"])
+def test_a_payout_killed_between_its_commits_is_finished_by_its_retry(scene, monkeypatch, to, point):
+    """Killed after its withdrawal committed, before its statement was written: the retry
+    finishes that payout rather than paying out what is left (nothing), and answers as an
+    identical payout that ran whole; the money moved once, one statement."""
+    engine = scene.platform.engine
+    whole, call = payout(to)(scene), payout(to)(scene)
+    start = recorded(engine)
+    expected = scene.client.post(
+        whole.path, json={}, headers={**whole.by, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert expected.status_code == 201, expected.text
+    middle = recorded(engine)
+    key = str(uuid.uuid4())
+    user_id = scene.client.get("/v1/me", headers=call.by).json()["id"]
+    # The first request claims the key and runs the payout, and its process is killed
+    # between the payout's commits (in the test's thread: a server's would not survive it).
+    claimed_by_the_dead(engine, user_id, key, fingerprint("POST", call.path, call.body), scene.dead_owner,
+                        scene.clock())  # fmt: skip
+    kill_payout_once(monkeypatch, scene.platform, point)
+    with pytest.raises(Killed):
+        scene.platform.payouts.pay_out(user_id, key)
+    scene.clock.advance(7)
+    retry = scene.client.post(call.path, json=call.body, headers={**call.by, "Idempotency-Key": key})
+    assert "Idempotent-Replayed" not in retry.headers
+    answer = retry.json()
+    # The same answer but for what names this payout: its id (derived from the person and
+    # the key) and the ledger time of its own hold, where its period ends.
+    assert retry.status_code == 201, retry.text
+    assert {**answer, "id": None, "period_end": None} == {**expected.json(), "id": None, "period_end": None}
+    assert answer["id"] == scene.platform.wallets.movement_id_for(user_id, MovementKind.WITHDRAWAL, key)
+    hold_id = scene.platform.wallets.transfer_id_of(answer["id"], "principal")
+    (hold,) = scene.platform.ledger.lookup_transfers([hold_id])
+    assert answer["period_end"] == hold.timestamp
+    assert scene.client.get("/v1/payouts", headers=call.by).json() == [answer]
+    assert growth(middle, recorded(engine)) == growth(start, middle)
+    assert check_ledger(engine) == []

@@ -14,7 +14,7 @@ from obolo.sdk.payword import HashChain, b64
 from obolo.settings import FeeRule, Settings
 from obolo.settlement.payouts import InvalidPayoutSettings, NoPayoutAccount
 from obolo.wallets.errors import InvalidIban
-from tests.factories import checked_platform
+from tests.factories import PAYOUT_KILL_POINTS, Killed, checked_platform, kill_payout_once
 from tests.fakes import NS
 
 CARD = Card("4242424242424242", 12, 2031, "123")
@@ -94,6 +94,74 @@ def test_the_daily_job_pays_once_a_day(platform, earning, clock):
     clock.advance(DAY)
     assert platform.payouts.pay_out_due() == 0
     assert len(platform.payouts.statements(publisher)) == 1
+
+
+def paid_by_the_bank(platform) -> list[tuple[str, int, str]]:
+    """What the bank was asked to pay: (the withdrawal's id, amount, status) each."""
+    from sqlalchemy import select
+
+    from obolo.adapters.db.schema import sandbox_bank_payouts as bank
+
+    with platform.engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(select(bank.c.idempotency_key, bank.c.amount, bank.c.status))
+        ]
+
+
+def assert_paid_once(platform, publisher) -> None:
+    """9.80 earned, paid out once as an unkilled payout is (see the first test): one
+    statement, its period ending at its own hold, one bank payout, the wallet empty."""
+    (paid,) = platform.payouts.statements(publisher)
+    assert (paid.status, paid.amount, paid.payout_fee) == ("succeeded", 9_550_000, 250_000)
+    assert (paid.earned, paid.fees, paid.topped_up, paid.refunds, paid.period_start) == (
+        10_000_000,
+        200_000,
+        0,
+        0,
+        0,
+    )
+    (hold,) = platform.ledger.lookup_transfers([platform.wallets.transfer_id_of(paid.id, "principal")])
+    assert paid.period_end == hold.timestamp == platform.payouts.account(publisher).last_payout_at
+    assert paid_by_the_bank(platform) == [(paid.id, 9_550_000, "paid")]
+    assert available(platform, publisher) == 0
+    assert [(b.available, b.reserved) for b in platform.wallets.balances(publisher)] == [(0, 0)]
+
+
+@pytest.mark.parametrize("later", [3_600, DAY], ids=["later that day", "the next day"])
+@pytest.mark.parametrize("point", PAYOUT_KILL_POINTS)
+def test_a_daily_payout_killed_between_its_commits_is_finished_by_the_jobs_next_run(
+    platform, earning, clock, monkeypatch, point, later
+):
+    """The job killed after the payout's withdrawal committed, before its statement: its
+    next run, that day or the next, finishes that payout rather than paying out what is
+    left, and the statement exists once; no run after it pays again."""
+    _, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "daily", Amount(0, EUR))
+    kill_payout_once(monkeypatch, platform, point)
+    with pytest.raises(Killed):
+        platform.payouts.pay_out_due()
+    clock.advance(later)
+    assert platform.payouts.pay_out_due() == 1
+    assert_paid_once(platform, publisher)
+    clock.advance(DAY)
+    assert platform.payouts.pay_out_due() == 0
+    assert_paid_once(platform, publisher)
+
+
+def test_an_on_demand_payout_first_finishes_a_killed_daily_one(platform, earning, monkeypatch):
+    """The job killed with the payout's money held, before the bank: a payout on demand
+    finishes the job's first (its statement, then nothing left to pay), and so does the
+    job's next run; the money moved once."""
+    _, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "daily", Amount(0, EUR))
+    kill_payout_once(monkeypatch, platform, "before the bank")
+    with pytest.raises(Killed):
+        platform.payouts.pay_out_due()
+    assert platform.payouts.pay_out(publisher, idempotency_key="now") is None
+    assert_paid_once(platform, publisher)
+    platform.payouts.pay_out_due()
+    assert_paid_once(platform, publisher)
 
 
 def test_a_failed_payout_gives_the_money_back(platform, earning):

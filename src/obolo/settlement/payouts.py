@@ -23,6 +23,7 @@ from obolo.ledger import Ledger, TransferFlags
 from obolo.money import Amount
 from obolo.settlement.model import Movement, Statement, payout_amount, statement
 from obolo.wallets.model import MovementKind, MovementStatus, TransferCode, mask_iban, normalize_iban
+from obolo.wallets.service import Movement as WalletMovement
 from obolo.wallets.service import WalletService
 
 SCHEDULES = ("daily", "manual")
@@ -107,11 +108,7 @@ class PayoutService:
         return account
 
     def account(self, user_id: str) -> PayoutAccount | None:
-        row = run_in_transaction(
-            self.engine,
-            lambda c: c.execute(select(payout_accounts).where(payout_accounts.c.user_id == user_id)).first(),
-            read_only=True,
-        )
+        row = self._account_row(user_id)
         if row is None:
             return None
         return PayoutAccount(row.user_id, row.asset, row.iban_masked, row.schedule, row.minimum,
@@ -121,19 +118,21 @@ class PayoutService:
         """Pay out what the wallet holds now (on demand), if it reaches the minimum; None
         when there is nothing to pay. A repeated key returns the first payout's statement.
         Raises NoPayoutAccount."""
-        row = run_in_transaction(
-            self.engine,
-            lambda c: c.execute(select(payout_accounts).where(payout_accounts.c.user_id == user_id)).first(),
-            read_only=True,
-        )
+        row = self._account_row(user_id)
         if row is None:
             raise NoPayoutAccount("set a payout account first")
+        # A daily payout whose run was killed before its statement is finished first: its
+        # money is already held or paid, and statements follow each other.
+        if self._pay_out(row, _daily_key(row), started_only=True) is not None:
+            row = self._account_row(user_id)
         key = idempotency_key or f"payout:{user_id}:{self.clock()}"
         return self._pay_out(row, key)
 
     def pay_out_due(self, limit: int = 200) -> int:
         """The daily job: pay everyone on the daily schedule not yet paid today (UTC).
-        The payout's key names the day, so a rerun of the job pays nobody twice."""
+        The payout's key names the job's last look at the account, which changes only
+        once the payout is done: a rerun of the job, on whatever day, finishes a payout
+        it was killed in and pays nobody twice."""
         now = self.clock()
         today = datetime.fromtimestamp(now // NS_PER_SECOND, UTC).strftime("%Y-%m-%d")
         midnight = int(datetime.strptime(today, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()) * NS_PER_SECOND
@@ -153,7 +152,7 @@ class PayoutService:
         )
         paid = 0
         for row in rows:
-            if self._pay_out(row, f"payout:{row.user_id}:{today}") is not None:
+            if self._pay_out(row, _daily_key(row)) is not None:
                 paid += 1
             self._mark_checked(row.user_id, now)  # paid or nothing due: look again tomorrow
         return paid
@@ -172,22 +171,41 @@ class PayoutService:
         return [PayoutStatement(**row._mapping) for row in rows]
 
     # -- the work ------------------------------------------------------------------------------
-    def _pay_out(self, row: Any, key: str) -> PayoutStatement | None:
+    def _account_row(self, user_id: str) -> Any:
+        return run_in_transaction(
+            self.engine,
+            lambda c: c.execute(select(payout_accounts).where(payout_accounts.c.user_id == user_id)).first(),
+            read_only=True,
+        )
+
+    def _pay_out(self, row: Any, key: str, *, started_only: bool = False) -> PayoutStatement | None:
+        """The payout under `key`: its statement if it has one; else the withdrawal (made,
+        or finished if a killed run made it) and its statement. With `started_only`, None
+        rather than a new payout."""
         user_id: str = row.user_id
         asset_code: str = row.asset
         existing = self._statement_for_key(user_id, key)
         if existing is not None:
             return existing
         asset = self.wallets.asset(asset_code)
-        balance = {b.asset: b.available for b in self.wallets.balances(user_id)}.get(asset_code, 0)
-        settings = self.wallets.settings
-        amount = payout_amount(
-            balance,
-            lambda units: self.wallets.fee_of(MovementKind.WITHDRAWAL, units),
-            settings.withdrawal_max,
-        )
-        if amount < max(1, row.minimum, settings.withdrawal_min):
+        started = self._withdrawal_for_key(user_id, key)
+        if started is not None:
+            # A run killed after its withdrawal committed: the balance no longer holds that
+            # money, so the amount is the withdrawal's own, and the rest is finished below
+            # (the bank is asked under the same id, and answers as it did).
+            amount = started.amount
+        elif started_only:
             return None
+        else:
+            balance = {b.asset: b.available for b in self.wallets.balances(user_id)}.get(asset_code, 0)
+            settings = self.wallets.settings
+            amount = payout_amount(
+                balance,
+                lambda units: self.wallets.fee_of(MovementKind.WITHDRAWAL, units),
+                settings.withdrawal_max,
+            )
+            if amount < max(1, row.minimum, settings.withdrawal_min):
+                return None
         start: int = row.last_payout_at or 0
         iban = self.secrets_box.open(row.iban_sealed)
         movement = self.wallets.withdraw(user_id, Amount(amount, asset), iban, idempotency_key=key)
@@ -198,11 +216,12 @@ class PayoutService:
         summary = self._statement_of(user_id, asset_code, start, end)
         refunds = self._refunds_granted(user_id, start, end)
         paid = movement.status is MovementStatus.SUCCEEDED
+        # Dated by the settle: a re-run after a kill writes what the first run would have.
         record = PayoutStatement(
             id=movement.id, user_id=user_id, asset=asset_code, period_start=start,
             period_end=end, earned=summary.earned, fees=summary.fees, refunds=refunds,
             topped_up=summary.topped_up, spent=summary.spent, amount=movement.amount, payout_fee=movement.fee,
-            status="succeeded" if paid else "failed", created_at=self.clock(),
+            status="succeeded" if paid else "failed", created_at=movement.updated_at,
         )  # fmt: skip
 
         def work(connection: Connection) -> None:
@@ -232,6 +251,14 @@ class PayoutService:
                 .values(last_checked_at=now)
             ),
         )
+
+    def _withdrawal_for_key(self, user_id: str, key: str) -> WalletMovement | None:
+        try:
+            return self.wallets.movement(
+                user_id, self.wallets.movement_id_for(user_id, MovementKind.WITHDRAWAL, key)
+            )
+        except NotFound:
+            return None
 
     def _statement_for_key(self, user_id: str, key: str) -> PayoutStatement | None:
         movement_id = self.wallets.movement_id_for(user_id, MovementKind.WITHDRAWAL, key)
@@ -312,6 +339,11 @@ class PayoutService:
             return int(on_channels) + int(on_charges)
 
         return run_in_transaction(self.engine, work, read_only=True)
+
+
+def _daily_key(row: Any) -> str:
+    """The daily job's payout for an account: the one after the job's last look at it."""
+    return f"payout:{row.user_id}:after:{row.last_checked_at or 0}"
 
 
 def _row(record: PayoutStatement) -> dict[str, object]:

@@ -18,7 +18,8 @@ payout_accounts = Table(
     Column("schedule", String(10), nullable=False),  # daily, manual
     Column("minimum", BigInteger, nullable=False),
     # Where the last payout's statement ended (the ledger time of its hold), and when the
-    # daily job last looked, paid or not.
+    # daily job last looked, paid or not (its next payout's key names that look, so a run
+    # killed mid-payout is found by the next run, whatever the day).
     Column("last_payout_at", BigInteger, nullable=True),
     Column("last_checked_at", BigInteger, nullable=True),
     Column("updated_at", BigInteger, nullable=False),
