@@ -242,3 +242,31 @@ def test_payouts_over_http(platform, earning):
         assert (empty.status_code, empty.json()["code"]) == (409, "nothing_to_pay_out")
         assert [s["id"] for s in http.get("/v1/payouts", headers=auth).json()] == [paid.json()["id"]]
     assert available(platform, publisher) == 0
+
+
+def test_a_client_key_cannot_name_the_daily_jobs_payout(platform, earning):
+    """The job's payout keys hold spaces, which no Idempotency-Key may: a withdrawal sent
+    under the key the job will use next is refused (422) and moves nothing, so the job's
+    payout can never be taken for a client's withdrawal."""
+    from fastapi.testclient import TestClient
+
+    from obolo.entrypoints.api.app import create_app
+    from obolo.settlement.payouts import _daily_key
+
+    _, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "daily", Amount(0, EUR))
+    job_key = _daily_key(platform.payouts._account_row(publisher))
+    assert " " in job_key
+    before = available(platform, publisher)
+    with TestClient(create_app(platform), raise_server_exceptions=False) as http:
+        token = http.post(
+            "/v1/sessions", json={"email": "pub@example.com", "password": "publisher password"}
+        ).json()["token"]
+        sent = http.post(
+            "/v1/withdrawals",
+            json={"amount": "1.00", "asset": "EUR", "iban": PAYS},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": job_key},
+        )
+    assert (sent.status_code, sent.json()["code"]) == (422, "validation_error")
+    assert available(platform, publisher) == before
+    assert platform.payouts.pay_out_due() == 1

@@ -125,7 +125,7 @@ class PayoutService:
         # money is already held or paid, and statements follow each other.
         if self._pay_out(row, _daily_key(row), started_only=True) is not None:
             row = self._account_row(user_id)
-        key = idempotency_key or f"payout:{user_id}:{self.clock()}"
+        key = idempotency_key or f"payout {user_id} {self.clock()}"
         return self._pay_out(row, key)
 
     def pay_out_due(self, limit: int = 200) -> int:
@@ -342,8 +342,10 @@ class PayoutService:
 
 
 def _daily_key(row: Any) -> str:
-    """The daily job's payout for an account: the one after the job's last look at it."""
-    return f"payout:{row.user_id}:after:{row.last_checked_at or 0}"
+    """The daily job's payout for an account: the one after the job's last look at it. The
+    spaces keep it apart from every client's Idempotency-Key (printable, no spaces), so no
+    withdrawal of theirs can be taken for it."""
+    return f"payout {row.user_id} after {row.last_checked_at or 0}"
 
 
 def _row(record: PayoutStatement) -> dict[str, object]:
