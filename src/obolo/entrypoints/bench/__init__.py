@@ -177,6 +177,9 @@ def tap(
     rate: float = typer.Option(500, "--rate", help="Requests a second, for each endpoint."),
     seconds: float = typer.Option(10, "--seconds", help="How long each endpoint is loaded."),
     cards: int = typer.Option(3000, "--cards", help="Linked cards the taps rotate through."),
+    runs: int = typer.Option(
+        1, "--runs", min=1, help="Whole runs, each on a fresh server and database; the median is written."
+    ),
     output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
         Path("docs/benchmarks.md"), "--output", help="Markdown file whose '## Tap' section is replaced."
     ),
@@ -186,36 +189,46 @@ def tap(
     import platform as host
 
     from obolo.entrypoints.bench.ledger_bench import replace_section
-    from obolo.entrypoints.bench.tap_bench import TARGET_P99_MS, markdown, run
+    from obolo.entrypoints.bench.tap_bench import TARGET_P99_MS, markdown, run, server_p99
 
-    bare, ready, taps = run(rate, seconds, cards)
-    for phase in (bare, ready, taps):
-        server = (
-            f", server p50 {phase.p(0.5, phase.server_ms):.2f} ms p99 {phase.p(0.99, phase.server_ms):.2f} ms"
-            if phase.server_ms
-            else ""
-        )
+    results = []
+    for number in range(1, runs + 1):
+        bare, ready, taps = run(rate, seconds, cards)
+        results.append((bare, ready, taps))
+        if runs > 1:
+            typer.echo(f"run {number} of {runs}")
+        for phase in (bare, ready, taps):
+            server = (
+                f", server p50 {phase.p(0.5, phase.server_ms):.2f} ms p99 {server_p99(phase):.2f} ms"
+                if phase.server_ms
+                else ""
+            )
+            typer.echo(
+                f"{phase.name}: {phase.ok:,} of {phase.sent:,} answered, {phase.per_second:,.0f}/s, "
+                f"p50 {phase.p(0.5):.2f} ms p99 {phase.p(0.99):.2f} ms{server}, "
+                f"server CPU {phase.cpu_ms_per_request:.2f} ms/request"
+            )
         typer.echo(
-            f"{phase.name}: {phase.ok:,} of {phase.sent:,} answered, {phase.per_second:,.0f}/s, "
-            f"p50 {phase.p(0.5):.2f} ms p99 {phase.p(0.99):.2f} ms{server}, "
-            f"server CPU {phase.cpu_ms_per_request:.2f} ms/request"
+            f"ratio taps/bare: throughput {taps.per_second / bare.per_second:.2f}, "
+            f"p99 {taps.p(0.99) / bare.p(0.99):.1f}x, "
+            f"server CPU {taps.cpu_ms_per_request / bare.cpu_ms_per_request:.1f}x; "
+            f"declined taps {taps.declined}"
         )
+    tails = [server_p99(taps) for _, _, taps in results]
+    met = sum(tail <= TARGET_P99_MS for tail in tails)
     typer.echo(
-        f"ratio taps/bare: throughput {taps.per_second / bare.per_second:.2f}, "
-        f"p99 {taps.p(0.99) / bare.p(0.99):.1f}x, "
-        f"server CPU {taps.cpu_ms_per_request / bare.cpu_ms_per_request:.1f}x; "
-        f"declined taps {taps.declined}"
+        f"target server p99 <= {TARGET_P99_MS:.0f} ms at {rate:,.0f}/s: met in {met} of {runs} "
+        f"({', '.join(f'{tail:.2f}' for tail in tails)} ms): {'PASS' if met == runs else 'FAIL'}"
     )
-    met = taps.p(0.99, taps.server_ms) <= TARGET_P99_MS
-    typer.echo(f"target server p99 <= {TARGET_P99_MS:.0f} ms at {rate:,.0f}/s: {'PASS' if met else 'FAIL'}")
     if output is not None:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         machine = (
             f"{os.cpu_count()} cores shared with other work (load average {load} after the run), "
             f"Python {host.python_version()}"
         )
-        command = f"obolo bench tap --rate {rate:g} --seconds {seconds:g} --cards {cards}"
-        section = markdown(bare, ready, taps, command, machine, rate)
+        command = f"obolo bench tap --rate {rate:g} --seconds {seconds:g} --cards {cards} --runs {runs}"
+        median = sorted(results, key=lambda result: server_p99(result[2]))[(runs - 1) // 2]
+        section = markdown(*median, command, machine, rate, tails)
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Tap"))
         typer.echo(f"written to {output}")

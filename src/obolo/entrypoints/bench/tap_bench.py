@@ -255,8 +255,17 @@ def run(rate: float = 500, seconds: float = 10, cards: int = 3000) -> tuple[Phas
     return bare, ready, taps
 
 
-def markdown(bare: Phase, ready: Phase, taps: Phase, command: str, machine: str, rate: float) -> str:
-    met = taps.p(0.99, taps.server_ms) <= TARGET_P99_MS and taps.per_second >= 0.98 * rate
+def server_p99(taps: Phase) -> float:
+    return taps.p(0.99, taps.server_ms)
+
+
+def markdown(
+    bare: Phase, ready: Phase, taps: Phase, command: str, machine: str, rate: float, tails: list[float]
+) -> str:
+    """The section: the median run's table (by server p99), and every run's server p99."""
+    met = sum(tail <= TARGET_P99_MS for tail in tails)
+    every = met == len(tails) and taps.per_second >= 0.98 * rate
+    runs = f"{len(tails)} runs" if len(tails) > 1 else "1 run"
     return "\n".join(
         [
             "## Tap",
@@ -266,6 +275,8 @@ def markdown(bare: Phase, ready: Phase, taps: Phase, command: str, machine: str,
             "fixed rate; latency counted from each request's scheduled send time. Server time is the",
             "tap route's own time (`Server-Timing`), from the parsed request to the signed answer,",
             "including the wait for the shared commit. Half retail taps, half transit; no double taps.",
+            f"Each run starts a fresh server on a fresh database; the table is the median of {runs}",
+            "by server p99.",
             "",
             "| endpoint | sent | answered/s | p50 ms | p99 ms | server p50 ms | server p99 ms "
             "| server CPU ms/req |",
@@ -276,15 +287,15 @@ def markdown(bare: Phase, ready: Phase, taps: Phase, command: str, machine: str,
             f"| {ready.p(0.5):.2f} | {ready.p(0.99):.2f} | — | — | {ready.cpu_ms_per_request:.2f} |",
             f"| `POST /v1/taps` | {taps.sent:,} | {taps.per_second:,.0f} | {taps.p(0.5):.2f} "
             f"| {taps.p(0.99):.2f} | {taps.p(0.5, taps.server_ms):.2f} "
-            f"| {taps.p(0.99, taps.server_ms):.2f} | {taps.cpu_ms_per_request:.2f} |",
+            f"| {server_p99(taps):.2f} | {taps.cpu_ms_per_request:.2f} |",
             "",
             f"Ratio taps / bare: throughput {taps.per_second / bare.per_second:.2f}, "
             f"p99 latency {taps.p(0.99) / bare.p(0.99):.1f}x, server CPU per request "
             f"{taps.cpu_ms_per_request / bare.cpu_ms_per_request:.1f}x. Declined taps: {taps.declined}.",
             "",
             f"| target | met | figure |\n| --- | --- | --- |\n| server p99 <= {TARGET_P99_MS:.0f} ms at "
-            f"{rate:,.0f} taps/s | {'yes' if met else '**no**'} | "
-            f"{taps.p(0.99, taps.server_ms):.2f} ms at {taps.per_second:,.0f}/s |",
+            f"{rate:,.0f} taps/s, in every run | {'yes' if every else '**no**'} | "
+            f"met in {met} of {len(tails)}: server p99 {', '.join(f'{t:.2f}' for t in tails)} ms |",
             "",
         ]
     )
