@@ -13,7 +13,7 @@ def test_bench_tap_prints_taps_beside_the_bare_endpoint_and_writes_its_section(t
     others with the median run and every run's server p99."""
     output = tmp_path / "benchmarks.md"
     output.write_text("# Benchmarks\n\n## Ledger\n\nkept\n")
-    command = "bench tap --rate 40 --seconds 1 --cards 60 --runs 2 --output".split()
+    command = ["bench", "tap", "--rate", "40", "--seconds", "1", "--cards", "60", "--runs", "2", "--output"]
     result = CliRunner().invoke(app, [*command, str(output)])
     assert result.exit_code == 0, result.output
     assert result.output.count("/livez: 40 of 40 answered") == 2
