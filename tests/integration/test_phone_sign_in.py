@@ -77,7 +77,9 @@ def test_a_person_who_joined_by_sms_signs_in_by_api_and_sees_their_balance(world
     answer = api.post(CODES, json={"phone": "+39 333 765 4321"})  # Bob's number, spaced
     assert answer.status_code == 202
     (text,) = world[1].to(BOB)
-    assert "sign in" in text and "Do not share" in text and "10 min" in text
+    assert "sign in" in text
+    assert "Do not share" in text
+    assert "10 min" in text
     signed = api.post("/v1/sessions", json={"phone": BOB, "code": code_in(text)})
     assert signed.status_code == 201, signed.text
     assert signed.json()["user"]["id"] == joined
@@ -235,7 +237,7 @@ def test_the_code_is_kept_only_as_an_hmac_and_never_logged_or_queued(world, join
 # -- the pages ------------------------------------------------------------------------------
 def test_a_person_who_joined_by_sms_signs_in_on_the_pages_and_sees_their_balance(world, joined):
     """Sign-in page -> phone -> texted code -> a session cookie and the wallet page with the balance."""
-    platform, gateway = world
+    platform, _gateway = world
     browser = Browser(platform)
     assert 'href="/signin/phone' in browser.get("/signin").text
     asked = browser.submit("/signin/phone", "/signin/phone", {"phone": BOB, "next": "/wallet"})
@@ -247,7 +249,8 @@ def test_a_person_who_joined_by_sms_signs_in_on_the_pages_and_sees_their_balance
     assert answer.status_code == 303
     assert answer.headers["location"] == "/wallet"
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("obolo_session="))
-    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert "HttpOnly" in cookie
+    assert "samesite=lax" in cookie.lower()
     assert platform.identity.authenticate(browser.client.cookies["obolo_session"]).user_id == joined
     wallet = browser.get("/wallet")
     assert wallet.status_code == 200
