@@ -18,6 +18,7 @@ from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
 from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
+from obolo.identity.phone_sign_in import PhoneSignIn
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.anonymous import AnonymousTabs
@@ -71,6 +72,11 @@ class Platform:
     def anonymous(self) -> AnonymousTabs:
         limits = (self.settings.anonymous_tab_limit, self.settings.anonymous_tabs_per_address)
         return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, *limits)
+
+    # people who joined by SMS sign in on the web with a code texted to their number
+    @cached_property
+    def phone_sign_in(self) -> PhoneSignIn:
+        return PhoneSignIn(self.identity, self.sms_gateway, self.secrets.derive("phone-sign-in-code"))
 
     # settlement: paying people out, and reconciling with the processor and the bank
     @cached_property

@@ -41,6 +41,12 @@ class Settings:
     login_slow_after: int = 3
     login_lock_after: int = 10
     login_lock_seconds: int = 15 * 60
+    # Signing in with a code texted to one's number: how long a code lives, how many tries it
+    # allows, and how many codes a number (and an address) may ask for in an hour.
+    phone_code_seconds: int = 600
+    phone_code_attempts: int = 5
+    phone_codes_per_hour: int = 5
+    phone_codes_per_address_hour: int = 30
     max_body_bytes: int = 64 * 1024
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600

@@ -40,6 +40,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET",    "/.well-known/obolo-keys",                    None,  (200, 200, 200, 200, 200, 200, 200)),
     ("POST",   "/v1/users",                                  {},    (422, 422, 422, 422, 422, 422, 422)),
     ("POST",   "/v1/sessions",                               {},    (422, 422, 422, 422, 422, 422, 422)),
+    ("POST",   "/v1/sessions/phone-codes",                   {},    (422, 422, 422, 422, 422, 422, 422)),
     ("GET",    "/v1/providers/{provider_id}/prices",         None,  (200, 200, 200, 200, 200, 200, 200)),
     # people and access
     ("DELETE", "/v1/sessions/current",                       None,  (401, 204, 204, 204, 204, 204, 204)),

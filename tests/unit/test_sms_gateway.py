@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsNotSent
 
@@ -59,3 +60,12 @@ def test_console_gateway_keeps_what_each_number_was_sent():
         console.send("+393331234567" if n % 2 else "+393337654321", f"m{n}")
     assert console.sent_to("+393331234567") == ["m1", "m3"]
     assert console.sent_to("+393337654321") == ["m2"]  # the oldest fell out
+
+
+def test_the_console_gateway_logs_no_sign_in_code():
+    """A six-digit code in a message is masked in the log line, kept whole for the simulator."""
+    console = ConsoleSmsGateway()
+    with capture_logs() as logs:
+        console.send("+393331234567", "Obolo: 042917 is your code to sign in on the web.")
+    assert "042917" not in repr(logs)
+    assert console.sent_to("+393331234567") == ["Obolo: 042917 is your code to sign in on the web."]

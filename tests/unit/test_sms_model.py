@@ -156,6 +156,7 @@ WORST = {
     "ref": "K7M2QX", "until": "23:59", "days": 7, "available": "99999.99", "reserved": "99999.99",
     "held": " (99999.99 held)", "left": 2, "max": "1000.00", "new": " (new number: lower limits for 24 h)",
     "status": "cancelled", "claimed": " 1000.00 EUR sent to you is now yours.", "balance": " Bal 99999.99.",
+    "code": "123456",
     "lines": "24/11 -1000.00 Ma*** Ro***; 24/11 +1000.00 Ma*** Ro***; 24/11 -1000.00 Ma*** Ro***",
 }  # fmt: skip
 

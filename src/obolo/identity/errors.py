@@ -43,3 +43,10 @@ class RoleNotSelfService(Forbidden):
 
 class ApiKeyNotFound(NotFound):
     code = "not_found"
+
+
+class InvalidCode(Unauthorized):
+    """A sign-in code that is wrong, expired, used, worn out by wrong tries, or for a number
+    without a wallet: one code for all of them, so the answer tells a guesser nothing."""
+
+    code = "invalid_code"

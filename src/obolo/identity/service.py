@@ -162,7 +162,7 @@ class IdentityService:
             email = email.strip().lower()[:254]
         keys = [f"email:{email}", f"ip:{address}"[:300]]
         now = self.clock()
-        self._refuse_if_throttled(keys, now)
+        self.refuse_if_throttled(keys, now)
         row = self._run(
             lambda c: c.execute(
                 select(users.c.id, users.c.password_hash).where(users.c.email == email)
@@ -175,29 +175,38 @@ class IdentityService:
         except (VerificationError, InvalidHashError):
             valid = False
         if not valid:
-            self._record_failure(keys, now, email, address)
+            self.record_failure(keys, now, email, address)
             raise InvalidCredentials("wrong email or password")
         assert row is not None
-        token = secrets.token_urlsafe(32)
-        expires_at = now + self.settings.session_ttl_seconds * NS_PER_SECOND
 
-        def work(connection: Connection) -> None:
+        def work(connection: Connection) -> tuple[str, int]:
             connection.execute(delete(login_attempts).where(login_attempts.c.key == keys[0]))
-            connection.execute(
-                insert(sessions).values(
-                    token_hash=digest(token),
-                    user_id=row.id,
-                    created_at=now,
-                    expires_at=expires_at,
-                    revoked_at=None,
-                )
-            )
-            audit.record(connection, now, row.id, "session.created", row.id, address=address)
+            return self.open_session(connection, row.id, now, address)
 
-        self._run(work)
+        token, expires_at = self._run(work)
         return token, expires_at, self.get_user(row.id)
 
-    def _refuse_if_throttled(self, keys: list[str], now: int) -> None:
+    def open_session(
+        self, connection: Connection, user_id: str, now: int, address: str, via: str | None = None
+    ) -> tuple[str, int]:
+        """A new session for `user_id` in the caller's transaction: (token, expires_at).
+        The token is returned this once; only its digest is stored."""
+        token = secrets.token_urlsafe(32)
+        expires_at = now + self.settings.session_ttl_seconds * NS_PER_SECOND
+        connection.execute(
+            insert(sessions).values(
+                token_hash=digest(token),
+                user_id=user_id,
+                created_at=now,
+                expires_at=expires_at,
+                revoked_at=None,
+            )
+        )
+        details = {"via": via} if via else None
+        audit.record(connection, now, user_id, "session.created", user_id, details, address=address)
+        return token, expires_at
+
+    def refuse_if_throttled(self, keys: list[str], now: int) -> None:
         rows = self._run(
             lambda c: c.execute(select(login_attempts).where(login_attempts.c.key.in_(keys))).all(),
             read_only=True,
@@ -207,11 +216,12 @@ class IdentityService:
             retry_after = -(-(locked_until - now) // NS_PER_SECOND)
             raise RateLimited(f"too many failed sign-ins; try again in {retry_after} s", retry_after)
 
-    def _record_failure(self, keys: list[str], now: int, email: str, address: str) -> None:
+    def record_failure(self, keys: list[str], now: int, subject: str, address: str) -> None:
+        """Count a failed sign-in against each key (an email, a number, an address)."""
         s = self.settings
 
         def work(connection: Connection) -> None:
-            audit.record(connection, now, "anonymous", "sign_in.failed", email, address=address)
+            audit.record(connection, now, "anonymous", "sign_in.failed", subject, address=address)
             for key in keys:
                 row = connection.execute(select(login_attempts).where(login_attempts.c.key == key)).first()
                 failures = (row.failures if row else 0) + 1

@@ -498,6 +498,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Non riceverai piu' messaggi da Obolo, solo risposte ai tuoi. Rispondi AVVIA per riattivarli.",
     ),
     "started": ("Obolo messages are back on.", "I messaggi Obolo sono riattivati."),
+    "sign_in_code": (
+        "Obolo: {code} is your code to sign in on the web. It expires in 10 min. Do not share it: "
+        "Obolo never asks for it.",
+        "Obolo: {code} e' il codice per accedere al sito. Scade tra 10 min. Non darlo a nessuno: "
+        "Obolo non lo chiede mai.",
+    ),
     "error": (
         "Sorry, something went wrong. No money moved. Please try again later.",
         "Spiacenti, qualcosa e' andato storto. Nessun movimento. Riprova piu' tardi.",

@@ -190,6 +190,22 @@ login_attempts = Table(
     Column("locked_until", BigInteger, nullable=False),
 )
 
+# A one-time code texted to a number bound by SMS, for signing in on the web or the API.
+# Only an HMAC of the code is kept (keyed by the platform's secret key): the code has only
+# a million values, so a bare hash would be reversed at once by anyone reading this table.
+phone_sign_in_codes = Table(
+    "phone_sign_in_codes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("phone", String(20), nullable=False, index=True),  # E.164
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False),  # HMAC-SHA256(key, id|phone|code), hex
+    Column("attempts", Integer, nullable=False),  # tries so far, the right one included
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
 # -- wallets and money movement ---------------------------------------------------------
 
 wallets = Table(

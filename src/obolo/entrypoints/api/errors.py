@@ -70,6 +70,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "email_taken": 409,
     "phone_taken": 409,
     "invalid_credentials": 401,
+    "invalid_code": 401,
     "insufficient_scope": 403,
     "unknown_scope": 422,
     "role_not_self_service": 403,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from obolo.adapters.clock import iso
@@ -66,6 +66,19 @@ class SignInIn(Strict):
     password: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+class PhoneSignInIn(Strict):
+    phone: Annotated[str, Field(min_length=3, max_length=32, description="with its country code")]
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$", description="the six digits texted to the number")]
+
+
+class PhoneCodeIn(Strict):
+    phone: Annotated[str, Field(min_length=3, max_length=32, description="with its country code")]
+
+
+class PhoneCodeOut(BaseModel):
+    detail: str
+
+
 class SessionOut(BaseModel):
     token: str
     expires_at: str
@@ -114,11 +127,30 @@ def sign_up(body: SignUpIn, platform: PlatformDep) -> UserOut:
 
 
 @router.post("/sessions", status_code=201, responses=ERRORS)
-def sign_in(body: SignInIn, request: Request, platform: PlatformDep) -> SessionOut:
-    """Exchange email and password for a bearer token. Repeated failures slow down,
-    then lock for a while (429 with Retry-After)."""
-    token, expires_at, user = platform.identity.sign_in(body.email, body.password, client_address(request))
+def sign_in(body: SignInIn | PhoneSignInIn, request: Request, platform: PlatformDep) -> SessionOut:
+    """Exchange email and password, or a phone number and the code texted to it (see
+    `POST /v1/sessions/phone-codes`), for a bearer token. A wrong, expired or used code is
+    401 `invalid_code`, whichever it was. Repeated failures slow down, then lock for a
+    while (429 with Retry-After)."""
+    address = client_address(request)
+    if isinstance(body, PhoneSignInIn):
+        token, expires_at, user = platform.phone_sign_in.sign_in(body.phone, body.code, address)
+    else:
+        token, expires_at, user = platform.identity.sign_in(body.email, body.password, address)
     return SessionOut(token=token, expires_at=iso(expires_at), user=UserOut.of(user))
+
+
+@router.post("/sessions/phone-codes", status_code=202, responses=ERRORS)
+def request_phone_code(
+    body: PhoneCodeIn, request: Request, platform: PlatformDep, background: BackgroundTasks
+) -> PhoneCodeOut:
+    """Text a six-digit sign-in code to a number that opened its wallet by SMS. The answer
+    is the same whether or not the number has a wallet; the code lives 10 minutes and
+    allows 5 tries. A number (and an address) may ask a few times an hour (429)."""
+    message = platform.phone_sign_in.request_code(body.phone, client_address(request))
+    if message is not None:
+        background.add_task(platform.phone_sign_in.deliver, message)
+    return PhoneCodeOut(detail="if this number has a wallet, a code is on its way by text message")
 
 
 @router.delete("/sessions/current", status_code=204, responses=ERRORS)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import RedirectResponse, Response
 
 from obolo.entrypoints.web import security
 from obolo.entrypoints.web.context import Form, VisitorDep, finish, render, secret, text
-from obolo.entrypoints.web.problems import field_error
-from obolo.errors import OboloError
+from obolo.entrypoints.web.problems import FORM, field_error
+from obolo.errors import OboloError, RateLimited
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +44,52 @@ def sign_in(page: VisitorDep, form: Form) -> Response:
         status = 429 if error.code == "rate_limited" else 401
         return render(page, "signin.html", status, values=values, errors={name: message})
     return _signed_in_response(page, token, target)
+
+
+def _address(page: VisitorDep) -> str:
+    return page.request.client.host if page.request.client else "unknown"
+
+
+@router.get("/signin/phone")
+def phone_sign_in_page(page: VisitorDep, next: str = "") -> Response:
+    """For people who opened their wallet by text message: a code to their number."""
+    if page.principal is not None:
+        return finish(page, RedirectResponse(security.local_path(next), status_code=303))
+    return render(page, "signin_phone.html", values={"next": security.local_path(next)}, step="phone")
+
+
+@router.post("/signin/phone")
+def request_phone_code(page: VisitorDep, form: Form, background: BackgroundTasks) -> Response:
+    """Ask for a code. The next page is the same whether or not the number has a wallet;
+    the text goes out after the page is sent."""
+    values = {"phone": text(form, "phone", 40), "next": security.local_path(text(form, "next", 2000))}
+    service = page.platform.phone_sign_in
+    try:
+        message = service.request_code(values["phone"], _address(page))
+    except RateLimited as error:
+        wait = page.t("Too many codes asked for; try again in {seconds} s.", seconds=error.retry_after)
+        return render(page, "signin_phone.html", 429, values=values, errors={FORM: wait}, step="phone")
+    except OboloError as error:
+        name, refusal = field_error(error, page.t)
+        return render(page, "signin_phone.html", 422, values=values, errors={name: refusal}, step="phone")
+    if message is not None:
+        background.add_task(service.deliver, message)
+    values["phone"] = service.normalize(values["phone"])
+    notice = page.t("If this number has an Obolo wallet, we have texted it a code. It expires in 10 minutes.")
+    return render(page, "signin_phone.html", values=values, notice=notice, step="code")
+
+
+@router.post("/signin/phone/code")
+def phone_sign_in(page: VisitorDep, form: Form) -> Response:
+    values = {"phone": text(form, "phone", 40), "next": security.local_path(text(form, "next", 2000))}
+    code = text(form, "code", 20).replace(" ", "")
+    try:
+        token, _expires, _user = page.platform.phone_sign_in.sign_in(values["phone"], code, _address(page))
+    except OboloError as error:
+        name, message = field_error(error, page.t)
+        status = 429 if error.code == "rate_limited" else 401
+        return render(page, "signin_phone.html", status, values=values, errors={name: message}, step="code")
+    return _signed_in_response(page, token, values["next"])
 
 
 @router.get("/signup")

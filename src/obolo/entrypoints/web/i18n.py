@@ -81,6 +81,30 @@ IT: dict[str, str] = {
     "No account yet?": "Non hai un account?",
     "Already have an account?": "Hai già un account?",
     "Wrong email or password.": "Email o password errata.",
+    # signing in with a code texted to one's phone
+    "Sign in with your phone": "Accedi con il telefono",
+    "Opened your wallet by text message? Sign in with your phone": (
+        "Hai aperto il portafoglio via SMS? Accedi con il telefono"
+    ),
+    "Opened your wallet by text message? We will text you a code to sign in.": (
+        "Hai aperto il portafoglio via SMS? Ti mandiamo un codice per accedere."
+    ),
+    "Phone number": "Numero di telefono",
+    "With its country code, e.g. +393331234567.": "Con il prefisso internazionale, es. +393331234567.",
+    "Text me a code": "Mandami un codice",
+    "Sign in with email and password": "Accedi con email e password",
+    "Code from the text message": "Codice ricevuto via SMS",
+    "Six digits, sent to {phone}. Never share it.": "Sei cifre, inviate al {phone}. Non darlo a nessuno.",
+    "Ask for a new code": "Chiedi un nuovo codice",
+    "If this number has an Obolo wallet, we have texted it a code. It expires in 10 minutes.": (
+        "Se questo numero ha un portafoglio Obolo, gli abbiamo inviato un codice. Scade tra 10 minuti."
+    ),
+    "Too many codes asked for; try again in {seconds} s.": (
+        "Troppi codici richiesti; riprova tra {seconds} s."
+    ),
+    "That code is wrong, expired or already used. Ask for a new one.": (
+        "Il codice e' errato, scaduto o gia' usato. Chiedine uno nuovo."
+    ),
     "Too many failed sign-ins; try again in {seconds} s.": (
         "Troppi tentativi falliti; riprova tra {seconds} s."
     ),

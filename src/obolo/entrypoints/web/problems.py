@@ -43,6 +43,8 @@ def field_error(error: Exception, t: Translate, amount_field: str = "amount") ->
             return "password", t(_PASSWORD.get(error.detail, "A password needs at least 10 characters."))
         case "invalid_credentials":
             return FORM, t("Wrong email or password.")
+        case "invalid_code":
+            return "code", t("That code is wrong, expired or already used. Ask for a new one.")
         case "invalid_amount":
             return amount_field, t("The amount must be positive.")
         case "amount_out_of_limits":
