@@ -5,6 +5,7 @@ touches nothing before then nor any withdrawal that finished."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +18,7 @@ from obolo.adapters.cards import Card
 from obolo.adapters.db.schema import events, movements
 from obolo.adapters.db.schema import sandbox_bank_payouts as bank_payouts
 from obolo.entrypoints.workers import platform_jobs, run_once
+from obolo.ledger import LedgerSession
 from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.settings import FeeRule, Settings
@@ -193,3 +195,37 @@ def test_the_grace_period_is_read_from_the_environment(monkeypatch):
     assert Settings.from_environment().withdrawal_resume_after_seconds == 300
     monkeypatch.setenv("OBOLO_WITHDRAWAL_RESUME_AFTER_SECONDS", "60")
     assert Settings.from_environment().withdrawal_resume_after_seconds == 60
+
+
+def test_the_job_and_a_retry_settling_at_the_same_moment_settle_once(platform, person, clock, monkeypatch):
+    """The job and the client's retry both reach the settle together (after the bank
+    answered): the movement's row is locked before its status is read, so one settles and
+    the other finds it settled; without the lock, on PostgreSQL, both read `pending` and
+    the event is recorded twice."""
+    killed_withdrawal(platform, monkeypatch, person, PAYS, "after the bank")
+    clock.advance(GRACE + 1)
+    create_transfers = LedgerSession.create_transfers
+    arrived = threading.Semaphore(0)
+
+    def meets_the_other(self, transfers):
+        # The first to get here waits (a second at most) for the other to get here too.
+        arrived.release()
+        arrived.acquire(timeout=1)
+        return create_transfers(self, transfers)
+
+    monkeypatch.setattr(LedgerSession, "create_transfers", meets_the_other)
+    answers: list[Any] = []
+
+    def retry() -> None:
+        answers.append(platform.wallets.withdraw(person, Amount(AMOUNT, EUR), PAYS, idempotency_key="w1"))
+
+    client = threading.Thread(target=retry)
+    client.start()
+    resumed = platform.wallets.resume_withdrawals()
+    client.join()
+    monkeypatch.setattr(LedgerSession, "create_transfers", create_transfers)
+    assert resumed == 1
+    assert answers[0].status is MovementStatus.SUCCEEDED
+    assert withdrawal_events(platform, person) == ["withdrawal.created", "withdrawal.paid"]
+    assert balance(platform, person) == (TOPPED_UP - AMOUNT - FEE, 0)
+    assert len(bank_record(platform)) == 1
