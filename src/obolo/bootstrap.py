@@ -121,7 +121,7 @@ def build(
     cards = SandboxCardProcessor(engine, clock)
     bank = SandboxBank(engine, clock)
     identity = IdentityService(engine, clock, settings)
-    wallets = WalletService(engine, ledger, clock, cards, bank, settings)
+    wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
     webhooks = WebhookService(engine, clock, secrets)
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)

@@ -58,6 +58,9 @@ class Settings:
     # Audit: where the hourly job appends the chain's head (a file on other storage than
     # the database's; unset: no job, anchor with `obolo audit anchor` from elsewhere).
     audit_anchor_file: str | None = None
+    # Withdrawals: one still pending this long after it began (its request died between
+    # the hold and the settle) is finished by the `withdrawals_resume` job.
+    withdrawal_resume_after_seconds: int = 300
     # Tasks: the employer's fee on top of each reward and the platform's fee taken from
     # it; how long silence waits before approval; how long a rejection can be disputed
     # and, meanwhile, how many rejections from one employer count against a worker;
@@ -128,6 +131,9 @@ class Settings:
             job_lease_seconds=int(env.get("OBOLO_JOB_LEASE_SECONDS", defaults.job_lease_seconds)),
             job_batch=int(env.get("OBOLO_JOB_BATCH", defaults.job_batch)),
             audit_anchor_file=env.get("OBOLO_AUDIT_ANCHOR_FILE") or None,
+            withdrawal_resume_after_seconds=int(
+                env.get("OBOLO_WITHDRAWAL_RESUME_AFTER_SECONDS", defaults.withdrawal_resume_after_seconds)
+            ),
             # tasks
             task_fee=_fee_rule(env.get("OBOLO_TASK_FEE"), defaults.task_fee),
             task_payout_fee=_fee_rule(env.get("OBOLO_TASK_PAYOUT_FEE"), defaults.task_payout_fee),

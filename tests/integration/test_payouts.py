@@ -270,3 +270,28 @@ def test_a_client_key_cannot_name_the_daily_jobs_payout(platform, earning):
     assert (sent.status_code, sent.json()["code"]) == (422, "validation_error")
     assert available(platform, publisher) == before
     assert platform.payouts.pay_out_due() == 1
+
+
+@pytest.mark.parametrize("point", ["before the bank", "after the bank"])
+def test_a_killed_payout_settled_by_the_resume_job_gets_its_statement_on_the_next_run(
+    platform, earning, clock, monkeypatch, point
+):
+    """The payouts job killed between its withdrawal's commits: the withdrawals' resume
+    job settles the withdrawal after its grace period (the money paid once, nothing left
+    reserved, no statement yet), and the payouts job's next run only writes the statement."""
+    _, publisher = earning
+    platform.payouts.set_account(publisher, PAYS, "EUR", "daily", Amount(0, EUR))
+    kill_payout_once(monkeypatch, platform, point)
+    with pytest.raises(Killed):
+        platform.payouts.pay_out_due()
+    clock.advance(platform.settings.withdrawal_resume_after_seconds + 1)
+    assert platform.wallets.resume_withdrawals() == 1
+    assert [(b.available, b.reserved) for b in platform.wallets.balances(publisher)] == [(0, 0)]
+    assert platform.payouts.statements(publisher) == []
+    (paid_id, _, _) = paid_by_the_bank(platform)[0]
+    settled_at = platform.wallets.movement(publisher, paid_id).updated_at
+    clock.advance(3_600)
+    assert platform.payouts.pay_out_due() == 1
+    assert_paid_once(platform, publisher)
+    assert platform.payouts.statements(publisher)[0].created_at == settled_at  # dated by the settle
+    assert platform.wallets.resume_withdrawals() == 0

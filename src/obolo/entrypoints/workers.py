@@ -86,6 +86,8 @@ def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
         # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
         job("sms_release", 10, platform.sms.release_due),
         job("sms_outbox", 2, platform.sms.deliver_outbox),
+        # wallets: withdrawals whose request died between the hold and the settle, finished
+        job("withdrawals_resume", 60, lambda: platform.wallets.resume_withdrawals(limit=min(batch, 100))),
         # settlement: daily payouts (the run checks hourly who is due), yesterday reconciled
         Job("payouts", 3600, platform.payouts.pay_out_due, lease_seconds=max(lease, 1800)),
         Job("reconcile", 86_400, lambda: reconcile_yesterday(platform), lease_seconds=max(lease, 1800)),

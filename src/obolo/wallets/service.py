@@ -16,16 +16,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
-from obolo.adapters.bank import BankPayouts, PayoutStatus
+from obolo.adapters.bank import BankPayouts, Payout, PayoutStatus
 from obolo.adapters.cards import Card, CardProcessor, ChargeStatus
-from obolo.adapters.clock import Clock, iso
+from obolo.adapters.clock import NS_PER_SECOND, Clock, iso
 from obolo.adapters.db.schema import movements, wallets
 from obolo.adapters.db.transactions import transaction
 from obolo.adapters.ids import derived_id, new_id, uuid7
+from obolo.adapters.secretbox import SecretBox
 from obolo.errors import InvalidRequest, NotFound
 from obolo.identity.lookup import display_names, find_user_id
 from obolo.ledger import (
@@ -146,8 +148,12 @@ class WalletService:
         bank: BankPayouts,
         settings: Settings,
         assets: dict[str, Asset] | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self.engine = engine
+        # Seals a withdrawal's bank account while its payout is in flight (see
+        # `resume_withdrawals`); without one, withdrawals whose request dies are not resumed.
+        self.secrets = secrets
         self.ledger = ledger
         self.clock = clock
         self.cards = cards
@@ -257,7 +263,14 @@ class WalletService:
         row = connection.execute(select(movements).where(movements.c.id == movement_id)).first()
         return None if row is None else _movement(row)
 
-    def _insert_movement(self, connection: Connection, movement: Movement, transfer_id: int | None) -> None:
+    def _insert_movement(
+        self,
+        connection: Connection,
+        movement: Movement,
+        transfer_id: int | None,
+        *,
+        iban_sealed: str | None = None,
+    ) -> None:
         connection.execute(
             insert(movements).values(
                 id=movement.id,
@@ -273,6 +286,7 @@ class WalletService:
                 details=json.dumps(movement.details, sort_keys=True) if movement.details else None,
                 created_at=movement.created_at,
                 updated_at=movement.updated_at,
+                iban_sealed=iban_sealed,
             )
         )
 
@@ -585,7 +599,9 @@ class WalletService:
         movement_id = self._movement_id(user_id, MovementKind.WITHDRAWAL, idempotency_key)
         fee = self._fee(MovementKind.WITHDRAWAL, amount.units)
         principal_id = self._transfer_id(movement_id, "principal")
-        fee_id = self._transfer_id(movement_id, "fee")
+        # Kept, sealed, until the settle: the resume job asks the bank with it if this
+        # request dies in between.
+        sealed = None if self.secrets is None else self.secrets.seal(account_number)
 
         def hold(session: LedgerSession) -> Movement:
             connection = session.connection
@@ -603,7 +619,7 @@ class WalletService:
                 movement_id, MovementKind.WITHDRAWAL, MovementStatus.PENDING, asset, amount.units, fee,
                 user_id, None, None, {"iban": mask_iban(account_number)}, now, now,
             )  # fmt: skip
-            self._insert_movement(connection, movement, principal_id)
+            self._insert_movement(connection, movement, principal_id, iban_sealed=sealed)
             record_event(connection, user_id, "withdrawal.created", self._payload(movement), now)
             return movement
 
@@ -611,50 +627,96 @@ class WalletService:
         if movement.status is not MovementStatus.PENDING:
             return movement
         payout = self.bank.payout(movement_id, amount.units, asset, account_number)
+        return self._run(lambda session: self._settle_withdrawal(session, movement_id, payout))
+
+    def _settle_withdrawal(self, session: LedgerSession, movement_id: str, payout: Payout) -> Movement:
+        """Post the withdrawal's holds if the bank paid, void them if it refused, and say
+        so; a withdrawal already settled is returned as it is.
+
+        Its request, a client's retry of it and the resume job may all get here for the
+        same withdrawal. The movement's row is locked (FOR UPDATE on PostgreSQL; SQLite's
+        BEGIN IMMEDIATE already lets one writer in at a time) before its status is read:
+        the ledger's derived transfer ids alone would not do, since a second settle that
+        read `pending` before the first committed would get EXISTS for the transfers and
+        go on to record the movement's event a second time."""
+        connection = session.connection
+        row = connection.execute(
+            select(movements).where(movements.c.id == movement_id).with_for_update()
+        ).first()
+        assert row is not None
+        current = _movement(row)
+        if current.status is not MovementStatus.PENDING:
+            return current
         paid = payout.status is PayoutStatus.PAID
-
-        def settle(session: LedgerSession) -> Movement:
-            connection = session.connection
-            current = self._find_movement(connection, movement_id)
-            assert current is not None
-            if current.status is not MovementStatus.PENDING:
-                return current
-            flag = TransferFlags.POST_PENDING_TRANSFER if paid else TransferFlags.VOID_PENDING_TRANSFER
+        principal_id = self._transfer_id(movement_id, "principal")
+        flag = TransferFlags.POST_PENDING_TRANSFER if paid else TransferFlags.VOID_PENDING_TRANSFER
+        transfers = [Transfer(self._transfer_id(movement_id, "settle"), pending_id=principal_id, flags=flag)]
+        if current.fee:
             transfers = [
-                Transfer(self._transfer_id(movement_id, "settle"), pending_id=principal_id, flags=flag)
+                Transfer(transfers[0].id, pending_id=principal_id, flags=flag | TransferFlags.LINKED),
+                Transfer(
+                    self._transfer_id(movement_id, "settle-fee"),
+                    pending_id=self._transfer_id(movement_id, "fee"),
+                    flags=flag,
+                ),
             ]
-            if current.fee:
-                transfers = [
-                    Transfer(transfers[0].id, pending_id=principal_id, flags=flag | TransferFlags.LINKED),
-                    Transfer(self._transfer_id(movement_id, "settle-fee"), pending_id=fee_id, flags=flag),
-                ]
-            results = session.create_transfers(transfers)
-            if any(r not in (_R.OK, _R.EXISTS) for r in results):
-                raise RuntimeError(f"withdrawal {movement_id} could not settle: {results}")
-            now = self.clock()
-            status = MovementStatus.SUCCEEDED if paid else MovementStatus.FAILED
-            details = {**current.details, "payout_id": payout.id}
-            if payout.failure_code:
-                details["failure_code"] = payout.failure_code
-            connection.execute(
-                update(movements)
-                .where(movements.c.id == movement_id)
-                .values(status=str(status), updated_at=now, external_ref=payout.id,
-                        details=json.dumps(details, sort_keys=True))
-            )  # fmt: skip
-            settled = Movement(
-                **{**_as_dict(current), "status": status, "details": details, "updated_at": now}
-            )
-            record_event(
-                connection,
-                user_id,
-                "withdrawal.paid" if paid else "withdrawal.failed",
-                self._payload(settled),
-                now,
-            )
-            return settled
+        results = session.create_transfers(transfers)
+        if any(r not in (_R.OK, _R.EXISTS) for r in results):
+            raise RuntimeError(f"withdrawal {movement_id} could not settle: {results}")
+        now = self.clock()
+        status = MovementStatus.SUCCEEDED if paid else MovementStatus.FAILED
+        details = {**current.details, "payout_id": payout.id}
+        if payout.failure_code:
+            details["failure_code"] = payout.failure_code
+        # The bank account is kept only while the payout is in flight.
+        connection.execute(
+            update(movements)
+            .where(movements.c.id == movement_id)
+            .values(status=str(status), updated_at=now, external_ref=payout.id, iban_sealed=None,
+                    details=json.dumps(details, sort_keys=True))
+        )  # fmt: skip
+        settled = Movement(**{**_as_dict(current), "status": status, "details": details, "updated_at": now})
+        assert current.from_user_id is not None
+        record_event(
+            connection,
+            current.from_user_id,
+            "withdrawal.paid" if paid else "withdrawal.failed",
+            self._payload(settled),
+            now,
+        )
+        return settled
 
-        return self._run(settle)
+    def resume_withdrawals(self, limit: int = 100) -> int:
+        """The job that finishes withdrawals whose request died between the hold and the
+        settle (and was never retried): each still pending `withdrawal_resume_after_seconds`
+        after it began is finished as its request would have finished it. The bank is
+        asked again under the movement's id, so a payout it already made is answered, not
+        made again; the holds are then posted or voided. Returns how many it looked at.
+
+        Withdrawals made without a SecretBox (or before the bank account was kept) have
+        no account to ask the bank with and are left to an operator."""
+        if self.secrets is None:
+            return 0
+        secrets = self.secrets
+        cutoff = self.clock() - self.settings.withdrawal_resume_after_seconds * NS_PER_SECOND
+        query = (
+            select(movements.c.id, movements.c.amount, movements.c.asset, movements.c.iban_sealed)
+            .where(
+                movements.c.status == MovementStatus.PENDING.value,
+                movements.c.kind == MovementKind.WITHDRAWAL.value,
+                movements.c.created_at < cutoff,
+                movements.c.iban_sealed.is_not(None),
+            )
+            .order_by(movements.c.created_at, movements.c.id)
+            .limit(limit)
+        )
+        with transaction(self.engine, read_only=True) as connection:
+            rows = connection.execute(query).all()
+        for row in rows:
+            # Outside any transaction, as in `withdraw`: the bank may take its time.
+            payout = self.bank.payout(row.id, row.amount, row.asset, secrets.open(row.iban_sealed))
+            self._run(partial(self._settle_withdrawal, movement_id=row.id, payout=payout))
+        return len(rows)
 
     # -- history ------------------------------------------------------------------------------
     def history(

@@ -236,9 +236,18 @@ movements = Table(
     Column("details", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # A withdrawal's bank account, sealed (SecretBox), while its payout is in flight: what
+    # the resume job needs to ask the bank again for a request that died. Cleared on settle.
+    Column("iban_sealed", Text, nullable=True),
     CheckConstraint("amount > 0 AND fee >= 0", name="amount_positive"),
     Index("ix_movements_from", "from_user_id", "created_at"),
     Index("ix_movements_to", "to_user_id", "created_at"),
+    Index(
+        "ix_movements_pending_withdrawals",
+        "created_at",
+        sqlite_where=text("status = 'pending' AND kind = 'withdrawal'"),
+        postgresql_where=text("status = 'pending' AND kind = 'withdrawal'"),
+    ),
 )
 
 idempotency_keys = Table(
