@@ -1,15 +1,15 @@
 """withdrawal resume: the bank account of a withdrawal in flight, sealed, so that one
 whose request died between its commits can be finished by a job
 
-Revision ID: 0019_withdrawal_resume
-Revises: 0018_sms_undo_decisions
+Revision ID: 0020_withdrawal_resume
+Revises: 0019_phone_sign_in_codes
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_withdrawal_resume"
-down_revision = "0018_sms_undo_decisions"
+revision = "0020_withdrawal_resume"
+down_revision = "0019_phone_sign_in_codes"
 branch_labels = None
 depends_on = None
 
