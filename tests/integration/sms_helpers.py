@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 
 from argon2 import PasswordHasher
 
 from obolo.adapters.cards import Card
 from obolo.bootstrap import Platform, build
+from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.settings import Settings
 from obolo.sms.service import Inbound, Reply, SmsService
@@ -30,6 +32,14 @@ def sms_platform(url: str, clock, settings: Settings | None = None) -> tuple[Pla
         platform.engine, clock, platform.wallets, gateway, platform.settings, hasher=CHEAP
     )
     return platform, gateway
+
+
+def checked_sms_platform(url: str, clock) -> Iterator[tuple[Platform, FakeSmsGateway]]:
+    """`sms_platform` for one test; when the test is done its books must balance."""
+    platform, gateway = sms_platform(url, clock)
+    yield platform, gateway
+    assert check_ledger(platform.engine) == []
+    platform.close()
 
 
 class Phone:

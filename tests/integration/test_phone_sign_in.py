@@ -14,8 +14,7 @@ from structlog.testing import capture_logs
 from obolo.adapters.db.schema import audit_log, phone_sign_in_codes, sessions
 from obolo.adapters.db.schema_sms import sms_outbox
 from obolo.entrypoints.api.app import create_app
-from obolo.ledger.check import check_ledger
-from tests.integration.sms_helpers import ALICE, BOB, CARD, STRANGER, Phone, eur, sms_platform
+from tests.integration.sms_helpers import ALICE, BOB, CARD, STRANGER, Phone, checked_sms_platform, eur
 from tests.web_support import Browser
 
 CODES = "/v1/sessions/phone-codes"
@@ -23,10 +22,7 @@ CODES = "/v1/sessions/phone-codes"
 
 @pytest.fixture
 def world(db_url, clock):
-    platform, gateway = sms_platform(db_url, clock)
-    yield platform, gateway
-    assert check_ledger(platform.engine) == []
-    platform.close()
+    yield from checked_sms_platform(db_url, clock)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from obolo.entrypoints.workers import run_once
-from obolo.ledger.check import check_ledger
 from obolo.settings import Settings
 from obolo.sms.service import holding_account_id
 from tests.integration.sms_helpers import (
@@ -21,6 +20,7 @@ from tests.integration.sms_helpers import (
     STRANGER,
     Phone,
     available,
+    checked_sms_platform,
     eur,
     ref_in,
     sms_platform,
@@ -31,10 +31,7 @@ DAY = 86_400
 
 @pytest.fixture
 def world(db_url, clock):
-    platform, gateway = sms_platform(db_url, clock)
-    yield platform, gateway
-    assert check_ledger(platform.engine) == []
-    platform.close()
+    yield from checked_sms_platform(db_url, clock)
 
 
 @pytest.fixture
