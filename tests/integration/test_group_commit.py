@@ -1,5 +1,5 @@
 """The group-commit thread outlives a database that is down: callers hear the error, and
-the next tap commits on a fresh connection."""
+the next tap commits on a fresh connection. Once closed, it refuses work at once."""
 
 from __future__ import annotations
 
@@ -42,4 +42,20 @@ def test_a_failed_connection_is_answered_and_the_next_batch_commits(sqlite_url, 
         assert runner(count_rows) == 1
     finally:
         runner.close()
+        engine.dispose()
+
+
+def test_work_sent_after_close_is_refused_not_left_waiting(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE marks (id INTEGER PRIMARY KEY)")
+    runner = GroupCommit(Ledger(engine))
+    try:
+        assert runner(mark) == 1
+        runner.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            runner.submit(mark).result(timeout=5)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM marks").scalar_one() == 1
+    finally:
         engine.dispose()

@@ -61,6 +61,7 @@ class GroupCommit:
         self.batches = 0
         self.works = 0
         self._connection: Connection | None = None  # the commit thread's own
+        self._closed = False
 
     def __call__(self, work: Work) -> Any:
         """Run `work` in the next shared transaction; its value, or its exception, once committed."""
@@ -74,10 +75,14 @@ class GroupCommit:
                     self._thread = threading.Thread(target=self._loop, name="obolo-tap-commit", daemon=True)
                     self._thread.start()
         future: Future[Any] = Future()
+        if self._closed:  # nobody would ever run it: say so rather than leave the caller waiting
+            future.set_exception(RuntimeError("the group commit is closed"))
+            return future
         self._queue.put((work, future))
         return future
 
     def close(self) -> None:
+        self._closed = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=5)
