@@ -29,6 +29,8 @@ from obolo.wallets.model import PlatformAccount, fee_for
 PASSWORD = "a long enough password"
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 DECLINED = {"number": "4000000000000002", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
+IBAN = "DE89 3704 0044 0532 0130 00"  # the sandbox bank pays it
+PAYMENTS, TOPUPS, WITHDRAWALS = "/v1/payments", "/v1/topups", "/v1/withdrawals"
 UNIT = 1_000_000  # EUR has 6 decimals
 PAYMENT_FEE = FeeRule(basis_points=100)  # 1 % on payments, so fees are part of the sums
 SERVER_ENV = {"OBOLO_FEES": "payment=100:0"}
@@ -241,8 +243,9 @@ class Recorder:
 
 
 def load(base: str, people: list[Person], recorder: Recorder, stop: threading.Event, seed: int) -> None:
-    """One client: payments between random people and some top-ups (a few declined), each
-    with its own key, sent until answered, until `stop` is set."""
+    """One client: payments between random people (70%), top-ups (20%, a few declined) and
+    withdrawals to a bank (10%), each with its own key, sent until answered, until `stop`
+    is set."""
     try:
         _load(base, people, recorder, stop, random.Random(seed))
     except BaseException as error:
@@ -256,16 +259,21 @@ def _load(
     with httpx.Client(base_url=base, timeout=15) as http:
         while not stop.is_set():
             payer = rng.choice(people)
-            if rng.random() < 0.8:
+            kind = rng.random()
+            if kind < 0.7:
                 payee = rng.choice([p for p in people if p is not payer])
                 amount = rng.randint(1, 400) * 10_000  # 0.01 to 4.00
                 body = {"to": payee.email, "amount": euros(amount), "asset": "EUR", "note": "drill"}
-                sent = Sent(str(uuid.uuid4()), "/v1/payments", body, payer, payee, amount)
-            else:
+                sent = Sent(str(uuid.uuid4()), PAYMENTS, body, payer, payee, amount)
+            elif kind < 0.9:
                 amount = rng.randint(1, 5) * UNIT
                 card = DECLINED if rng.random() < 0.1 else CARD
                 body = {"amount": euros(amount), "asset": "EUR", "card": card}
-                sent = Sent(str(uuid.uuid4()), "/v1/topups", body, payer, None, amount)
+                sent = Sent(str(uuid.uuid4()), TOPUPS, body, payer, None, amount)
+            else:  # held, the bank asked, then posted: a kill can fall between the steps
+                amount = rng.randint(1, 200) * 10_000  # 0.01 to 2.00
+                body = {"amount": euros(amount), "asset": "EUR", "iban": IBAN}
+                sent = Sent(str(uuid.uuid4()), WITHDRAWALS, body, payer, None, amount)
             recorder.send_until_answered(http, sent)
 
 
@@ -331,17 +339,21 @@ def verify(base: str, engine: Engine, people: list[Person], recorder: Recorder) 
     # 3. predict every balance from the final answers alone
     expected_movements: set[str] = set()
     balance = {person.id: START_BALANCE for person in people}
-    fees = topped = 0
+    fees = topped = withdrawn = 0
     posted_transfers = len(people)  # the opening top-ups
     for sent in recorder.sent:
         status, body = sent.final  # type: ignore[misc]
         if status == 201:
             assert (body["amount"], body["status"]) == (euros(sent.amount), "succeeded"), body
             expected_movements.add(body["id"])
-            if sent.payee is None:
+            if sent.path == TOPUPS:
                 balance[sent.payer.id] += sent.amount
                 topped += sent.amount
                 posted_transfers += 1
+            elif sent.path == WITHDRAWALS:
+                balance[sent.payer.id] -= sent.amount
+                withdrawn += sent.amount
+                posted_transfers += 2  # the hold, then its posting
             else:
                 fee = fee_for(sent.amount, PAYMENT_FEE)
                 assert body["fee"] == euros(fee), body
@@ -376,8 +388,13 @@ def verify(base: str, engine: Engine, people: list[Person], recorder: Recorder) 
     assert len(in_db) == len(people) + len(expected_movements)
     assert expected_movements <= in_db
     assert posted == posted_transfers
-    # 5. money is conserved: what came in by card is in wallets or fee revenue
-    assert sum(balance.values()) + fees == len(people) * START_BALANCE + topped
+    # 5. money is conserved: what came in by card is in wallets, fee revenue or paid out
+    assert sum(balance.values()) + fees + withdrawn == len(people) * START_BALANCE + topped
+    with engine.connect() as connection:  # and no withdrawal was left half done
+        pending = connection.execute(
+            select(func.count()).select_from(movements).where(movements.c.status == "pending")
+        ).scalar_one()
+    assert pending == 0
     assert (fee_revenue or 0) == fees
     # 6. the same key with another body is refused and moves nothing
     paid = next(s for s in recorder.sent if s.payee is not None and s.final and s.final[0] == 201)
@@ -390,7 +407,7 @@ def verify(base: str, engine: Engine, people: list[Person], recorder: Recorder) 
     assert snapshot(engine) == before
     # 7. the books
     assert check_ledger(engine) == []
-    figures.update(movements=len(expected_movements), transfers=posted, fees=fees)
+    figures.update(movements=len(expected_movements), transfers=posted, fees=fees, withdrawn=withdrawn)
     return figures
 
 

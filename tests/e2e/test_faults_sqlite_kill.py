@@ -1,5 +1,5 @@
 """A server killed under load (SQLite): `obolo serve` is SIGKILLed while client threads
-send payments and top-ups, each with its own Idempotency-Key, then started again on the
+send payments, top-ups and withdrawals, each with its own Idempotency-Key, then started again on the
 same file. The clients retry every request they got no answer for, with the same key and
 body. Afterwards: every key was answered one way only, made one movement at most, the
 balances are exactly what the answers say, money is conserved and the books check."""
