@@ -18,7 +18,6 @@ from obolo.adapters.cards import Card
 from obolo.adapters.db.schema import events, movements
 from obolo.adapters.db.schema import sandbox_bank_payouts as bank_payouts
 from obolo.entrypoints.workers import platform_jobs, run_once
-from obolo.ledger import LedgerSession
 from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.settings import FeeRule, Settings
@@ -204,16 +203,18 @@ def test_the_job_and_a_retry_settling_at_the_same_moment_settle_once(platform, p
     the event is recorded twice."""
     killed_withdrawal(platform, monkeypatch, person, PAYS, "after the bank")
     clock.advance(GRACE + 1)
-    create_transfers = LedgerSession.create_transfers
-    arrived = threading.Semaphore(0)
+    bank = platform.wallets.bank
+    payout = bank.payout
+    meet = threading.Barrier(2, timeout=10)
 
-    def meets_the_other(self, transfers):
-        # The first to get here waits (a second at most) for the other to get here too.
-        arrived.release()
-        arrived.acquire(timeout=1)
-        return create_transfers(self, transfers)
+    def answers_then_meets_the_other(*args: Any, **kwargs: Any) -> Any:
+        # Each has the bank's answer, outside any transaction; neither settles before the
+        # other is ready to, so the two settles start together.
+        answer = payout(*args, **kwargs)
+        meet.wait()
+        return answer
 
-    monkeypatch.setattr(LedgerSession, "create_transfers", meets_the_other)
+    monkeypatch.setattr(bank, "payout", answers_then_meets_the_other)
     answers: list[Any] = []
 
     def retry() -> None:
@@ -223,7 +224,6 @@ def test_the_job_and_a_retry_settling_at_the_same_moment_settle_once(platform, p
     client.start()
     resumed = platform.wallets.resume_withdrawals()
     client.join()
-    monkeypatch.setattr(LedgerSession, "create_transfers", create_transfers)
     assert resumed == 1
     assert answers[0].status is MovementStatus.SUCCEEDED
     assert withdrawal_events(platform, person) == ["withdrawal.created", "withdrawal.paid"]
