@@ -24,3 +24,11 @@ def derived_id(namespace: str, *parts: str) -> int:
     """A stable 128-bit id for a name: the same parts always give the same id (used for
     platform accounts and for ledger transfer ids derived from idempotency keys)."""
     return uuid.uuid5(uuid.NAMESPACE_URL, "obolo:" + namespace + ":" + ":".join(parts)).int
+
+
+def keyed_id(idempotency_key: str | None, namespace: str, *parts: str) -> str:
+    """A product id, as text: a new one, or with an idempotency key the one that key always
+    gives (`derived_id(namespace, *parts, key)`), so a retry finds what its first request made."""
+    if idempotency_key is None:
+        return new_id()
+    return str(uuid.UUID(int=derived_id(namespace, *parts, idempotency_key)))

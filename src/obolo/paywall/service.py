@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channel_refunds, channels, providers, user_roles
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.adapters.ids import derived_id, new_id
+from obolo.adapters.ids import derived_id, keyed_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
@@ -151,11 +151,7 @@ class PaywallService:
             raise InvalidChannel("the price must be positive")
         total = Amount(price.units * length, price.asset)  # raises past 64 bits
         self.wallets.check_amount(total, 1, self.wallets.settings.payment_max)
-        channel_id = (
-            new_id()
-            if idempotency_key is None
-            else str(uuid.UUID(int=derived_id("channel", payer_id, idempotency_key)))
-        )
+        channel_id = keyed_id(idempotency_key, "channel", payer_id)
         now = self.clock()
         expires_at = now // NS_PER_SECOND + ttl_seconds
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -194,18 +195,8 @@ class PayoutService:
             # money, so the amount is the withdrawal's own, and the rest is finished below
             # (the bank is asked under the same id, and answers as it did).
             amount = started.amount
-        elif started_only:
+        elif started_only or (amount := self._amount_due(row)) == 0:
             return None
-        else:
-            balance = {b.asset: b.available for b in self.wallets.balances(user_id)}.get(asset_code, 0)
-            settings = self.wallets.settings
-            amount = payout_amount(
-                balance,
-                lambda units: self.wallets.fee_of(MovementKind.WITHDRAWAL, units),
-                settings.withdrawal_max,
-            )
-            if amount < max(1, row.minimum, settings.withdrawal_min):
-                return None
         start: int = row.last_payout_at or 0
         iban = self.secrets_box.open(row.iban_sealed)
         movement = self.wallets.withdraw(user_id, Amount(amount, asset), iban, idempotency_key=key)
@@ -241,6 +232,14 @@ class PayoutService:
 
         run_in_transaction(self.engine, work)
         return record
+
+    def _amount_due(self, row: Any) -> int:
+        """What the wallet can pay out now, its fee left in it; 0 below the minimum."""
+        balance = {b.asset: b.available for b in self.wallets.balances(row.user_id)}.get(row.asset, 0)
+        settings = self.wallets.settings
+        fee_of = partial(self.wallets.fee_of, MovementKind.WITHDRAWAL)
+        amount = payout_amount(balance, fee_of, settings.withdrawal_max)
+        return amount if amount >= max(1, row.minimum, settings.withdrawal_min) else 0
 
     def _mark_checked(self, user_id: str, now: int) -> None:
         run_in_transaction(

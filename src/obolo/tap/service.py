@@ -41,7 +41,7 @@ from obolo.adapters.db.schema_tap import (
     tap_terminals,
 )
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.adapters.ids import derived_id, new_id
+from obolo.adapters.ids import derived_id, keyed_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.errors import OboloError
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
@@ -251,10 +251,7 @@ class TapService:
             fare = daily_cap = weekly_cap = None
         if not 0 <= offline_limit <= self.wallets.settings.payment_max:
             raise InvalidMerchant("the offline limit is between 0 and the payment maximum")
-        if idempotency_key is None:
-            merchant_id = new_id()
-        else:
-            merchant_id = str(uuid.UUID(int=derived_id("merchant", user_id, idempotency_key)))
+        merchant_id = keyed_id(idempotency_key, "merchant", user_id)
 
         def work(session: LedgerSession) -> Merchant:
             connection = session.connection
@@ -365,10 +362,7 @@ class TapService:
         already (to anyone)."""
         self.wallets.asset(asset)
         digest = uid_hash(self.card_key, uid)
-        if idempotency_key is None:
-            card_id = new_id()
-        else:
-            card_id = str(uuid.UUID(int=derived_id("tap-card", user_id, idempotency_key)))
+        card_id = keyed_id(idempotency_key, "tap-card", user_id)
 
         def work(session: LedgerSession) -> Card:
             connection = session.connection

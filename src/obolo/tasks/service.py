@@ -25,7 +25,7 @@ from obolo.adapters.clock import Clock
 from obolo.adapters.db.engine import is_sqlite
 from obolo.adapters.db.schema_tasks import task_assignments, task_bonuses, task_disputes, tasks
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.adapters.ids import derived_id, new_id
+from obolo.adapters.ids import derived_id, keyed_id
 from obolo.errors import InvalidRequest
 from obolo.ledger import (
     MAX_BATCH,
@@ -352,10 +352,7 @@ class TaskService:
         self.wallets.check_amount(Amount(terms.reward, asset), 1, self.settings.payment_max)
         pricing = price(terms.reward, self.settings.task_fee, self.settings.task_payout_fee)
         total = pricing.hold * terms.assignments
-        if idempotency_key is None:
-            task_id = new_id()
-        else:
-            task_id = _uuid_text(derived_id("task", employer_id, idempotency_key))
+        task_id = keyed_id(idempotency_key, "task", employer_id)
 
         def work(session: LedgerSession) -> Task:
             connection = session.connection
@@ -629,10 +626,7 @@ class TaskService:
         self.wallets.check_amount(amount, 1, self.settings.payment_max)
         if reason is not None and len(reason) > 280:
             raise InvalidRequest("a bonus reason has at most 280 characters", field="reason")
-        if idempotency_key is None:
-            bonus_id = new_id()
-        else:
-            bonus_id = _uuid_text(derived_id("task-bonus", employer_id, idempotency_key))
+        bonus_id = keyed_id(idempotency_key, "task-bonus", employer_id)
 
         def work(session: LedgerSession) -> Bonus:
             connection = session.connection

@@ -26,7 +26,7 @@ from obolo.adapters.cards import Card, CardProcessor, ChargeStatus
 from obolo.adapters.clock import NS_PER_SECOND, Clock, iso
 from obolo.adapters.db.schema import movements, wallets
 from obolo.adapters.db.transactions import transaction
-from obolo.adapters.ids import derived_id, new_id, uuid7
+from obolo.adapters.ids import derived_id, keyed_id, new_id, uuid7
 from obolo.adapters.secretbox import SecretBox
 from obolo.errors import InvalidRequest, NotFound
 from obolo.identity.lookup import display_names, find_user_id
@@ -238,9 +238,7 @@ class WalletService:
         return wallet
 
     def _movement_id(self, user_id: str, kind: MovementKind, idempotency_key: str | None) -> str:
-        if idempotency_key is None:
-            return new_id()
-        return _id_text(derived_id("movement", user_id, kind.value, idempotency_key))
+        return keyed_id(idempotency_key, "movement", user_id, kind.value)
 
     @staticmethod
     def _transfer_id(movement_id: str, part: str) -> int:
