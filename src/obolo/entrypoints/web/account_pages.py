@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import RedirectResponse, Response
 
+from obolo.entrypoints.api.auth import client_address
 from obolo.entrypoints.web import security
 from obolo.entrypoints.web.context import Form, VisitorDep, finish, render, secret, text
 from obolo.entrypoints.web.problems import FORM, field_error
@@ -36,18 +37,12 @@ def sign_in(page: VisitorDep, form: Form) -> Response:
     target = security.local_path(text(form, "next", 2000))
     values = {"email": email, "next": target}
     try:
-        token, _expires, _user = page.platform.identity.sign_in(
-            email, password, page.request.client.host if page.request.client else "unknown"
-        )
+        token, _expires, _user = page.platform.identity.sign_in(email, password, client_address(page.request))
     except OboloError as error:
         name, message = field_error(error, page.t)
         status = 429 if error.code == "rate_limited" else 401
         return render(page, "signin.html", status, values=values, errors={name: message})
     return _signed_in_response(page, token, target)
-
-
-def _address(page: VisitorDep) -> str:
-    return page.request.client.host if page.request.client else "unknown"
 
 
 @router.get("/signin/phone")
@@ -65,7 +60,7 @@ def request_phone_code(page: VisitorDep, form: Form, background: BackgroundTasks
     values = {"phone": text(form, "phone", 40), "next": security.local_path(text(form, "next", 2000))}
     service = page.platform.phone_sign_in
     try:
-        message = service.request_code(values["phone"], _address(page))
+        message = service.request_code(values["phone"], client_address(page.request))
     except RateLimited as error:
         wait = page.t("Too many codes asked for; try again in {seconds} s.", seconds=error.retry_after)
         return render(page, "signin_phone.html", 429, values=values, errors={FORM: wait}, step="phone")
@@ -84,12 +79,12 @@ def phone_sign_in(page: VisitorDep, form: Form) -> Response:
     values = {"phone": text(form, "phone", 40), "next": security.local_path(text(form, "next", 2000))}
     code = text(form, "code", 20).replace(" ", "")
     try:
-        token, _expires, _user = page.platform.phone_sign_in.sign_in(values["phone"], code, _address(page))
+        signed_in = page.platform.phone_sign_in.sign_in(values["phone"], code, client_address(page.request))
     except OboloError as error:
         name, message = field_error(error, page.t)
         status = 429 if error.code == "rate_limited" else 401
         return render(page, "signin_phone.html", status, values=values, errors={name: message}, step="code")
-    return _signed_in_response(page, token, values["next"])
+    return _signed_in_response(page, signed_in[0], values["next"])
 
 
 @router.get("/signup")
@@ -120,7 +115,7 @@ def sign_up(page: VisitorDep, form: Form) -> Response:
             errors[name] = message
     if errors:
         return render(page, "signup.html", 422, values=values, errors=errors)
-    address = page.request.client.host if page.request.client else "unknown"
+    address = client_address(page.request)
     token, _expires, _user = page.platform.identity.sign_in(values["email"], password, address)
     return _signed_in_response(page, token, "/wallet")
 
