@@ -18,6 +18,8 @@ from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
 from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
+from obolo.checkout.history import describe_checkout_transfers  # checkout
+from obolo.checkout.service import CheckoutService  # checkout
 from obolo.identity.phone_sign_in import PhoneSignIn
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
@@ -87,6 +89,11 @@ class Platform:
     def reconciler(self) -> Reconciler:
         return Reconciler(self.engine, self.ledger, self.cards, self.bank)
 
+    # checkout: payment requests for shops and auctions, paid from the wallet
+    @cached_property
+    def checkout(self) -> CheckoutService:
+        return CheckoutService(self.engine, self.ledger, self.clock, self.wallets, self.keys, self.settings)
+
     def close(self) -> None:
         if isinstance(self.tap.runner, GroupCommit):  # tap
             self.tap.runner.close()
@@ -142,6 +149,7 @@ def build(
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)
     wallets.register_describer(describe_tap_transfers)
+    wallets.register_describer(describe_checkout_transfers)  # checkout
     # sms: the HTTP gateway when one is configured, else messages go to the log (local runs)
     sms_gateway: SmsGateway = ConsoleSmsGateway()
     if settings.sms_gateway_url and settings.sms_auth_token:

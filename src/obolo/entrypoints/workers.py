@@ -86,6 +86,9 @@ def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
         # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
         job("sms_release", 10, platform.sms.release_due),
         job("sms_outbox", 2, platform.sms.deliver_outbox),
+        # checkout: requests past their expiry, held payments past their window to the seller
+        job("checkout_expire", 10, drain(platform.checkout.expire_due, batch)),
+        job("checkout_release", 60, drain(platform.checkout.release_due, batch)),
         # wallets: withdrawals whose request died between the hold and the settle, finished
         job("withdrawals_resume", 60, lambda: platform.wallets.resume_withdrawals(limit=min(batch, 100))),
         # settlement: daily payouts (the run checks hourly who is due), yesterday reconciled

@@ -28,6 +28,13 @@ EVENT_TYPES = (
     "task.bonus_paid",
     "task.dispute_decided",
     "task.pay_below_minimum",
+    # checkout
+    "payment_request.paid",
+    "payment_request.expired",
+    "payment_request.refunded",
+    "payment_request.shipped",
+    "payment_request.released",
+    "payment_request.disputed",
 )
 
 
