@@ -72,6 +72,10 @@ def populate(client: TestClient, platform: Platform, email: str, *, operator: bo
     root = base64.urlsafe_b64encode(hashlib.sha256(email.encode()).digest()).decode().rstrip("=")
     channel = {"provider_id": helper_site, "asset": "EUR", "price": "0.01", "length": 10, "root": root}
     ids["channel_id"] = _created(client.post("/v1/channels", json=channel, headers=headers))["channel_id"]
+    asked = {"provider_id": ids["provider_id"], "amount": "1.00", "asset": "EUR", "description": "A print",
+             "reference": "order-1", "return_url": "https://site.example/done"}  # fmt: skip
+    asking = client.post("/v1/payment-requests", json=asked, headers=headers)
+    ids["payment_request_id"] = _created(asking)["id"]
     merchant = {"name": "Shop", "origin": "https://shop.example", "kind": "retail", "offline_limit": "1.00"}
     ids["merchant_id"] = _created(client.post("/v1/merchants", json=merchant, headers=headers))["id"]
     terminal = client.post(

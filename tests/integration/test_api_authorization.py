@@ -27,6 +27,8 @@ CALLERS = ("anonymous", "consumer", "provider", "employer", "worker", "operator"
 PRICES = {"prices": [{"pattern": "/*", "price": "0.01"}]}
 SITE = {"name": "Mine", "origin": "https://mine.example"}
 SHOP = {"name": "Mine", "origin": "https://mine.example", "kind": "retail"}
+REFUND = {"amount": "0.10", "asset": "EUR", "reason": "x"}
+RULING = {"decision": "refund", "note": "x"}
 REVIEW = {"items": [{"assignment_id": "{assignment_id}", "decision": "approve"}]}
 
 # fmt: off
@@ -124,6 +126,23 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST",   "/v1/taps",                                   {},    (401, 401, 401, 401, 401, 401, 401)),
     ("GET",    "/v1/terminals/{terminal_id}/offline-kit",    None,  (401, 401, 401, 401, 401, 401, 401)),
     ("POST",   "/v1/terminals/{terminal_id}/offline-taps",   {},    (401, 401, 401, 401, 401, 401, 401)),
+    # checkout: merchants read and refund only their own requests; anyone may pay one (the
+    # amount here is not the request's, so nothing moves); only its payer confirms or disputes
+    ("POST",   "/v1/payment-requests",                       {},    (401, 422, 422, 422, 422, 422, 403)),
+    ("GET",    "/v1/payment-requests",                       None,  (401, 200, 200, 200, 200, 200, 403)),
+    ("GET",    "/v1/payment-requests/{payment_request_id}",  None,  (401, 404, 404, 404, 404, 404, 403)),
+    ("POST",   "/v1/payment-requests/{payment_request_id}/refunds", REFUND,
+                                                                    (401, 404, 404, 404, 404, 404, 403)),
+    ("POST",   "/v1/payment-requests/{payment_request_id}/shipped", None,
+                                                                    (401, 404, 404, 404, 404, 404, 403)),
+    ("POST",   "/v1/payment-requests/{payment_request_id}/pay", {"amount": "9.99", "asset": "EUR"},
+                                                                    (401, 422, 422, 422, 422, 422, 403)),
+    ("POST",   "/v1/payment-requests/{payment_request_id}/receipt", None,
+                                                                    (401, 403, 403, 403, 403, 403, 403)),
+    ("POST",   "/v1/payment-requests/{payment_request_id}/disputes", {"reason": "never came"},
+                                                                    (401, 403, 403, 403, 403, 403, 403)),
+    ("POST",   "/v1/admin/payment-requests/{payment_request_id}/decision", RULING,
+                                                                    (401, 403, 403, 403, 403, 409, 403)),
     # sms: the gateway's signature, never a person's token
     ("POST",   "/v1/sms/inbound",                            None,  (403, 403, 403, 403, 403, 403, 403)),
     ("POST",   "/v1/sms/link",                               None,  (401, 201, 201, 201, 201, 201, 403)),
@@ -155,6 +174,8 @@ PAGE_PREFIXES = (
     "/widget",
     "/sms/simulator",
     "/tasks",
+    "/pay",  # checkout: the hosted page and the wallet's payment handler
+    "/p",  # checkout: short payment links
 )
 
 

@@ -360,6 +360,70 @@ def cancel(s: Scene) -> Call:
     return Call(f"/v1/tasks/{job.task_id}/cancel", job.boss.headers)
 
 
+def asked(s: Scene, *, protection: bool = False) -> tuple[Person, str]:
+    """A shop's merchant and a payment request of 2.00 it made."""
+    seller = s.person("provider")
+    shop = s.ok("/v1/providers", seller, {"name": "Shop", "origin": "https://shop.example"})
+    body = {"provider_id": shop["id"], "amount": "2.00", "asset": "EUR", "description": "A print",
+            "reference": "order-1", "return_url": "https://shop.example/done",
+            "buyer_protection": protection}  # fmt: skip
+    return seller, s.ok("/v1/payment-requests", seller, body)["id"]
+
+
+def payment_request(s: Scene) -> Call:
+    seller = s.person("provider")
+    shop = s.ok("/v1/providers", seller, {"name": "Shop", "origin": "https://shop.example"})
+    body = {"provider_id": shop["id"], "amount": "2.00", "asset": "EUR", "description": "A print",
+            "reference": "order-1", "return_url": "https://shop.example/done"}  # fmt: skip
+    return Call("/v1/payment-requests", seller.headers, body)
+
+
+def pay_request(top_up: str, *, protection: bool = False) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        _, request_id = asked(s, protection=protection)
+        return Call(f"/v1/payment-requests/{request_id}/pay", s.person(top_up=top_up).headers, {})
+
+    return arrange
+
+
+def paid_request(s: Scene, *, protection: bool = False) -> tuple[Person, Person, str]:
+    """(the seller, the buyer, the request) once the buyer paid it."""
+    seller, request_id = asked(s, protection=protection)
+    buyer = s.person(top_up="10.00")
+    s.ok(f"/v1/payment-requests/{request_id}/pay", buyer, {})
+    return seller, buyer, request_id
+
+
+def request_refund(amount: str) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        seller, _, request_id = paid_request(s)
+        body = {"amount": amount, "asset": "EUR", "reason": "returned"}
+        return Call(f"/v1/payment-requests/{request_id}/refunds", seller.headers, body)
+
+    return arrange
+
+
+def receipt(s: Scene) -> Call:
+    _, buyer, request_id = paid_request(s, protection=True)
+    return Call(f"/v1/payment-requests/{request_id}/receipt", buyer.headers)
+
+
+def request_dispute(s: Scene) -> Call:
+    _, buyer, request_id = paid_request(s, protection=True)
+    return Call(f"/v1/payment-requests/{request_id}/disputes", buyer.headers, {"reason": "never came"})
+
+
+def request_ruling(decision: str) -> Callable[[Scene], Call]:
+    def arrange(s: Scene) -> Call:
+        _, buyer, request_id = paid_request(s, protection=True)
+        s.ok(f"/v1/payment-requests/{request_id}/disputes", buyer, {"reason": "never came"})
+        operator = s.person(operator=True)
+        body = {"decision": decision, "note": "checked"}
+        return Call(f"/v1/admin/payment-requests/{request_id}/decision", operator.headers, body)
+
+    return arrange
+
+
 # What the first answer says: its status, and fields of its body (of each item of a list).
 # The retry must then answer the same in full: no field is left out of the comparison.
 CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
@@ -402,6 +466,21 @@ CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
     "dispute upheld": (dispute_decision("uphold"), 200, {"status": "upheld"}),
     "dispute cannot pay": (dispute_decision("overturn", spent=True), 409, {"code": "employer_cannot_pay"}),
     "task cancelled": (cancel, 200, {"status": "cancelled", "counts": {"accepted": 1, "released": 2}}),
+    "payment request made": (payment_request, 201, {"status": "open", "amount": "2.000000"}),
+    "payment request paid": (pay_request("10.00"), 200, {}),
+    "payment request held": (pay_request("10.00", protection=True), 200, {}),
+    "payment request insufficient funds": (pay_request("1.00"), 422, {"code": "insufficient_funds"}),
+    "payment request refunded in part": (
+        request_refund("0.50"),
+        201,
+        {"status": "paid", "refunded": "0.500000"},
+    ),
+    "payment request refunded in full": (request_refund("2.00"), 201, {"status": "refunded"}),
+    "payment request refund too large": (request_refund("2.01"), 422, {"code": "invalid_refund"}),
+    "payment request receipt confirmed": (receipt, 200, {"status": "paid", "released_how": "received"}),
+    "payment request disputed": (request_dispute, 201, {"status": "disputed"}),
+    "payment request dispute refunded": (request_ruling("refund"), 200, {"status": "refunded"}),
+    "payment request dispute released": (request_ruling("release"), 200, {"status": "paid"}),
 }
 
 

@@ -81,6 +81,8 @@ class Protection(CheckoutBase):
         def work(session: LedgerSession) -> PaymentRequest:
             row = self._buyers(session, payer_id, request_id)
             now = self.clock()
+            if row.status == Status.DISPUTED and row.dispute_reason == reason.strip():
+                return view(row)  # this very dispute: a retry whose answer was lost
             if not may_dispute(Status(row.status), now, row.release_at):
                 raise DisputeNotAllowed(
                     "a dispute is opened on a held payment, within its window", request_status=row.status
@@ -105,9 +107,11 @@ class Protection(CheckoutBase):
 
         def work(session: LedgerSession) -> PaymentRequest:
             row = self._row(session.connection, request_id, lock=True)
+            how = Release.REFUNDED if refund else Release.OPERATOR
+            if row.decided_by == operator_id and row.released_how == how:
+                return view(row)  # this very ruling: a retry whose answer was lost
             if row.status != Status.DISPUTED:
                 raise NotHeld("there is no open dispute on this payment request", request_status=row.status)
-            how = Release.REFUNDED if refund else Release.OPERATOR
             self._settle(session, row, how, operator_id, self.clock())
             session.connection.execute(
                 update(checkout_requests)

@@ -156,10 +156,12 @@ class CheckoutBase:
         return InsufficientFunds(asset, self._fmt(needed, asset), self._fmt(account.available, asset))
 
     def _result(self, row: Any) -> str:
+        """The signed result of the payment (Ed25519 signatures are deterministic, so the
+        same payment always gives the same result: a retry answers exactly as the first)."""
         fields = result_fields(
             kid=self.keys.current_id, request_id=row.id, merchant_id=row.provider_id, reference=row.reference,
             amount=row.amount, asset=row.asset, status=Status(row.status), payer_id=row.payer_id,
-            nonce=row.result_nonce, issued_at=self.clock(),
+            nonce=row.result_nonce, issued_at=row.paid_at,
         )  # fmt: skip
         return sign_result(fields, self.keys.current)
 

@@ -16,6 +16,7 @@ from obolo.bootstrap import Platform
 from obolo.entrypoints import metrics, web
 from obolo.entrypoints.api import (
     admin_routes,
+    checkout_routes,  # checkout
     errors,
     identity_routes,
     ledger_routes,
@@ -82,6 +83,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(task_routes.router)  # tasks
     app.include_router(payout_routes.router)  # settlement
     app.include_router(admin_routes.router)  # operator: manual adjustments
+    app.include_router(checkout_routes.router)  # checkout: payment requests
     # sms: the gateway webhook and, on local runs, the simulator page
     app.include_router(sms_routes.router)
     app.include_router(sms_simulator.router)
