@@ -32,6 +32,7 @@ from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
 from obolo.settlement.payouts import PayoutService
 from obolo.settlement.reconciliation import Reconciler
+from obolo.sms.payment_requests import PaymentRequestsBySms  # checkout
 from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.history import describe_tap_transfers
@@ -88,6 +89,9 @@ class Platform:
     @cached_property
     def reconciler(self) -> Reconciler:
         return Reconciler(self.engine, self.ledger, self.cards, self.bank)
+
+    def __post_init__(self) -> None:
+        self.sms.payment_requests = PaymentRequestsBySms(self.sms, self.checkout)  # checkout: PAY <code>
 
     # checkout: payment requests for shops and auctions, paid from the wallet
     @cached_property

@@ -102,6 +102,13 @@ class Cancel(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class PayRequest(Command):
+    """PAY <code> / PAGA <code>: pay a shop's payment request (its SMS code)."""
+
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Malformed(Command):
     topic: str = "help"  # which help to answer with: help, send, pin, undo, join
 
@@ -123,6 +130,9 @@ _KEYWORDS: dict[str, tuple[str, Lang | None]] = {
 _PIN = re.compile(r"[0-9]{4,6}")
 # At least one digit, so a name after JOIN is not taken for a code.
 _LINK_CODE = re.compile(f"(?=.*[0-9])[{REF_ALPHABET}]{{{LINK_CODE_LENGTH}}}")
+# A payment request's SMS code (obolo.checkout.model.SMS_ALPHABET, six of them): one word
+# after PAY, where a send needs two (an amount and a recipient).
+_REQUEST_CODE = re.compile(r"[A-HJ-NP-Z2-9]{6}")
 _ON = {"ON", "SI", "SÌ", "YES"}
 _OFF = {"OFF", "NO"}
 
@@ -146,6 +156,8 @@ def parse(text: str) -> Command:
             return Balance(lang, switch in _ON)
         return Malformed(lang, "help")
     if kind == "send":
+        if len(rest) == 1 and _REQUEST_CODE.fullmatch(rest[0].upper()):
+            return PayRequest(lang, rest[0].upper())
         if len(rest) < 2:
             return Malformed(lang, "send")
         note = " ".join(rest[2:])[:MAX_NOTE] or None

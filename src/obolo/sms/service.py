@@ -21,7 +21,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from argon2 import PasswordHasher
@@ -70,6 +70,9 @@ from obolo.wallets.service import WalletService
 
 T = TypeVar("T")
 _R = TransferResult
+if TYPE_CHECKING:
+    from obolo.sms.payment_requests import PaymentRequestsBySms
+
 log = structlog.get_logger("obolo.sms")
 
 HOLDING_CODE = 30  # ledger account code of the platform's SMS holding account (tasks use the 20s)
@@ -174,6 +177,8 @@ class SmsService:
         self.hasher = hasher or PasswordHasher()
         self.asset: Asset = wallets.asset(settings.sms_asset)
         self._dummy_hash: str | None = None
+        # checkout: PAY <code> for shops' payment requests (wired by the bootstrap)
+        self.payment_requests: PaymentRequestsBySms | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
     def _run(self, work: Callable[[LedgerSession], T]) -> T:
@@ -339,6 +344,7 @@ class SmsService:
             model.Cancel: self._cancel,
             model.Undo: self._undo,
             model.Return: self._return,
+            model.PayRequest: self._pay_request,
         }
         return Reply(handlers[type(command)](command, number, lang))
 
@@ -711,7 +717,17 @@ class SmsService:
             )
             raise ConfirmationExpired("the request expired")
         self._verify_pin(number, command.pin)
+        if self.payment_requests is not None and self.payment_requests.is_theirs(waiting):
+            return self.payment_requests.confirm(number, lang, waiting.id)
         return self._run(lambda session: self._execute(session, number, lang, waiting.id))
+
+    def _pay_request(self, command: model.PayRequest, number: Number, lang: Lang) -> str:
+        if self.payment_requests is None:
+            raise NothingToConfirm("payment requests are not served here")
+        if number.pin_hash is None:
+            raise PinNotSet("no PIN yet")
+        self._refuse_if_locked(number)
+        return self.payment_requests.ask(number, lang, command.code)
 
     def _execute(self, session: LedgerSession, number: Number, lang: Lang, confirmation_id: str) -> str:
         connection = session.connection
