@@ -126,3 +126,48 @@ def test_buyer_protection_on_the_page_then_refunds_on_the_merchant_dashboard(pla
     assert too_much.status_code == 422
     assert money_snapshot(platform) == before
     assert "Refunded" in ann.get(f"/pay/{request.id}").text
+
+
+def test_the_payment_method_serves_its_manifests_service_worker_and_icon(platform):
+    """The method URL names its manifest in a Link header; that names the app, whose
+    manifest names the service worker and a PNG icon: what Chromium needs to install it."""
+    browser = Browser(platform)
+    method = browser.get("/pay/method")
+    link = method.headers["link"]
+    assert link == '<http://testserver/pay/method/manifest.json>; rel="payment-method-manifest"'
+    manifest = browser.get("/pay/method/manifest.json").json()
+    assert manifest["default_applications"] == ["http://testserver/pay/handler/app.json"]
+    app = browser.get("/pay/handler/app.json").json()
+    assert app["serviceworker"]["src"] == "http://testserver/pay/handler/sw.js"
+    assert browser.get("/pay/handler/sw.js").text.count('addEventListener("paymentrequest"') == 1
+    assert browser.get("/pay/handler/icon.png").content.startswith(b"\x89PNG")
+    assert "Cross-Origin-Resource-Policy" in browser.get("/checkout.js").headers
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"origin": "https://evil.example"}, 403, "origin_not_registered"),
+        ({"frame": "https://evil.example"}, 403, "origin_not_registered"),
+        ({"amount": "2.00"}, 422, "amount_mismatch"),
+        ({"currency": "USD"}, 422, "amount_mismatch"),
+    ],
+)
+def test_the_handler_window_refuses_what_the_request_does_not_say(platform, shop, ann, change, status, code):
+    """The browser's account (the page's origin, the amount it showed) must match the
+    payment request on the server; otherwise the window refuses and a confirm moves nothing."""
+    _, _, request = shop
+    fields = {"request": request.id, "origin": "https://shop.example", "frame": "https://shop.example",
+              "amount": "20.00", "currency": "EUR"} | change  # fmt: skip
+    window = ann.get("/pay/handler/confirm", params=fields)
+    assert window.status_code == status
+    assert f'data-refused="{code}"' in window.text
+    before = money_snapshot(platform)
+    token = ann.csrf(f"/pay/{request.id}")
+    posted = ann.client.post("/pay/handler/confirm", data={"csrf": token, **fields})
+    assert posted.status_code == status
+    assert money_snapshot(platform) == before
+    good = ann.get("/pay/handler/confirm", params=fields | {"origin": "https://shop.example", "frame": "",
+                                                           "amount": "20,00", "currency": "EUR"})  # fmt: skip
+    assert good.status_code == 200
+    assert "data-pay" in good.text

@@ -67,6 +67,14 @@ class PayingSide(CheckoutBase):
                 "this page's origin is not registered for this payment request", origin=origin
             )
 
+    def check_amount(self, request: PaymentRequest, shown: Amount) -> None:
+        """What the browser showed the payer must be what the request asks. Raises AmountMismatch."""
+        if (shown.asset.code, shown.units) != (request.asset, request.amount):
+            raise AmountMismatch(
+                "the amount shown is not the payment request's",
+                amount=self._fmt(request.amount, request.asset), asset=request.asset,
+            )  # fmt: skip
+
     def pay(
         self,
         payer_id: str,
@@ -88,11 +96,8 @@ class PayingSide(CheckoutBase):
             row = self._row(connection, request_id, lock=True)
             if origin is not None:
                 self.check_origin(view(row), origin)
-            if expected is not None and (expected.asset.code, expected.units) != (row.asset, row.amount):
-                raise AmountMismatch(
-                    "the amount shown is not the payment request's",
-                    amount=self._fmt(row.amount, row.asset), asset=row.asset,
-                )  # fmt: skip
+            if expected is not None:
+                self.check_amount(view(row), expected)
             status = Status(row.status)
             if status != Status.OPEN:
                 if row.payer_id == payer_id and status in (Status.PAID, Status.HELD):

@@ -29,7 +29,7 @@ from obolo.entrypoints.api import (
     webhook_routes,
 )
 from obolo.entrypoints.api.limits import BodySizeLimit
-from obolo.entrypoints.web import checkout_pages, sms_simulator, widget_routes
+from obolo.entrypoints.web import checkout_pages, payment_handler, sms_simulator, widget_routes
 
 DESCRIPTION = """
 Micropayments on one exact double-entry ledger.
@@ -89,7 +89,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(sms_simulator.router)
     web.install(app)  # web: the pages and /static
     app.include_router(widget_routes.router)  # widget: /widget.js and the wallet's popup
-    app.include_router(checkout_pages.router)  # checkout: the hosted page and the payment handler
+    app.include_router(payment_handler.router)  # checkout: the wallet as a W3C payment handler
+    app.include_router(checkout_pages.router)  # checkout: the hosted page
     return app
 
 

@@ -60,6 +60,18 @@ CHECKOUT_IT: dict[str, str] = {
         "Ancora nessuna richiesta di pagamento: creale con l'API (POST /v1/payment-requests)."
     ),
     "Done.": "Fatto.",
+    "Pay with Obolo": "Paga con Obolo",
+    "Payment refused": "Pagamento rifiutato",
+    "Close": "Chiudi",
+    "Cancel": "Annulla",
+    "This payment was asked by a page that is not the merchant's registered site. Nothing was paid.": (
+        "Questo pagamento è stato chiesto da una pagina che non è il sito registrato del venditore. Non è "
+        "stato pagato nulla."
+    ),
+    "The amount the shop's page showed is not the payment request's. Nothing was paid.": (
+        "L'importo mostrato dalla pagina del negozio non è quello della richiesta di pagamento. Non è stato "
+        "pagato nulla."
+    ),
     "open": "aperta",
     "held": "trattenuto",
     "disputed": "contestato",
