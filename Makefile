@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 MAGAZINE_PORT ?= 8001
+AUCTION_PORT ?= 8002
 
 .PHONY: install run test lint types contracts pytest fuzz bench format clean browser audit
 
@@ -17,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/obolo serve --host $(HOST) --port $(PORT) --demo --magazine-port $(MAGAZINE_PORT)
+	$(BIN)/obolo serve --host $(HOST) --port $(PORT) --demo --magazine-port $(MAGAZINE_PORT) --auction-port $(AUCTION_PORT)
 
 test: install lint types contracts pytest
 

@@ -6,6 +6,7 @@ Playwright page)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -174,6 +175,23 @@ class Target:
         answer = self.answers.pop(self.next_id)
         return answer.get("result", {}).get("result", {}).get("value")
 
+    def call(self, method: str, params: dict[str, Any], timeout: float = 10.0) -> Any:
+        """Any CDP command on the target; its result."""
+        self.next_id += 1
+        call = {"id": self.next_id, "method": method, "params": params}
+        self.cdp.send(
+            "Target.sendMessageToTarget", {"sessionId": self.session_id, "message": json.dumps(call)}
+        )
+        deadline = time.monotonic() + timeout
+        while self.next_id not in self.answers:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no answer to {method}")
+            self.page.wait_for_timeout(50)
+        return self.answers.pop(self.next_id).get("result", {})
+
+    def screenshot(self, path: Path) -> None:
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"]))
+
     def wait_for(self, expression: str, timeout: float = 15.0) -> Any:
         deadline = time.monotonic() + timeout
         while True:
@@ -201,3 +219,16 @@ def handler_window(browser: Any, page: Any, request_id: str, timeout: float = 20
         page.wait_for_timeout(100)
     attached = cdp.send("Target.attachToTarget", {"targetId": found[0]["targetId"], "flatten": False})
     return Target(cdp, page, attached["sessionId"])
+
+
+def screenshot(page: Any, name: str) -> None:
+    """With OBOLO_SCREENSHOTS=<dir>, keep a picture of the page for the docs."""
+    folder = os.environ.get("OBOLO_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def screenshot_target(target: Target, name: str) -> None:
+    folder = os.environ.get("OBOLO_SCREENSHOTS")
+    if folder:
+        target.screenshot(Path(folder) / f"{name}.png")

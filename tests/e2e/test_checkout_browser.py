@@ -18,6 +18,8 @@ from tests.e2e.checkout_support import (
     account,
     ask_payment,
     handler_window,
+    screenshot,
+    screenshot_target,
     serve_shop,
     start_obolo,
 )
@@ -96,6 +98,7 @@ def test_without_the_payment_request_api_the_hosted_page_takes_over(browser, wor
     page.click("#buy")
     page.wait_for_url(f"{obolo}/pay/{request['id']}")
     assert "Camera Shop" in page.locator("main").inner_text()
+    screenshot(page, "checkout-hosted-page")
     page.click("[data-pay]")
     page.wait_for_url(f"{shop.origin}/done*")
     assert page.locator("#out").inner_text() == "verified paid"
@@ -138,6 +141,7 @@ def test_a_shop_on_an_unregistered_origin_is_refused(browser, world):  # noqa: F
         window.wait_for("document.querySelector('[data-refused]')?.dataset.refused")
         == "origin_not_registered"
     )
+    screenshot_target(window, "payment-handler-refused")
     assert window.evaluate("document.querySelector('[data-pay]')") is None
     window.evaluate("document.querySelector('[data-cancel]').click()")
     page.wait_for_function("document.body.dataset.done", timeout=20_000)

@@ -71,6 +71,9 @@ def serve(
         "--magazine-port",
         help="Also serve the example Magazine on this port, paid through this server.",
     ),
+    auction_port: int | None = typer.Option(
+        None, "--auction-port", help="Also serve the example Auction House (checkout) on this port."
+    ),
     workers: int = typer.Option(1, "--workers", min=1, help="API processes (run jobs with `obolo worker`)."),
     jobs: bool = typer.Option(True, "--jobs/--no-jobs", help="Run the periodic jobs in this process."),
 ) -> None:
@@ -114,6 +117,12 @@ def serve(
 
         start_magazine_when_ready(
             f"http://{host}:{port}", magazine_port, Path(str(platform.engine.url.database or "obolo.db"))
+        )
+    if auction_port is not None:  # checkout: the Auction House example
+        from obolo.entrypoints.demo_auction import start_auction_when_ready
+
+        start_auction_when_ready(
+            f"http://{host}:{port}", auction_port, Path(str(platform.engine.url.database or "obolo.db"))
         )
     typer.echo(f"obolo serving {url.split('@')[-1]} on http://{host}:{port} (API docs at /docs)")
     try:
