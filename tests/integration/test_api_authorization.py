@@ -158,6 +158,7 @@ NOT_IN_MATRIX = {
     "/metrics": "its own token (OBOLO_METRICS_TOKEN), tested in test_observability.py",
     "/static": "files",
     "/widget.js": "the script providers embed: public",
+    "/checkout.js": "the script shops embed (checkout): public",
 }
 # The pages sign in by cookie only: a bearer token is no one there. Their guard (sign-in
 # redirect, CSRF on every form) is tested in tests/integration/test_web_*.py and here below.

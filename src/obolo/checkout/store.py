@@ -20,7 +20,7 @@ from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id
 from obolo.adapters.signing import SigningKeys
 from obolo.checkout.errors import PaymentRequestNotFound
-from obolo.checkout.model import Accounts, LineItem, Status, result_fields
+from obolo.checkout.model import SMS_ALPHABET, SMS_CODE_LENGTH, Accounts, LineItem, Status, result_fields
 from obolo.ledger import Ledger, LedgerSession
 from obolo.money import format_units
 from obolo.sdk.checkout import sign_result
@@ -96,9 +96,8 @@ def transfer_id(request_id: str, part: str) -> int:
     return derived_id("checkout", request_id, part)
 
 
-def new_sms_code(length: int = 6) -> str:
-    from obolo.checkout.model import SMS_ALPHABET
-
+def new_sms_code(length: int = SMS_CODE_LENGTH) -> str:
+    """What a payer texts after PAY: random, from letters nobody misreads."""
     return "".join(secrets.choice(SMS_ALPHABET) for _ in range(length))
 
 

@@ -288,6 +288,7 @@ IT: dict[str, str] = {
     "Price": "Prezzo",
     "Price per view (EUR)": "Prezzo per lettura (EUR)",
     "Prices": "Prezzi",
+    "Payment requests": "Richieste di pagamento",  # checkout
     "Prices published.": "Prezzi pubblicati.",
     "Providers": "Fornitori",
     "Publish prices": "Pubblica i prezzi",
