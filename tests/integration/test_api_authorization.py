@@ -141,6 +141,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
                                                                     (401, 403, 403, 403, 403, 403, 403)),
     ("POST",   "/v1/payment-requests/{payment_request_id}/disputes", {"reason": "never came"},
                                                                     (401, 403, 403, 403, 403, 403, 403)),
+    ("GET",    "/v1/admin/payment-requests/disputes",        None,  (401, 403, 403, 403, 403, 200, 403)),
     ("POST",   "/v1/admin/payment-requests/{payment_request_id}/decision", RULING,
                                                                     (401, 403, 403, 403, 403, 409, 403)),
     # sms: the gateway's signature, never a person's token

@@ -15,6 +15,7 @@ from obolo.adapters.db.schema import events
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.workers import run_once
+from obolo.identity.model import Role
 from obolo.ledger.check import check_ledger
 from obolo.sdk.checkout import MemoryReplayGuard, ResultReplayed, public_keys, verify_result
 from tests.integration.api_world import bearer, cheap_hashing, person
@@ -149,3 +150,27 @@ def test_expiry_and_the_webhooks_the_merchant_gets(shop, clock):
     with shop.platform.engine.connect() as connection:
         types = set(connection.execute(select(events.c.type)).scalars())
     assert {"payment_request.paid", "payment_request.expired"} <= types
+
+
+def test_the_operators_dispute_queue_and_ruling_by_api(shop):
+    """A disputed payment shows in the queue; an operator who bought it may not rule on it;
+    another operator's ruling releases it to the seller."""
+    operator = person(shop.client, "olga@example.com")
+    shop.platform.identity.grant_role("olga@example.com", Role.OPERATOR)
+    request = shop.ask(buyer_protection=True).json()
+    path = f"/v1/payment-requests/{request['id']}"
+    shop.client.post(f"{path}/pay", json={}, headers=shop.buyer)
+    disputed = shop.client.post(f"{path}/disputes", json={"reason": "never came"}, headers=shop.buyer)
+    assert (disputed.status_code, disputed.json()["status"]) == (201, "disputed")
+    queue = shop.client.get("/v1/admin/payment-requests/disputes", headers=operator).json()
+    assert [r["id"] for r in queue] == [request["id"]]
+    ruling = {"decision": "release", "note": "tracking shows delivery"}
+    decision = f"/v1/admin/payment-requests/{request['id']}/decision"
+    shop.platform.identity.grant_role("buyer@example.com", Role.OPERATOR)
+    before = money_snapshot(shop.platform)
+    own = shop.client.post(decision, json=ruling, headers=shop.buyer)
+    assert (own.status_code, own.json()["code"]) == (403, "party_to_dispute")
+    assert money_snapshot(shop.platform) == before
+    decided = shop.client.post(decision, json=ruling, headers=operator)
+    assert (decided.status_code, decided.json()["status"]) == (200, "paid")
+    assert shop.client.get("/v1/admin/payment-requests/disputes", headers=operator).json() == []

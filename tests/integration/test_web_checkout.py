@@ -171,3 +171,22 @@ def test_the_handler_window_refuses_what_the_request_does_not_say(platform, shop
                                                            "amount": "20,00", "currency": "EUR"})  # fmt: skip
     assert good.status_code == 200
     assert "data-pay" in good.text
+
+
+def test_an_operator_rules_on_a_dispute_from_the_queue(platform, shop, ann):
+    """The queue lists disputed payments for operators only; a refund voids the hold."""
+    seller, _, request = shop
+    platform.checkout.pay(ann.user_id, request.id, protection=True)
+    platform.checkout.open_dispute(ann.user_id, request.id, "the lens is cracked")
+    assert ann.get("/operator/checkout-disputes").status_code == 403
+    operator = Browser(platform)
+    operator.sign_up("olga@example.com", "Olga")
+    platform.identity.grant_role("olga@example.com", Role.OPERATOR)
+    queue = operator.get("/operator/checkout-disputes")
+    assert "the lens is cracked" in queue.text
+    ruled = operator.submit("/operator/checkout-disputes", f"/operator/checkout-disputes/{request.id}",
+                            {"decision": "refund", "note": "photos show the crack"})  # fmt: skip
+    assert ruled.status_code == 200
+    assert "No open disputes." in ruled.text
+    assert balance(platform, ann.user_id) == (units("50.00"), 0)
+    assert balance(platform, seller) == (0, 0)

@@ -6,7 +6,8 @@ decided in `entrypoints/api/errors.py`).
     │   └── PaymentRequestNotFound       no such payment request, or not the caller's
     ├── Forbidden
     │   ├── OriginNotRegistered          a page of an origin the merchant did not register
-    │   └── NotTheBuyer                  only the payer confirms receipt or opens a dispute
+    │   ├── NotTheBuyer                  only the payer confirms receipt or opens a dispute
+    │   └── PartyToDispute               an operator never rules on their own purchase or sale
     ├── InvalidRequest
     │   ├── InvalidPaymentRequest        terms that break a rule (field named in `field`)
     │   ├── InvalidReturnUrl             a return URL outside the merchant's origin
@@ -35,6 +36,10 @@ class OriginNotRegistered(Forbidden):
 
 class NotTheBuyer(Forbidden):
     code = "not_the_buyer"
+
+
+class PartyToDispute(Forbidden):
+    code = "party_to_dispute"
 
 
 class InvalidPaymentRequest(InvalidRequest):

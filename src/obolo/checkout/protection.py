@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, select, update
 
 from obolo.adapters.db.schema_checkout import checkout_requests
 from obolo.audit.service import record as audit
-from obolo.checkout.errors import DisputeNotAllowed, InvalidPaymentRequest, NotHeld, NotTheBuyer
+from obolo.checkout.errors import (
+    DisputeNotAllowed,
+    InvalidPaymentRequest,
+    NotHeld,
+    NotTheBuyer,
+    PartyToDispute,
+)
 from obolo.checkout.model import Release, Status, may_dispute, release_transfers, void_transfer
 from obolo.checkout.store import CheckoutBase, PaymentRequest, transfer_id, view
 from obolo.ledger import LedgerSession, TransferResult
@@ -99,6 +105,20 @@ class Protection(CheckoutBase):
 
         return self.ledger.run(work)
 
+    def disputes(self, limit: int = 100) -> list[PaymentRequest]:
+        """Open disputes, oldest first: the operator's queue."""
+
+        def work(connection: Connection) -> list[PaymentRequest]:
+            ids = connection.execute(
+                select(checkout_requests.c.id)
+                .where(checkout_requests.c.status == str(Status.DISPUTED))
+                .order_by(checkout_requests.c.disputed_at)
+                .limit(limit)
+            ).scalars()
+            return [view(self._row(connection, request_id)) for request_id in ids]
+
+        return self._read(work)
+
     def decide_dispute(self, operator_id: str, request_id: str, *, refund: bool, note: str) -> PaymentRequest:
         """An operator's ruling: the held money back to the buyer (`refund`) or to the
         seller. Raises PaymentRequestNotFound, NotHeld (no open dispute)."""
@@ -110,6 +130,8 @@ class Protection(CheckoutBase):
             how = Release.REFUNDED if refund else Release.OPERATOR
             if row.decided_by == operator_id and row.released_how == how:
                 return view(row)  # this very ruling: a retry whose answer was lost
+            if operator_id in (row.payer_id, row.merchant_id):
+                raise PartyToDispute("an operator does not rule on their own purchase or sale")
             if row.status != Status.DISPUTED:
                 raise NotHeld("there is no open dispute on this payment request", request_status=row.status)
             self._settle(session, row, how, operator_id, self.clock())

@@ -312,6 +312,13 @@ def open_dispute(
     return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
+@router.get("/v1/admin/payment-requests/disputes", responses=ERRORS)
+def list_disputes(request: Request, platform: PlatformDep, principal: Operator) -> list[PaymentRequestOut]:
+    """The operator's queue: payment requests whose buyer opened a dispute, oldest first."""
+    base = base_url(platform, request)
+    return [PaymentRequestOut.of(r, platform, base) for r in platform.checkout.disputes()]
+
+
 @router.post("/v1/admin/payment-requests/{payment_request_id}/decision", responses=ERRORS)
 def decide_dispute(
     payment_request_id: Id,

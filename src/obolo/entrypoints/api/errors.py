@@ -130,6 +130,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "payment_request_not_found": 404,
     "origin_not_registered": 403,
     "not_the_buyer": 403,
+    "party_to_dispute": 403,
     "invalid_payment_request": 422,
     "invalid_return_url": 422,
     "amount_mismatch": 422,

@@ -60,6 +60,14 @@ CHECKOUT_IT: dict[str, str] = {
         "Ancora nessuna richiesta di pagamento: creale con l'API (POST /v1/payment-requests)."
     ),
     "Done.": "Fatto.",
+    "Checkout disputes": "Contestazioni sui pagamenti",
+    "No open disputes.": "Nessuna contestazione aperta.",
+    "Paid by {payer} on {date}; disputed on {disputed}.": (
+        "Pagato da {payer} il {date}; contestato il {disputed}."
+    ),
+    "Note": "Nota",
+    "Refund the buyer": "Rimborsa l'acquirente",
+    "Release to the seller": "Paga il venditore",
     "Pay with Obolo": "Paga con Obolo",
     "Payment refused": "Pagamento rifiutato",
     "Close": "Chiudi",

@@ -17,7 +17,16 @@ from obolo.checkout.errors import PaymentRequestNotFound
 from obolo.checkout.model import Status, origin_of
 from obolo.checkout.service import PaymentRequest
 from obolo.entrypoints.web.checkout_i18n import checkout_translator
-from obolo.entrypoints.web.context import Form, SignedIn, Visitor, VisitorDep, finish, render, text
+from obolo.entrypoints.web.context import (
+    Form,
+    SignedIn,
+    Visitor,
+    VisitorDep,
+    finish,
+    render,
+    require_operator,
+    text,
+)
 from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.security import CONTENT_SECURITY_POLICY
 from obolo.errors import OboloError
@@ -181,3 +190,33 @@ def shipped(page: SignedIn, form: Form, request_id: str) -> Response:
     except OboloError as refused:
         return _sales(page, 409, errors={"_form": page.t(refused.detail)})
     return _sales(page, notice=checkout_translator(page)("Done."))
+
+
+# -- the operator's side -----------------------------------------------------------------------
+
+
+def _disputes(page: Visitor, status: int = 200, **context: Any) -> Response:
+    c = checkout_translator(page)
+    found = page.platform.checkout.disputes()
+    return render(page, "checkout/disputes.html", status, c=c, title=c("Checkout disputes"), disputes=found,
+                  **context)  # fmt: skip
+
+
+@router.get("/operator/checkout-disputes")
+def disputes_page(page: SignedIn) -> Response:
+    require_operator(page)
+    return _disputes(page)
+
+
+@router.post("/operator/checkout-disputes/{request_id}")
+def decide(page: SignedIn, form: Form, request_id: str) -> Response:
+    """The ruling: the held money back to the buyer, or to the seller; audited."""
+    require_operator(page)
+    refund = text(form, "decision", 10) == "refund"
+    try:
+        page.platform.checkout.decide_dispute(
+            page.user_id, request_id[:36], refund=refund, note=text(form, "note", 2000)
+        )
+    except OboloError as refused:
+        return _disputes(page, 409, errors={"_form": page.t(refused.detail)})
+    return _disputes(page, notice=checkout_translator(page)("Done."))

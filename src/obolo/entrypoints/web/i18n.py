@@ -289,6 +289,7 @@ IT: dict[str, str] = {
     "Price per view (EUR)": "Prezzo per lettura (EUR)",
     "Prices": "Prezzi",
     "Payment requests": "Richieste di pagamento",  # checkout
+    "Checkout disputes": "Contestazioni sui pagamenti",  # checkout
     "Prices published.": "Prezzi pubblicati.",
     "Providers": "Fornitori",
     "Publish prices": "Pubblica i prezzi",
