@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MAGAZINE_PORT ?= 8001
 
-.PHONY: install run test lint types contracts pytest fuzz bench format clean browser audit
+.PHONY: install run test lint types contracts pytest fuzz bench format clean browser audit screenshots
 
 install: $(VENV)/.installed
 
@@ -22,8 +22,8 @@ run: install
 test: install lint types contracts pytest
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 
 types: install
 	$(BIN)/mypy
@@ -54,9 +54,13 @@ audit: install
 bench: install
 	$(BIN)/obolo bench ledger
 
+# pictures of every page (English and Italian, desktop and phone) from a fresh demo server
+screenshots: install browser
+	$(BIN)/python scripts/screenshots.py docs/screenshots
+
 format: install
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests scripts
+	$(BIN)/ruff check --fix src tests scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis obolo.db*
