@@ -21,6 +21,7 @@ never followed and proxies from the environment are ignored.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import socket
@@ -152,7 +153,15 @@ class AllowRule:
 
     @classmethod
     def parse(cls, entry: str) -> AllowRule:
-        """`host`, `host:port`, `10.0.0.0/8`, `127.0.0.1:8001`, `[::1]:8001` or `::1`."""
+        """`host`, `host:port`, `10.0.0.0/8`, `127.0.0.1:8001`, `[::1]:8001` or `::1`;
+        raises ValueError naming the entry otherwise."""
+        try:
+            return cls._parse(entry)
+        except ValueError:
+            raise ValueError(f"not a host, address or network (OBOLO_EGRESS_ALLOW): {entry!r}") from None
+
+    @classmethod
+    def _parse(cls, entry: str) -> AllowRule:
         text = entry.strip().lower()
         port: int | None = None
         if text.startswith("["):
@@ -235,10 +244,8 @@ class EgressGuard:
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError("not an http(s) URL")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
+        with contextlib.suppress(Unresolvable):
             self.addresses(parsed.host, port)
-        except Unresolvable:
-            pass
         return parsed
 
     def transport(self, **options: Any) -> EgressTransport:

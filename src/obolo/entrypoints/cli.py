@@ -163,12 +163,10 @@ def worker(
     platform = build(url=db, migrate=False)
     stop = threading.Event()
     if once:
-        import httpx
-
-        from obolo.entrypoints.workers import platform_jobs
+        from obolo.entrypoints.workers import outbound_client, platform_jobs
         from obolo.jobs.service import JobRunner
 
-        with httpx.Client(timeout=5.0) as client:
+        with outbound_client(platform) as client:
             ran = JobRunner(platform.engine, platform.clock, platform_jobs(platform, client)).run_due()
         for name, items, error in ran:
             typer.echo(f"{name}: {'failed: ' + str(error) if error else f'{items} item(s)'}")
