@@ -81,7 +81,8 @@ def shown_error(stored: str | None) -> str | None:
 def circuit_seconds(failures_in_a_row: int) -> int:
     """How long an endpoint is left alone: 30 s at CIRCUIT_AFTER failures in a row,
     doubling with each further one, at most 6 h."""
-    return min(BASE_DELAY_SECONDS * 2 ** max(failures_in_a_row - CIRCUIT_AFTER, 0), MAX_DELAY_SECONDS)
+    doublings = min(max(failures_in_a_row - CIRCUIT_AFTER, 0), 20)
+    return min(BASE_DELAY_SECONDS << doublings, MAX_DELAY_SECONDS)
 
 
 def _claim(engine: Engine, secrets: SecretBox, now: int, limit: int, per_endpoint: int) -> list[_Job]:
