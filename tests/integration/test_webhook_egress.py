@@ -14,11 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
-from obolo.adapters.db.schema import audit_log, webhook_deliveries, webhook_endpoints
+from obolo.adapters.db.schema import audit_log, webhook_attempts, webhook_deliveries, webhook_endpoints
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.egress import EgressGuard, EgressPolicy
+from obolo.adapters.ids import new_id
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.workers import start_in_background
@@ -248,3 +249,19 @@ def test_a_failing_endpoint_opens_its_circuit_and_others_flow(platform, clock):
     clock.advance(3600)
     deliver_due(platform.engine, platform.secrets, clock, client)
     assert seen["down.example"] == 8  # half open: two probes, not the whole queue
+
+
+def test_errors_stored_in_the_old_long_form_are_shown_short(platform):
+    """An attempt recorded as 'ConnectError: [Errno 111] ...' is shown as 'connection failed'."""
+    owner = make_user(platform.engine, "owner@example.com")
+    endpoint, _ = platform.webhooks.create_endpoint(owner, "https://hooks.customer.example/in", ["*"])
+    emit(platform, owner)
+    with platform.engine.begin() as connection:
+        delivery = connection.execute(select(webhook_deliveries.c.id)).scalar_one()
+        connection.execute(
+            insert(webhook_attempts).values(
+                id=new_id(), delivery_id=delivery, at=platform.clock(), status_code=None,
+                error="ConnectError: [Errno 111] Connection refused to 10.0.0.7:6379", duration_ms=1,
+            )
+        )  # fmt: skip
+    assert [a.error for a in attempts(platform, owner, endpoint.id)] == ["connection failed"]

@@ -256,3 +256,24 @@ def test_the_allow_list_is_parsed_strictly():
     for bad in ("http://x", "host:99999", "a b/c", "x:y"):
         with pytest.raises(ValueError, match="not a"):
             EgressPolicy.parse(bad)
+
+
+def test_the_sms_gateway_goes_through_the_guard(local):
+    """A gateway URL at an internal address is not reached unless allowed by name, however it is wired."""
+    from obolo.adapters.sms_gateway import HttpSmsGateway, SmsNotSent
+    from obolo.bootstrap import build
+    from obolo.settings import Settings
+
+    url = f"http://127.0.0.1:{local.port}/Messages.json"
+    with pytest.raises(SmsNotSent):
+        HttpSmsGateway(url, "AC1", "token", "+15005550006").send("+393331234567", "hello")
+    wired = {"sms_gateway_url": url, "sms_auth_token": "token"}
+    platform = build(Settings(**wired), url="sqlite://")
+    with pytest.raises(SmsNotSent):
+        platform.sms_gateway.send("+393331234567", "hello")
+    platform.close()
+    assert local.connections == 0
+    allowed = build(Settings(**wired, egress_allow="127.0.0.1"), url="sqlite://")
+    allowed.sms_gateway.send("+393331234567", "hello")
+    allowed.close()
+    assert local.requests == ["/Messages.json"]
