@@ -3,7 +3,7 @@ with fakes (a clock they move by hand, an HTTP transport they script)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
 from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
+from obolo.adapters.egress import EgressGuard, EgressPolicy
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
 from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
@@ -62,6 +63,8 @@ class Platform:
     # sms
     sms_gateway: SmsGateway
     sms: SmsService
+    # every outbound HTTP request goes through a client from here (never a bare httpx.Client)
+    egress: EgressGuard = field(default_factory=EgressGuard)
 
     # widget: paying on another site through the wallet's popup, and anonymous trial tabs
     @cached_property
@@ -102,10 +105,13 @@ def build(
     secrets: SecretBox | None = None,
     keys: SigningKeys | None = None,
     card_key: bytes | None = None,
+    egress: EgressGuard | None = None,
 ) -> Platform:
     """Wire the platform over the database at `url` (else settings, else the default).
-    Migrations run when `migrate` is true, or by default on SQLite."""
+    Migrations run when `migrate` is true, or by default on SQLite. Outbound requests
+    follow `egress`, else the allow-list in the settings (a bad entry raises ValueError)."""
     settings = settings or Settings.from_environment()
+    egress = egress or EgressGuard(EgressPolicy.parse(settings.egress_allow))
     engine = make_engine(url or settings.database_url)
     if migrate or (migrate is None and is_sqlite(engine)):
         upgrade(engine)
@@ -122,7 +128,7 @@ def build(
     bank = SandboxBank(engine, clock)
     identity = IdentityService(engine, clock, settings)
     wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
-    webhooks = WebhookService(engine, clock, secrets)
+    webhooks = WebhookService(engine, clock, secrets, egress)
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)
     channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
@@ -150,6 +156,7 @@ def build(
             settings.sms_gateway_user or "",
             settings.sms_auth_token,
             settings.sms_gateway_from or "Obolo",
+            egress.client(timeout=10.0),
         )
     sms = SmsService(engine, clock, wallets, sms_gateway, settings)
     return Platform(
@@ -171,4 +178,5 @@ def build(
         tap,
         sms_gateway,
         sms,
+        egress,
     )

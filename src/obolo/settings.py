@@ -101,6 +101,9 @@ class Settings:
     # an anonymous trial tab before signing up and settling it.
     anonymous_tab_limit: int = parse_units("1.00", EUR)
     anonymous_tabs_per_address: int = 3  # new trial tabs one address may open a day
+    # Outbound requests (webhooks, the SMS gateway) never reach internal addresses except
+    # these: hosts, host:port, addresses or networks, comma-separated. Empty: none.
+    egress_allow: str = ""
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -173,6 +176,7 @@ class Settings:
             anonymous_tabs_per_address=int(
                 env.get("OBOLO_ANONYMOUS_TABS_PER_ADDRESS", defaults.anonymous_tabs_per_address)
             ),
+            egress_allow=env.get("OBOLO_EGRESS_ALLOW", defaults.egress_allow),
         )
 
 

@@ -20,6 +20,7 @@ from typing import Protocol
 import httpx
 import structlog
 
+from obolo.adapters.egress import EgressGuard
 from obolo.adapters.ids import new_id
 
 log = structlog.get_logger("obolo.sms")
@@ -36,7 +37,8 @@ class SmsGateway(Protocol):
 
 class HttpSmsGateway:
     """Form POST to `url` (e.g. https://api.gateway.example/Accounts/<id>/Messages.json)
-    with basic auth; any 2xx is accepted."""
+    with basic auth; any 2xx is accepted. Without a client of its own it goes through the
+    egress guard (a gateway at an internal address must be allowed by name)."""
 
     def __init__(
         self, url: str, user: str, token: str, sender: str, client: httpx.Client | None = None
@@ -44,7 +46,7 @@ class HttpSmsGateway:
         self.url = url
         self.auth = (user, token)
         self.sender = sender
-        self.client = client or httpx.Client(timeout=10.0, follow_redirects=False)
+        self.client = client or EgressGuard().client(timeout=10.0)
 
     def send(self, to: str, body: str) -> str:
         try:

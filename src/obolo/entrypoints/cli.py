@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from dataclasses import replace
 
 import typer
 
@@ -20,6 +22,8 @@ app.command()(reconcile)
 ledger_app.command("adjust")(adjust_wallet)
 
 DB_HELP = "Database URL (default: OBOLO_DATABASE_URL, else sqlite:///obolo.db)."
+#: `serve --demo` without OBOLO_EGRESS_ALLOW: webhooks may go to a receiver on this machine.
+DEMO_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
 
 
 @app.command()
@@ -87,6 +91,7 @@ def serve(
     from obolo.entrypoints.api.app import create_app
     from obolo.entrypoints.demo import seed_demo
     from obolo.entrypoints.logs import configure
+    from obolo.settings import Settings
 
     configure(json=True)
     url = database_url(db)
@@ -102,7 +107,15 @@ def serve(
             upgrade(make_engine(url))  # once, here, not racing in every process
         serve_processes(url, host, port, workers)
         return
-    platform = build(url=url)
+    settings = Settings.from_environment()
+    if demo and "OBOLO_EGRESS_ALLOW" not in os.environ:
+        # the demo's webhooks may go to a receiver on this machine; never without --demo
+        settings = replace(settings, egress_allow=DEMO_EGRESS_ALLOW)
+    if settings.egress_allow:
+        typer.echo(
+            f"outbound requests (webhooks, SMS) may reach these internal hosts: {settings.egress_allow}"
+        )
+    platform = build(settings, url=url)
     if demo:
         for line in seed_demo(platform):
             typer.echo(line)
@@ -163,12 +176,10 @@ def worker(
     platform = build(url=db, migrate=False)
     stop = threading.Event()
     if once:
-        import httpx
-
-        from obolo.entrypoints.workers import platform_jobs
+        from obolo.entrypoints.workers import outbound_client, platform_jobs
         from obolo.jobs.service import JobRunner
 
-        with httpx.Client(timeout=5.0) as client:
+        with outbound_client(platform) as client:
             ran = JobRunner(platform.engine, platform.clock, platform_jobs(platform, client)).run_due()
         for name, items, error in ran:
             typer.echo(f"{name}: {'failed: ' + str(error) if error else f'{items} item(s)'}")

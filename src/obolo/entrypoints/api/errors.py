@@ -76,6 +76,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "role_not_self_service": 403,
     "unknown_event_type": 422,
     "invalid_url": 422,
+    "url_not_allowed": 422,
     "provider_role_required": 403,
     "provider_not_found": 404,
     "invalid_channel": 422,
