@@ -19,6 +19,9 @@ class FeeRule:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    # A server started for a demo (`obolo serve --demo`, never the environment): only then
+    # are the demo's own parts served (the SMS simulator, texts printed to the log).
+    demo: bool = False
     database_url: str | None = None
     public_url: str | None = None
     session_ttl_seconds: int = 12 * 3600
@@ -101,6 +104,12 @@ class Settings:
     # an anonymous trial tab before signing up and settling it.
     anonymous_tab_limit: int = parse_units("1.00", EUR)
     anonymous_tabs_per_address: int = 3  # new trial tabs one address may open a day
+
+    @property
+    def serves_sms_simulator(self) -> bool:
+        """The simulator lets anyone type as any number, so only a demo serves it, and never
+        with a gateway secret set: a secret means real numbers may be on this server."""
+        return self.demo and not self.sms_auth_token
 
     @classmethod
     def from_environment(cls) -> Settings:
