@@ -95,7 +95,13 @@ def test_the_simulator_is_a_404_that_reads_and_moves_nothing_unless_a_demo_witho
             client.post("/sms/simulator", data={"phone": ALICE, "body": "7391"}, headers=headers),
             client.post("/sms/simulator", data={"phone": ALICE, "body": "BAL"}, headers=headers),
             client.post("/sms/simulator", data={"phone": "+393401112233", "body": "JOIN"}, headers=headers),
+            # other spellings of the same page
+            client.get("/sms/simulator/", params={"phone": BOB}, headers=headers),
+            client.post("/sms/simulator?phone=%2B393331234567&body=BAL", headers=headers),
         ]
+        head = client.head("/sms/simulator", params={"phone": BOB}, headers=headers)
+        assert head.status_code in (404, 405)  # no HEAD route in any mode
+        assert head.content == b""
         for answer in answers:
             assert answer.status_code == 404, answer.text
             assert "received" not in answer.text  # Bob's receipt
