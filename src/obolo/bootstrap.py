@@ -18,7 +18,12 @@ from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.egress import EgressGuard, EgressPolicy
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
-from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
+from obolo.adapters.sms_gateway import (
+    ConsoleSmsGateway,
+    HttpSmsGateway,
+    SmsGateway,
+    UnconfiguredSmsGateway,
+)
 from obolo.identity.phone_sign_in import PhoneSignIn
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
@@ -96,6 +101,22 @@ class Platform:
         self.engine.dispose()
 
 
+def sms_gateway_for(settings: Settings, egress: EgressGuard | None = None) -> SmsGateway:
+    """The HTTP gateway when one is configured; else, in a demo only, the console (texts in
+    the log and on the simulator page); else none: texts wait in the outbox, unseen."""
+    if settings.sms_gateway_url and settings.sms_auth_token:
+        return HttpSmsGateway(
+            settings.sms_gateway_url,
+            settings.sms_gateway_user or "",
+            settings.sms_auth_token,
+            settings.sms_gateway_from or "Obolo",
+            (egress or EgressGuard()).client(timeout=10.0),
+        )
+    if settings.demo:
+        return ConsoleSmsGateway()
+    return UnconfiguredSmsGateway()
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -148,16 +169,7 @@ def build(
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)
     wallets.register_describer(describe_tap_transfers)
-    # sms: the HTTP gateway when one is configured, else messages go to the log (local runs)
-    sms_gateway: SmsGateway = ConsoleSmsGateway()
-    if settings.sms_gateway_url and settings.sms_auth_token:
-        sms_gateway = HttpSmsGateway(
-            settings.sms_gateway_url,
-            settings.sms_gateway_user or "",
-            settings.sms_auth_token,
-            settings.sms_gateway_from or "Obolo",
-            egress.client(timeout=10.0),
-        )
+    sms_gateway = sms_gateway_for(settings, egress)
     sms = SmsService(engine, clock, wallets, sms_gateway, settings)
     return Platform(
         settings,

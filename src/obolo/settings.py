@@ -19,6 +19,9 @@ class FeeRule:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    # A server started for a demo (`obolo serve --demo`, never the environment): only then
+    # are the demo's own parts served (the SMS simulator, texts printed to the log).
+    demo: bool = False
     database_url: str | None = None
     public_url: str | None = None
     session_ttl_seconds: int = 12 * 3600
@@ -104,6 +107,12 @@ class Settings:
     # Outbound requests (webhooks, the SMS gateway) never reach internal addresses except
     # these: hosts, host:port, addresses or networks, comma-separated. Empty: none.
     egress_allow: str = ""
+
+    @property
+    def serves_sms_simulator(self) -> bool:
+        """The simulator lets anyone type as any number, so only a demo serves it, and never
+        with a gateway secret set: a secret means real numbers may be on this server."""
+        return self.demo and not self.sms_auth_token
 
     @classmethod
     def from_environment(cls) -> Settings:

@@ -69,7 +69,12 @@ def serve(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
-    demo: bool = typer.Option(False, "--demo", help="Create demo people, wallets and payments if missing."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="A local demo: create demo people, wallets and payments if missing, print texts to the "
+        "log and serve the SMS simulator (unless OBOLO_SMS_AUTH_TOKEN is set). Never for real money.",
+    ),
     magazine_port: int | None = typer.Option(
         None,
         "--magazine-port",
@@ -81,6 +86,7 @@ def serve(
     """Serve the API. On SQLite, migrations are applied on start; on PostgreSQL run
     `obolo db upgrade` first. With --workers N, N API processes share the port and no
     jobs run in them: start `obolo worker` beside them."""
+    import dataclasses
     from pathlib import Path
 
     import uvicorn
@@ -89,11 +95,17 @@ def serve(
     from obolo.adapters.db.migrate import current_revision, head_revision
     from obolo.bootstrap import build
     from obolo.entrypoints.api.app import create_app
-    from obolo.entrypoints.demo import seed_demo
+    from obolo.entrypoints.demo import demo_status, seed_demo
     from obolo.entrypoints.logs import configure
     from obolo.settings import Settings
 
+    if demo and workers > 1:
+        # The demo's texts live in one process's memory: another process's simulator would
+        # not show them. Demo mode is never switched on by the environment either.
+        typer.echo("--demo runs in one process: leave out --workers", err=True)
+        raise typer.Exit(2)
     configure(json=True)
+    settings = dataclasses.replace(Settings.from_environment(), demo=demo)
     url = database_url(db)
     engine = make_engine(url)
     if not is_sqlite(engine) and current_revision(engine) != head_revision():
@@ -105,9 +117,10 @@ def serve(
             from obolo.adapters.db.migrate import upgrade
 
             upgrade(make_engine(url))  # once, here, not racing in every process
+        for line in demo_status(settings):
+            typer.echo(line)
         serve_processes(url, host, port, workers)
         return
-    settings = Settings.from_environment()
     if demo and "OBOLO_EGRESS_ALLOW" not in os.environ:
         # the demo's webhooks may go to a receiver on this machine; never without --demo
         settings = replace(settings, egress_allow=DEMO_EGRESS_ALLOW)
@@ -119,6 +132,8 @@ def serve(
     if demo:
         for line in seed_demo(platform):
             typer.echo(line)
+    for line in demo_status(settings):
+        typer.echo(line)
     from obolo.entrypoints.workers import start_in_background
 
     stop = start_in_background(platform) if jobs else threading.Event()

@@ -54,6 +54,7 @@ from obolo.sms.errors import (
     ConfirmationExpired,
     InvalidLinkCode,
     InvalidRecipient,
+    MessageIdRequired,
     NothingToConfirm,
     NotRegistered,
     OverSmsLimit,
@@ -76,6 +77,7 @@ HOLDING_CODE = 30  # ledger account code of the platform's SMS holding account (
 SMS_EMAIL_DOMAIN = "sms.obolo.invalid"  # people who joined by SMS have no email; .invalid never routes
 OUTBOX_ATTEMPTS = 10
 LINK_CODE_SECONDS = 600
+MESSAGE_ID_MAX = 64  # sms_inbound.message_sid: a longer id is refused, never cut (two would merge)
 _GRACE_SECONDS = 86_400  # a hold outlives its due time by a day, so the job, not the ledger, ends it
 
 
@@ -255,15 +257,20 @@ class SmsService:
     def receive(self, message: Inbound) -> Reply:
         """Handle one inbound message and answer it. Never raises for what a person writes:
         every refusal is a reply with its code. A message id seen before gets the first
-        answer again and changes nothing."""
+        answer again and changes nothing. Raises MessageIdRequired, before anything else,
+        for a message without an id (blank, or longer than the ids we keep): a signed
+        request replayed would be the same message again, and only its id tells them apart."""
+        sid = message.sid.strip()
+        if not sid or len(sid) > MESSAGE_ID_MAX:
+            raise MessageIdRequired(
+                f"a message needs its gateway id (MessageSid), 1-{MESSAGE_ID_MAX} characters"
+            )
         phone = model.normalize_phone(message.sender)
         if phone is None:
             return Reply(say("help", Lang.EN), "sms_unknown_number")
-        sid = message.sid.strip()[:64]
-        if sid:
-            first, stored = self._claim_sid(sid, phone)
-            if not first:
-                return Reply(stored or "", "duplicate")
+        first, stored = self._claim_sid(sid, phone)
+        if not first:
+            return Reply(stored or "", "duplicate")
         command = model.parse(message.body)
         try:
             reply = self._dispatch(phone, command)
@@ -273,19 +280,17 @@ class SmsService:
             # Not an answer but a failure (the database went away): forget the id so the
             # gateway's retry is handled afresh. Each step is its own transaction and keyed,
             # so a retry cannot repeat what already happened.
-            if sid:
-                run_in_transaction(
-                    self.engine,
-                    lambda c: c.execute(delete(sms_inbound).where(sms_inbound.c.message_sid == sid)),
-                )
-            raise
-        if sid:
             run_in_transaction(
                 self.engine,
-                lambda c: c.execute(
-                    update(sms_inbound).where(sms_inbound.c.message_sid == sid).values(reply=reply.text[:480])
-                ),
+                lambda c: c.execute(delete(sms_inbound).where(sms_inbound.c.message_sid == sid)),
             )
+            raise
+        run_in_transaction(
+            self.engine,
+            lambda c: c.execute(
+                update(sms_inbound).where(sms_inbound.c.message_sid == sid).values(reply=reply.text[:480])
+            ),
+        )
         self.deliver_outbox()
         return reply
 

@@ -130,6 +130,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # sms: the gateway webhook's own refusals (commands are refused by reply, not by status)
     "invalid_signature": 403,
     "sms_not_configured": 404,
+    "sms_message_id_required": 422,
 }
 
 
