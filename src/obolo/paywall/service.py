@@ -26,7 +26,7 @@ from obolo.adapters.signing import SigningKeys
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
 from obolo.paywall.credit import net_credit_notes
-from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, ProviderNotFound
+from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, PassNotOnSale, ProviderNotFound
 from obolo.paywall.model import (
     GRACE_SECONDS,
     MAX_CHAIN,
@@ -35,6 +35,7 @@ from obolo.paywall.model import (
     ClaimStatus,
     Provider,
     chain_reaches,
+    pass_on_sale,
 )
 from obolo.sdk.passes import Pass
 from obolo.sdk.payword import Certificate
@@ -208,9 +209,11 @@ class PaywallService:
         hours: int | None = None,
         idempotency_key: str | None = None,
     ) -> str:
-        """Pay the provider the pass price now and return the signed pass token. The
-        provider honours it only if the terms are ones it sells. Raises InvalidPass,
-        ProviderNotFound, InsufficientFunds."""
+        """Pay the provider the pass price now and return the signed pass token. Sold only
+        on the exact terms (pattern, price, asset, visits, hours) of a pass the provider
+        published (`set_price_rules`): its middleware honours nothing else, so anything
+        else would take the reader's money for a refused pass. Raises InvalidPass,
+        PassNotOnSale, ProviderNotFound, InsufficientFunds."""
         if (visits is None) == (hours is None):
             raise InvalidPass("a pass is for a number of visits or a number of hours")
         if visits is not None and not 1 <= visits <= 100_000:
@@ -218,6 +221,11 @@ class PaywallService:
         if hours is not None and not 1 <= hours <= 24 * 366:
             raise InvalidPass("a pass lasts 1 hour to a year")
         provider = run_in_transaction(self.engine, lambda c: self._provider(c, provider_id), read_only=True)
+        if not pass_on_sale(self.price_rules(provider.id), pattern, price.units, price.asset, visits, hours):
+            raise PassNotOnSale(
+                "the provider does not offer a pass on these terms; its offers are at "
+                f"/v1/providers/{provider.id}/prices"
+            )
         note = f"pass: {visits} visits" if visits else f"pass: {hours} hours"
         movement = self.wallets.pay(reader_id, provider.user_id, price, note, idempotency_key)
         starts = movement.created_at // NS_PER_SECOND

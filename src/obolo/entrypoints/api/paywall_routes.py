@@ -174,18 +174,27 @@ class PassOut(BaseModel):
     token: str = Field(description="Send as Payment: b64url({scheme: obolo-pass, pass: token}).")
 
 
-@router.post("/v1/passes", status_code=201, responses=ERRORS)
+@router.post("/v1/passes", status_code=201, response_model=PassOut, responses=ERRORS)
 def buy_pass(
     body: PassIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
-) -> PassOut:
-    """Buy a pass a provider offers (its 402 lists them): pay once, visit offline."""
-    price = Amount.parse(body.price, platform.wallets.asset(body.asset))
-    token = platform.paywall.buy_pass(
-        principal.user_id, body.provider_id, body.pattern, price, visits=body.visits, hours=body.hours
-    )
-    return PassOut(token=token)
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Buy a pass the provider publishes (`/v1/providers/{id}/prices`; its 402 lists them),
+    on exactly its terms: pay once, visit offline. Other terms are 422 pass_not_on_sale and
+    cost nothing. A retry with the same `Idempotency-Key` answers the same pass, paid once."""
+
+    def work() -> tuple[int, Any]:
+        price = Amount.parse(body.price, platform.wallets.asset(body.asset))
+        token = platform.paywall.buy_pass(
+            principal.user_id, body.provider_id, body.pattern, price,
+            visits=body.visits, hours=body.hours, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return 201, PassOut(token=token).model_dump(mode="json")
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
 class ConsentIn(Strict):
