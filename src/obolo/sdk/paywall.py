@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from obolo.money import Asset, format_units, parse_units
-from obolo.sdk.book import ChannelBook
+from obolo.sdk.book import ChannelBook as ChannelBook
 from obolo.sdk.passes import PassBook, PassOffer, verify_pass
 from obolo.sdk.payword import (
     BAD_SIGNATURE,
