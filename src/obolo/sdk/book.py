@@ -41,6 +41,8 @@ class ChannelBook:
             "INSERT OR IGNORE INTO provider_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),)
         )
         self._db.execute("CREATE TABLE IF NOT EXISTS used_charges (id TEXT PRIMARY KEY)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS used_proofs (id TEXT PRIMARY KEY, until REAL NOT NULL)")
+        self._proofs_seen = 0
         self.secret = bytes(self._db.execute("SELECT secret FROM provider_secret WHERE id = 1").fetchone()[0])
         self._lock = threading.Lock()
         # Channels already claimed: the platform settles a channel once, so a payment on one
@@ -121,6 +123,19 @@ class ChannelBook:
         with self._lock:
             try:
                 self._db.execute("INSERT INTO used_charges (id) VALUES (?)", (charge_id,))
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+    def use_proof(self, proof_id: str, until: float) -> bool:
+        """Mark a reader's proof used; False if it already was (a replay). Kept until
+        `until`, past which the proof is refused as stale anyway."""
+        with self._lock:
+            self._proofs_seen += 1
+            if self._proofs_seen % 1_000 == 0:
+                self._db.execute("DELETE FROM used_proofs WHERE until < ?", (until - 4 * 3600,))
+            try:
+                self._db.execute("INSERT INTO used_proofs (id, until) VALUES (?, ?)", (proof_id, until))
             except sqlite3.IntegrityError:
                 return False
             return True

@@ -7,8 +7,14 @@ and served; the provider settles later from what it remembered.
 
 Headers (see docs/protocol.md):
     402 response    Payment-Required: base64url(JSON {"offers": [...]}) and the same JSON body
-    request         Payment: base64url(JSON {"scheme": "obolo-channel", "certificate", "index", "token"})
-    response        Payment-Response: base64url(JSON {"channel", "index", "paid", "remaining"})
+    request         Payment: base64url(JSON {"scheme": "obolo-channel", "certificate", "index", "token",
+                                         "proof"?})
+    response        Payment-Response: base64url(JSON {"channel", "index", "paid", "remaining",
+                                                      "receipt", "receipt_key"})
+
+Past a daily cap a view is free but needs `proof`, the reader's signature for that page;
+a read-again receipt needs its holder's proof too (obolo.sdk.proofs): neither the
+certificate nor the receipt is a secret.
 
 A payment is consumed only when the protected handler answers below 400; after an error
 the same proof pays for the retry.
@@ -17,8 +23,6 @@ the same proof pays for the retry.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -45,6 +49,7 @@ from obolo.sdk.payword import (
     unb64,
     verify_certificate,
 )
+from obolo.sdk.proofs import PROOF_SECONDS, PROOF_USED, check_capped, check_reread, issue_reread
 from obolo.sdk.views import ViewReceipt
 
 Scope = MutableMapping[str, Any]
@@ -134,22 +139,16 @@ class PaywallMiddleware:
                 return price
         return None
 
-    def read_again_receipt(self, path: str) -> str:
-        """A token reopening `path` without paying until it expires (signed with the
-        provider's own secret: only this provider issues and checks it)."""
-        body = b64(json.dumps({"path": path, "exp": int(self.clock()) + self.reread_seconds}).encode())
-        return body + "." + b64(hmac.new(self.book.secret, body.encode(), hashlib.sha256).digest())
+    def read_again_receipt(self, path: str) -> dict[str, str]:
+        """Payment-Response members reopening `path` without paying until they expire:
+        the receipt (MACed with the provider's own secret: only this provider issues and
+        checks it) and its holder key, which only this response carries (see proofs)."""
+        receipt, key = issue_reread(self.book.secret, path, int(self.clock()) + self.reread_seconds)
+        return {"receipt": receipt, "receipt_key": key}
 
-    def receipt_opens(self, token: str, path: str) -> bool:
-        body, _, mac = token.partition(".")
-        expected = b64(hmac.new(self.book.secret, body.encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, mac):
-            return False
-        try:
-            claims = json.loads(unb64(body))
-        except (ValueError, PaymentRefused):
-            return False
-        return bool(claims.get("path") == path and claims.get("exp", 0) > self.clock())
+    def _use(self, proof_id: str) -> None:
+        if not self.book.use_proof(proof_id, self.clock() + 2 * PROOF_SECONDS):
+            raise PaymentRefused(PROOF_USED, "this proof was already used; make a new one")
 
     def _view_receipt(self, certificate: Certificate, index: int, path: str) -> dict[str, str]:
         if self.receipt_key is None:
@@ -177,13 +176,13 @@ class PaywallMiddleware:
             await self._payment_required(scope, send, price, passes, refused)
             return
         if payload.get("scheme") == RECEIPT_SCHEME:
-            if self.receipt_opens(str(payload.get("receipt", "")), path):
-                await self.app(scope, receive, send)
-            else:
-                expired = PaymentRefused(
-                    "receipt_invalid", "the receipt is expired, forged or for another page"
-                )
-                await self._payment_required(scope, send, price, passes, expired)
+            try:
+                receipt, proof = str(payload.get("receipt", "")), payload.get("proof")
+                self._use(check_reread(self.book.secret, receipt, proof, path, self.clock()))
+            except PaymentRefused as refused:
+                await self._payment_required(scope, send, price, passes, refused)
+                return
+            await self.app(scope, receive, send)
             return
         if payload.get("scheme") == CHARGE_SCHEME and price is not None:
             await self._serve_with_charge(scope, receive, send, payload, price, passes)
@@ -202,6 +201,13 @@ class PaywallMiddleware:
             return
         periods = price.periods(self.clock()) if certificate.payer else []
         if periods and not self.book.charge_within_caps(certificate.payer, periods, price.units):
+            try:
+                # The certificate is in every payment header: a free view needs the reader.
+                nonce = check_capped(certificate, payload.get("proof"), path, self.clock())
+                self._use(f"{certificate.channel_id}:{nonce}")
+            except PaymentRefused as refused:
+                await self._payment_required(scope, send, price, passes, refused)
+                return
             await self._serve_capped(scope, receive, send, certificate)
             return
         try:
@@ -217,7 +223,7 @@ class PaywallMiddleware:
                 "index": index,
                 "paid": format_units(index * certificate.price, self.assets[certificate.asset]),
                 "remaining": certificate.length - index,
-                "receipt": self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(path),
                 **self._view_receipt(certificate, index, path),
             }
         )
@@ -264,7 +270,7 @@ class PaywallMiddleware:
             {
                 "charge": charge["charge_id"],
                 "paid": format_units(paid, self.assets[price.asset]),
-                "receipt": self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(scope.get("path", "")),
             }
             | ({"capped": True} if paid == 0 else {})
         )
@@ -323,7 +329,7 @@ class PaywallMiddleware:
             {
                 "pass": value.pass_id,
                 "remaining": remaining,
-                "receipt": self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(scope.get("path", "")),
             }
         ).encode()
         status: list[int] = []
