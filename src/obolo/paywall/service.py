@@ -16,6 +16,7 @@ import json
 import uuid
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
@@ -51,6 +52,14 @@ def _b64decode(text: str) -> bytes:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, binascii.Error) as error:
         raise InvalidChannel("the root is base64url of 32 bytes") from error
+
+
+def _is_public_key(text: str) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(_b64decode(text))
+    except (ValueError, InvalidChannel):
+        return False
+    return True
 
 
 class PaywallService:
@@ -137,16 +146,21 @@ class PaywallService:
         root: str,
         ttl_seconds: int = 3600,
         idempotency_key: str | None = None,
+        *,
+        reader_key: str = "",
     ) -> tuple[str, str]:
         """Reserve length x price from the payer's wallet for one provider and return
-        (channel id, signed certificate token). Raises InvalidChannel, ProviderNotFound,
-        InsufficientFunds, AmountOutOfLimits."""
+        (channel id, signed certificate token). The certificate names `reader_key` (the
+        reader's Ed25519 public key, base64url): past a cap, only signatures by it open a
+        page. Raises InvalidChannel, ProviderNotFound, InsufficientFunds, AmountOutOfLimits."""
         if not 1 <= length <= MAX_CHAIN:
             raise InvalidChannel(f"a channel holds 1 to {MAX_CHAIN} payments")
         if not 60 <= ttl_seconds <= 30 * 86400:
             raise InvalidChannel("a channel lives from a minute to 30 days")
         if len(_b64decode(root)) != 32:
             raise InvalidChannel("the root is base64url of 32 bytes")
+        if reader_key and not _is_public_key(reader_key):
+            raise InvalidChannel("the reader key is base64url of an Ed25519 public key (32 bytes)")
         self.wallets.asset(price.asset.code)
         if price.units <= 0:
             raise InvalidChannel("the price must be positive")
@@ -195,6 +209,7 @@ class PaywallService:
             expires,
             self.keys.current_id,
             payer,
+            reader_key,
         )
         return channel_id, certificate.encode(certificate.sign(self.keys.current))
 

@@ -43,6 +43,15 @@ class ChannelIn(Strict):
     length: Annotated[int, Field(ge=1, le=MAX_CHAIN)]
     root: Annotated[str, Field(min_length=43, max_length=44, description="base64url of w_0, 32 bytes")]
     ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
+    reader_key: Annotated[
+        str | None,
+        Field(
+            min_length=43,
+            max_length=44,
+            description="base64url of your Ed25519 public key (32 bytes), named in the certificate: "
+            "past a provider's daily cap, views are free but need your signature with it.",
+        ),
+    ] = None
 
 
 class ChannelOut(BaseModel):
@@ -114,7 +123,7 @@ def open_channel(
         price = Amount.parse(body.price, platform.wallets.asset(body.asset))
         channel_id, certificate = platform.paywall.open_channel(
             principal.user_id, body.provider_id, price, body.length, body.root, body.ttl_seconds,
-            idempotency_key,
+            idempotency_key, reader_key=body.reader_key or "",
         )  # fmt: skip
         out = ChannelOut(
             channel_id=channel_id,
