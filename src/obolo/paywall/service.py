@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channel_refunds, channels, providers, user_roles
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.adapters.ids import derived_id, keyed_id, new_id
+from obolo.adapters.ids import derived_id, keyed_id
 from obolo.adapters.signing import SigningKeys
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
@@ -70,16 +70,23 @@ class PaywallService:
         self.keys = keys
 
     # -- providers ---------------------------------------------------------------------------
-    def register_provider(self, user_id: str, name: str, origin: str) -> Provider:
-        """Register a site or API that accepts payments. Needs the provider role."""
+    def register_provider(
+        self, user_id: str, name: str, origin: str, idempotency_key: str | None = None
+    ) -> Provider:
+        """Register a site or API that accepts payments. Needs the provider role. With an
+        idempotency key, a retry finds the provider its first request registered."""
+        provider_id = keyed_id(idempotency_key, "provider", user_id)
 
         def work(connection: Connection) -> Provider:
+            found = connection.execute(select(providers).where(providers.c.id == provider_id)).first()
+            if found is not None:
+                return Provider(found.id, found.user_id, found.name, found.origin)
             roles = connection.execute(
                 select(user_roles.c.role).where(user_roles.c.user_id == user_id)
             ).scalars()
             if "provider" not in set(roles):
                 raise NotAProvider("take the provider role first (POST /v1/me/roles)")
-            provider = Provider(new_id(), user_id, name.strip(), origin.strip())
+            provider = Provider(provider_id, user_id, name.strip(), origin.strip())
             connection.execute(
                 insert(providers).values(
                     id=provider.id,
