@@ -258,6 +258,34 @@ def channel(length: int) -> Callable[[Scene], Call]:
     return arrange
 
 
+def buy_pass(price: str, top_up: str = "10.00") -> Callable[[Scene], Call]:
+    """A provider publishes a 10-visit pass at 0.50; a reader buys one at `price`."""
+
+    def arrange(s: Scene) -> Call:
+        reader, site = s.person(top_up=top_up), s.person("provider")
+        provider = s.ok("/v1/providers", site, {"name": "Site", "origin": "https://site.example"})
+        offer = {"name": "10", "pattern": "/a/*", "price": "0.50", "asset": "EUR", "visits": 10}
+        answer = s.client.put(
+            f"/v1/providers/{provider['id']}/prices", json={"passes": [offer]}, headers=site.headers
+        )
+        assert answer.status_code == 204, answer.text
+        body = {
+            "provider_id": provider["id"],
+            "pattern": "/a/*",
+            "asset": "EUR",
+            "price": price,
+            "visits": 10,
+        }
+        return Call("/v1/passes", reader.headers, body)
+
+    return arrange
+
+
+def register_provider(s: Scene) -> Call:
+    site = s.person("provider")
+    return Call("/v1/providers", site.headers, {"name": "Site", "origin": "https://site.example"})
+
+
 def task_body(s: Scene, assignments: int = 2) -> dict[str, Any]:
     return {
         "title": "Check an address",
@@ -390,6 +418,10 @@ CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
     "tap declined": (tap("50.00"), 200, {"status": "declined", "charged": "0.000000"}),
     "channel opened": (channel(100), 201, {"reserved": "1.000000"}),
     "channel insufficient funds": (channel(5_000), 422, {"code": "insufficient_funds"}),
+    "pass bought": (buy_pass("0.50"), 201, {}),
+    "pass not on sale": (buy_pass("0.01"), 422, {"code": "pass_not_on_sale"}),
+    "pass insufficient funds": (buy_pass("0.50", top_up=None), 422, {"code": "insufficient_funds"}),
+    "provider registered": (register_provider, 201, {"name": "Site"}),
     "task posted": (post_task("10.00"), 201, {"status": "open", "held": "1.100000"}),
     "task insufficient funds": (post_task("1.00"), 422, {"code": "insufficient_funds"}),
     "task accepted": (accept, 201, {"status": "accepted"}),

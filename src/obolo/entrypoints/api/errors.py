@@ -81,6 +81,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "provider_not_found": 404,
     "invalid_channel": 422,
     "invalid_pass": 422,
+    "pass_not_on_sale": 422,
     "no_consent": 403,
     "over_consent_limit": 402,
     "charge_id_reused": 422,
