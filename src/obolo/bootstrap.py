@@ -3,7 +3,7 @@ with fakes (a clock they move by hand, an HTTP transport they script)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
 from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
+from obolo.adapters.email_gateway import ConsoleEmailGateway, EmailGateway
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
 from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
@@ -36,6 +37,7 @@ from obolo.tap.history import describe_tap_transfers
 from obolo.tap.service import TapService, TapSettings  # tap
 from obolo.tasks.history import describe_task_transfers
 from obolo.tasks.service import TaskService
+from obolo.wallets.invitations import Invitations, describe_invitation_transfers
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -62,6 +64,15 @@ class Platform:
     # sms
     sms_gateway: SmsGateway
     sms: SmsService
+    # invitations: money to an email or number without an account, held until claimed;
+    # notices by email (the console gateway until a provider adapter is configured)
+    invitations: Invitations = field(init=False)
+    email_gateway: EmailGateway = field(default_factory=ConsoleEmailGateway)
+
+    def __post_init__(self) -> None:
+        self.invitations = Invitations(self.wallets)
+        # A number verified by SMS claims what API payments hold for it.
+        self.sms.claimers.append(self.invitations.claim_phone)
 
     # widget: paying on another site through the wallet's popup, and anonymous trial tabs
     @cached_property
@@ -142,6 +153,7 @@ def build(
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)
     wallets.register_describer(describe_tap_transfers)
+    wallets.register_describer(describe_invitation_transfers)
     # sms: the HTTP gateway when one is configured, else messages go to the log (local runs)
     sms_gateway: SmsGateway = ConsoleSmsGateway()
     if settings.sms_gateway_url and settings.sms_auth_token:
