@@ -27,6 +27,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -200,9 +201,10 @@ class Invitations:
     # -- claims -----------------------------------------------------------------------------
     def claim(self, user_id: str, code: str) -> list[str]:
         """Pay every invitation waiting for the signed-in account's email to its wallet, on
-        the code mailed to that address (it proves the mailbox). Returns the claimed
-        payments' ids. Raises InvitationNotFound for a wrong, used or expired code, or one
-        mailed to another address."""
+        the code mailed to that address (it proves the mailbox). Returns the ids of every
+        payment to that address this account has claimed, so a retry answers the same and
+        moves nothing. Raises InvitationNotFound for a wrong or expired code, one claimed
+        by someone else, or one mailed to another address."""
         digest = _digest(code)
 
         def work(session: LedgerSession) -> list[str]:
@@ -211,16 +213,20 @@ class Invitations:
             email = connection.execute(
                 select(users.c.email).where(users.c.id == user_id)
             ).scalar_one_or_none()
-            found = connection.execute(
-                select(invitations.c.email).where(
-                    invitations.c.code_hash == digest,
-                    invitations.c.status == "waiting",
-                    invitations.c.expires_at > now,
-                )
-            ).scalar_one_or_none()
-            if found is None or email is None or found != email:
+            found = connection.execute(select(invitations).where(invitations.c.code_hash == digest)).first()
+            if found is None or email is None or found.email != email:
                 raise InvitationNotFound("no such invitation for this account")
-            return self._claim_all(session, invitations.c.email == email, user_id, now)
+            if found.status == "waiting" and found.expires_at > now:
+                self._claim_all(session, invitations.c.email == email, user_id, now)
+            elif not (found.status == "claimed" and found.claimed_by == user_id):
+                raise InvitationNotFound("no such invitation for this account")
+            return list(
+                connection.execute(
+                    select(invitations.c.id)
+                    .where(invitations.c.email == email, invitations.c.claimed_by == user_id)
+                    .order_by(invitations.c.created_at, invitations.c.id)
+                ).scalars()
+            )
 
         return self.wallets.ledger.run(work)
 
@@ -285,7 +291,7 @@ class Invitations:
         )
         done = 0
         for invitation_id in ids:
-            done += self.wallets.ledger.run(lambda session, i=invitation_id: self._return(session, i, now))
+            done += self.wallets.ledger.run(partial(self._return, invitation_id=invitation_id, now=now))
         return done
 
     def _return(self, session: LedgerSession, invitation_id: str, now: int) -> int:

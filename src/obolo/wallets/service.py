@@ -163,7 +163,9 @@ class WalletService:
         self.settings = settings
         self.assets = assets or dict(DEFAULT_ASSETS)
         self._platform_ready: set[str] = set()
-        self._platform_created: weakref.WeakKeyDictionary[LedgerSession, set[str]] = weakref.WeakKeyDictionary()
+        self._platform_created: weakref.WeakKeyDictionary[LedgerSession, set[str]] = (
+            weakref.WeakKeyDictionary()
+        )
         # history: products describe their own transfers (filled by the bootstrap)
         self.describers: list[Describer] = [self._describe_movements]
 
