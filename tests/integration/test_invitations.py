@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from obolo.adapters.db.schema import users
 from obolo.adapters.db.schema_invitations import email_outbox, invitations
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
+from obolo.entrypoints.workers import run_once
 from obolo.ledger.check import check_ledger
 from obolo.mail.outbox import deliver_emails
 from obolo.money import EUR, Amount
@@ -283,3 +285,15 @@ def test_mail_bodies_do_not_outlive_their_delivery(client, platform):
     with platform.engine.connect() as connection:
         rows = connection.execute(select(email_outbox.c.status, email_outbox.c.body)).all()
     assert [(row.status, row.body) for row in rows] == [("sent", "")]
+
+
+def test_the_mail_and_the_return_are_jobs_that_run_with_the_others(client, platform, clock):
+    """A worker's run mails the invitation at once and returns the money once the claim period is over."""
+    alice = person(client, "alice@example.com", top_up="10.00")
+    pay(client, alice, "carol@example.com")
+    with httpx.Client() as http:
+        first = run_once(platform, http)
+        assert (first["email_outbox"], first["invitations_return"]) == (1, 0)
+        clock.advance(CLAIM_SECONDS + 1)
+        assert run_once(platform, http)["invitations_return"] == 1
+    assert available(client, alice) == "10.000000"
