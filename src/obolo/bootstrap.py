@@ -16,6 +16,7 @@ from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.egress import EgressGuard, EgressPolicy
+from obolo.adapters.email_gateway import ConsoleEmailGateway, EmailGateway
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
 from obolo.adapters.sms_gateway import (
@@ -42,6 +43,7 @@ from obolo.tap.history import describe_tap_transfers
 from obolo.tap.service import TapService, TapSettings  # tap
 from obolo.tasks.history import describe_task_transfers
 from obolo.tasks.service import TaskService
+from obolo.wallets.invitations import Invitations, describe_invitation_transfers
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -70,6 +72,15 @@ class Platform:
     sms: SmsService
     # every outbound HTTP request goes through a client from here (never a bare httpx.Client)
     egress: EgressGuard = field(default_factory=EgressGuard)
+    # invitations: money to an email or number without an account, held until claimed;
+    # notices by email (the console gateway until a provider adapter is configured)
+    invitations: Invitations = field(init=False)
+    email_gateway: EmailGateway = field(default_factory=ConsoleEmailGateway)
+
+    def __post_init__(self) -> None:
+        self.invitations = Invitations(self.wallets)
+        # A number verified by SMS claims what API payments hold for it.
+        self.sms.claimers.append(self.invitations.claim_phone)
 
     # widget: paying on another site through the wallet's popup, and anonymous trial tabs
     @cached_property
@@ -169,6 +180,7 @@ def build(
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)
     wallets.register_describer(describe_tap_transfers)
+    wallets.register_describer(describe_invitation_transfers)
     sms_gateway = sms_gateway_for(settings, egress)
     sms = SmsService(engine, clock, wallets, sms_gateway, settings)
     return Platform(

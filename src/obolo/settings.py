@@ -100,6 +100,8 @@ class Settings:
     sms_claim_days: int = 7
     sms_pin_attempts: int = 3
     sms_lock_seconds: int = 1800
+    # Money sent to an email or phone without an account waits this long to be claimed.
+    invite_claim_seconds: int = 14 * 86_400
     # Widget (paying on another site): a reader without an account may read this much on
     # an anonymous trial tab before signing up and settling it.
     anonymous_tab_limit: int = parse_units("1.00", EUR)
@@ -180,6 +182,7 @@ class Settings:
             sms_cooling_threshold=units("OBOLO_SMS_COOLING_THRESHOLD", defaults.sms_cooling_threshold),
             sms_cooling_seconds=int(env.get("OBOLO_SMS_COOLING_SECONDS", defaults.sms_cooling_seconds)),
             sms_claim_days=int(env.get("OBOLO_SMS_CLAIM_DAYS", defaults.sms_claim_days)),
+            invite_claim_seconds=int(env.get("OBOLO_INVITE_CLAIM_SECONDS", defaults.invite_claim_seconds)),
             # widget
             anonymous_tab_limit=units("OBOLO_ANONYMOUS_TAB_LIMIT", defaults.anonymous_tab_limit),
             anonymous_tabs_per_address=int(

@@ -20,6 +20,7 @@ from obolo.bootstrap import Platform
 from obolo.entrypoints.metrics import WEBHOOK_FAILURES, record_job
 from obolo.jobs.model import Job
 from obolo.jobs.service import JobRunner
+from obolo.mail.outbox import deliver_emails
 from obolo.webhooks.delivery import TIMEOUT_SECONDS, deliver_due
 
 log = structlog.get_logger("obolo.workers")
@@ -90,6 +91,11 @@ def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
         # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
         job("sms_release", 10, platform.sms.release_due),
         job("sms_outbox", 2, platform.sms.deliver_outbox),
+        # wallets: unclaimed invitations returned to their senders; mail delivered
+        job("invitations_return", 60, drain(platform.invitations.return_due, batch)),
+        job(
+            "email_outbox", 2, lambda: deliver_emails(platform.engine, platform.email_gateway, platform.clock)
+        ),
         # wallets: withdrawals whose request died between the hold and the settle, finished
         job("withdrawals_resume", 60, lambda: platform.wallets.resume_withdrawals(limit=min(batch, 100))),
         # settlement: daily payouts (the run checks hourly who is due), yesterday reconciled

@@ -23,13 +23,7 @@ from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
 from obolo.errors import RateLimited
-from obolo.identity.errors import (
-    ApiKeyNotFound,
-    EmailTaken,
-    InvalidCredentials,
-    PhoneTaken,
-    RoleNotSelfService,
-)
+from obolo.identity.errors import ApiKeyNotFound, InvalidCredentials, RoleNotSelfService
 from obolo.identity.model import (
     SELF_SERVICE_ROLES,
     ApiKey,
@@ -42,6 +36,7 @@ from obolo.identity.model import (
     normalize_phone,
     throttle_delay,
 )
+from obolo.identity.notices import taken_sign_up
 from obolo.settings import Settings
 
 T = TypeVar("T")
@@ -70,7 +65,12 @@ class IdentityService:
     # -- people -----------------------------------------------------------------------
     def sign_up(self, email: str, password: str, display_name: str, phone: str | None = None) -> User:
         """Create a person with the consumer role. Raises InvalidEmail, InvalidPhone,
-        WeakPassword, EmailTaken, PhoneTaken."""
+        WeakPassword.
+
+        An email or phone number that is already someone's is not refused: that answer
+        would tell anyone who has an account. The caller gets a User just like a new one
+        (an id that names nobody), no account is made, and the owner of the address or
+        number is told that someone tried; signing in then fails as a wrong password does."""
         email = normalize_email(email)
         phone = normalize_phone(phone) if phone else None
         check_password(password, email)
@@ -79,11 +79,16 @@ class IdentityService:
         user_id = new_id()
 
         def work(connection: Connection) -> User:
-            if connection.execute(select(users.c.id).where(users.c.email == email)).first():
-                raise EmailTaken("an account with that email exists")
-            if phone and connection.execute(select(users.c.id).where(users.c.phone == phone)).first():
-                raise PhoneTaken("an account with that phone number exists")
             now = self.clock()
+            owners = [
+                connection.execute(select(users.c.id).where(users.c.email == email)).scalar_one_or_none(),
+                connection.execute(select(users.c.id).where(users.c.phone == phone)).scalar_one_or_none()
+                if phone
+                else None,
+            ]
+            if any(owners):
+                taken_sign_up(connection, email, owners[0], owners[1], now)
+                return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now)
             connection.execute(
                 insert(users).values(
                     id=user_id,

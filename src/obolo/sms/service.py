@@ -176,6 +176,10 @@ class SmsService:
         self.hasher = hasher or PasswordHasher()
         self.asset: Asset = wallets.asset(settings.sms_asset)
         self._dummy_hash: str | None = None
+        # Money other products hold for a number until it is verified (payments from the API
+        # to a number without an account): each claims it for the account, in the same
+        # transaction as the JOIN, and says how many units it paid on.
+        self.claimers: list[Callable[[LedgerSession, str, str], int]] = []
 
     # -- plumbing ---------------------------------------------------------------------------
     def _run(self, work: Callable[[LedgerSession], T]) -> T:
@@ -447,7 +451,7 @@ class SmsService:
                 )
             )  # fmt: skip
             self.wallets.wallet(session, user_id, self.asset.code)
-            return self._claim_waiting(session, phone, user_id), code is not None
+            return self._claim_all(session, phone, user_id), code is not None
 
         claimed, linked = self._run(work)
         note = say("claimed_note", lang, amount=self._show(claimed), asset=self.asset.code) if claimed else ""
@@ -496,7 +500,7 @@ class SmsService:
                 )
             )  # fmt: skip
             self.wallets.wallet(session, user_id, self.asset.code)
-            self._claim_waiting(session, normalized, user_id)
+            self._claim_all(session, normalized, user_id)
 
         self._run(work)
 
@@ -848,6 +852,12 @@ class SmsService:
             say("received", their.language, amount=self._show(units), asset=payee.asset,
                 name=self._name(connection, sender_id), fee=self._show(0), ref=ref, balance=balance),
         )  # fmt: skip
+
+    def _claim_all(self, session: LedgerSession, phone: str, user_id: str) -> int:
+        """Everything waiting for a number just verified: SMS sends and other products' holds."""
+        return self._claim_waiting(session, phone, user_id) + sum(
+            claim(session, phone, user_id) for claim in self.claimers
+        )
 
     def _claim_waiting(self, session: LedgerSession, phone: str, user_id: str) -> int:
         """Pay every invitation held for `phone` on to the user's wallet; the total claimed."""

@@ -18,6 +18,7 @@ from obolo.entrypoints.api import (
     admin_routes,
     errors,
     identity_routes,
+    invitation_routes,
     ledger_routes,
     payout_routes,
     paywall_routes,
@@ -76,6 +77,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(tap_routes.router)  # tap
     app.include_router(identity_routes.router)
     app.include_router(wallet_routes.router)
+    app.include_router(invitation_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(ledger_routes.router)

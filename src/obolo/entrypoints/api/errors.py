@@ -59,6 +59,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "card_declined": 402,
     "invalid_iban": 422,
     "recipient_not_found": 404,
+    "invitation_not_found": 404,
     "cannot_pay_yourself": 422,
     "idempotency_key_reused": 422,
     "idempotency_key_in_use": 409,

@@ -123,6 +123,7 @@ IT: dict[str, str] = {
     "Tell us what to call you.": "Dicci come chiamarti.",
     "Please correct the fields marked below.": "Correggi i campi indicati qui sotto.",
     "You are signed out.": "Sei uscito.",
+    "Your wallet is ready: sign in to open it.": "Il tuo portafoglio è pronto: accedi per aprirlo.",
     "Please sign in to continue.": "Accedi per continuare.",
     # errors
     "This form expired or did not come from this site. Nothing was changed; please try again.": (
