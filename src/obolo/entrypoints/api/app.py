@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 
 from obolo import __version__
@@ -16,9 +16,11 @@ from obolo.bootstrap import Platform
 from obolo.entrypoints import metrics, web
 from obolo.entrypoints.api import (
     admin_routes,
+    common,
     errors,
     identity_routes,
     ledger_routes,
+    openapi,
     payout_routes,
     paywall_routes,
     sms_routes,
@@ -53,7 +55,15 @@ def create_app(platform: Platform) -> FastAPI:
         yield
         platform.close()
 
-    app = FastAPI(title="Obolo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # `guard` first on every route, those added later included: ids and the text rule.
+    app = FastAPI(
+        title="Obolo",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(common.guard)],
+    )
+    openapi.install(app)
     app.state.platform = platform
     app.state.ledger = platform.ledger
     errors.install(app)
