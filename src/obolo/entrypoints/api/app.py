@@ -41,6 +41,9 @@ Micropayments on one exact double-entry ledger.
 * Every POST accepts `Idempotency-Key`: a retry with the same key and body replays the first
   response and moves no money again.
 * Errors are RFC 9457 `application/problem+json` with a stable `code`.
+* Text never holds control characters (tab and line breaks only in multi-line fields such
+  as a task's instructions) or Unicode bidi controls: 422 `validation_error`. Ids in paths
+  are UUIDs (ledger accounts: also decimals); anything else is 404.
 """
 
 

@@ -74,10 +74,20 @@ def _refusal(where: tuple[str | int, ...], found: str) -> dict[str, Any]:
 
 
 def stamp_text_rule(schema: dict[str, Any], pattern: str) -> None:
-    """Write the text rule into a string schema that states no shape of its own."""
-    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
-        schema["pattern"] = pattern
-    for key in ("anyOf", "oneOf", "allOf"):
+    """Write the text rule into every string a schema describes (object keys included); a
+    string with a pattern of its own gets the rule beside it, in `allOf`."""
+    if schema.get("type") == "string" and not {"format", "enum", "const"} & schema.keys():
+        if "pattern" not in schema:
+            schema["pattern"] = pattern
+        elif schema["pattern"] not in (ONE_LINE_PATTERN, MULTI_LINE_PATTERN):
+            schema.setdefault("allOf", []).append({"pattern": pattern})
+    if schema.get("type") == "object" or "additionalProperties" in schema:
+        names = schema.setdefault("propertyNames", {})
+        if "pattern" not in names:
+            names["pattern"] = pattern
+        if schema.get("additionalProperties") is True:  # free-form JSON: its text too
+            schema["additionalProperties"] = {"$ref": "#/components/schemas/TextJson"}
+    for key in ("anyOf", "oneOf"):
         for branch in schema.get(key, ()):
             stamp_text_rule(branch, pattern)
     for key in ("items", "additionalProperties"):
@@ -85,10 +95,39 @@ def stamp_text_rule(schema: dict[str, Any], pattern: str) -> None:
             stamp_text_rule(schema[key], pattern)
 
 
+#: Any JSON value whose strings (keys too) keep the multi-line text rule.
+TEXT_JSON: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": MULTI_LINE_PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": "#/components/schemas/TextJson"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": MULTI_LINE_PATTERN},
+            "additionalProperties": {"$ref": "#/components/schemas/TextJson"},
+        },
+    ]
+}
+
+
 def _describe_text(schema: dict[str, Any], model: type[BaseModel]) -> None:
     multiline: frozenset[str] = getattr(model, "multiline", frozenset())
     for name, field_schema in schema.get("properties", {}).items():
         stamp_text_rule(field_schema, MULTI_LINE_PATTERN if name in multiline else ONE_LINE_PATTERN)
+
+
+def _integral(value: Any) -> Any:
+    """JSON does not tell 3 from 3.0 and neither does JSON Schema's `integer`: a float with
+    no fraction is the integer (strict mode refuses every other coercion)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
+    return value
 
 
 def _holds_models(annotation: Any) -> bool:
@@ -118,7 +157,7 @@ class Input(BaseModel):
             if found is not None:
                 place = "".join(f"[{part!r}]" for part in where)
                 raise ValueError(f"control and bidi characters are not allowed in text{place} ({found})")
-        return value
+        return _integral(value)
 
 
 class Strict(Input):

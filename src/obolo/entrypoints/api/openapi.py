@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from obolo.entrypoints.api.common import ID_PATTERN, ONE_LINE_PATTERN, stamp_text_rule
+from obolo.entrypoints.api.common import ID_PATTERN, ONE_LINE_PATTERN, TEXT_JSON, stamp_text_rule
 from obolo.entrypoints.api.errors import PROBLEM_JSON, STATUS_BY_CODE
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -26,9 +26,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": True,
 }
-#: Statuses any operation may answer whatever its route: the body limit, throttling, a
-#: database that is unavailable, read-only, full or busy. The 500 is a defect, not a promise.
-_ANYWHERE = {413, 422, 429, 503}
+#: Statuses any operation may answer whatever its route: a body that cannot be parsed at all,
+#: the body limit, throttling, a database that is unavailable, read-only, full or busy. The
+#: 500 is a defect, not a promise.
+_ANYWHERE = {400, 413, 422, 429, 503}
 
 
 def refusal_statuses() -> list[int]:
@@ -40,6 +41,7 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
     """The document FastAPI generated, completed in place (see the module's docstring)."""
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
+    components["TextJson"] = TEXT_JSON
     problem = {"$ref": "#/components/schemas/Problem"}
     statuses = refusal_statuses()
     sent: set[str] = set()
