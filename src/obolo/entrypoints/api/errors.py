@@ -11,8 +11,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from obolo.adapters.db.transactions import TransactionBusy, is_retryable, storage_failure
 from obolo.errors import OboloError, RateLimited
@@ -136,6 +138,19 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app serves at this request's path."""
+    path = request.scope.get("path", "")
+    return sorted(
+        {
+            method
+            for context in iter_route_contexts(request.app.router.routes)
+            if context.path and context.methods and compile_path(context.path)[0].fullmatch(path)
+            for method in context.methods
+        }
+    )
+
+
 _RESERVED = frozenset({"type", "title", "status", "code", "detail"})
 
 
@@ -212,11 +227,15 @@ def install(app: FastAPI) -> None:
         return problem("validation_error", "the request does not match the schema", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
             error.status_code, "http_error"
         )
-        return problem(code, str(error.detail), status=error.status_code)
+        response = problem(code, str(error.detail), status=error.status_code)
+        if error.status_code == 405:
+            # Every method served at this path (the router names only the first route it met).
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:

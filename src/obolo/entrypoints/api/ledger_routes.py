@@ -14,8 +14,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.errors import ApiError
 from obolo.ledger import MAX_BATCH, BatchTooLarge, Ledger, LedgerBusy, Transfer, TransferFlags
 from obolo.ledger.check import check_ledger
@@ -60,9 +61,7 @@ class AccountOut(BaseModel):
         )
 
 
-class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TransferIn(Input):
     id: IdText
     debit_account_id: IdText | None = None
     credit_account_id: IdText | None = None
@@ -89,8 +88,7 @@ class TransferIn(BaseModel):
         )
 
 
-class TransferBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TransferBatch(Input):
     transfers: Annotated[list[TransferIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 

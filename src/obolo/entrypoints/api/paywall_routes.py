@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
 from obolo.identity.model import Principal
@@ -23,8 +24,8 @@ router = APIRouter(tags=["paywall"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class Strict(Input):
+    pass
 
 
 class ProviderIn(Strict):
