@@ -24,7 +24,12 @@ from obolo.ledger.model import Account
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
-IdText = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^([0-9]{1,39}|[0-9a-fA-F-]{32,36})$")]
+# a decimal, or a UUID in its two plain spellings (the only ones parse_id reads as one)
+_HEX = "[0-9a-fA-F]"
+_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+IdText = Annotated[
+    str, Field(min_length=1, max_length=40, pattern=rf"^([0-9]{{1,39}}|{_HEX}{{32}}|{_UUID})$")
+]
 UnitsText = Annotated[str, Field(min_length=1, max_length=19, pattern=r"^[0-9]{1,19}$")]
 
 
