@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from obolo.adapters.db.schema import login_attempts
+from obolo.adapters.db.schema import login_attempts, users
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.serving import server_options
@@ -132,3 +132,27 @@ def test_trusted_proxies_come_from_the_environment(monkeypatch):
         "proxy_headers": True,
         "forwarded_allow_ips": ["10.0.0.5", "192.168.0.0/16"],
     }
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "1234567890",
+        "password12",
+        "qwertyuiop",
+        "passwordpassword",
+        "weakweakweak",
+        "P@ssw0rd123",
+        "1q2w3e4r5t",
+    ],
+)
+def test_a_guessable_password_is_refused_at_sign_up_and_creates_nobody(client, platform, password):
+    """POST /v1/users with a common or patterned password is 422 weak_password with the
+    reason, and no account (and no money) comes of it."""
+    body = {"email": "weak@example.com", "password": password, "display_name": "Weak"}
+    answer = client.post("/v1/users", json=body)
+    assert_problem(answer, 422, "weak_password")
+    assert answer.json()["reason"] in ("common", "pattern")
+    with platform.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 0
+    assert check_ledger(platform.engine) == []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from obolo.identity.errors import InvalidEmail, InvalidPhone, UnknownScope, WeakPassword
+from obolo.identity.errors import InvalidEmail, InvalidPhone, UnknownScope
 
 
 class Role(enum.StrEnum):
@@ -45,17 +45,6 @@ def normalize_phone(text: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("that phone number does not exist")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def check_password(password: str, email: str) -> None:
-    if len(password) < 10:
-        raise WeakPassword("a password needs at least 10 characters")
-    if len(password) > 256:
-        raise WeakPassword("a password has at most 256 characters")
-    if len(set(password)) < 4:
-        raise WeakPassword("a password needs more than a few different characters")
-    if password.lower() == email.lower():
-        raise WeakPassword("the password may not be the email address")
 
 
 def check_scopes(scopes: list[str]) -> frozenset[str]:

@@ -35,11 +35,11 @@ from obolo.identity.model import (
     Principal,
     Role,
     User,
-    check_password,
     check_scopes,
     normalize_email,
     normalize_phone,
 )
+from obolo.identity.passwords import check_password
 from obolo.identity.throttle import SignInThrottle
 from obolo.settings import Settings
 
@@ -73,8 +73,8 @@ class IdentityService:
         WeakPassword, EmailTaken, PhoneTaken."""
         email = normalize_email(email)
         phone = normalize_phone(phone) if phone else None
-        check_password(password, email)
         display_name = display_name.strip()
+        check_password(password, [email, display_name])
         password_hash = self.hasher.hash(password)
         user_id = new_id()
 
