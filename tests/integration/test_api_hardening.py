@@ -156,3 +156,18 @@ def test_a_guessable_password_is_refused_at_sign_up_and_creates_nobody(client, p
     with platform.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 0
     assert check_ledger(platform.engine) == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["<b>@example.com", "\u202eadmin@example.com", "admin\u200b@example.com", "p\u0430ypal@example.com"],
+    ids=["markup", "right-to-left-override", "zero-width-space", "cyrillic-a"],
+)
+def test_an_address_with_markup_or_hidden_characters_is_refused_at_sign_up(client, platform, email):
+    """POST /v1/users with markup, bidi or invisible characters or a lookalike letter in the
+    email is 422 invalid_email, and nobody is created."""
+    body = {"email": email, "password": "a long enough password", "display_name": "Sly"}
+    assert_problem(client.post("/v1/users", json=body), 422, "invalid_email")
+    with platform.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 0
+    assert check_ledger(platform.engine) == []

@@ -119,3 +119,15 @@ def test_failures_from_one_address_still_count_after_a_success_from_it(service):
         service.sign_in("carol@example.com", "not carol's password", "192.0.2.7")
     with pytest.raises(RateLimited):
         service.sign_in("ada@example.com", PASSWORD, "192.0.2.7")
+
+
+def test_spelling_the_address_otherwise_does_not_dodge_its_lock(service):
+    """Failures count against the address's normal form: case, width and composition
+    variants of one email share one count and one lock."""
+    service.sign_up("ada@example.com", PASSWORD, "Ada")
+    spellings = ["ada@example.com", "ADA@example.com", "\uff41\uff44\uff41@example.com", "ada@EXAMPLE.COM"]
+    for number in range(ALLOWANCE):
+        with pytest.raises(InvalidCredentials):
+            service.sign_in(spellings[number % len(spellings)], "a wrong guess", f"198.51.100.{number}")
+    with pytest.raises(RateLimited):
+        service.sign_in("ada@example.com", PASSWORD, "203.0.113.50")

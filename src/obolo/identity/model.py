@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 
 import phonenumbers
 
-from obolo.identity.errors import InvalidEmail, InvalidPhone, UnknownScope
+from obolo.identity.errors import InvalidPhone, UnknownScope
 
 
 class Role(enum.StrEnum):
@@ -25,15 +24,6 @@ SELF_SERVICE_ROLES = frozenset({Role.CONSUMER, Role.PROVIDER, Role.EMPLOYER, Rol
 SCOPES = frozenset(
     {"*", "wallets:read", "wallets:write", "payments:write", "provider:*", "provider:read", "webhooks:*"}
 )
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
-
-
-def normalize_email(text: str) -> str:
-    email = text.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise InvalidEmail("that is not an email address")
-    return email
 
 
 def normalize_phone(text: str) -> str:

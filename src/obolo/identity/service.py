@@ -22,6 +22,7 @@ from obolo.adapters.db.schema import api_keys, sessions, user_roles, users
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
+from obolo.identity.emails import email_key, normalize_email
 from obolo.identity.errors import (
     ApiKeyNotFound,
     EmailTaken,
@@ -36,7 +37,6 @@ from obolo.identity.model import (
     Role,
     User,
     check_scopes,
-    normalize_email,
     normalize_phone,
 )
 from obolo.identity.passwords import check_password
@@ -156,10 +156,7 @@ class IdentityService:
         """(token, expires_at, user). Repeated failures for one email or one address
         slow down, then lock: RateLimited(retry_after) without checking the password.
         A wrong email and a wrong password are the same InvalidCredentials."""
-        try:
-            email = normalize_email(email)
-        except Exception:  # an unusable email is just a failed sign-in, said the same way
-            email = email.strip().lower()[:254]
+        email = email_key(email)  # what is not an address is just a failed sign-in, said the same way
         keys = [f"email:{email}", f"ip:{address}"[:300]]
         now = self.clock()
         # Counted before the password is checked: see obolo.identity.throttle.
