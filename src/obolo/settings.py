@@ -51,6 +51,9 @@ class Settings:
     phone_codes_per_hour: int = 5
     phone_codes_per_address_hour: int = 30
     max_body_bytes: int = 64 * 1024
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed;
+    # from anyone else the headers are ignored and the peer's address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600
     refunds_per_day: int = 5
@@ -135,6 +138,9 @@ class Settings:
             database_url=env.get("OBOLO_DATABASE_URL"),
             fees=fees,
             public_url=env.get("OBOLO_PUBLIC_URL"),
+            trusted_proxies=tuple(
+                filter(None, (part.strip() for part in env.get("OBOLO_TRUSTED_PROXIES", "").split(",")))
+            ),
             session_ttl_seconds=int(env.get("OBOLO_SESSION_TTL_SECONDS", defaults.session_ttl_seconds)),
             topup_min=units("OBOLO_TOPUP_MIN", defaults.topup_min),
             topup_max=units("OBOLO_TOPUP_MAX", defaults.topup_max),

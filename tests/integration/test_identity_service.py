@@ -156,3 +156,19 @@ def test_operator_is_not_self_service(identity, ada):
     with pytest.raises(RoleNotSelfService):
         identity.add_role(ada.id, Role.OPERATOR)
     assert Role.OPERATOR in identity.grant_role("ada@example.com", Role.OPERATOR).roles
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["ADA@EXAMPLE.COM", "\uff21\uff24\uff21@example.com", "ada\uff20\uff45xample.com", "ada@EXAMPLE.com "],
+)
+def test_an_address_typed_another_way_is_the_same_account(identity, ada, variant):
+    """Case, width and Unicode variants of a taken address are that address: sign-up makes
+    no second account (it answers as for a new one, see the invitations tests), and sign-in
+    with the variant finds the account."""
+    twin = identity.sign_up(variant, PASSWORD, "Twin")
+    assert twin.id != ada.id
+    _, _, user = identity.sign_in(variant, PASSWORD, ADDRESS)
+    assert user.id == ada.id
+    with identity.engine.connect() as connection:
+        assert connection.execute(select(users.c.email)).scalars().all() == ["ada@example.com"]

@@ -101,6 +101,33 @@ def test_a_refused_sign_up_shows_the_error_next_to_its_field_and_creates_nobody(
         assert connection.exec_driver_sql("SELECT count(*) FROM users").scalar_one() == 0
 
 
+@pytest.mark.parametrize(
+    ("password", "english", "italian"),
+    [
+        ("1234567890", "one of the most common passwords", "una delle password più comuni"),
+        ("qwertyuiop", "one of the most common passwords", "una delle password più comuni"),
+        ("passwordpassword", "repeats and sequences", "ripetizioni e sequenze"),
+        ("weakweakweak", "repeats and sequences", "ripetizioni e sequenze"),
+        ("ann.bell@example.com", "your email address or your name", "della tua email o del tuo nome"),
+    ],
+)
+def test_a_guessable_password_is_refused_with_its_reason_in_the_pages_language(
+    browser, platform, password, english, italian
+):
+    """Common, patterned and personal passwords are refused on the sign-up page, saying why in
+    English or Italian, and nobody is created."""
+    values = {"email": "ann.bell@example.com", "password": password, "display_name": "Ann Bell"}
+    answer = browser.submit("/signup", "/signup", values, headers={"accept-language": "en"})
+    assert answer.status_code == 422
+    assert errors_on(answer.text) == ["password"]
+    assert english in answer.text
+    answer = browser.submit("/signup", "/signup", values, headers={"accept-language": "it"})
+    assert answer.status_code == 422
+    assert italian in answer.text.replace("&#39;", "'")
+    with platform.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM users").scalar_one() == 0
+
+
 def test_a_taken_email_gets_the_same_page_as_a_new_one_and_no_account(browser, platform):
     """Signing up with someone's email answers exactly as a new sign-up does; no account is
     made and signing in with the password given fails."""

@@ -97,6 +97,7 @@ def serve(
     from obolo.entrypoints.api.app import create_app
     from obolo.entrypoints.demo import demo_status, seed_demo
     from obolo.entrypoints.logs import configure
+    from obolo.entrypoints.serving import server_options
     from obolo.settings import Settings
 
     if demo and workers > 1:
@@ -145,7 +146,14 @@ def serve(
         )
     typer.echo(f"obolo serving {url.split('@')[-1]} on http://{host}:{port} (API docs at /docs)")
     try:
-        uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(
+            create_app(platform),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            **server_options(platform.settings),
+        )
     finally:
         stop.set()
 
@@ -157,6 +165,9 @@ def serve_processes(url: str, host: str, port: int, workers: int) -> None:
     import tempfile
 
     import uvicorn
+
+    from obolo.entrypoints.serving import server_options
+    from obolo.settings import Settings
 
     os.environ["OBOLO_DATABASE_URL"] = url
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="obolo-metrics-"))
@@ -171,6 +182,7 @@ def serve_processes(url: str, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="info",
         access_log=False,
+        **server_options(Settings.from_environment()),
     )
 
 

@@ -38,9 +38,10 @@ from obolo.adapters.db.schema_invitations import invitations
 from obolo.adapters.db.schema_sms import sms_phones
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id
+from obolo.identity.emails import normalize_email
 from obolo.identity.errors import InvalidEmail, InvalidPhone
 from obolo.identity.lookup import display_names
-from obolo.identity.model import normalize_email, normalize_phone
+from obolo.identity.model import normalize_phone
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.mail.outbox import notify_account, queue_email, queue_text
 from obolo.money import format_units
