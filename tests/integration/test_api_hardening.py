@@ -159,15 +159,22 @@ def test_a_guessable_password_is_refused_at_sign_up_and_creates_nobody(client, p
 
 
 @pytest.mark.parametrize(
-    "email",
-    ["<b>@example.com", "\u202eadmin@example.com", "admin\u200b@example.com", "p\u0430ypal@example.com"],
+    ("email", "code"),
+    [
+        ("<b>@example.com", "invalid_email"),
+        # bidi controls are refused in every text at the edge, before the address is read
+        ("\u202eadmin@example.com", "validation_error"),
+        ("admin\u200b@example.com", "invalid_email"),
+        ("p\u0430ypal@example.com", "invalid_email"),
+    ],
     ids=["markup", "right-to-left-override", "zero-width-space", "cyrillic-a"],
 )
-def test_an_address_with_markup_or_hidden_characters_is_refused_at_sign_up(client, platform, email):
+def test_an_address_with_markup_or_hidden_characters_is_refused_at_sign_up(client, platform, email, code):
     """POST /v1/users with markup, bidi or invisible characters or a lookalike letter in the
-    email is 422 invalid_email, and nobody is created."""
+    email is a 422 (invalid_email, or the edge's validation_error for a bidi control), and
+    nobody is created."""
     body = {"email": email, "password": "a long enough password", "display_name": "Sly"}
-    assert_problem(client.post("/v1/users", json=body), 422, "invalid_email")
+    assert_problem(client.post("/v1/users", json=body), 422, code)
     with platform.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 0
     assert check_ledger(platform.engine) == []
