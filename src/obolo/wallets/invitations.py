@@ -175,9 +175,9 @@ def hold(
             connection, invitee.email, f"{sender} sent you {shown} on Obolo",
             f"{sender} sent you {shown}. It waits for you until {until}.\n\n"
             f"To claim it, sign up at Obolo with this address ({invitee.email}), then enter the code "
-            f"{code} under Wallet > Claim (or POST /v1/invitations/claim). The code works only for an "
-            "account with this address.\n\nNot expecting this? Ignore this message: the money goes "
-            "back to the sender.",
+            f"{code} on your wallet page, under Claim (or POST /v1/invitations/claim). The code works "
+            "only for an account with this address.\n\nNot expecting this? Ignore this message: "
+            "the money goes back to the sender.",
             now,
         )  # fmt: skip
     else:

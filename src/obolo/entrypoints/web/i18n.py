@@ -197,7 +197,18 @@ IT: dict[str, str] = {
     "Spending by provider over the last 30 days": "Spese per fornitore negli ultimi 30 giorni",
     "No spending on sites in the last 30 days.": "Nessuna spesa sui siti negli ultimi 30 giorni.",
     "Topped up {amount}.": "Ricaricati {amount}.",
-    "Sent {amount} to {to}.": "Inviati {amount} a {to}.",
+    "Sent {amount}.": "Inviati {amount}.",
+    "Money sent to you before you joined": "Denaro inviato a te prima che ti iscrivessi",
+    "Someone paid your email address before you had an account? Enter the code from their email.": (
+        "Qualcuno ha pagato il tuo indirizzo email prima che avessi un conto? "
+        "Inserisci il codice della sua email."
+    ),
+    "Claim code": "Codice di riscossione",
+    "Claim": "Riscuoti",
+    "Money waiting for you is in your wallet.": "Il denaro che ti aspettava è nel tuo portafoglio.",
+    "That code is wrong, already used, or not for this account's email.": (
+        "Il codice è sbagliato, già usato o non è per l'email di questo conto."
+    ),
     "Withdrawal of {amount} requested.": "Prelievo di {amount} richiesto.",
     "Withdrawal of {amount} paid.": "Prelievo di {amount} pagato.",
     "The bank refused the withdrawal; the money is back in your wallet.": (

@@ -47,6 +47,8 @@ def field_error(error: Exception, t: Translate, amount_field: str = "amount") ->
             return FORM, t("Wrong email or password.")
         case "invalid_code":
             return "code", t("That code is wrong, expired or already used. Ask for a new one.")
+        case "invitation_not_found":
+            return "code", t("That code is wrong, already used, or not for this account's email.")
         case "invalid_amount":
             return amount_field, t("The amount must be positive.")
         case "amount_out_of_limits":
