@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.common import Strict
 from obolo.entrypoints.api.idempotency import Idempotency, IdempotencyKeyHeader, fingerprint
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.identity.model import Principal
@@ -18,8 +19,7 @@ router = APIRouter(prefix="/v1", tags=["wallets"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-class ClaimIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+class ClaimIn(Strict):
     code: Annotated[
         str,
         Field(min_length=16, max_length=32, pattern=r"^[A-Za-z0-9 -]+$",
