@@ -7,7 +7,7 @@ PORT ?= 8000
 MAGAZINE_PORT ?= 8001
 AUCTION_PORT ?= 8002
 
-.PHONY: install run test lint types contracts pytest fuzz bench format clean browser audit
+.PHONY: install run test lint types contracts pytest fuzz bench format clean browser audit screenshots
 
 install: $(VENV)/.installed
 
@@ -23,8 +23,8 @@ run: install
 test: install lint types contracts pytest
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 
 types: install
 	$(BIN)/mypy
@@ -55,9 +55,13 @@ audit: install
 bench: install
 	$(BIN)/obolo bench ledger
 
+# pictures of every page (English and Italian, desktop and phone) from a fresh demo server
+screenshots: install browser
+	$(BIN)/python scripts/screenshots.py docs/screenshots
+
 format: install
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests scripts
+	$(BIN)/ruff check --fix src tests scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis obolo.db*

@@ -491,6 +491,7 @@ audit_head = Table(
 # here makes `metadata` (and so Alembic and the drift test) see every table.
 from obolo.adapters.db import (  # noqa: E402, F401
     schema_checkout,
+    schema_invitations,
     schema_jobs,
     schema_settlement,
     schema_sms,
