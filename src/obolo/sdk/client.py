@@ -55,6 +55,16 @@ class _Channel:
         return self.next_index > self.chain.length
 
 
+@dataclass(frozen=True)
+class Proof:
+    """One channel payment handed to another client's transport: `payload` is the JSON of
+    Obolo's `Payment` header."""
+
+    channel: _Channel
+    index: int
+    payload: dict[str, Any]
+
+
 class PayingClient:
     def __init__(
         self,
@@ -192,6 +202,29 @@ class PayingClient:
         if answer.get("receipt"):
             self._receipts[url] = str(answer["receipt"])
         return paid
+
+    # -- proofs for other clients' transports (x402's, pympp's): same channels and budget ----
+    def proof_for(self, offer: dict[str, Any]) -> Proof:
+        """The next payment for `offer` ({"payTo", "asset", "amount", "price"}), opening a
+        channel within the budget when needed. Not counted as spent until `took` says the
+        site took it, so a failed or capped request leaves the proof to pay again."""
+        channel = self._channel_for(offer)
+        index = channel.next_index
+        payload = {"scheme": SCHEME, "certificate": channel.certificate, "index": index,
+                   "token": b64(channel.chain.token(index))}  # fmt: skip
+        return Proof(channel, index, payload)
+
+    def took(self, proof: Proof, *, taken: bool, refused: str = "") -> bool:
+        """What the site answered `proof`: taken (paid, not capped) advances its channel; a
+        channel the site closed or that expired is forgotten. True when it was forgotten
+        (pay again with a fresh proof)."""
+        if taken and proof.channel.next_index == proof.index:
+            proof.channel.next_index += 1
+            self._save()
+        if refused in RETIRED and any(kept is proof.channel for kept in self._channels.values()):
+            self._retire(proof.channel)
+            return True
+        return False
 
     def refund(self, response: httpx.Response) -> dict[str, Any]:
         """Take back the channel payment `response` made, with the view receipt the provider

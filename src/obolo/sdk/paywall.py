@@ -51,6 +51,7 @@ from obolo.sdk.payword import (
     verify_certificate,
 )
 from obolo.sdk.views import ViewReceipt
+from obolo.sdk.wire import challenge_headers, foreign_proof
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -328,8 +329,18 @@ class PaywallMiddleware:
             return
         header = _header(scope, b"payment")
         if header is None:
-            await self._payment_required(scope, send, price, passes, None)
-            return
+            # x402's PAYMENT-SIGNATURE or the IETF `Authorization: Payment`: the same proof,
+            # answered in the request's own encoding.
+            foreign = foreign_proof(
+                scope, secret=self.book.secret, realm=self.provider_id, now=self.clock(),
+                units=price.units if price else None, asset=price.asset if price else "EUR",
+            )  # fmt: skip
+            if foreign is not None:
+                send = foreign.wrap(send)
+                header = foreign.header
+            if header is None:
+                await self._payment_required(scope, send, price, passes, foreign.refused if foreign else None)
+                return
         try:
             payload = decode_header(header)
         except PaymentRefused as refused:
@@ -571,8 +582,14 @@ class PaywallMiddleware:
                 "status": 402,
                 "headers": [
                     (b"content-type", content_type),
-                    (b"payment-required", encode_header(offers).encode()),
-                    (b"www-authenticate", f'Payment realm="{self.provider_id}", scheme="{SCHEME}"'.encode()),
+                    *challenge_headers(
+                        scope,
+                        listed,
+                        refused,
+                        secret=self.book.secret,
+                        realm=self.provider_id,
+                        now=self.clock(),
+                    ),
                     (b"content-length", str(len(data)).encode()),
                 ],
             }

@@ -1,0 +1,191 @@
+"""Third-party clients pay an Obolo-priced page, unmodified: x402's Python client with
+Obolo's scheme plugin, and pympp (the IETF `Payment` scheme's client) with Obolo's
+method; both through the same offline verifier, both settled as claims."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from mpp import Challenge, Receipt
+from mpp.client.transport import PaymentTransport
+from mpp.runtime import CredentialParams
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from x402 import x402Client
+from x402.http.clients import x402_httpx_transport
+from x402.http.utils import (
+    decode_payment_required_header,
+    decode_payment_response_header,
+    encode_payment_signature_header,
+)
+
+from obolo.bootstrap import build
+from obolo.entrypoints.api.app import create_app
+from obolo.ledger.check import check_ledger
+from obolo.sdk.client import PayingClient
+from obolo.sdk.mpp_method import obolo_method
+from obolo.sdk.paywall import PaywallMiddleware, Price, decode_header, send_claims
+from obolo.sdk.x402_scheme import OboloScheme
+from obolo.settings import FeeRule, Settings
+from tests.integration.api_world import cheap_hashing, person
+
+SERVER = "http://testserver"
+PRICE = 100_000  # 0.10 EUR
+FEE_BP = 500  # the platform keeps 5% of what channels pay
+SPEND = {"allowed_assets": [{"network": "obolo:eur", "asset": "EUR", "max_amount_per_payment": "200000"}]}
+
+
+class World:
+    def __init__(self, api: TestClient, platform: Any, clock: Any, tmp_path: Any) -> None:
+        self.api = api
+        self.platform = platform
+        self.reader = person(api, "reader@example.com", top_up="5.00")
+        self.publisher = person(api, "publisher@example.com", "provider")
+        created = api.post(
+            "/v1/providers",
+            json={"name": "Magazine", "origin": "https://mag.example"},
+            headers=self.publisher,
+        )
+        self.provider_id = created.json()["id"]
+        key = {"name": "site", "scopes": ["provider:*"]}
+        self.api_key = api.post("/v1/api-keys", json=key, headers=self.publisher).json()["secret"]
+
+        async def article(request: Any) -> PlainTextResponse:
+            return PlainTextResponse(f"article {request.path_params['n']}")
+
+        self.site = PaywallMiddleware(
+            Starlette(routes=[Route("/articles/{n}", article)]),
+            provider_id=self.provider_id, prices=[Price("/articles/*", PRICE)],
+            keys=platform.keys.public_keys(), server=SERVER, store=tmp_path / "site.db",
+            clock=lambda: clock() / 1e9,
+        )  # fmt: skip
+
+    def paying(self, **options: Any) -> PayingClient:
+        token = self.reader["Authorization"].split(" ", 1)[1]
+        return PayingClient(SERVER, token, budget=1_000_000, chain_length=10, http=self.api, **options)
+
+    def available(self, headers: dict[str, str]) -> int:
+        wallet = self.api.get("/v1/wallets", headers=headers).json()[0]
+        return int(wallet["available"].replace(".", ""))
+
+    def settle(self) -> list[dict[str, Any]]:
+        return send_claims(self.site.book, self.api, SERVER, self.api_key, close_all=True)
+
+
+@pytest.fixture
+def world(db_url, clock, tmp_path):
+    settings = Settings(fees={**Settings().fees, "paywall": FeeRule(FEE_BP, 0)})
+    platform = build(settings, url=db_url, clock=clock, migrate=True)
+    cheap_hashing(platform)
+    with TestClient(create_app(platform), base_url=SERVER) as api:
+        yield World(api, platform, clock, tmp_path)
+    assert check_ledger(platform.engine) == []
+    platform.close()
+
+
+def x402_client(world: World) -> x402Client:
+    client = x402Client()
+    client.register("obolo:*", OboloScheme(world.paying()))
+    client.set_spend_controls(SPEND)  # type: ignore[arg-type]
+    return client
+
+
+def site_get(world: World, path: str, transport: httpx.AsyncBaseTransport | None = None, **kw: Any):
+    async def call() -> httpx.Response:
+        inner = transport or httpx.ASGITransport(app=world.site)
+        async with httpx.AsyncClient(transport=inner, base_url="https://mag.example") as http:
+            return await http.get(path, **kw)
+
+    return asyncio.run(call())
+
+
+def test_an_x402_client_with_the_plugin_pays_twice_and_the_provider_gets_twice_the_price_less_the_fee(world):
+    """x402's own client, Obolo's plugin registered on obolo:*: two pages 200, each with a
+    PAYMENT-RESPONSE x402 decodes as a success on obolo:eur; the claims pay 2 x price less 5%."""
+    reader_before = world.available(world.reader)
+    transport = x402_httpx_transport(x402_client(world), httpx.ASGITransport(app=world.site))
+    pages = [site_get(world, f"/articles/{n}", transport) for n in (1, 2)]
+    assert [page.status_code for page in pages] == [200, 200]
+    for page in pages:
+        settled = decode_payment_response_header(page.headers["PAYMENT-RESPONSE"])
+        assert (settled.success, settled.network, settled.amount) == (True, "obolo:eur", str(PRICE))
+    assert [r["status"] for r in world.settle()] == ["settled"]
+    assert world.available(world.publisher) == 2 * PRICE - 2 * PRICE * FEE_BP // 10_000
+    assert world.available(world.reader) == reader_before - 2 * PRICE
+
+
+def test_the_402_is_read_by_x402s_own_decoder_and_still_carries_oboloss_offers(world):
+    """PAYMENT-REQUIRED is x402 v2 (standard base64, accepts with batch-settlement on obolo:eur),
+    and Obolo's own clients find their offers in the same header."""
+    unpaid = site_get(world, "/articles/1")
+    assert unpaid.status_code == 402
+    required = decode_payment_required_header(unpaid.headers["PAYMENT-REQUIRED"])
+    channel = required.accepts[0]
+    assert (required.x402_version, channel.scheme, channel.network, channel.asset, channel.amount) == (
+        2, "batch-settlement", "obolo:eur", "EUR", str(PRICE),
+    )  # fmt: skip
+    assert channel.pay_to == world.provider_id
+    assert {a.extra["commitment"] for a in required.accepts} == {"obolo-channel", "obolo-charge"}
+    assert decode_header(unpaid.headers["Payment-Required"])["offers"][0]["scheme"] == "obolo-channel"
+
+
+def test_a_replayed_payment_signature_is_refused_with_its_reason_and_paid_once(world):
+    """The same PAYMENT-SIGNATURE twice: 200, then 402 with error `replayed` in PAYMENT-REQUIRED
+    and a failed PAYMENT-RESPONSE naming it; the provider is paid for one view only."""
+    client = x402_client(world)
+    required = decode_payment_required_header(site_get(world, "/articles/1").headers["PAYMENT-REQUIRED"])
+
+    async def payload() -> Any:
+        return await client.create_payment_payload(required)
+
+    header = encode_payment_signature_header(asyncio.run(payload()))
+    first = site_get(world, "/articles/1", headers={"PAYMENT-SIGNATURE": header})
+    again = site_get(world, "/articles/1", headers={"PAYMENT-SIGNATURE": header})
+    assert first.status_code == 200
+    assert again.status_code == 402
+    assert decode_payment_required_header(again.headers["PAYMENT-REQUIRED"]).error == "replayed"
+    failed = decode_payment_response_header(again.headers["PAYMENT-RESPONSE"])
+    assert (failed.success, failed.error_reason) == (False, "replayed")
+    assert again.json()["refused"] == "replayed"
+    assert [r["status"] for r in world.settle()] == ["settled"]
+    assert world.available(world.publisher) == PRICE - PRICE * FEE_BP // 10_000
+
+
+def test_pympp_parses_the_challenge_and_pays_with_the_obolo_method(world):
+    """pympp's parser reads each WWW-Authenticate challenge (method obolo, intent charge, the price
+    in its request); its transport with Obolo's method gets 200 and a Payment-Receipt naming obolo."""
+    unpaid = site_get(world, "/articles/1")
+    parsed = [Challenge.from_www_authenticate(h) for h in unpaid.headers.get_list("www-authenticate")]
+    assert {(c.method, c.intent, c.realm) for c in parsed} == {("obolo", "charge", world.provider_id)}
+    assert parsed[0].request["amount"] == str(PRICE)
+    assert parsed[0].expires
+    method = obolo_method(world.paying())  # its http is the API's test client: not closed here
+    transport = PaymentTransport(methods=[method], inner=httpx.ASGITransport(app=world.site))
+    pages = [site_get(world, f"/articles/{n}", transport) for n in (1, 2)]
+    assert [page.status_code for page in pages] == [200, 200]
+    receipt = Receipt.from_payment_receipt(pages[0].headers["Payment-Receipt"])
+    assert (receipt.status, receipt.method) == ("success", "obolo")
+    assert [r["status"] for r in world.settle()] == ["settled"]
+    assert world.available(world.publisher) == 2 * PRICE - 2 * PRICE * FEE_BP // 10_000
+
+
+def test_a_payment_credential_for_one_page_does_not_open_another(world):
+    """The challenge id binds resource and price: a credential made for /articles/1 is refused on
+    /articles/2 as challenge_invalid, and nothing is paid for it."""
+    unpaid = site_get(world, "/articles/1")
+    challenge = Challenge.from_www_authenticate(unpaid.headers.get_list("www-authenticate")[0])
+    method = obolo_method(world.paying())
+
+    async def credential() -> str:
+        return await method.create_credential(CredentialParams(challenge=challenge))
+
+    header = asyncio.run(credential())
+    elsewhere = site_get(world, "/articles/2", headers={"Authorization": header})
+    assert (elsewhere.status_code, elsewhere.json()["refused"]) == (402, "challenge_invalid")
+    assert world.settle() == []
+    assert world.available(world.publisher) == 0
