@@ -93,7 +93,11 @@ def payment_required(
 def proof(text: str) -> dict[str, Any]:
     """The Obolo proof inside a `PAYMENT-SIGNATURE` header (PaymentRefused if it is not
     an x402 v2 payload for Obolo's network)."""
-    payload = decode(text)
+    return proof_of(decode(text))
+
+
+def proof_of(payload: dict[str, Any]) -> dict[str, Any]:
+    """The Obolo proof in a decoded PaymentPayload (PaymentRefused as `proof`)."""
     accepted = payload.get("accepted")
     if payload.get("x402Version") != VERSION or not isinstance(accepted, dict):
         raise PaymentRefused(MALFORMED, "only x402 version 2 payloads are accepted")
