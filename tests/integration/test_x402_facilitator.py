@@ -152,8 +152,9 @@ def test_verify_spends_nothing_and_settle_spends_once(obolo):
             return await client.create_payment_payload(required)
 
         paid = asyncio.run(payload())
+        terms = required.accepts[0].model_dump(by_alias=True, exclude_none=True)
         body = {"x402Version": 2, "paymentPayload": paid.model_dump(by_alias=True, exclude_none=True),
-                "paymentRequirements": required.accepts[0].model_dump(by_alias=True, exclude_none=True)}  # fmt: skip
+                "paymentRequirements": terms}  # fmt: skip
         assert [api.post("/x402/verify", json=body).json()["isValid"] for _ in range(2)] == [True, True]
         first = api.post("/x402/settle", json=body).json()
         assert first["success"] is True
