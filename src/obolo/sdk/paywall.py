@@ -253,6 +253,9 @@ class ChannelBook:
 
 
 class PaywallMiddleware:
+    #: A payment is kept when the handler answers below this status (the gate: only 2xx).
+    keep_below = 400
+
     def __init__(
         self,
         app: ASGIApp,
@@ -397,7 +400,7 @@ class PaywallMiddleware:
         try:
             await self.app(scope, receive, send_with_receipt)
         finally:
-            if status and status[0] < 400:
+            if status and status[0] < self.keep_below:
                 self.book.commit(certificate)
             else:
                 self.book.release(certificate, index, before)
@@ -441,7 +444,7 @@ class PaywallMiddleware:
         try:
             await self.app(scope, receive, _receipted(send, receipt.encode(), status))
         finally:
-            if not status or status[0] >= 400:
+            if not status or status[0] >= self.keep_below:
                 self.book.unuse_charge(charge["charge_id"])
 
     def _verify_charge(self, token: str, path: str, price: Price) -> dict[str, Any]:
@@ -503,7 +506,7 @@ class PaywallMiddleware:
         try:
             await self.app(scope, receive, send_with_receipt)
         finally:
-            if not status or status[0] >= 400:
+            if not status or status[0] >= self.keep_below:
                 self.pass_book.give_back(value)
 
     def _check(self, header: str, price: Price) -> tuple[Certificate, int, bytes]:
