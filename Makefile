@@ -10,9 +10,10 @@ MAGAZINE_PORT ?= 8001
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml sdk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e './sdk[x402,mpp,gate]'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
