@@ -38,8 +38,9 @@ async def main():
         unpaid = await http.get("/articles/1")
         paid = await http.get("/articles/1", headers={"Payment": encode_header(proof)})
         free = await http.get("/free/1")
+    modules = sorted(m for m in sys.modules if m.startswith("obolo"))
     return {"unpaid": unpaid.status_code, "paid": paid.status_code, "free": free.status_code,
-            "x402": "payment-required" in unpaid.headers, "modules": sorted(m for m in sys.modules if m.startswith("obolo"))}
+            "x402": "payment-required" in unpaid.headers, "modules": modules}
 
 print(json.dumps(asyncio.run(main())))
 """
