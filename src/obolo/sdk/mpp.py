@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from typing import Any
 
@@ -140,6 +141,17 @@ def receipt(reference: str, now: float, extra: dict[str, Any]) -> str:
     return _json_b64url(value)
 
 
+def decode_challenge(header: str) -> dict[str, str]:
+    """The parameters of one `Payment` challenge, as a credential echoes them (for clients
+    that do without pympp)."""
+    scheme, _, params = header.strip().partition(" ")
+    if scheme.lower() != "payment":
+        raise PaymentRefused(MALFORMED, "not a Payment challenge")
+    echoed = ("id", "realm", "method", "intent", "request", "expires")
+    found = dict(re.findall(r'([A-Za-z]+)="([^"]*)"', params))
+    return {name: found[name] for name in echoed if name in found}
+
+
 def decode_request(request_b64: str) -> dict[str, Any]:
     """A challenge's request object (for clients)."""
     return _unjson(request_b64)
@@ -153,6 +165,7 @@ __all__ = [
     "challenge_id",
     "challenges",
     "credential",
+    "decode_challenge",
     "decode_request",
     "proof",
     "receipt",
