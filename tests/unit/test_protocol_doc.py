@@ -4,7 +4,6 @@ test it names exists, so the protocol cannot claim what no test shows."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from tests.unit.test_security_doc import NAMED, ROOT, defined_tests
 
