@@ -5,6 +5,7 @@ unpriced through the same gate. One client after another on loopback, best of ro
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -143,8 +144,10 @@ def markdown(figure: WireFigure) -> list[str]:
             f"| {path} | {figure.requests:,} | {paid:,.0f} | {free:,.0f} | {ratio:.2f} | >= {target}: {met} |"
         )
 
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return [
-        "The other encodings, same Magazine, same server, same run: each paid request carries a",
+        f"The other encodings (load average {load} after the run, on cores shared with other work),",
+        "same Magazine, same server, same run: each paid request carries a",
         "new channel payment as x402's `PAYMENT-SIGNATURE` (a new page each time) or as the IETF",
         "`Authorization: Payment` answering one challenge (the same page); and `obolo gate` in front",
         "of the unpriced Magazine as a plain upstream, paid (Obolo's `Payment` header) beside",
