@@ -26,6 +26,7 @@ from x402.http.utils import (
 
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
+from obolo.entrypoints.workers import platform_jobs
 from obolo.ledger.check import check_ledger
 from obolo.paywall.facilitator import Facilitator
 from obolo.sdk.client import PayingClient
@@ -123,6 +124,7 @@ def test_x402s_own_middleware_with_obolo_as_facilitator_accepts_the_payment(obol
         wallet = api.get("/v1/wallets", headers=publisher).json()
         assert wallet == [] or wallet[0]["available"] == "0.000000"  # nothing moved per request
         facilitator = Facilitator(platform.engine, platform.clock, platform.keys, platform.paywall)
+        assert "x402_claims" in {job.name for job in platform_jobs(platform, api)}
         assert facilitator.claim_due() == 0  # neither used up nor near expiry: left to run
         assert facilitator.claim_due(close_all=True) == 1
         assert api.get("/v1/wallets", headers=publisher).json()[0]["available"] == "0.190000"

@@ -24,6 +24,7 @@ import base64
 import html
 import json
 import os
+import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -230,11 +231,18 @@ def serve(
     gate = build_gate(upstream=upstream, provider_id=provider_id, rules=json.loads(prices.read_text()),
                       server=server, keys=keys, store=store)  # fmt: skip
     claims = ClaimSender(gate.paywall.book, server, api_key).start() if api_key else None
+    # uvicorn re-raises SIGTERM once it has stopped serving: leave through `finally`, so the
+    # claim sender settles every channel before the process ends.
+    signal.signal(signal.SIGTERM, _leave)
     try:
         uvicorn.run(gate, host=host, port=port, log_level="info")
     finally:
         if claims is not None:
             claims.stop()
+
+
+def _leave(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover
