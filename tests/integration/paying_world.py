@@ -47,9 +47,18 @@ class World:
         async def article(request: Any) -> PlainTextResponse:
             return PlainTextResponse(f"article {request.path_params['n']}")
 
+        async def broken(request: Any) -> PlainTextResponse:
+            return PlainTextResponse("the site failed", status_code=500)
+
         self.site = PaywallMiddleware(
-            Starlette(routes=[Route("/articles/{n}", article)]),
-            provider_id=self.provider_id, prices=[Price("/articles/*", PRICE)],
+            Starlette(routes=[Route("/articles/{n}", article), Route("/broken/{n}", broken),
+                              Route("/daily/{n}", article)]),
+            provider_id=self.provider_id,
+            prices=[
+                Price("/articles/*", PRICE),
+                Price("/broken/*", PRICE),
+                Price("/daily/*", PRICE, daily_cap=PRICE),
+            ],
             keys=platform.keys.public_keys(), server=SERVER, store=tmp_path / "site.db",
             clock=lambda: clock() / 1e9,
         )  # fmt: skip

@@ -11,6 +11,7 @@ import httpx
 from mpp import Challenge, Receipt
 from mpp.client.transport import PaymentTransport
 from mpp.runtime import CredentialParams
+from x402 import x402Client
 from x402.http.clients import x402_httpx_transport
 from x402.http.utils import (
     decode_payment_required_header,
@@ -18,9 +19,10 @@ from x402.http.utils import (
     encode_payment_signature_header,
 )
 
-from obolo.sdk.mpp_method import obolo_method
+from obolo.sdk.mpp_method import OboloMethod, obolo_method
 from obolo.sdk.paywall import decode_header
-from tests.integration.paying_world import FEE_BP, PRICE, site_get, world, x402_client
+from obolo.sdk.x402_scheme import OboloScheme
+from tests.integration.paying_world import FEE_BP, PRICE, SPEND, site_get, world, x402_client
 
 __all__ = ["world"]  # a fixture: imported here for pytest to find
 
@@ -110,3 +112,63 @@ def test_a_payment_credential_for_one_page_does_not_open_another(world):
     assert (elsewhere.status_code, elsewhere.json()["refused"]) == (402, "challenge_invalid")
     assert world.settle() == []
     assert world.available(world.publisher) == 0
+
+
+def test_pympp_watched_gives_back_the_proof_of_a_page_the_site_failed(world):
+    """Through a watched transport, a paid request answered 500 gives its proof back: the next
+    page pays with it, and the provider is paid for one page, not two."""
+    method = OboloMethod(world.paying())
+    transport = PaymentTransport(methods=[method.client_method()], inner=httpx.ASGITransport(app=world.site))
+    method.watch(transport)
+
+    async def both() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=transport, base_url="https://mag.example") as http:
+            return [await http.get("/broken/1"), await http.get("/articles/1")]
+
+    failed, page = asyncio.run(both())
+    assert (failed.status_code, page.status_code) == (500, 200)
+    assert [r["status"] for r in world.settle()] == ["settled"]
+    assert world.available(world.publisher) == PRICE - PRICE * FEE_BP // 10_000
+
+
+def test_the_x402_plugin_gives_back_the_proof_of_a_page_the_site_failed(world):
+    """x402's transport: a 500 after payment carries no PAYMENT-RESPONSE, so the plugin keeps the
+    proof unspent; the next page pays with it and the provider is paid for one page."""
+    transport = x402_httpx_transport(x402_client(world), httpx.ASGITransport(app=world.site))
+
+    async def both() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=transport, base_url="https://mag.example") as http:
+            return [await http.get("/broken/1"), await http.get("/articles/1")]
+
+    failed, page = asyncio.run(both())
+    assert (failed.status_code, page.status_code) == (500, 200)
+    assert [r["status"] for r in world.settle()] == ["settled"]
+    assert world.available(world.publisher) == PRICE - PRICE * FEE_BP // 10_000
+
+
+def views(transport: httpx.AsyncBaseTransport, paths: list[str]) -> list[httpx.Response]:
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=transport, base_url="https://mag.example") as http:
+            return [await http.get(path) for path in paths]
+
+    return asyncio.run(run())
+
+
+def test_past_the_daily_cap_neither_plugin_spends_a_payment(world):
+    """Past a daily cap views are free: the x402 plugin spends one payment for the first view
+    and none for the two capped after it; the watched pympp method (the same reader, the cap
+    already reached) spends none for three."""
+    x402_paying = world.paying()
+    client = x402Client()
+    client.register("obolo:*", OboloScheme(x402_paying))
+    client.set_spend_controls(SPEND)  # type: ignore[arg-type]
+    transport = x402_httpx_transport(client, httpx.ASGITransport(app=world.site))
+    assert [p.status_code for p in views(transport, ["/daily/1", "/daily/2", "/daily/3"])] == [200] * 3
+    assert x402_paying.spent == PRICE
+
+    mpp_paying = world.paying()
+    method = OboloMethod(mpp_paying)
+    watched = PaymentTransport(methods=[method.client_method()], inner=httpx.ASGITransport(app=world.site))
+    method.watch(watched)
+    assert [p.status_code for p in views(watched, ["/daily/4", "/daily/5", "/daily/6"])] == [200] * 3
+    assert mpp_paying.spent == 0

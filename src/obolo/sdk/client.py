@@ -226,6 +226,13 @@ class PayingClient:
             return True
         return False
 
+    def give_back(self, proof: Proof) -> None:
+        """A proof counted as taken that the site did not keep (a capped view, a failed
+        request): the next payment uses it again, if none was made since."""
+        if proof.channel.next_index == proof.index + 1:
+            proof.channel.next_index = proof.index
+            self._save()
+
     def refund(self, response: httpx.Response) -> dict[str, Any]:
         """Take back the channel payment `response` made, with the view receipt the provider
         returned (within the platform's refund window). The money comes back when the

@@ -152,6 +152,11 @@ def decode_challenge(header: str) -> dict[str, str]:
     return {name: found[name] for name in echoed if name in found}
 
 
+def decode_receipt(header: str) -> dict[str, Any]:
+    """A `Payment-Receipt` (PaymentRefused(malformed) if it is not one)."""
+    return _unjson(header.strip())
+
+
 def decode_request(request_b64: str) -> dict[str, Any]:
     """A challenge's request object (for clients)."""
     return _unjson(request_b64)
@@ -166,6 +171,7 @@ __all__ = [
     "challenges",
     "credential",
     "decode_challenge",
+    "decode_receipt",
     "decode_request",
     "proof",
     "receipt",
