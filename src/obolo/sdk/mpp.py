@@ -115,23 +115,41 @@ def proof(
     if not isinstance(echo, dict) or not isinstance(inner, dict):
         raise PaymentRefused(MALFORMED, "a credential has a challenge and a payload")
     request_b64, expires = str(echo.get("request", "")), str(echo.get("expires", ""))
-    expected = challenge_id(secret, realm, request_b64, expires)
-    if (echo.get("method"), echo.get("intent"), echo.get("realm")) != (METHOD, INTENT, realm) or (
-        not hmac.compare_digest(expected, str(echo.get("id", "")))
-    ):
-        raise PaymentRefused(CHALLENGE_INVALID, "this challenge was not issued here, or was altered")
-    request = _unjson(request_b64)
-    if (request.get("resource"), request.get("amount"), request.get("currency")) != (
-        resource,
-        str(amount),
-        asset,
-    ):
+    if (echo.get("method"), echo.get("intent"), echo.get("realm")) != (METHOD, INTENT, realm):
+        raise PaymentRefused(CHALLENGE_INVALID, "this challenge was not issued here")
+    terms = _challenge_terms(secret, realm, str(echo.get("id", "")), request_b64, expires)
+    if terms[:3] != (resource, str(amount), asset):
         raise PaymentRefused(CHALLENGE_INVALID, "this challenge priced another resource or amount")
-    if _epoch(expires) <= now:
+    if terms[3] <= now:
         raise PaymentRefused(EXPIRED, "the challenge expired; ask again")
     if inner.get("scheme") not in _PROOF_SCHEMES:
         raise PaymentRefused(MALFORMED, "the payload is an Obolo channel or charge proof")
     return inner
+
+
+#: Challenges already checked: many credentials answer one challenge (a client paying the
+#: same page again), and each would otherwise cost an HMAC and two decodings.
+_CHECKED: dict[tuple[bytes, str, str, str, str], tuple[Any, Any, Any, float]] = {}
+_CHECKED_MAX = 10_000
+
+
+def _challenge_terms(
+    secret: bytes, realm: str, identifier: str, request_b64: str, expires: str
+) -> tuple[Any, Any, Any, float]:
+    """(resource, amount, currency, expiry) of a challenge this provider issued; PaymentRefused
+    (challenge_invalid) for one it did not, or that was altered."""
+    key = (secret, realm, identifier, request_b64, expires)
+    known = _CHECKED.get(key)
+    if known is not None:
+        return known
+    if not hmac.compare_digest(challenge_id(secret, realm, request_b64, expires), identifier):
+        raise PaymentRefused(CHALLENGE_INVALID, "this challenge was not issued here, or was altered")
+    request = _unjson(request_b64)
+    known = (request.get("resource"), request.get("amount"), request.get("currency"), _epoch(expires))
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[key] = known
+    return known
 
 
 def receipt(reference: str, now: float, extra: dict[str, Any]) -> str:
