@@ -42,6 +42,16 @@ class PaymentFailed(Exception):
     """The provider refused the payment, or the platform refused the channel."""
 
 
+@dataclass(frozen=True)
+class Proof:
+    """One channel payment handed to another client's transport: `payload` is the JSON of
+    Obolo's `Payment` header."""
+
+    channel: _Channel
+    index: int
+    payload: dict[str, Any]
+
+
 @dataclass
 class _Channel:
     certificate: str
@@ -53,16 +63,6 @@ class _Channel:
     @property
     def exhausted(self) -> bool:
         return self.next_index > self.chain.length
-
-
-@dataclass(frozen=True)
-class Proof:
-    """One channel payment handed to another client's transport: `payload` is the JSON of
-    Obolo's `Payment` header."""
-
-    channel: _Channel
-    index: int
-    payload: dict[str, Any]
 
 
 class PayingClient:
