@@ -205,9 +205,10 @@ class PayingClient:
 
     # -- proofs for other clients' transports (x402's, pympp's): same channels and budget ----
     def proof_for(self, offer: dict[str, Any]) -> Proof:
-        """The next payment for `offer` ({"payTo", "asset", "amount", "price"}), opening a
-        channel within the budget when needed. Not counted as spent until `took` says the
-        site took it, so a failed or capped request leaves the proof to pay again."""
+        """The next payment for `offer` ({"payTo", "asset", "amount", "price"}, and the
+        "resource" paid for), opening a channel within the budget when needed. Not counted as
+        spent until `took` says the site took it, so a failed or capped request leaves the
+        proof to pay again."""
         channel = self._channel_for(offer)
         index = channel.next_index
         payload = {"scheme": SCHEME, "certificate": channel.certificate, "index": index,

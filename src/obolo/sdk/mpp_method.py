@@ -69,7 +69,8 @@ class OboloMethod:
         request: dict[str, Any] = challenge.request
         details = request.get("methodDetails") or {}
         offer = {"payTo": request.get("recipient"), "asset": request.get("currency"),
-                 "amount": request.get("amount"), "price": details.get("price")}  # fmt: skip
+                 "amount": request.get("amount"), "price": details.get("price"),
+                 "resource": request.get("resource")}  # fmt: skip
         proof = self.paying.proof_for(offer)
         self.paying.took(proof, taken=True)
         self._sent[(str(proof.payload["certificate"]), proof.index)] = proof

@@ -66,10 +66,8 @@ def accepts(offers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         if offer.get("scheme") == CHANNEL:
             server = str(offer["server"])
-            channel = {
-                "commitment": CHANNEL,
-                **{k: offer[k] for k in ("price", "server", "channels", "keys")},
-            }
+            fields = ("price", "resource", "server", "channels", "keys")
+            channel: dict[str, Any] = {"commitment": CHANNEL, **{k: offer[k] for k in fields if k in offer}}
             listed.append({**common, "extra": channel})
             charge = {"commitment": CHARGE, "price": offer["price"], "server": server,
                       "charges": f"{server}/v1/charges", "keys": offer["keys"]}  # fmt: skip

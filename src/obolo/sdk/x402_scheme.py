@@ -58,8 +58,8 @@ class OboloScheme:
         cap = context.max_amount_per_payment if context is not None else None
         if cap is not None and int(requirements.amount) > int(cap):
             raise PaymentFailed(f"{requirements.amount} is over the cap of {cap} per payment")
-        offer = {"payTo": requirements.pay_to, "asset": requirements.asset,
-                 "amount": requirements.amount, "price": str(extra.get("price", ""))}  # fmt: skip
+        offer = {"payTo": requirements.pay_to, "asset": requirements.asset, "amount": requirements.amount,
+                 "price": str(extra.get("price", "")), "resource": extra.get("resource")}  # fmt: skip
         proof = self.paying.proof_for(offer)
         self._sent[(str(proof.payload["certificate"]), proof.index)] = proof
         return dict(proof.payload)
