@@ -114,10 +114,17 @@ def test_the_gate_answers_each_kind_of_client_and_passes_what_is_not_priced(worl
     assert f"{SERVER}/widget.js" in browser.text
     assert f'data-obolo-provider="{world.provider_id}"' in browser.text
     assert streamed.status_code == 402  # priced too
-    proof = world.paying().proof_for(api.json()["offers"][0])
+    paying = world.paying()
+    proof = paying.proof_for(api.json()["offers"][0])
     paid = call(gate, [("GET", "/api/stream", {"headers": {"Payment": encode_header(proof.payload)}})])[0]
     assert paid.status_code == 200
     assert len(paid.content) == 50 * 4 * 256
+    paying.took(proof, taken=True)
+    again = paying.proof_for(api.json()["offers"][0])
+    headers = {"Payment": encode_header(again.payload), "x-custom": "kept"}
+    echoed = call(gate, [("GET", "/api/echo", {"headers": headers})])[0]
+    assert (echoed.status_code, echoed.json()["x-custom"], echoed.json()["payment"]) == (200, "kept", None)
+    assert echoed.headers["x-upstream"] == "yes"
     seen = call(gate, [("GET", "/api/echo", {"headers": {"x-custom": "kept", "Payment": "x"}})])[0]
     assert seen.status_code == 402  # a bad proof is refused, never forwarded
 
