@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from obolo.sdk import mpp, x402
@@ -60,7 +60,6 @@ class ForeignProof:
     units: int
     refused: PaymentRefused | None = None
     now: float = 0.0
-    _sent: list[int] = field(default_factory=list)
 
     def wrap(self, send: Send) -> Send:
         """`send`, turning the answer's Obolo receipt into this encoding's receipt."""
