@@ -21,3 +21,23 @@ class FakeClock:
     def advance(self, seconds: float = 0, *, ns: int = 0) -> None:
         with self._lock:
             self._now += int(seconds * NS) + ns
+
+
+class FakeEmailGateway:
+    """Records what would have been mailed; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.failing = False
+
+    def send(self, to: str, subject: str, body: str) -> str:
+        from obolo.adapters.email_gateway import EmailNotSent
+
+        if self.failing:
+            raise EmailNotSent("the fake gateway is down")
+        self.sent.append((to, subject, body))
+        return f"fake-mail-{len(self.sent)}"
+
+    def to(self, address: str) -> list[tuple[str, str]]:
+        """(subject, body) of everything mailed to `address`, oldest first."""
+        return [(subject, body) for to, subject, body in self.sent if to == address]

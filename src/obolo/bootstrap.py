@@ -3,7 +3,7 @@ with fakes (a clock they move by hand, an HTTP transport they script)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -15,9 +15,16 @@ from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
 from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
+from obolo.adapters.egress import EgressGuard, EgressPolicy
+from obolo.adapters.email_gateway import ConsoleEmailGateway, EmailGateway
 from obolo.adapters.secretbox import SecretBox
 from obolo.adapters.signing import SigningKeys
-from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsGateway
+from obolo.adapters.sms_gateway import (
+    ConsoleSmsGateway,
+    HttpSmsGateway,
+    SmsGateway,
+    UnconfiguredSmsGateway,
+)
 from obolo.identity.phone_sign_in import PhoneSignIn
 from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
@@ -36,6 +43,7 @@ from obolo.tap.history import describe_tap_transfers
 from obolo.tap.service import TapService, TapSettings  # tap
 from obolo.tasks.history import describe_task_transfers
 from obolo.tasks.service import TaskService
+from obolo.wallets.invitations import Invitations, describe_invitation_transfers
 from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
@@ -62,6 +70,17 @@ class Platform:
     # sms
     sms_gateway: SmsGateway
     sms: SmsService
+    # every outbound HTTP request goes through a client from here (never a bare httpx.Client)
+    egress: EgressGuard = field(default_factory=EgressGuard)
+    # invitations: money to an email or number without an account, held until claimed;
+    # notices by email (the console gateway until a provider adapter is configured)
+    invitations: Invitations = field(init=False)
+    email_gateway: EmailGateway = field(default_factory=ConsoleEmailGateway)
+
+    def __post_init__(self) -> None:
+        self.invitations = Invitations(self.wallets)
+        # A number verified by SMS claims what API payments hold for it.
+        self.sms.claimers.append(self.invitations.claim_phone)
 
     # widget: paying on another site through the wallet's popup, and anonymous trial tabs
     @cached_property
@@ -93,6 +112,22 @@ class Platform:
         self.engine.dispose()
 
 
+def sms_gateway_for(settings: Settings, egress: EgressGuard | None = None) -> SmsGateway:
+    """The HTTP gateway when one is configured; else, in a demo only, the console (texts in
+    the log and on the simulator page); else none: texts wait in the outbox, unseen."""
+    if settings.sms_gateway_url and settings.sms_auth_token:
+        return HttpSmsGateway(
+            settings.sms_gateway_url,
+            settings.sms_gateway_user or "",
+            settings.sms_auth_token,
+            settings.sms_gateway_from or "Obolo",
+            (egress or EgressGuard()).client(timeout=10.0),
+        )
+    if settings.demo:
+        return ConsoleSmsGateway()
+    return UnconfiguredSmsGateway()
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -102,10 +137,13 @@ def build(
     secrets: SecretBox | None = None,
     keys: SigningKeys | None = None,
     card_key: bytes | None = None,
+    egress: EgressGuard | None = None,
 ) -> Platform:
     """Wire the platform over the database at `url` (else settings, else the default).
-    Migrations run when `migrate` is true, or by default on SQLite."""
+    Migrations run when `migrate` is true, or by default on SQLite. Outbound requests
+    follow `egress`, else the allow-list in the settings (a bad entry raises ValueError)."""
     settings = settings or Settings.from_environment()
+    egress = egress or EgressGuard(EgressPolicy.parse(settings.egress_allow))
     engine = make_engine(url or settings.database_url)
     if migrate or (migrate is None and is_sqlite(engine)):
         upgrade(engine)
@@ -122,7 +160,7 @@ def build(
     bank = SandboxBank(engine, clock)
     identity = IdentityService(engine, clock, settings)
     wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
-    webhooks = WebhookService(engine, clock, secrets)
+    webhooks = WebhookService(engine, clock, secrets, egress)
     paywall = PaywallService(engine, clock, wallets, keys)
     tabs = TabService(engine, clock, wallets, paywall, keys)
     channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
@@ -142,15 +180,8 @@ def build(
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)
     wallets.register_describer(describe_tap_transfers)
-    # sms: the HTTP gateway when one is configured, else messages go to the log (local runs)
-    sms_gateway: SmsGateway = ConsoleSmsGateway()
-    if settings.sms_gateway_url and settings.sms_auth_token:
-        sms_gateway = HttpSmsGateway(
-            settings.sms_gateway_url,
-            settings.sms_gateway_user or "",
-            settings.sms_auth_token,
-            settings.sms_gateway_from or "Obolo",
-        )
+    wallets.register_describer(describe_invitation_transfers)
+    sms_gateway = sms_gateway_for(settings, egress)
     sms = SmsService(engine, clock, wallets, sms_gateway, settings)
     return Platform(
         settings,
@@ -171,4 +202,5 @@ def build(
         tap,
         sms_gateway,
         sms,
+        egress,
     )

@@ -19,6 +19,9 @@ class FeeRule:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    # A server started for a demo (`obolo serve --demo`, never the environment): only then
+    # are the demo's own parts served (the SMS simulator, texts printed to the log).
+    demo: bool = False
     database_url: str | None = None
     public_url: str | None = None
     session_ttl_seconds: int = 12 * 3600
@@ -48,6 +51,9 @@ class Settings:
     phone_codes_per_hour: int = 5
     phone_codes_per_address_hour: int = 30
     max_body_bytes: int = 64 * 1024
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed;
+    # from anyone else the headers are ignored and the peer's address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
     # A reader may take back a charged view this long after it, this many times a day.
     refund_window_seconds: int = 600
     refunds_per_day: int = 5
@@ -97,10 +103,21 @@ class Settings:
     sms_claim_days: int = 7
     sms_pin_attempts: int = 3
     sms_lock_seconds: int = 1800
+    # Money sent to an email or phone without an account waits this long to be claimed.
+    invite_claim_seconds: int = 14 * 86_400
     # Widget (paying on another site): a reader without an account may read this much on
     # an anonymous trial tab before signing up and settling it.
     anonymous_tab_limit: int = parse_units("1.00", EUR)
     anonymous_tabs_per_address: int = 3  # new trial tabs one address may open a day
+    # Outbound requests (webhooks, the SMS gateway) never reach internal addresses except
+    # these: hosts, host:port, addresses or networks, comma-separated. Empty: none.
+    egress_allow: str = ""
+
+    @property
+    def serves_sms_simulator(self) -> bool:
+        """The simulator lets anyone type as any number, so only a demo serves it, and never
+        with a gateway secret set: a secret means real numbers may be on this server."""
+        return self.demo and not self.sms_auth_token
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -121,6 +138,9 @@ class Settings:
             database_url=env.get("OBOLO_DATABASE_URL"),
             fees=fees,
             public_url=env.get("OBOLO_PUBLIC_URL"),
+            trusted_proxies=tuple(
+                filter(None, (part.strip() for part in env.get("OBOLO_TRUSTED_PROXIES", "").split(",")))
+            ),
             session_ttl_seconds=int(env.get("OBOLO_SESSION_TTL_SECONDS", defaults.session_ttl_seconds)),
             topup_min=units("OBOLO_TOPUP_MIN", defaults.topup_min),
             topup_max=units("OBOLO_TOPUP_MAX", defaults.topup_max),
@@ -168,11 +188,13 @@ class Settings:
             sms_cooling_threshold=units("OBOLO_SMS_COOLING_THRESHOLD", defaults.sms_cooling_threshold),
             sms_cooling_seconds=int(env.get("OBOLO_SMS_COOLING_SECONDS", defaults.sms_cooling_seconds)),
             sms_claim_days=int(env.get("OBOLO_SMS_CLAIM_DAYS", defaults.sms_claim_days)),
+            invite_claim_seconds=int(env.get("OBOLO_INVITE_CLAIM_SECONDS", defaults.invite_claim_seconds)),
             # widget
             anonymous_tab_limit=units("OBOLO_ANONYMOUS_TAB_LIMIT", defaults.anonymous_tab_limit),
             anonymous_tabs_per_address=int(
                 env.get("OBOLO_ANONYMOUS_TABS_PER_ADDRESS", defaults.anonymous_tabs_per_address)
             ),
+            egress_allow=env.get("OBOLO_EGRESS_ALLOW", defaults.egress_allow),
         )
 
 

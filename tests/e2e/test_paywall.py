@@ -20,7 +20,8 @@ from starlette.routing import Route
 from obolo.adapters.db.engine import make_engine
 from obolo.ledger.check import check_ledger
 from obolo.sdk.client import PayingClient, PaymentFailed
-from obolo.sdk.paywall import PaywallMiddleware, Price, send_claims
+from obolo.sdk.paywall import PaywallMiddleware, Price, encode_header, send_claims
+from obolo.sdk.payword import b64
 from tests.e2e.test_server import free_port
 
 PASSWORD = "a long enough password"
@@ -128,6 +129,11 @@ def test_a_reader_pays_for_a_thousand_pages_and_the_provider_settles_once(obolo,
             for n in range(15):
                 assert client.get(f"{site}/daily/{n}").status_code == 200
             assert client.spent == 1_000 * 1_000 + 10_000
+            # Past the cap the certificate is no key: a stranger holding it gets 402.
+            captured = {"scheme": "obolo-channel", "certificate": client._by_host["127.0.0.1"].certificate,
+                        "index": 7, "token": b64(b"\0" * 32)}  # fmt: skip
+            stranger = httpx.get(f"{site}/daily/99", headers={"Payment": encode_header(captured)})
+            assert (stranger.status_code, stranger.json()["refused"]) == (402, "capped_proof_required")
             # Paid once, read again: the same page reopens on its receipt, for nothing.
             assert client.get(f"{site}/articles/7").status_code == 200
             assert client.spent == 1_000 * 1_000 + 10_000

@@ -30,7 +30,11 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     port = free_port()
-    env = dict(os.environ, OBOLO_DATABASE_URL=f"sqlite:///{tmp_path / 'obolo.db'}")
+    # the webhook receiver is on loopback: allowed by name, as outbound requests to internal
+    # addresses are refused by default
+    env = dict(
+        os.environ, OBOLO_DATABASE_URL=f"sqlite:///{tmp_path / 'obolo.db'}", OBOLO_EGRESS_ALLOW="127.0.0.1"
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "obolo.entrypoints.cli", "serve", "--port", str(port)],
         env=env,
@@ -135,7 +139,11 @@ def test_two_people_pay_each_other_through_a_real_server(server):
 def test_serve_can_run_the_example_magazine_beside_it(tmp_path):
     """`obolo serve --magazine-port P` (what `make run` does) serves the Magazine, which asks for payment."""
     port, magazine_port = free_port(), free_port()
-    env = dict(os.environ, OBOLO_DATABASE_URL=f"sqlite:///{tmp_path / 'obolo.db'}")
+    # the webhook receiver is on loopback: allowed by name, as outbound requests to internal
+    # addresses are refused by default
+    env = dict(
+        os.environ, OBOLO_DATABASE_URL=f"sqlite:///{tmp_path / 'obolo.db'}", OBOLO_EGRESS_ALLOW="127.0.0.1"
+    )
     process = subprocess.Popen(
         [
             sys.executable,

@@ -116,6 +116,11 @@ def sign_up(page: Any, obolo: str, email: str, name: str = "Reader") -> None:
     page.fill("#f-email", email)
     page.fill("#f-password", PASSWORD)
     page.click("main button[type=submit]")
+    # Sign-up signs nobody in (it answers a taken address alike): then the sign-in page.
+    page.wait_for_url(f"{obolo}/signin*")
+    page.fill("#f-email", email)
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
     page.wait_for_url(f"{obolo}/wallet*")
 
 

@@ -58,6 +58,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET",    "/v1/wallets",                                None,  (401, 200, 200, 200, 200, 200, 200)),
     ("POST",   "/v1/topups",                                 {},    (401, 422, 422, 422, 422, 422, 403)),
     ("POST",   "/v1/payments",                               {},    (401, 422, 422, 422, 422, 422, 403)),
+    ("POST",   "/v1/invitations/claim",                      {},    (401, 422, 422, 422, 422, 422, 403)),
     ("POST",   "/v1/withdrawals",                            {},    (401, 422, 422, 422, 422, 422, 403)),
     ("GET",    "/v1/transactions",                           None,  (401, 200, 200, 200, 200, 200, 200)),
     ("GET",    "/v1/transactions/{movement_id}",             None,  (401, 404, 404, 404, 404, 404, 404)),

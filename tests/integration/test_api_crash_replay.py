@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, func, select
 
 from obolo.adapters.clock import iso
 from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.schema_invitations import email_outbox
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.api.idempotency import fingerprint
@@ -153,6 +155,27 @@ def payment(amount: str) -> Callable[[Scene], Call]:
     return arrange
 
 
+def payment_to_invitee(s: Scene) -> Call:
+    """A payment to an address without an account: held, the address invited."""
+    body = {"to": f"invitee{next(s.names)}@example.com", "amount": "1.00", "asset": "EUR"}
+    return Call("/v1/payments", s.person(top_up="10.00").headers, body)
+
+
+def invitation_claim(s: Scene) -> Call:
+    """The invitee, signed up with the address, claims with the code mailed to it."""
+    address = f"invitee{next(s.names)}@example.com"
+    s.ok("/v1/payments", s.person(top_up="10.00"), {"to": address, "amount": "1.00", "asset": "EUR"})
+    with s.platform.engine.connect() as connection:
+        body = connection.execute(
+            select(email_outbox.c.body).where(email_outbox.c.address == address)
+        ).scalar_one()
+    code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", body)
+    assert code is not None
+    s.client.post("/v1/users", json={"email": address, "password": PASSWORD, "display_name": "Invitee"})
+    token = s.client.post("/v1/sessions", json={"email": address, "password": PASSWORD}).json()["token"]
+    return Call("/v1/invitations/claim", {"Authorization": f"Bearer {token}"}, {"code": code.group(0)})
+
+
 def withdrawal(amount: str, to: str) -> Callable[[Scene], Call]:
     def arrange(s: Scene) -> Call:
         body = {"amount": amount, "asset": "EUR", "iban": to}
@@ -256,6 +279,34 @@ def channel(length: int) -> Callable[[Scene], Call]:
         return Call("/v1/channels", reader.headers, body)
 
     return arrange
+
+
+def buy_pass(price: str, top_up: str = "10.00") -> Callable[[Scene], Call]:
+    """A provider publishes a 10-visit pass at 0.50; a reader buys one at `price`."""
+
+    def arrange(s: Scene) -> Call:
+        reader, site = s.person(top_up=top_up), s.person("provider")
+        provider = s.ok("/v1/providers", site, {"name": "Site", "origin": "https://site.example"})
+        offer = {"name": "10", "pattern": "/a/*", "price": "0.50", "asset": "EUR", "visits": 10}
+        answer = s.client.put(
+            f"/v1/providers/{provider['id']}/prices", json={"passes": [offer]}, headers=site.headers
+        )
+        assert answer.status_code == 204, answer.text
+        body = {
+            "provider_id": provider["id"],
+            "pattern": "/a/*",
+            "asset": "EUR",
+            "price": price,
+            "visits": 10,
+        }
+        return Call("/v1/passes", reader.headers, body)
+
+    return arrange
+
+
+def register_provider(s: Scene) -> Call:
+    site = s.person("provider")
+    return Call("/v1/providers", site.headers, {"name": "Site", "origin": "https://site.example"})
 
 
 def task_body(s: Scene, assignments: int = 2) -> dict[str, Any]:
@@ -372,6 +423,8 @@ CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
     ),
     "payment succeeded": (payment("1.00"), 201, {"status": "succeeded", "fee": "0.010000"}),
     "payment insufficient funds": (payment("50.00"), 422, {"code": "insufficient_funds"}),
+    "payment to an invitee": (payment_to_invitee, 201, {"status": "succeeded", "to_user_id": None}),
+    "invitation claimed": (invitation_claim, 201, {}),
     "withdrawal paid": (withdrawal("2.00", PAYS), 201, {"status": "succeeded", "fee": "0.250000"}),
     "withdrawal failed at the bank": (withdrawal("2.00", BANK_FAILS), 201, {"status": "failed"}),
     "withdrawal insufficient funds": (withdrawal("50.00", PAYS), 422, {"code": "insufficient_funds"}),
@@ -390,6 +443,10 @@ CASES: dict[str, tuple[Callable[[Scene], Call], int, dict[str, Any]]] = {
     "tap declined": (tap("50.00"), 200, {"status": "declined", "charged": "0.000000"}),
     "channel opened": (channel(100), 201, {"reserved": "1.000000"}),
     "channel insufficient funds": (channel(5_000), 422, {"code": "insufficient_funds"}),
+    "pass bought": (buy_pass("0.50"), 201, {}),
+    "pass not on sale": (buy_pass("0.01"), 422, {"code": "pass_not_on_sale"}),
+    "pass insufficient funds": (buy_pass("0.50", top_up=None), 422, {"code": "insufficient_funds"}),
+    "provider registered": (register_provider, 201, {"name": "Site"}),
     "task posted": (post_task("10.00"), 201, {"status": "open", "held": "1.100000"}),
     "task insufficient funds": (post_task("1.00"), 422, {"code": "insufficient_funds"}),
     "task accepted": (accept, 201, {"status": "accepted"}),

@@ -1,5 +1,7 @@
-"""Schemathesis against the app's own OpenAPI, in process over ASGI: every operation, signed
-in as a person with every role, on a platform with real ids to aim at. No answer is a 5xx,
+"""Schemathesis against the app's own OpenAPI, in process over ASGI, on SQLite and PostgreSQL:
+every operation, signed in as a person with every role, on a platform with real ids to aim
+at, positive and negative data, with every one of schemathesis's checks (the document is the
+API: statuses, content types, bodies, what is accepted and what refused). No answer is a 5xx,
 every refusal is problem+json with a stable code, and the books still balance afterwards.
 
 `make test` runs a few examples per operation; `make fuzz` (OBOLO_FUZZ=1) many more."""
@@ -16,6 +18,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import RejectedPositiveData
 
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
@@ -23,7 +27,7 @@ from obolo.ledger.check import check_ledger
 from obolo.settings import Settings
 from tests.integration.api_world import PASSWORD, bearer, cheap_hashing, populate
 
-EXAMPLES = int(os.environ.get("OBOLO_FUZZ_EXAMPLES") or (300 if os.environ.get("OBOLO_FUZZ") else 12))
+EXAMPLES = int(os.environ.get("OBOLO_FUZZ_EXAMPLES") or (300 if os.environ.get("OBOLO_FUZZ") else 4))
 ADMIN_TOKEN = "fuzz-admin-token-0123456789"
 
 
@@ -55,6 +59,59 @@ def check_answer(case, response, findings: Findings) -> None:
             findings.add(case, response, "a problem without a code")
 
 
+#: Refusals of schema-valid requests that depend on the world, not on the request's shape,
+#: so no schema can rule them out (each with why); any other refusal of valid data is a defect
+#: of the document. Only `positive_data_acceptance` is excused, and only for these codes.
+STATE_REFUSALS = {
+    "insufficient_funds": "the balance a wallet holds",
+    "amount_out_of_limits": "per-payment and daily limits, set by configuration",
+    "invalid_amount": "zero is a valid minimum or price, not a valid payment; one amount shape serves both",
+    "unknown_asset": "which assets exist is the platform's configuration",
+    "card_declined": "the card processor's answer",
+    "invalid_card": "a card number's checksum and expiry against today",
+    "invalid_iban": "an IBAN's checksum",
+    "cannot_pay_yourself": "who is calling",
+    "invalid_email": "email syntax beyond a pattern (the sign-up service checks it)",
+    "invalid_phone": "a phone number's numbering plan",
+    "weak_password": "password strength",
+    "invalid_url": "where a webhook may point (egress rules)",
+    "unknown_event_type": "the event catalogue",
+    "role_not_self_service": "which roles a person may take",
+    "over_consent_limit": "the reader's consent and caps",
+    "no_consent": "the reader's consent",
+    "invalid_channel": "a channel's signed state",
+    "invalid_pass": "a pass's signed state",
+    "invalid_view_receipt": "a provider's MAC over a view",
+    "invalid_request": "dates and cursors checked against each other and the clock",
+    "invalid_task": "a task's terms against each other and the clock",
+    "invalid_review": "which assignments a review names",
+    "invalid_answer": "what the task asks for",
+    "invalid_payout_settings": "the payout schedule and minimum against the asset",
+    "reason_required": "a rejection's reason, required by the decision chosen",
+    "idempotency_key_reused": "a key already used with another body",
+    "invalid_tap": "a tap's signature and card",
+    "invalid_terminal": "a terminal's mode against its merchant",
+    "invalid_merchant": "a merchant's kind and limits",
+    "invalid_card_uid": "a card UID's encoding",
+    "charge_id_reused": "a charge id already used",
+    "not_refundable": "a charge's age and state",
+    "tap_id_reused": "a tap id already used",
+    "invalid_code": "a one-time code sent by SMS",
+    "invalid_credentials": "who exists and their password",
+}
+
+
+def excused(case, response, failure) -> bool:
+    """Whether a failure is a positive case refused for a state the schema cannot express."""
+    if not isinstance(failure, RejectedPositiveData):
+        return False
+    try:
+        code = response.json().get("code")
+    except ValueError:
+        return False
+    return code in STATE_REFUSALS
+
+
 def fuzz_operation(platform, operation, strategy, headers, findings: Findings) -> None:
     """Send `EXAMPLES` generated cases of one operation, noting every bad answer."""
 
@@ -75,17 +132,25 @@ def fuzz_operation(platform, operation, strategy, headers, findings: Findings) -
             )
             return
         check_answer(case, response, findings)
+        try:
+            case.validate_response(response, headers=sent, transport_kwargs={"headers": sent})
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                if not excused(case, response, failure):
+                    findings.add(case, response, f"{type(failure).__name__}: {failure.title}")
 
     run()
 
 
 @pytest.mark.slow
-def test_no_operation_answers_5xx_or_refuses_without_a_code(sqlite_url, monkeypatch):
+def test_no_operation_answers_5xx_or_refuses_without_a_code(db_url, monkeypatch):
     """Generated requests (valid and invalid) to every operation never get a 5xx; every
     4xx is problem+json with a `code`; and the ledger check passes after the run."""
     monkeypatch.setenv("OBOLO_ADMIN_TOKEN", ADMIN_TOKEN)
     platform = build(
-        dataclasses.replace(Settings.from_environment(), sms_auth_token="fuzz-sms-token"), url=sqlite_url
+        dataclasses.replace(Settings.from_environment(), sms_auth_token="fuzz-sms-token"),
+        url=db_url,
+        migrate=True,
     )
     cheap_hashing(platform)
     app = create_app(platform)

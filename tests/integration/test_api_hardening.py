@@ -6,10 +6,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from obolo.adapters.db.schema import login_attempts, users
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
+from obolo.entrypoints.serving import server_options
 from obolo.ledger.check import check_ledger
 from obolo.settings import Settings
 from tests.integration.api_world import bearer, cheap_hashing, person, populate
@@ -91,3 +95,86 @@ def test_metrics_behind_a_token_refuse_a_wrong_one_as_a_problem(platform, monkey
         ok = client.get("/metrics", headers=bearer("metrics-token-0123456789"))
         assert ok.status_code == 200
         assert "obolo_http_requests" in ok.text
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen_as"),
+    [((), "127.0.0.1"), (("10.0.0.0/8",), "127.0.0.1"), (("127.0.0.1",), "203.0.113.9")],
+    ids=["no-proxy-trusted", "another-proxy-trusted", "this-proxy-trusted"],
+)
+def test_a_forwarded_address_is_believed_only_from_a_proxy_the_settings_name(platform, trusted, seen_as):
+    """`obolo serve` believes X-Forwarded-For only from the proxies OBOLO_TRUSTED_PROXIES
+    names (none by default): anyone on the host, or behind a proxy that passes the header
+    through, could otherwise pick the address their failed sign-ins count against."""
+    settings = dataclasses.replace(platform.settings, trusted_proxies=trusted)
+    config = uvicorn.Config(create_app(platform), log_config=None, **server_options(settings))
+    config.load()
+    with TestClient(config.loaded_app, client=("127.0.0.1", 50000)) as client:
+        answer = client.post(
+            "/v1/sessions",
+            json={"email": "nobody@example.com", "password": "a wrong password"},
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        )
+    assert_problem(answer, 401, "invalid_credentials")
+    with platform.engine.connect() as connection:
+        keys = connection.execute(select(login_attempts.c.key)).scalars().all()
+    assert sorted(key for key in keys if key.startswith("ip:")) == [f"ip:{seen_as}"]
+
+
+def test_trusted_proxies_come_from_the_environment(monkeypatch):
+    """OBOLO_TRUSTED_PROXIES is a comma-separated list of addresses or networks; unset, none."""
+    assert Settings.from_environment().trusted_proxies == ()
+    assert server_options(Settings.from_environment())["proxy_headers"] is False
+    monkeypatch.setenv("OBOLO_TRUSTED_PROXIES", " 10.0.0.5, 192.168.0.0/16 ,")
+    settings = Settings.from_environment()
+    assert settings.trusted_proxies == ("10.0.0.5", "192.168.0.0/16")
+    assert server_options(settings) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["10.0.0.5", "192.168.0.0/16"],
+    }
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "1234567890",
+        "password12",
+        "qwertyuiop",
+        "passwordpassword",
+        "weakweakweak",
+        "P@ssw0rd123",
+        "1q2w3e4r5t",
+    ],
+)
+def test_a_guessable_password_is_refused_at_sign_up_and_creates_nobody(client, platform, password):
+    """POST /v1/users with a common or patterned password is 422 weak_password with the
+    reason, and no account (and no money) comes of it."""
+    body = {"email": "weak@example.com", "password": password, "display_name": "Weak"}
+    answer = client.post("/v1/users", json=body)
+    assert_problem(answer, 422, "weak_password")
+    assert answer.json()["reason"] in ("common", "pattern")
+    with platform.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 0
+    assert check_ledger(platform.engine) == []
+
+
+@pytest.mark.parametrize(
+    ("email", "code"),
+    [
+        ("<b>@example.com", "invalid_email"),
+        # bidi controls are refused in every text at the edge, before the address is read
+        ("\u202eadmin@example.com", "validation_error"),
+        ("admin\u200b@example.com", "invalid_email"),
+        ("p\u0430ypal@example.com", "invalid_email"),
+    ],
+    ids=["markup", "right-to-left-override", "zero-width-space", "cyrillic-a"],
+)
+def test_an_address_with_markup_or_hidden_characters_is_refused_at_sign_up(client, platform, email, code):
+    """POST /v1/users with markup, bidi or invisible characters or a lookalike letter in the
+    email is a 422 (invalid_email, or the edge's validation_error for a bidi control), and
+    nobody is created."""
+    body = {"email": email, "password": "a long enough password", "display_name": "Sly"}
+    assert_problem(client.post("/v1/users", json=body), 422, code)
+    with platform.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 0
+    assert check_ledger(platform.engine) == []

@@ -69,6 +69,8 @@ def reading(platform, clock):
     platform.tabs.refund(reader, provider, "c3")
     platform.tabs.charge(reader, provider, "/a/10", eur("0.10"), "c10")
     platform.tabs.charge(reader, provider, "/a/11", eur("0.10"), "c11")  # settles the full tab
+    offer = {"name": "10 visits", "pattern": "/articles/*", "price": "1.00", "asset": "EUR", "visits": 10}
+    platform.paywall.set_price_rules(publisher, provider, {"prices": [], "passes": [offer]})
     platform.paywall.buy_pass(reader, provider, "/articles/*", eur("1.00"), visits=10)
     return reader, friend, publisher
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from obolo.adapters.db.engine import make_engine
 from obolo.adapters.db.migrate import upgrade
 from obolo.adapters.db.schema import api_keys, sessions, users
 from obolo.errors import NotFound, RateLimited
-from obolo.identity.errors import EmailTaken, InvalidCredentials, PhoneTaken, RoleNotSelfService, WeakPassword
+from obolo.identity.errors import InvalidCredentials, RoleNotSelfService, WeakPassword
 from obolo.identity.model import Role
 from obolo.identity.service import IdentityService
 from obolo.settings import Settings
@@ -49,12 +49,15 @@ def test_sign_up_normalizes_and_hashes(identity, ada):
     assert PASSWORD not in stored
 
 
-def test_duplicates_and_weak_passwords_are_refused(identity, ada):
-    """An email or phone already used, or a weak password, is refused with its own code."""
-    with pytest.raises(EmailTaken):
-        identity.sign_up("ada@example.com", PASSWORD, "Other")
-    with pytest.raises(PhoneTaken):
-        identity.sign_up("other@example.com", PASSWORD, "Other", "+393331234567")
+def test_a_taken_email_or_phone_makes_no_account_and_weak_passwords_are_refused(identity, ada):
+    """An email or phone already used answers like a new account but makes none (the
+    owner is told instead); a weak password is refused with its own code."""
+    for email, phone in (("ada@example.com", None), ("other@example.com", "+393331234567")):
+        answer = identity.sign_up(email, PASSWORD, "Other", phone)
+        assert (answer.email, answer.phone) == (email, phone)
+        assert answer.id != ada.id
+    with identity.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(users)).scalar_one() == 1
     with pytest.raises(WeakPassword):
         identity.sign_up("short@example.com", "short", "Short")
 
@@ -153,3 +156,19 @@ def test_operator_is_not_self_service(identity, ada):
     with pytest.raises(RoleNotSelfService):
         identity.add_role(ada.id, Role.OPERATOR)
     assert Role.OPERATOR in identity.grant_role("ada@example.com", Role.OPERATOR).roles
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["ADA@EXAMPLE.COM", "\uff21\uff24\uff21@example.com", "ada\uff20\uff45xample.com", "ada@EXAMPLE.com "],
+)
+def test_an_address_typed_another_way_is_the_same_account(identity, ada, variant):
+    """Case, width and Unicode variants of a taken address are that address: sign-up makes
+    no second account (it answers as for a new one, see the invitations tests), and sign-in
+    with the variant finds the account."""
+    twin = identity.sign_up(variant, PASSWORD, "Twin")
+    assert twin.id != ada.id
+    _, _, user = identity.sign_in(variant, PASSWORD, ADDRESS)
+    assert user.id == ada.id
+    with identity.engine.connect() as connection:
+        assert connection.execute(select(users.c.email)).scalars().all() == ["ada@example.com"]

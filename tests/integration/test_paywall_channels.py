@@ -168,10 +168,13 @@ def test_bad_channels_are_refused_and_reserve_nothing(platform, people):
 
 
 def test_a_pass_is_paid_once_to_the_provider_and_verifies_offline(platform, people):
-    """Buying 10 visits for 1.00 pays the provider 1.00 now; the token verifies with the published keys."""
+    """Buying the published 10 visits for 1.00 pays the provider 1.00 now; the token verifies
+    with the published keys."""
     from obolo.sdk.passes import PassOffer, verify_pass
 
     reader, publisher, provider_id = people
+    published = {"name": "10 visits", "pattern": "/articles/*", "price": "1.00", "asset": "EUR", "visits": 10}
+    platform.paywall.set_price_rules(publisher, provider_id, {"prices": [], "passes": [published]})
     token = platform.paywall.buy_pass(
         reader, provider_id, "/articles/*", Amount.parse("1.00", EUR), visits=10
     )

@@ -1,21 +1,20 @@
 """The gateway webhook over HTTP: signed requests only (constant-time check), XML replies,
-duplicates answered once; and the simulator page, which exists only on local runs."""
+duplicates answered once, messages without an id refused (a signed request replayed is
+the same message). The simulator page is in test_sms_simulator.py."""
 
 from __future__ import annotations
 
 import dataclasses
-import logging
+import itertools
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
-from obolo.adapters.sms_gateway import ConsoleSmsGateway
-from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.api.sms_routes import signature
 from obolo.settings import Settings
-from obolo.sms.service import SmsService
-from tests.integration.sms_helpers import ALICE, BOB, CARD, CHEAP, available, eur, sms_platform
+from tests.integration.sms_helpers import ALICE, BOB, CARD, available, eur, sms_platform
 
 TOKEN = "gateway-auth-token"
 URL = "http://testserver/v1/sms/inbound"
@@ -129,59 +128,73 @@ def test_a_signed_in_person_gets_a_link_code_for_their_phone(setup):
     assert "linked to your Obolo account" in reply.text
 
 
-# -- the simulator -------------------------------------------------------------------------
+# -- replays: a signed request sent again is the same message -------------------------------
 
 
-@pytest.fixture
-def local(sqlite_url, clock):
-    platform = build(Settings(), url=sqlite_url, clock=clock)
-    platform.identity.hasher = CHEAP
-    console = ConsoleSmsGateway()
-    platform.sms_gateway = console
-    platform.sms = SmsService(
-        platform.engine, clock, platform.wallets, console, platform.settings, hasher=CHEAP
-    )
-    alice_id = platform.identity.sign_up("a@example.com", "alice password 1", "Alice", ALICE).id
-    platform.wallets.top_up(alice_id, eur("20.00"), CARD)
-    platform.sms.register_number(alice_id, ALICE, "7391")
-    platform.identity.sign_up("b@example.com", "bob password 12", "Bob", BOB)
-    platform.sms.register_number(
-        platform.identity.sign_in("b@example.com", "bob password 12", "t")[2].id, BOB, "1357"
-    )
-    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
-        yield client, platform, alice_id
+def transfers(platform) -> int:
+    with platform.engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM ledger_transfers")).scalar_one()
 
 
-def test_simulator_talks_through_the_same_service(local):
-    """The page sends as the chosen number and shows the reply, and what was sent to that number."""
-    client, platform, alice_id = local
-    assert client.get("/sms/simulator").status_code == 200
-    page = client.post("/sms/simulator", data={"phone": ALICE, "body": f"SEND 2 {BOB}"}).text
-    assert "Send 2.00 EUR to Bo***" in page
-    page = client.post("/sms/simulator", data={"phone": ALICE, "body": "7391"}).text
-    assert "Sent 2.00 EUR" in page
-    assert "7391" not in page
-    assert available(platform, alice_id) == 18_000_000
-    bob_page = client.get("/sms/simulator", params={"phone": BOB}).text
-    assert "You received 2.00 EUR" in bob_page
-    assert "You received" not in client.get("/sms/simulator", params={"phone": ALICE}).text
+def inbound_rows(platform) -> int:
+    with platform.engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM sms_inbound")).scalar_one()
 
 
-def test_simulator_is_off_with_a_real_gateway(setup):
-    """With any gateway but the console one, the simulator does not exist."""
-    client, *_ = setup
-    assert client.get("/sms/simulator").status_code == 404
-    assert client.post("/sms/simulator", data={"phone": ALICE, "body": "BAL"}).status_code == 404
+def without_id(body, spelling):
+    """A gateway form for `body` whose message id is missing, blank, too long, or misspelt."""
+    fields = {k: v for k, v in form(body).items() if k != "MessageSid"}
+    extra = {
+        "absent": {},
+        "empty": {"MessageSid": ""},
+        "spaces": {"MessageSid": "   "},
+        "tab": {"MessageSid": "\t"},
+        "too_long": {"MessageSid": "SM" + "7" * 63},
+        "lowercase_name": {"messagesid": "SM1"},
+        "old_name_only": {"SmsSid": "SM1"},
+    }[spelling]
+    return {**fields, **extra}
 
 
-def test_the_console_gateway_never_logs_a_pin(local, capsys, caplog):
-    """A whole conversation through the console gateway leaves no PIN in the logs."""
-    client, *_ = local
-    caplog.set_level(logging.DEBUG)
-    for body in (f"SEND 2 {BOB}", "OK 7391", "PIN 7391 9753", "BAL"):
-        client.post("/sms/simulator", data={"phone": ALICE, "body": body})
-    captured = capsys.readouterr()
-    logs = captured.out + captured.err + caplog.text
-    assert "You received 2.00 EUR" in logs  # the receipt to Bob was logged
-    assert "7391" not in logs
-    assert "9753" not in logs
+@pytest.mark.parametrize(
+    "spelling", ["absent", "empty", "spaces", "tab", "too_long", "lowercase_name", "old_name_only"]
+)
+def test_a_signed_message_without_a_message_id_is_refused_and_moves_nothing(setup, spelling):
+    """A signed request without a usable MessageSid: 422 sms_message_id_required each time, no change."""
+    client, platform, alice_id, bob_id = setup
+    before = (transfers(platform), inbound_rows(platform))
+    for _ in range(3):
+        for body in (f"SEND 5 {BOB}", "2468"):
+            response = post(client, without_id(body, spelling))
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.json()["code"] == "sms_message_id_required"
+    assert (available(platform, alice_id), available(platform, bob_id)) == (20_000_000, 0)
+    assert (transfers(platform), inbound_rows(platform)) == before
+    # no send was left waiting for a PIN: the genuine PIN finds nothing to confirm
+    assert "Sent" not in post(client, form("2468", sid="SMgenuine")).text
+    assert (available(platform, alice_id), available(platform, bob_id)) == (20_000_000, 0)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        "SP" * 4,  # the captured pair replayed three more times
+        "SSSPPPP",
+        "SPSSPPSP",
+        "PSPSP",  # the PIN first: answered "nothing to confirm", and that answer is what it gets after
+    ],
+)
+def test_a_signed_send_and_pin_replayed_any_number_of_times_pay_at_most_once(setup, order):
+    """A captured signed SEND and PIN replayed in any order and count pay at most once (once if SEND led)."""
+    client, platform, alice_id, bob_id = setup
+    send, pin = form(f"SEND 5 {BOB}", sid="SMsend"), form("2468", sid="SMpin")
+    counts = [transfers(platform)]
+    for step in order:
+        assert post(client, send if step == "S" else pin).status_code == 200
+        counts.append(transfers(platform))
+    paid = order.index("S") < order.index("P")
+    moves = [after - before for before, after in itertools.pairwise(counts) if after != before]
+    assert len(moves) == (1 if paid else 0)  # the ledger moved at one step only
+    expected = (15_000_000, 5_000_000) if paid else (20_000_000, 0)
+    assert (available(platform, alice_id), available(platform, bob_id)) == expected

@@ -187,16 +187,18 @@ def test_payment_by_phone_number_reaches_the_owner(wallets, alice, bob):
 @pytest.mark.parametrize(
     ("to", "amount", "error"),
     [
-        ("nobody@example.com", "1.00", RecipientNotFound),
-        ("+15555550100", "1.00", RecipientNotFound),
+        ("+15555550100", "1.00", RecipientNotFound),  # not a number that exists
         ("not-an-id", "1.00", RecipientNotFound),
+        ("nobody@example", "1.00", RecipientNotFound),  # not an email address
+        ("0190a3d2-0000-7000-8000-000000000000", "1.00", RecipientNotFound),  # an id nobody has
         ("alice@example.com", "1.00", CannotPayYourself),
         ("bob@example.com", "9.00", InsufficientFunds),
         ("bob@example.com", "1000.000001", AmountOutOfLimits),
     ],
 )
 def test_bad_payments_move_nothing(wallets, alice, bob, to, amount, error):
-    """Unknown recipients, paying yourself, too little money, too much: refused, nothing moved."""
+    """A `to` that names nobody, paying yourself, too little money, too much: refused, nothing
+    moved. (A valid email or number without an account is invited: see test_invitations.)"""
     wallets.top_up(alice, eur("5.00"), GOOD_CARD)
     before = ledger_totals(wallets)
     with pytest.raises(error):

@@ -45,13 +45,16 @@ def test_pages_carry_a_content_security_policy_without_inline_scripts(page_brows
         assert " on" + "click=" not in page.text
 
 
-def test_sign_up_sets_an_http_only_same_site_cookie_and_opens_the_wallet(browser, platform):
-    """A new person is signed in at once with an HttpOnly, SameSite=Lax session cookie."""
+def test_sign_up_signs_nobody_in_and_sign_in_sets_an_http_only_same_site_cookie(browser, platform):
+    """Sign-up leads to the sign-in page with no session (it answers a taken address alike);
+    signing in sets an HttpOnly, SameSite=Lax session cookie."""
     answer = browser.submit(
         "/signup", "/signup", {"email": "ann@example.com", "password": PASSWORD, "display_name": "Ann"}
     )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/signin?new=1")
+    assert "obolo_session" not in answer.headers.get("set-cookie", "")
+    answer = browser.submit("/signin", "/signin", {"email": "ann@example.com", "password": PASSWORD})
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/wallet"
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("obolo_session="))
     assert "HttpOnly" in cookie
     assert "samesite=lax" in cookie.lower()
@@ -66,9 +69,10 @@ def test_the_session_cookie_is_secure_over_https(page_platform):
     """Over https the session cookie is marked Secure."""
     page_browser = Browser(page_platform)
     page_browser.client.base_url = "https://testserver"
-    answer = page_browser.submit(
+    page_browser.submit(
         "/signup", "/signup", {"email": "sec@example.com", "password": PASSWORD, "display_name": "Sec"}
     )
+    answer = page_browser.submit("/signin", "/signin", {"email": "sec@example.com", "password": PASSWORD})
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("obolo_session="))
     assert "Secure" in cookie
 
@@ -97,15 +101,54 @@ def test_a_refused_sign_up_shows_the_error_next_to_its_field_and_creates_nobody(
         assert connection.exec_driver_sql("SELECT count(*) FROM users").scalar_one() == 0
 
 
-def test_an_email_that_is_taken_is_refused_beside_the_email(browser, platform):
-    """Signing up twice with one email is refused at the email field."""
+@pytest.mark.parametrize(
+    ("password", "english", "italian"),
+    [
+        ("1234567890", "one of the most common passwords", "una delle password più comuni"),
+        ("qwertyuiop", "one of the most common passwords", "una delle password più comuni"),
+        ("passwordpassword", "repeats and sequences", "ripetizioni e sequenze"),
+        ("weakweakweak", "repeats and sequences", "ripetizioni e sequenze"),
+        ("ann.bell@example.com", "your email address or your name", "della tua email o del tuo nome"),
+    ],
+)
+def test_a_guessable_password_is_refused_with_its_reason_in_the_pages_language(
+    browser, platform, password, english, italian
+):
+    """Common, patterned and personal passwords are refused on the sign-up page, saying why in
+    English or Italian, and nobody is created."""
+    values = {"email": "ann.bell@example.com", "password": password, "display_name": "Ann Bell"}
+    answer = browser.submit("/signup", "/signup", values, headers={"accept-language": "en"})
+    assert answer.status_code == 422
+    assert errors_on(answer.text) == ["password"]
+    assert english in answer.text
+    answer = browser.submit("/signup", "/signup", values, headers={"accept-language": "it"})
+    assert answer.status_code == 422
+    assert italian in answer.text.replace("&#39;", "'")
+    with platform.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM users").scalar_one() == 0
+
+
+def test_a_taken_email_gets_the_same_page_as_a_new_one_and_no_account(browser, platform):
+    """Signing up with someone's email answers exactly as a new sign-up does; no account is
+    made and signing in with the password given fails."""
     browser.sign_up("dup@example.com")
+    new = Browser(platform).submit(
+        "/signup", "/signup", {"email": "new@example.com", "password": PASSWORD, "display_name": "New"}
+    )
     other = Browser(platform)
     answer = other.submit(
-        "/signup", "/signup", {"email": "dup@example.com", "password": PASSWORD, "display_name": "Again"}
+        "/signup",
+        "/signup",
+        {"email": "dup@example.com", "password": "another password!", "display_name": "X"},
     )
-    assert answer.status_code == 422
-    assert errors_on(answer.text) == ["email"]
+    assert (answer.status_code, answer.headers["location"]) == (new.status_code, new.headers["location"])
+    assert sorted(answer.cookies.keys()) == sorted(new.cookies.keys())
+    refused = other.submit(
+        "/signin", "/signin", {"email": "dup@example.com", "password": "another password!"}
+    )
+    assert refused.status_code == 401
+    with platform.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM users").scalar_one() == 2
 
 
 def test_sign_in_with_a_wrong_password_says_so_and_sets_no_session(browser, platform):

@@ -12,8 +12,10 @@ import uuid
 import pytest
 
 from obolo.identity.model import Role
+from obolo.mail.outbox import deliver_emails
 from obolo.money import EUR, Amount
 from obolo.wallets.model import PlatformAccount
+from tests.fakes import FakeEmailGateway
 from tests.web_support import (
     CARD,
     Browser,
@@ -88,7 +90,46 @@ def test_sending_through_the_form_moves_exactly_a_tenth_of_a_cent(ann, bob, plat
     assert answer.status_code == 303
     assert available(platform, ann.user_id) == 999_000
     assert available(platform, bob.user_id) == 1_000
-    assert "Sent €0.001 to Bob." in ann.get(answer.headers["location"]).text
+    assert "Sent €0.001." in ann.get(answer.headers["location"]).text
+
+
+def test_sending_to_an_address_with_or_without_an_account_looks_the_same(ann, bob, platform):
+    """The form's answer and the notice after it are the same whether the email has an
+    account or not (money to one without is held for them): the page tells nobody who has one."""
+    top_up_form(ann, "2.00")
+    pages = []
+    for to in ("bob@example.com", "nobody@example.com"):
+        answer = ann.submit("/wallet", "/wallet/send", {"to": to, "amount": "0.50", "asset": "EUR"})
+        assert answer.status_code == 303
+        page = ann.get(answer.headers["location"])
+        assert page.status_code == 200
+        pages.append(re.findall(r'role="status"[^>]*>([^<]*)<', page.text))
+    assert pages[0] == pages[1] == ["Sent €0.50."]
+    assert available(platform, ann.user_id) == 1_000_000
+    assert available(platform, bob.user_id) == 500_000
+
+
+def test_money_sent_before_joining_is_claimed_on_the_wallet_page_with_the_mailed_code(ann, platform):
+    """An address paid before it had an account: after sign-up, the code mailed to it moves
+    the money into the wallet from the wallet page; a wrong code is refused beside the field
+    and moves nothing."""
+    platform.email_gateway = FakeEmailGateway()
+    top_up_form(ann, "2.00")
+    ann.submit("/wallet", "/wallet/send", {"to": "carol@example.com", "amount": "0.75", "asset": "EUR"})
+    deliver_emails(platform.engine, platform.email_gateway, platform.clock)
+    (mail,) = [body for _subject, body in platform.email_gateway.to("carol@example.com")]
+    code = re.search(r"\b([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})\b", mail).group(1)
+    carol = Browser(platform)
+    carol.user_id = carol.sign_up("carol@example.com", "Carol")
+    before = money_snapshot(platform)
+    wrong = carol.submit("/wallet", "/wallet/claim", {"code": "AAAA-BBBB-CCCC-DDDD"})
+    assert wrong.status_code == 422
+    assert errors_on(wrong.text) == ["code"]
+    assert money_snapshot(platform) == before
+    claimed = carol.submit("/wallet", "/wallet/claim", {"code": code})
+    assert claimed.status_code == 303
+    assert "Money waiting for you is in your wallet." in carol.get(claimed.headers["location"]).text
+    assert available(platform, carol.user_id) == 750_000
 
 
 def test_sending_to_a_phone_number_reaches_its_owner(ann, bob, platform):
@@ -105,7 +146,7 @@ def test_sending_to_a_phone_number_reaches_its_owner(ann, bob, platform):
     ("action", "values", "field"),
     [
         ("/wallet/send", {"to": "bob@example.com", "amount": "50.00"}, "amount"),  # more than held
-        ("/wallet/send", {"to": "nobody@example.com", "amount": "1.00"}, "to"),
+        ("/wallet/send", {"to": "nobody at example", "amount": "1.00"}, "to"),  # neither email nor phone
         ("/wallet/send", {"to": "ann@example.com", "amount": "1.00"}, "to"),  # oneself
         ("/wallet/send", {"to": "", "amount": "1.00"}, "to"),
         ("/wallet/send", {"to": "bob@example.com", "amount": "1.0000001"}, "amount"),

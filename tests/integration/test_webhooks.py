@@ -106,7 +106,7 @@ def test_delivery_gives_up_after_the_last_attempt(hooks, clock, owner):
 
 
 def test_network_errors_count_as_failed_attempts(hooks, clock, owner):
-    """A connection error is recorded with its reason and retried."""
+    """A connection error is recorded, saying only that, and retried."""
     endpoint, _ = hooks.create_endpoint(owner, "https://example.com/hooks", ["*"])
     emit(hooks, owner)
 
@@ -116,7 +116,7 @@ def test_network_errors_count_as_failed_attempts(hooks, clock, owner):
     deliver_due(hooks.engine, hooks.secrets, clock, httpx.Client(transport=httpx.MockTransport(refuse)))
     (delivery,) = hooks.deliveries(owner, endpoint.id)
     assert delivery.status == "pending"
-    assert "ConnectError" in delivery.attempts[0].error
+    assert delivery.attempts[0].error == "connection failed"
 
 
 def test_an_event_in_a_rolled_back_transaction_never_existed(hooks, owner):
@@ -167,7 +167,10 @@ def test_concurrent_workers_never_send_one_delivery_twice(hooks, owner):
     with ThreadPoolExecutor(max_workers=4) as pool:
         done = sum(
             pool.map(
-                lambda _: deliver_due(hooks.engine, hooks.secrets, hooks.clock, client, limit=5), range(16)
+                lambda _: deliver_due(
+                    hooks.engine, hooks.secrets, hooks.clock, client, limit=5, per_endpoint=5
+                ),
+                range(16),
             )
         )
     assert done == 40

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import httpx
 import pytest
@@ -29,6 +30,7 @@ from obolo.sdk.paywall import (
     decode_header,
     encode_header,
 )
+from obolo.sdk.proofs import prove_reread
 from obolo.settings import Settings
 from obolo.wallets.errors import InsufficientFunds
 from tests.factories import checked_platform
@@ -70,9 +72,9 @@ def rows(platform, table) -> int:
 
 
 def serve(
-    middleware: PaywallMiddleware, path: str, receipt: str, scheme: str = CHARGE_SCHEME
+    middleware: PaywallMiddleware, path: str, receipt: str, scheme: str = CHARGE_SCHEME, proof=None
 ) -> httpx.Response:
-    header = encode_header({"scheme": scheme, "receipt": receipt})
+    header = encode_header({"scheme": scheme, "receipt": receipt} | ({"proof": proof} if proof else {}))
 
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=middleware)
@@ -195,7 +197,8 @@ def test_anonymous_tab_stops_at_the_limit(platform, people):
 
 def test_anonymous_receipt_opens_the_page(platform, people):
     """A trial charge is an ordinary platform-signed charge receipt: the provider serves it
-    offline, once, and answers a read-again token for that page."""
+    offline, once, and answers a read-again token for that page, which opens it again with
+    its holder's proof and not without."""
     _, _, provider_id = people
     offer = platform.widget.offer(provider_id, "/articles/9", "0.10", "EUR", SITE)
     _, payment = platform.anonymous.pay(None, offer, "a1")
@@ -203,8 +206,11 @@ def test_anonymous_receipt_opens_the_page(platform, people):
     response = serve(middleware, "/articles/9", payment.receipt)
     assert response.text == "the article"
     assert serve(middleware, "/articles/9", payment.receipt).status_code == 402  # once only
-    reread = decode_header(response.headers["payment-response"])["receipt"]
-    assert serve(middleware, "/articles/9", reread, RECEIPT_SCHEME).text == "the article"
+    answer = decode_header(response.headers["payment-response"])
+    reread = answer["receipt"]
+    assert serve(middleware, "/articles/9", reread, RECEIPT_SCHEME).status_code == 402
+    proof = prove_reread(answer["receipt_key"], "/articles/9", int(time.time()))
+    assert serve(middleware, "/articles/9", reread, RECEIPT_SCHEME, proof).text == "the article"
 
 
 def test_cookie_token_is_signed(platform):

@@ -4,6 +4,7 @@ refused across restarts, charge only on delivery."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -12,11 +13,21 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from obolo.sdk.passes import Pass, PassOffer
-from obolo.sdk.paywall import PASS_SCHEME, SCHEME, PaywallMiddleware, Price, decode_header, encode_header
+from obolo.sdk.paywall import (
+    PASS_SCHEME,
+    RECEIPT_SCHEME,
+    SCHEME,
+    PaywallMiddleware,
+    Price,
+    decode_header,
+    encode_header,
+)
 from obolo.sdk.payword import Certificate, HashChain, b64
+from obolo.sdk.proofs import prove_capped, prove_reread, public_key_text
 
 KEY = Ed25519PrivateKey.generate()
 KEYS = {"k1": KEY.public_key()}
+READER = Ed25519PrivateKey.generate()
 
 
 async def page(request):
@@ -41,17 +52,16 @@ def channel(provider="mag", price=1_000, length=10):
     return chain, cert.encode(cert.sign(KEY))
 
 
-def get(app, path, chain=None, certificate=None, index=None, token=None):
+def get(app, path, chain=None, certificate=None, index=None, token=None, proof=None):
     headers = {}
     if chain is not None:
-        headers["Payment"] = encode_header(
-            {
-                "scheme": SCHEME,
-                "certificate": certificate,
-                "index": index,
-                "token": b64(token or chain.token(index)),
-            }
-        )
+        payment = {
+            "scheme": SCHEME,
+            "certificate": certificate,
+            "index": index,
+            "token": b64(token or chain.token(index)),
+        }
+        headers["Payment"] = encode_header(payment | ({"proof": proof} if proof is not None else {}))
 
     async def call():
         async with httpx.AsyncClient(
@@ -211,58 +221,57 @@ def test_the_wsgi_twin_applies_the_same_rules(tmp_path):
     assert call(1)[0].startswith("402")
 
 
+def reader_channel(reader=READER, length=20):
+    """A channel whose certificate names the reader's key, as PayingClient opens them."""
+    chain = HashChain.generate(length)
+    cert = Certificate(
+        "ch1", "mag", "EUR", 1_000, length, b64(chain.root), 2**40, "k1", payer="reader-1",
+        reader_key=public_key_text(reader),
+    )  # fmt: skip
+    return chain, cert, cert.encode(cert.sign(KEY))
+
+
 def test_a_reader_past_the_daily_cap_pays_exactly_the_cap(tmp_path):
     """Price 1,000, daily cap 5,000: eight pages cost 5,000; the next day charging resumes."""
     now = [1_800_000_000.0]
-    app = Starlette(routes=[Route("/a/{n}", page)])
-    capped_site = PaywallMiddleware(
-        app, provider_id="mag", prices=[Price("/a/*", 1_000, daily_cap=5_000)], keys=KEYS,
-        server="http://obolo", store=tmp_path / "c.db", clock=lambda: now[0],
-    )  # fmt: skip
-    chain = HashChain.generate(20)
-    cert = Certificate("ch1", "mag", "EUR", 1_000, 20, b64(chain.root), 2**40, "k1", payer="reader-1")
-    certificate = cert.encode(cert.sign(KEY))
+    capped = capped_site(tmp_path, now, cap=5_000)
+    chain, cert, certificate = reader_channel()
     index = 1
     for n in range(8):
-        response = get(capped_site, f"/a/{n}", chain, certificate, index)
+        proof = prove_capped(READER, cert, f"/a/{n}", int(now[0]))
+        response = get(capped, f"/a/{n}", chain, certificate, index, proof=proof)
         assert response.status_code == 200
         if not decode_header(response.headers["Payment-Response"]).get("capped"):
             index += 1
-    assert capped_site.book.earned() == {"EUR": 5_000}
+    assert capped.book.earned() == {"EUR": 5_000}
     now[0] += 86_400
-    assert get(capped_site, "/a/9", chain, certificate, index).status_code == 200
-    assert capped_site.book.earned() == {"EUR": 6_000}
+    assert get(capped, "/a/9", chain, certificate, index).status_code == 200
+    assert capped.book.earned() == {"EUR": 6_000}
 
 
 def test_paid_once_read_again_until_the_receipt_expires(tmp_path):
-    """A paid page's receipt reopens that page free for a day, not another page, not after."""
-    from obolo.sdk.paywall import RECEIPT_SCHEME
-
+    """A paid page's receipt, with its holder's proof, reopens that page free for a day, not
+    another page, not after."""
     now = [1_800_000_000.0]
     app = Starlette(routes=[Route("/a/{n}", page)])
-    reread = PaywallMiddleware(
+    again = PaywallMiddleware(
         app, provider_id="mag", prices=[Price("/a/*", 1_000)], keys=KEYS, server="http://obolo",
         store=tmp_path / "r.db", clock=lambda: now[0],
     )  # fmt: skip
     chain, certificate = channel()
-    receipt = decode_header(get(reread, "/a/1", chain, certificate, 1).headers["Payment-Response"])["receipt"]
+    answer = decode_header(get(again, "/a/1", chain, certificate, 1).headers["Payment-Response"])
+    receipt, key = answer["receipt"], answer["receipt_key"]
 
-    def with_receipt(path, token):
-        async def call():
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=reread), base_url="http://s"
-            ) as client:
-                header = encode_header({"scheme": RECEIPT_SCHEME, "receipt": token})
-                return await client.get(path, headers={"Payment": header})
-
-        return asyncio.run(call())
+    def with_receipt(path, token, proof_for=None):
+        proof = prove_reread(key, proof_for or path, int(now[0]))
+        return reread(again, path, {"receipt": token, "proof": proof})
 
     assert with_receipt("/a/1", receipt).status_code == 200
     assert with_receipt("/a/2", receipt).json()["refused"] == "receipt_invalid"
     assert with_receipt("/a/1", receipt[:-2] + "xx").json()["refused"] == "receipt_invalid"
     now[0] += 24 * 3600 + 1
     assert with_receipt("/a/1", receipt).status_code == 402
-    assert reread.book.earned() == {"EUR": 1_000}
+    assert again.book.earned() == {"EUR": 1_000}
 
 
 def test_only_used_up_or_expiring_channels_are_closed_for_claims(tmp_path):
@@ -291,3 +300,114 @@ def test_a_channel_near_its_expiry_is_closed_and_refuses_further_payments(tmp_pa
     assert claim["index"] == 1
     assert get(app, "/a/2", chain, certificate, 2).json()["refused"] == "closed"
     assert app.book.unclaimed() == [claim]  # still to send: closing is not claiming
+
+
+def capped_site(tmp_path, now, cap=3_000) -> PaywallMiddleware:
+    app = Starlette(routes=[Route("/a/{n}", page)])
+    return PaywallMiddleware(
+        app, provider_id="mag", prices=[Price("/a/*", 1_000, daily_cap=cap)], keys=KEYS,
+        server="http://obolo", store=tmp_path / "c.db", clock=lambda: now[0],
+    )  # fmt: skip
+
+
+def test_past_the_cap_a_captured_certificate_alone_opens_nothing(tmp_path):
+    """The certificate travels in every payment header: past the cap, a stranger sending it
+    with any index and token gets 402, and nothing is earned."""
+    now = [1_800_000_000.0]
+    capped = capped_site(tmp_path, now)
+    chain = HashChain.generate(20)
+    cert = Certificate("ch1", "mag", "EUR", 1_000, 20, b64(chain.root), 2**40, "k1", payer="reader-1")
+    certificate = cert.encode(cert.sign(KEY))
+    for index in (1, 2, 3):
+        assert get(capped, f"/a/{index}", chain, certificate, index).status_code == 200
+    for index, token in ((4, b"\0" * 32), (999, b"x" * 32), (1, chain.token(1))):
+        stranger = get(capped, "/a/9", chain, certificate, index, token=token)
+        assert stranger.status_code == 402, (index, stranger.text)
+    assert capped.book.earned() == {"EUR": 3_000}
+
+
+def reread(app, path, payload):
+    async def call():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as client:
+            return await client.get(
+                path, headers={"Payment": encode_header({"scheme": RECEIPT_SCHEME, **payload})}
+            )
+
+    return asyncio.run(call())
+
+
+def test_a_captured_read_again_receipt_alone_opens_nothing(tmp_path):
+    """A read-again receipt travels in request headers: on its own, without the reader's
+    proof, it opens nothing."""
+    app = site(tmp_path / "p.db")
+    chain, certificate = channel()
+    receipt = decode_header(get(app, "/a/1", chain, certificate, 1).headers["Payment-Response"])["receipt"]
+    assert reread(app, "/a/1", {"receipt": receipt}).status_code == 402
+
+
+def test_past_the_cap_only_the_readers_fresh_proof_for_that_page_opens_it(tmp_path):
+    """At and past the cap a view needs the reader's signature, for that page, recent, once:
+    no proof, another key's, the reader's for another page, a used or a stale one, or a
+    channel naming no reader key get 402 with the reason; the reader's own opens the page
+    for nothing."""
+    now = [1_800_000_000.0]
+    capped = capped_site(tmp_path, now)
+    chain, cert, certificate = reader_channel()
+    at = int(now[0])
+    for index in (1, 2, 3):
+        proof = prove_capped(READER, cert, f"/a/{index}", at)
+        assert get(capped, f"/a/{index}", chain, certificate, index, proof=proof).status_code == 200
+
+    def refused(path, proof, index=4, cert_token=certificate):
+        answer = get(capped, path, chain, cert_token, index, token=b"\0" * 32, proof=proof)
+        assert answer.status_code == 402, answer.text
+        return answer.json()["refused"]
+
+    mine = prove_capped(READER, cert, "/a/4", at)
+    assert refused("/a/4", None) == "capped_proof_required"
+    assert refused("/a/4", prove_capped(Ed25519PrivateKey.generate(), cert, "/a/4", at)) == "bad_proof"
+    assert refused("/a/5", mine) == "bad_proof"  # the reader's proof, for another page
+    assert refused("/a/4", {**mine, "at": at + 1}) == "bad_proof"
+    assert refused("/a/4", prove_capped(READER, cert, "/a/4", at - 3_600)) == "expired"
+    assert refused("/a/4", {"at": "now", "nonce": "n"}) == "malformed"
+    served = get(capped, "/a/4", chain, certificate, 999, token=b"x" * 32, proof=mine)
+    assert served.status_code == 200
+    assert decode_header(served.headers["Payment-Response"]) == {
+        "channel": "ch1",
+        "capped": True,
+        "paid": "0",
+    }
+    assert refused("/a/4", mine) == "proof_used"  # captured on its way: opens nothing again
+    past = prove_capped(READER, cert, "/a/6", at)
+    assert get(capped, "/a/6", chain, certificate, 4, proof=past).status_code == 200
+    assert refused("/a/7", None) == "capped_proof_required"
+    keyless = Certificate("ch2", "mag", "EUR", 1_000, 20, b64(chain.root), 2**40, "k1", payer="reader-1")
+    assert refused("/a/7", mine, cert_token=keyless.encode(keyless.sign(KEY))) == "capped_proof_required"
+    assert capped.book.earned() == {"EUR": 3_000}
+
+
+def test_a_read_again_receipt_opens_its_page_only_with_its_holders_fresh_proof(tmp_path):
+    """A captured receipt, with no proof, a proof by another key, one for another page, a
+    used or a stale one, gets 402; the holder's fresh proof opens the page, once per proof."""
+    app = site(tmp_path / "p.db")
+    chain, certificate = channel()
+    answer = decode_header(get(app, "/a/1", chain, certificate, 1).headers["Payment-Response"])
+    receipt, key = answer["receipt"], answer["receipt_key"]
+    at = int(time.time())
+
+    def refused(path, proof):
+        response = reread(app, path, {"receipt": receipt, "proof": proof})
+        assert response.status_code == 402, response.text
+        return response.json()["refused"]
+
+    mine = prove_reread(key, "/a/1", at)
+    assert refused("/a/1", None) == "bad_proof"
+    assert refused("/a/1", prove_reread(b64(b"k" * 32), "/a/1", at)) == "bad_proof"
+    assert refused("/a/1", prove_reread(key, "/a/2", at)) == "bad_proof"
+    assert refused("/a/1", prove_reread(key, "/a/1", at - 3_600)) == "expired"
+    assert reread(app, "/a/1", {"receipt": receipt, "proof": mine}).text == "paid content"
+    assert refused("/a/1", mine) == "proof_used"
+    assert (
+        reread(app, "/a/1", {"receipt": receipt, "proof": prove_reread(key, "/a/1", at)}).status_code == 200
+    )
+    assert app.book.earned() == {"EUR": 1_000}

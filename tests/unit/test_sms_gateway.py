@@ -9,7 +9,10 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsNotSent
+from obolo.adapters.sms_gateway import ConsoleSmsGateway, HttpSmsGateway, SmsNotSent, UnconfiguredSmsGateway
+from obolo.bootstrap import sms_gateway_for
+from obolo.entrypoints.demo import demo_status
+from obolo.settings import Settings
 
 URL = "https://gateway.example/Accounts/AC1/Messages.json"
 
@@ -69,3 +72,44 @@ def test_the_console_gateway_logs_no_sign_in_code():
         console.send("+393331234567", "Obolo: 042917 is your code to sign in on the web.")
     assert "042917" not in repr(logs)
     assert console.sent_to("+393331234567") == ["Obolo: 042917 is your code to sign in on the web."]
+
+
+GATEWAY_URL = "https://gateway.example/Accounts/AC1/Messages.json"
+
+
+@pytest.mark.parametrize(
+    ("settings", "kind", "said"),
+    [
+        (Settings(), UnconfiguredSmsGateway, "outbound SMS: not sent"),
+        (Settings(sms_auth_token="t"), UnconfiguredSmsGateway, "outbound SMS: not sent"),
+        (Settings(sms_gateway_url=GATEWAY_URL), UnconfiguredSmsGateway, "outbound SMS: not sent"),
+        (Settings(demo=True), ConsoleSmsGateway, "outbound SMS: printed to the log (demo)"),
+        (
+            Settings(demo=True, sms_auth_token="t"),
+            ConsoleSmsGateway,
+            "outbound SMS: printed to the log (demo)",
+        ),
+        (
+            Settings(sms_gateway_url=GATEWAY_URL, sms_auth_token="t"),
+            HttpSmsGateway,
+            "outbound SMS: sent through",
+        ),
+        (
+            Settings(demo=True, sms_gateway_url=GATEWAY_URL, sms_auth_token="t"),
+            HttpSmsGateway,
+            "outbound SMS: sent through",
+        ),
+    ],
+)
+def test_only_a_demo_prints_texts_and_start_up_says_where_they_go(settings, kind, said):
+    """The console gateway is a demo's; elsewhere without a gateway nothing is sent; start-up says which."""
+    gateway = sms_gateway_for(settings)
+    assert type(gateway) is kind
+    assert any(line.startswith(said) for line in demo_status(settings)), demo_status(settings)
+
+
+def test_without_a_gateway_a_text_is_not_sent_printed_or_kept():
+    """Outside a demo with no gateway, a text is SmsNotSent (the outbox keeps it) and nothing is logged."""
+    with capture_logs() as logs, pytest.raises(SmsNotSent):
+        UnconfiguredSmsGateway().send("+393331234567", "Obolo: 042917 is your code to sign in on the web.")
+    assert logs == []

@@ -1,8 +1,10 @@
 """Sending text messages: the `SmsGateway` port and its adapters.
 
-    SmsGateway            send(to, body) -> the gateway's message id; raises SmsNotSent
-    ├── HttpSmsGateway    the common gateway REST form: POST To/From/Body, basic auth
-    └── ConsoleSmsGateway logs each message and keeps the last few for the local simulator
+    SmsGateway                 send(to, body) -> the gateway's message id; raises SmsNotSent
+    ├── HttpSmsGateway         the common gateway REST form: POST To/From/Body, basic auth
+    ├── ConsoleSmsGateway      demos only: logs each message, keeps the last few for the simulator
+    └── UnconfiguredSmsGateway no gateway and no demo: every message is SmsNotSent (kept in
+                               the outbox), so no one's texts end up in logs or memory
 
 Message bodies never carry a PIN (the sms service does not put one in); a sign-in code, the
 one secret we do send, is masked in the console gateway's log line (any run of six digits).
@@ -20,6 +22,7 @@ from typing import Protocol
 import httpx
 import structlog
 
+from obolo.adapters.egress import EgressGuard
 from obolo.adapters.ids import new_id
 
 log = structlog.get_logger("obolo.sms")
@@ -36,7 +39,8 @@ class SmsGateway(Protocol):
 
 class HttpSmsGateway:
     """Form POST to `url` (e.g. https://api.gateway.example/Accounts/<id>/Messages.json)
-    with basic auth; any 2xx is accepted."""
+    with basic auth; any 2xx is accepted. Without a client of its own it goes through the
+    egress guard (a gateway at an internal address must be allowed by name)."""
 
     def __init__(
         self, url: str, user: str, token: str, sender: str, client: httpx.Client | None = None
@@ -44,7 +48,7 @@ class HttpSmsGateway:
         self.url = url
         self.auth = (user, token)
         self.sender = sender
-        self.client = client or httpx.Client(timeout=10.0, follow_redirects=False)
+        self.client = client or EgressGuard().client(timeout=10.0)
 
     def send(self, to: str, body: str) -> str:
         try:
@@ -86,3 +90,12 @@ class ConsoleSmsGateway:
         """What was sent to `phone`, oldest first."""
         with self._lock:
             return [m.body for m in self._sent if m.to == phone]
+
+
+class UnconfiguredSmsGateway:
+    """What a server outside a demo has until OBOLO_SMS_GATEWAY_URL is set: nothing is sent,
+    printed or kept. The sms outbox retries (a gateway configured later delivers); a sign-in
+    code is simply not sent."""
+
+    def send(self, to: str, body: str) -> str:
+        raise SmsNotSent("no SMS gateway is configured (OBOLO_SMS_GATEWAY_URL)")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from dataclasses import replace
 
 import typer
 
@@ -20,6 +22,8 @@ app.command()(reconcile)
 ledger_app.command("adjust")(adjust_wallet)
 
 DB_HELP = "Database URL (default: OBOLO_DATABASE_URL, else sqlite:///obolo.db)."
+#: `serve --demo` without OBOLO_EGRESS_ALLOW: webhooks may go to a receiver on this machine.
+DEMO_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
 
 
 @app.command()
@@ -65,7 +69,12 @@ def serve(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
-    demo: bool = typer.Option(False, "--demo", help="Create demo people, wallets and payments if missing."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="A local demo: create demo people, wallets and payments if missing, print texts to the "
+        "log and serve the SMS simulator (unless OBOLO_SMS_AUTH_TOKEN is set). Never for real money.",
+    ),
     magazine_port: int | None = typer.Option(
         None,
         "--magazine-port",
@@ -77,6 +86,7 @@ def serve(
     """Serve the API. On SQLite, migrations are applied on start; on PostgreSQL run
     `obolo db upgrade` first. With --workers N, N API processes share the port and no
     jobs run in them: start `obolo worker` beside them."""
+    import dataclasses
     from pathlib import Path
 
     import uvicorn
@@ -85,10 +95,18 @@ def serve(
     from obolo.adapters.db.migrate import current_revision, head_revision
     from obolo.bootstrap import build
     from obolo.entrypoints.api.app import create_app
-    from obolo.entrypoints.demo import seed_demo
+    from obolo.entrypoints.demo import demo_status, seed_demo
     from obolo.entrypoints.logs import configure
+    from obolo.entrypoints.serving import server_options
+    from obolo.settings import Settings
 
+    if demo and workers > 1:
+        # The demo's texts live in one process's memory: another process's simulator would
+        # not show them. Demo mode is never switched on by the environment either.
+        typer.echo("--demo runs in one process: leave out --workers", err=True)
+        raise typer.Exit(2)
     configure(json=True)
+    settings = dataclasses.replace(Settings.from_environment(), demo=demo)
     url = database_url(db)
     engine = make_engine(url)
     if not is_sqlite(engine) and current_revision(engine) != head_revision():
@@ -100,12 +118,23 @@ def serve(
             from obolo.adapters.db.migrate import upgrade
 
             upgrade(make_engine(url))  # once, here, not racing in every process
+        for line in demo_status(settings):
+            typer.echo(line)
         serve_processes(url, host, port, workers)
         return
-    platform = build(url=url)
+    if demo and "OBOLO_EGRESS_ALLOW" not in os.environ:
+        # the demo's webhooks may go to a receiver on this machine; never without --demo
+        settings = replace(settings, egress_allow=DEMO_EGRESS_ALLOW)
+    if settings.egress_allow:
+        typer.echo(
+            f"outbound requests (webhooks, SMS) may reach these internal hosts: {settings.egress_allow}"
+        )
+    platform = build(settings, url=url)
     if demo:
         for line in seed_demo(platform):
             typer.echo(line)
+    for line in demo_status(settings):
+        typer.echo(line)
     from obolo.entrypoints.workers import start_in_background
 
     stop = start_in_background(platform) if jobs else threading.Event()
@@ -117,7 +146,14 @@ def serve(
         )
     typer.echo(f"obolo serving {url.split('@')[-1]} on http://{host}:{port} (API docs at /docs)")
     try:
-        uvicorn.run(create_app(platform), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(
+            create_app(platform),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            **server_options(platform.settings),
+        )
     finally:
         stop.set()
 
@@ -129,6 +165,9 @@ def serve_processes(url: str, host: str, port: int, workers: int) -> None:
     import tempfile
 
     import uvicorn
+
+    from obolo.entrypoints.serving import server_options
+    from obolo.settings import Settings
 
     os.environ["OBOLO_DATABASE_URL"] = url
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="obolo-metrics-"))
@@ -143,6 +182,7 @@ def serve_processes(url: str, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="info",
         access_log=False,
+        **server_options(Settings.from_environment()),
     )
 
 
@@ -163,12 +203,10 @@ def worker(
     platform = build(url=db, migrate=False)
     stop = threading.Event()
     if once:
-        import httpx
-
-        from obolo.entrypoints.workers import platform_jobs
+        from obolo.entrypoints.workers import outbound_client, platform_jobs
         from obolo.jobs.service import JobRunner
 
-        with httpx.Client(timeout=5.0) as client:
+        with outbound_client(platform) as client:
             ran = JobRunner(platform.engine, platform.clock, platform_jobs(platform, client)).run_due()
         for name, items, error in ran:
             typer.echo(f"{name}: {'failed: ' + str(error) if error else f'{items} item(s)'}")

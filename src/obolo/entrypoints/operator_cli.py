@@ -141,6 +141,7 @@ def adjust_wallet(
 
     from obolo.adapters.db.schema import users
     from obolo.bootstrap import build
+    from obolo.identity.emails import email_key
     from obolo.identity.model import Role
     from obolo.money import Amount
     from obolo.wallets.adjustments import Direction, adjust
@@ -148,7 +149,7 @@ def adjust_wallet(
     platform = build(url=db)
     with platform.engine.connect() as connection:
         operator_id = connection.execute(
-            select(users.c.id).where(users.c.email == operator.strip().lower())
+            select(users.c.id).where(users.c.email == email_key(operator))
         ).scalar_one_or_none()
     if operator_id is None or Role.OPERATOR not in platform.identity.get_user(operator_id).roles:
         typer.echo(f"{operator} is not an operator (obolo users grant EMAIL operator)", err=True)

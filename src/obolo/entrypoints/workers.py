@@ -2,7 +2,9 @@
 table so that any number of workers (`obolo worker`, or `obolo serve` in-process on
 SQLite) can run beside each other, and a worker killed mid-job leaves the job to another
 once its lease runs out. Each job is safe to rerun: money moves under ids derived from
-what is settled, so a retried run never moves it twice."""
+what is settled, so a retried run never moves it twice. Webhook deliveries run in a lane
+(a thread) of their own, so endpoints that answer slowly never hold up the other jobs;
+their requests go through the platform's egress guard."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from obolo.bootstrap import Platform
 from obolo.entrypoints.metrics import WEBHOOK_FAILURES, record_job
 from obolo.jobs.model import Job
 from obolo.jobs.service import JobRunner
-from obolo.webhooks.delivery import deliver_due
+from obolo.mail.outbox import deliver_emails
+from obolo.webhooks.delivery import TIMEOUT_SECONDS, deliver_due
 
 log = structlog.get_logger("obolo.workers")
 
@@ -67,12 +70,14 @@ def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
         return Job(name, every, run, lease_seconds=lease)
 
     return [
-        job(
+        Job(
             "webhooks",
             1,
             lambda: deliver_due(
                 platform.engine, platform.secrets, platform.clock, client, on_failure=WEBHOOK_FAILURES.inc
             ),
+            lease_seconds=lease,
+            lane="webhooks",
         ),
         job("pending_expiry", 5, drain(platform.ledger.expire_pending, batch)),
         job("tabs_settle", 60, drain(platform.tabs.settle_due_tabs, batch)),
@@ -88,6 +93,11 @@ def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
         # sms: cooling-off holds paid, unclaimed invitations returned, outbox delivered
         job("sms_release", 10, platform.sms.release_due),
         job("sms_outbox", 2, platform.sms.deliver_outbox),
+        # wallets: unclaimed invitations returned to their senders; mail delivered
+        job("invitations_return", 60, drain(platform.invitations.return_due, batch)),
+        job(
+            "email_outbox", 2, lambda: deliver_emails(platform.engine, platform.email_gateway, platform.clock)
+        ),
         # wallets: withdrawals whose request died between the hold and the settle, finished
         job("withdrawals_resume", 60, lambda: platform.wallets.resume_withdrawals(limit=min(batch, 100))),
         # settlement: daily payouts (the run checks hourly who is due), yesterday reconciled
@@ -124,26 +134,53 @@ def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:
     return {job.name: job.run() for job in platform_jobs(platform, client) if job.name != "reconcile"}
 
 
+def outbound_client(platform: Platform) -> httpx.Client:
+    """The jobs' HTTP client: the egress guard's, with the webhooks' timeout."""
+    return platform.egress.client(timeout=TIMEOUT_SECONDS)
+
+
 def run_forever(platform: Platform, stop: threading.Event, idle: float = 0.5) -> None:
-    """Claim and run due jobs until `stop` is set."""
-    with httpx.Client(timeout=5.0, follow_redirects=False) as client:
-        runner = JobRunner(platform.engine, platform.clock, platform_jobs(platform, client))
-        log.info("worker started", owner=runner.owner)
-        while not stop.is_set():
-            try:
-                outcome = runner.run_one()
-            except Exception as error:  # the database away for a moment: try again shortly
-                log.warning("jobs unavailable", error=type(error).__name__)
-                outcome = None
-            if outcome is None:
-                stop.wait(idle)
-                continue
-            name, items, failure = outcome
-            record_job(name, items, failed=failure is not None)
-            if failure is not None:
-                log.warning("job failed", job=name, error=f"{type(failure).__name__}: {failure}"[:300])
-            elif items:
-                log.info("job", job=name, items=items)
+    """Claim and run due jobs until `stop` is set: one thread per lane, each claiming only
+    its own lane's jobs."""
+    allowed = platform.egress.policy.describe()
+    if allowed:
+        log.warning("outbound requests may reach these internal hosts and networks", allowed=allowed)
+    with outbound_client(platform) as client:
+        lanes: dict[str, list[Job]] = {}
+        for job in platform_jobs(platform, client):
+            lanes.setdefault(job.lane, []).append(job)
+        others = [
+            threading.Thread(
+                target=_run_lane, args=(platform, name, jobs, stop, idle), name=f"obolo-{name}", daemon=True
+            )
+            for name, jobs in lanes.items()
+            if name != "main"
+        ]
+        for thread in others:
+            thread.start()
+        _run_lane(platform, "main", lanes.get("main", []), stop, idle)
+        for thread in others:
+            thread.join()
+
+
+def _run_lane(platform: Platform, lane: str, jobs: list[Job], stop: threading.Event, idle: float) -> None:
+    runner = JobRunner(platform.engine, platform.clock, jobs)
+    log.info("worker started", owner=runner.owner, lane=lane, jobs=len(jobs))
+    while not stop.is_set():
+        try:
+            outcome = runner.run_one()
+        except Exception as error:  # the database away for a moment: try again shortly
+            log.warning("jobs unavailable", error=type(error).__name__)
+            outcome = None
+        if outcome is None:
+            stop.wait(idle)
+            continue
+        name, items, failure = outcome
+        record_job(name, items, failed=failure is not None)
+        if failure is not None:
+            log.warning("job failed", job=name, error=f"{type(failure).__name__}: {failure}"[:300])
+        elif items:
+            log.info("job", job=name, items=items)
 
 
 def start_in_background(platform: Platform) -> threading.Event:

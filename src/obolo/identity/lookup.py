@@ -9,6 +9,7 @@ import phonenumbers
 from sqlalchemy import Connection, func, select
 
 from obolo.adapters.db.schema import users
+from obolo.identity.emails import email_key
 
 
 def find_user_id(connection: Connection, handle: str) -> str | None:
@@ -17,7 +18,7 @@ def find_user_id(connection: Connection, handle: str) -> str | None:
     if not handle or len(handle) > 254:
         return None
     if "@" in handle:
-        condition = users.c.email == handle.lower()
+        condition = users.c.email == email_key(handle)
     elif handle.startswith("+"):
         try:
             number = phonenumbers.parse(handle, None)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 
 import phonenumbers
 
-from obolo.identity.errors import InvalidEmail, InvalidPhone, UnknownScope, WeakPassword
+from obolo.identity.errors import InvalidPhone, UnknownScope
 
 
 class Role(enum.StrEnum):
@@ -26,15 +25,6 @@ SCOPES = frozenset(
     {"*", "wallets:read", "wallets:write", "payments:write", "provider:*", "provider:read", "webhooks:*"}
 )
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
-
-
-def normalize_email(text: str) -> str:
-    email = text.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise InvalidEmail("that is not an email address")
-    return email
-
 
 def normalize_phone(text: str) -> str:
     """E.164 (+393331234567); the number must carry its country code."""
@@ -45,17 +35,6 @@ def normalize_phone(text: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("that phone number does not exist")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def check_password(password: str, email: str) -> None:
-    if len(password) < 10:
-        raise WeakPassword("a password needs at least 10 characters")
-    if len(password) > 256:
-        raise WeakPassword("a password has at most 256 characters")
-    if len(set(password)) < 4:
-        raise WeakPassword("a password needs more than a few different characters")
-    if password.lower() == email.lower():
-        raise WeakPassword("the password may not be the email address")
 
 
 def check_scopes(scopes: list[str]) -> frozenset[str]:

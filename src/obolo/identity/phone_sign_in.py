@@ -149,7 +149,8 @@ class PhoneSignIn:
         phone = sms_model.normalize_phone(phone) or phone.strip()[:32]
         keys = [f"phone:{phone}", f"ip:{address}"[:300]]
         now = self.clock()
-        self.identity.refuse_if_throttled(keys, now)
+        # Counted before the code is compared: see obolo.identity.throttle.
+        self.identity.throttle.claim(keys, now)
         attempts = self.settings.phone_code_attempts
 
         def work(connection: Connection) -> tuple[str, int, str] | None:
@@ -184,13 +185,13 @@ class PhoneSignIn:
             account = self._account(connection, phone)
             if used.rowcount != 1 or account is None or account[0] != row.user_id:
                 return None  # used meanwhile, or the number no longer speaks for that account
-            connection.execute(delete(login_attempts).where(login_attempts.c.key == keys[0]))
+            self.identity.throttle.succeeded(connection, keys, now)
             token, expires_at = self.identity.open_session(connection, row.user_id, now, address, via="phone")
             return token, expires_at, row.user_id
 
         opened = run_in_transaction(self.identity.engine, work)
         if opened is None:
-            self.identity.record_failure(keys, now, sms_model.mask_phone(phone), address)
+            self.identity.record_failure(now, sms_model.mask_phone(phone), address)
             raise InvalidCode("wrong, expired or used code")
         token, expires_at, user_id = opened
         return token, expires_at, self.identity.get_user(user_id)

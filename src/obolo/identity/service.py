@@ -15,33 +15,27 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
-from obolo.adapters.db.schema import api_keys, login_attempts, sessions, user_roles, users
+from obolo.adapters.db.schema import api_keys, sessions, user_roles, users
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
-from obolo.errors import RateLimited
-from obolo.identity.errors import (
-    ApiKeyNotFound,
-    EmailTaken,
-    InvalidCredentials,
-    PhoneTaken,
-    RoleNotSelfService,
-)
+from obolo.identity.emails import email_key, normalize_email
+from obolo.identity.errors import ApiKeyNotFound, InvalidCredentials, RoleNotSelfService
 from obolo.identity.model import (
     SELF_SERVICE_ROLES,
     ApiKey,
     Principal,
     Role,
     User,
-    check_password,
     check_scopes,
-    normalize_email,
     normalize_phone,
-    throttle_delay,
 )
+from obolo.identity.notices import taken_sign_up
+from obolo.identity.passwords import check_password
+from obolo.identity.throttle import SignInThrottle
 from obolo.settings import Settings
 
 T = TypeVar("T")
@@ -61,6 +55,7 @@ class IdentityService:
         self.clock = clock
         self.settings = settings
         self.hasher = hasher or PasswordHasher()
+        self.throttle = SignInThrottle(engine, settings)
         # Verified against when the email is unknown, so both failures take as long.
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
@@ -70,20 +65,30 @@ class IdentityService:
     # -- people -----------------------------------------------------------------------
     def sign_up(self, email: str, password: str, display_name: str, phone: str | None = None) -> User:
         """Create a person with the consumer role. Raises InvalidEmail, InvalidPhone,
-        WeakPassword, EmailTaken, PhoneTaken."""
+        WeakPassword.
+
+        An email or phone number that is already someone's is not refused: that answer
+        would tell anyone who has an account. The caller gets a User just like a new one
+        (an id that names nobody), no account is made, and the owner of the address or
+        number is told that someone tried; signing in then fails as a wrong password does."""
         email = normalize_email(email)
         phone = normalize_phone(phone) if phone else None
-        check_password(password, email)
         display_name = display_name.strip()
+        check_password(password, [email, display_name])
         password_hash = self.hasher.hash(password)
         user_id = new_id()
 
         def work(connection: Connection) -> User:
-            if connection.execute(select(users.c.id).where(users.c.email == email)).first():
-                raise EmailTaken("an account with that email exists")
-            if phone and connection.execute(select(users.c.id).where(users.c.phone == phone)).first():
-                raise PhoneTaken("an account with that phone number exists")
             now = self.clock()
+            owners = [
+                connection.execute(select(users.c.id).where(users.c.email == email)).scalar_one_or_none(),
+                connection.execute(select(users.c.id).where(users.c.phone == phone)).scalar_one_or_none()
+                if phone
+                else None,
+            ]
+            if any(owners):
+                taken_sign_up(connection, email, owners[0], owners[1], now)
+                return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now)
             connection.execute(
                 insert(users).values(
                     id=user_id,
@@ -156,13 +161,11 @@ class IdentityService:
         """(token, expires_at, user). Repeated failures for one email or one address
         slow down, then lock: RateLimited(retry_after) without checking the password.
         A wrong email and a wrong password are the same InvalidCredentials."""
-        try:
-            email = normalize_email(email)
-        except Exception:  # an unusable email is just a failed sign-in, said the same way
-            email = email.strip().lower()[:254]
+        email = email_key(email)  # what is not an address is just a failed sign-in, said the same way
         keys = [f"email:{email}", f"ip:{address}"[:300]]
         now = self.clock()
-        self.refuse_if_throttled(keys, now)
+        # Counted before the password is checked: see obolo.identity.throttle.
+        self.throttle.claim(keys, now)
         row = self._run(
             lambda c: c.execute(
                 select(users.c.id, users.c.password_hash).where(users.c.email == email)
@@ -175,12 +178,12 @@ class IdentityService:
         except (VerificationError, InvalidHashError):
             valid = False
         if not valid:
-            self.record_failure(keys, now, email, address)
+            self.record_failure(now, email, address)
             raise InvalidCredentials("wrong email or password")
         assert row is not None
 
         def work(connection: Connection) -> tuple[str, int]:
-            connection.execute(delete(login_attempts).where(login_attempts.c.key == keys[0]))
+            self.throttle.succeeded(connection, keys, now)
             return self.open_session(connection, row.id, now, address)
 
         token, expires_at = self._run(work)
@@ -206,39 +209,9 @@ class IdentityService:
         audit.record(connection, now, user_id, "session.created", user_id, details, address=address)
         return token, expires_at
 
-    def refuse_if_throttled(self, keys: list[str], now: int) -> None:
-        rows = self._run(
-            lambda c: c.execute(select(login_attempts).where(login_attempts.c.key.in_(keys))).all(),
-            read_only=True,
-        )
-        locked_until = max((r.locked_until for r in rows), default=0)
-        if locked_until > now:
-            retry_after = -(-(locked_until - now) // NS_PER_SECOND)
-            raise RateLimited(f"too many failed sign-ins; try again in {retry_after} s", retry_after)
-
-    def record_failure(self, keys: list[str], now: int, subject: str, address: str) -> None:
-        """Count a failed sign-in against each key (an email, a number, an address)."""
-        s = self.settings
-
-        def work(connection: Connection) -> None:
-            audit.record(connection, now, "anonymous", "sign_in.failed", subject, address=address)
-            for key in keys:
-                row = connection.execute(select(login_attempts).where(login_attempts.c.key == key)).first()
-                failures = (row.failures if row else 0) + 1
-                delay = throttle_delay(failures, s.login_slow_after, s.login_lock_after, s.login_lock_seconds)
-                values = {
-                    "failures": failures,
-                    "last_failure_at": now,
-                    "locked_until": now + delay * NS_PER_SECOND,
-                }
-                if row is None:
-                    connection.execute(insert(login_attempts).values(key=key, **values))
-                else:
-                    connection.execute(
-                        update(login_attempts).where(login_attempts.c.key == key).values(**values)
-                    )
-
-        self._run(work)
+    def record_failure(self, now: int, subject: str, address: str) -> None:
+        """Audit a failed sign-in (the throttle counted it when it was claimed)."""
+        self._run(lambda c: audit.record(c, now, "anonymous", "sign_in.failed", subject, address=address))
 
     def sign_out(self, token: str) -> None:
         now = self.clock()

@@ -15,6 +15,9 @@ class Job:
     every_seconds: int
     run: Callable[[], int]  # does the work; returns how many items it handled
     lease_seconds: int = 120  # longer than one run can take; then it is presumed dead
+    # Jobs in another lane run in a thread of their own: one waiting on the network (webhook
+    # deliveries) never holds up the jobs that move money.
+    lane: str = "main"
 
 
 @dataclass(frozen=True, slots=True)

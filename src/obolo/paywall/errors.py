@@ -19,6 +19,13 @@ class InvalidPass(InvalidRequest):
     code = "invalid_pass"
 
 
+class PassNotOnSale(InvalidRequest):
+    """The provider does not publish a pass on these exact terms: the platform sells only
+    what the provider would honour."""
+
+    code = "pass_not_on_sale"
+
+
 class ChannelNotFound(NotFound):
     code = "channel_not_found"
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass
+from typing import Any
+
+from obolo.money import Asset, parse_units
 
 MAX_CHAIN = 1_000_000
 GRACE_SECONDS = 3600  # claims after a channel's expiry still pay within this window
@@ -52,3 +55,22 @@ def chain_reaches(token: bytes, index: int, root: bytes) -> bool:
     for _ in range(index):
         value = hashlib.sha256(value).digest()
     return value == root
+
+
+def pass_on_sale(
+    rules: dict[str, Any], pattern: str, price: int, asset: Asset, visits: int | None, hours: int | None
+) -> bool:
+    """Is a pass with exactly these terms one the provider published (`rules` as stored by
+    `set_price_rules`)? Prices compare as amounts, so "0.5" and "0.50" are the same offer."""
+    for offer in rules.get("passes", []):
+        if offer.get("asset", "EUR") != asset.code:
+            continue
+        terms = (
+            offer["pattern"],
+            parse_units(offer["price"], asset),
+            offer.get("visits"),
+            offer.get("hours"),
+        )
+        if terms == (pattern, price, visits, hours):
+            return True
+    return False

@@ -16,17 +16,18 @@ import json
 import uuid
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channel_refunds, channels, providers, user_roles
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.adapters.ids import derived_id, keyed_id, new_id
+from obolo.adapters.ids import derived_id, keyed_id
 from obolo.adapters.signing import SigningKeys
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
 from obolo.paywall.credit import net_credit_notes
-from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, ProviderNotFound
+from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, PassNotOnSale, ProviderNotFound
 from obolo.paywall.model import (
     GRACE_SECONDS,
     MAX_CHAIN,
@@ -35,6 +36,7 @@ from obolo.paywall.model import (
     ClaimStatus,
     Provider,
     chain_reaches,
+    pass_on_sale,
 )
 from obolo.sdk.passes import Pass
 from obolo.sdk.payword import Certificate
@@ -52,6 +54,14 @@ def _b64decode(text: str) -> bytes:
         raise InvalidChannel("the root is base64url of 32 bytes") from error
 
 
+def _is_public_key(text: str) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(_b64decode(text))
+    except (ValueError, InvalidChannel):
+        return False
+    return True
+
+
 class PaywallService:
     def __init__(self, engine: Engine, clock: Clock, wallets: WalletService, keys: SigningKeys) -> None:
         self.engine = engine
@@ -60,16 +70,23 @@ class PaywallService:
         self.keys = keys
 
     # -- providers ---------------------------------------------------------------------------
-    def register_provider(self, user_id: str, name: str, origin: str) -> Provider:
-        """Register a site or API that accepts payments. Needs the provider role."""
+    def register_provider(
+        self, user_id: str, name: str, origin: str, idempotency_key: str | None = None
+    ) -> Provider:
+        """Register a site or API that accepts payments. Needs the provider role. With an
+        idempotency key, a retry finds the provider its first request registered."""
+        provider_id = keyed_id(idempotency_key, "provider", user_id)
 
         def work(connection: Connection) -> Provider:
+            found = connection.execute(select(providers).where(providers.c.id == provider_id)).first()
+            if found is not None:
+                return Provider(found.id, found.user_id, found.name, found.origin)
             roles = connection.execute(
                 select(user_roles.c.role).where(user_roles.c.user_id == user_id)
             ).scalars()
             if "provider" not in set(roles):
                 raise NotAProvider("take the provider role first (POST /v1/me/roles)")
-            provider = Provider(new_id(), user_id, name.strip(), origin.strip())
+            provider = Provider(provider_id, user_id, name.strip(), origin.strip())
             connection.execute(
                 insert(providers).values(
                     id=provider.id,
@@ -136,16 +153,21 @@ class PaywallService:
         root: str,
         ttl_seconds: int = 3600,
         idempotency_key: str | None = None,
+        *,
+        reader_key: str = "",
     ) -> tuple[str, str]:
         """Reserve length x price from the payer's wallet for one provider and return
-        (channel id, signed certificate token). Raises InvalidChannel, ProviderNotFound,
-        InsufficientFunds, AmountOutOfLimits."""
+        (channel id, signed certificate token). The certificate names `reader_key` (the
+        reader's Ed25519 public key, base64url): past a cap, only signatures by it open a
+        page. Raises InvalidChannel, ProviderNotFound, InsufficientFunds, AmountOutOfLimits."""
         if not 1 <= length <= MAX_CHAIN:
             raise InvalidChannel(f"a channel holds 1 to {MAX_CHAIN} payments")
         if not 60 <= ttl_seconds <= 30 * 86400:
             raise InvalidChannel("a channel lives from a minute to 30 days")
         if len(_b64decode(root)) != 32:
             raise InvalidChannel("the root is base64url of 32 bytes")
+        if reader_key and not _is_public_key(reader_key):
+            raise InvalidChannel("the reader key is base64url of an Ed25519 public key (32 bytes)")
         self.wallets.asset(price.asset.code)
         if price.units <= 0:
             raise InvalidChannel("the price must be positive")
@@ -194,6 +216,7 @@ class PaywallService:
             expires,
             self.keys.current_id,
             payer,
+            reader_key,
         )
         return channel_id, certificate.encode(certificate.sign(self.keys.current))
 
@@ -208,9 +231,11 @@ class PaywallService:
         hours: int | None = None,
         idempotency_key: str | None = None,
     ) -> str:
-        """Pay the provider the pass price now and return the signed pass token. The
-        provider honours it only if the terms are ones it sells. Raises InvalidPass,
-        ProviderNotFound, InsufficientFunds."""
+        """Pay the provider the pass price now and return the signed pass token. Sold only
+        on the exact terms (pattern, price, asset, visits, hours) of a pass the provider
+        published (`set_price_rules`): its middleware honours nothing else, so anything
+        else would take the reader's money for a refused pass. Raises InvalidPass,
+        PassNotOnSale, ProviderNotFound, InsufficientFunds."""
         if (visits is None) == (hours is None):
             raise InvalidPass("a pass is for a number of visits or a number of hours")
         if visits is not None and not 1 <= visits <= 100_000:
@@ -218,6 +243,11 @@ class PaywallService:
         if hours is not None and not 1 <= hours <= 24 * 366:
             raise InvalidPass("a pass lasts 1 hour to a year")
         provider = run_in_transaction(self.engine, lambda c: self._provider(c, provider_id), read_only=True)
+        if not pass_on_sale(self.price_rules(provider.id), pattern, price.units, price.asset, visits, hours):
+            raise PassNotOnSale(
+                "the provider does not offer a pass on these terms; its offers are at "
+                f"/v1/providers/{provider.id}/prices"
+            )
         note = f"pass: {visits} visits" if visits else f"pass: {hours} hours"
         movement = self.wallets.pay(reader_id, provider.user_id, price, note, idempotency_key)
         starts = movement.created_at // NS_PER_SECOND

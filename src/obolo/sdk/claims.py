@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from obolo.sdk.paywall import ChannelBook, send_claims
+from obolo.sdk.book import ChannelBook
+from obolo.sdk.paywall import send_claims
 
 log = logging.getLogger("obolo.sdk.claims")
 

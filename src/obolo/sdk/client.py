@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from obolo.money import Asset, parse_units
 from obolo.sdk.paywall import RECEIPT_SCHEME, SCHEME, decode_header, encode_header
-from obolo.sdk.payword import CLOSED, EXPIRED, HashChain, b64, unb64
+from obolo.sdk.payword import CLOSED, EXPIRED, Certificate, HashChain, b64, unb64
+from obolo.sdk.proofs import CAPPED_PROOF_REQUIRED, prove_capped, prove_reread, public_key_text
 
-# Refusals after which a channel is of no more use: the client opens another.
-RETIRED = {CLOSED, EXPIRED}
+# Refusals after which a channel is of no more use: the client opens another (one saved
+# before channels named a reader key cannot read past a cap).
+RETIRED = {CLOSED, EXPIRED, CAPPED_PROOF_REQUIRED}
 
 
 def _refusal(response: httpx.Response) -> str:
@@ -59,10 +64,21 @@ class _Channel:
     price: int
     next_index: int = 1
     spent: int = field(default=0)
+    #: Signs views past a provider's cap; its public half is in the certificate. Not
+    #: derived from the chain: the chain's seed is revealed by its last payment.
+    reader_key: Ed25519PrivateKey | None = None
+
+    @property
+    def decoded(self) -> Certificate:
+        return Certificate.decode(self.certificate)[0]
 
     @property
     def exhausted(self) -> bool:
         return self.next_index > self.chain.length
+
+
+def _key_text(key: Ed25519PrivateKey) -> str:
+    return b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
 
 class PayingClient:
@@ -83,7 +99,7 @@ class PayingClient:
         self.chain_length = chain_length
         self.http = http or httpx.Client(timeout=10)
         self._channels: dict[tuple[str, str, int], _Channel] = {}
-        self._receipts: dict[str, str] = {}
+        self._receipts: dict[str, tuple[str, str]] = {}  # url: (receipt, its holder key)
         self._by_host: dict[str, _Channel] = {}
         self._spent_on_retired = 0
         self._file = Path(wallet_file) if wallet_file else None
@@ -100,7 +116,14 @@ class PayingClient:
         self._spent_on_retired = int(saved.get("spent_on_retired", 0))
         for item in saved.get("channels", []):
             chain = HashChain(unb64(item["seed"]), int(item["length"]))
-            channel = _Channel(item["certificate"], chain, int(item["price"]), int(item["next_index"]))
+            key = (
+                Ed25519PrivateKey.from_private_bytes(unb64(item["reader_key"]))
+                if item.get("reader_key")
+                else None
+            )
+            channel = _Channel(
+                item["certificate"], chain, int(item["price"]), int(item["next_index"]), reader_key=key
+            )
             self._channels[(item["provider"], item["asset"], channel.price)] = channel
             if item.get("host"):
                 self._by_host[item["host"]] = channel
@@ -115,11 +138,12 @@ class PayingClient:
                 "certificate": channel.certificate, "seed": b64(channel.chain.seed),
                 "length": channel.chain.length, "next_index": channel.next_index,
                 "host": hosts.get(id(channel)),
+                "reader_key": _key_text(channel.reader_key) if channel.reader_key else None,
             }
             for (provider, asset, _), channel in self._channels.items()
         ]  # fmt: skip
         temporary = self._file.with_suffix(".tmp")
-        # The seeds are money: readable by this user only, replaced atomically.
+        # The seeds and reader keys are money: readable by this user only, replaced atomically.
         temporary.touch(mode=0o600)
         saved = {"reserved": self.reserved, "spent_on_retired": self._spent_on_retired, "channels": channels}
         temporary.write_text(json.dumps(saved))
@@ -136,11 +160,14 @@ class PayingClient:
         return self.request("GET", url, **kwargs)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        receipt = self._receipts.get(url)
-        if receipt is not None:
-            # Paid once, read again: the provider's receipt reopens the page for free.
+        kept = self._receipts.get(url)
+        if kept is not None:
+            # Paid once, read again: the provider's receipt, with the proof only its holder
+            # can make, reopens the page for free.
+            receipt, holder_key = kept
+            proof = prove_reread(holder_key, httpx.URL(url).path, int(time.time()))
             headers = dict(kwargs.get("headers") or {})
-            headers["Payment"] = encode_header({"scheme": RECEIPT_SCHEME, "receipt": receipt})
+            headers["Payment"] = encode_header({"scheme": RECEIPT_SCHEME, "receipt": receipt, "proof": proof})
             again = self.http.request(method, url, **{**kwargs, "headers": headers})
             if again.status_code != 402:
                 return again
@@ -184,14 +211,17 @@ class PayingClient:
     def _pay(self, method: str, url: str, channel: _Channel, kwargs: dict[str, Any]) -> httpx.Response:
         headers = dict(kwargs.get("headers") or {})
         index = channel.next_index
-        headers["Payment"] = encode_header(
-            {
-                "scheme": SCHEME,
-                "certificate": channel.certificate,
-                "index": index,
-                "token": b64(channel.chain.token(index)),
-            }
-        )
+        payment: dict[str, Any] = {
+            "scheme": SCHEME,
+            "certificate": channel.certificate,
+            "index": index,
+            "token": b64(channel.chain.token(index)),
+        }
+        if channel.reader_key is not None:
+            # Used only if this view is past the provider's cap (then the payment is not).
+            path = httpx.URL(url).path
+            payment["proof"] = prove_capped(channel.reader_key, channel.decoded, path, int(time.time()))
+        headers["Payment"] = encode_header(payment)
         paid = self.http.request(method, url, **{**kwargs, "headers": headers})
         if paid.status_code == 402:
             return paid
@@ -199,8 +229,8 @@ class PayingClient:
         if paid.status_code < 400 and answer.get("index") == index:
             channel.next_index += 1  # the site took it: delivered, and not past a cap
             self._save()
-        if answer.get("receipt"):
-            self._receipts[url] = str(answer["receipt"])
+        if answer.get("receipt") and answer.get("receipt_key"):
+            self._receipts[url] = (str(answer["receipt"]), str(answer["receipt_key"]))
         return paid
 
     # -- proofs for other clients' transports (x402's, pympp's): same channels and budget ----
@@ -274,6 +304,7 @@ class PayingClient:
         if parse_units(str(offer["price"]), asset) != price:
             raise PaymentFailed("the offer's price and amount disagree")
         chain = HashChain.generate(length)
+        reader_key = Ed25519PrivateKey.generate()
         opened = self.http.post(
             f"{self.server}/v1/channels",
             json={
@@ -282,13 +313,14 @@ class PayingClient:
                 "price": str(offer["price"]),
                 "length": length,
                 "root": b64(chain.root),
+                "reader_key": public_key_text(reader_key),
             },
             headers=self.auth,
         )
         if opened.status_code != 201:
             raise PaymentFailed(f"the platform refused the channel: {opened.text[:200]}")
         self.reserved += price * length
-        channel = _Channel(opened.json()["certificate"], chain, price)
+        channel = _Channel(opened.json()["certificate"], chain, price, reader_key=reader_key)
         self._channels[key] = channel
         self._save()
         return channel

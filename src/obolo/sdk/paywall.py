@@ -7,8 +7,14 @@ and served; the provider settles later from what it remembered.
 
 Headers (see docs/protocol.md):
     402 response    Payment-Required: base64url(JSON {"offers": [...]}) and the same JSON body
-    request         Payment: base64url(JSON {"scheme": "obolo-channel", "certificate", "index", "token"})
-    response        Payment-Response: base64url(JSON {"channel", "index", "paid", "remaining"})
+    request         Payment: base64url(JSON {"scheme": "obolo-channel", "certificate", "index", "token",
+                                         "proof"?})
+    response        Payment-Response: base64url(JSON {"channel", "index", "paid", "remaining",
+                                                      "receipt", "receipt_key"})
+
+Past a daily cap a view is free but needs `proof`, the reader's signature for that page;
+a read-again receipt needs its holder's proof too (obolo.sdk.proofs): neither the
+certificate nor the receipt is a secret.
 
 A payment is consumed only when the protected handler answers below 400; after an error
 the same proof pays for the retry.
@@ -17,12 +23,7 @@ the same proof pays for the retry.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import hmac
 import json
-import secrets
-import sqlite3
-import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -33,23 +34,22 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from obolo.money import Asset, format_units, parse_units
+from obolo.sdk.book import ChannelBook as ChannelBook
 from obolo.sdk.passes import PassBook, PassOffer, verify_pass
 from obolo.sdk.payword import (
     BAD_SIGNATURE,
-    CLOSED,
     EXPIRED,
     MALFORMED,
     REPLAYED,
     UNKNOWN_KEY,
     WRONG_PROVIDER,
     Certificate,
-    ChannelState,
     PaymentRefused,
-    accept_payment,
     b64,
     unb64,
     verify_certificate,
 )
+from obolo.sdk.proofs import PROOF_SECONDS, PROOF_USED, check_capped, check_reread, issue_reread
 from obolo.sdk.views import ViewReceipt
 from obolo.sdk.wire import challenge_headers, foreign_proof
 
@@ -98,160 +98,6 @@ def decode_header(text: str) -> dict[str, Any]:
     return value
 
 
-class ChannelBook:
-    """The provider's memory of every channel: highest payment per channel, durable in a
-    SQLite file so a replay after a restart is still refused. Thread-safe."""
-
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a crash of this process (the replay protection that
-        # matters); only an operating-system crash could lose the last few payments seen,
-        # and those are the provider's own loss, never the payer's.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS channels (id TEXT PRIMARY KEY, certificate TEXT NOT NULL, "
-            "idx INTEGER NOT NULL, token BLOB NOT NULL, claimed INTEGER NOT NULL DEFAULT 0)"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS spend (payer TEXT NOT NULL, period TEXT NOT NULL, "
-            "units INTEGER NOT NULL, PRIMARY KEY (payer, period))"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS provider_secret (id INTEGER PRIMARY KEY, secret BLOB NOT NULL)"
-        )
-        self._db.execute(
-            "INSERT OR IGNORE INTO provider_secret (id, secret) VALUES (1, ?)", (secrets.token_bytes(32),)
-        )
-        self._db.execute("CREATE TABLE IF NOT EXISTS used_charges (id TEXT PRIMARY KEY)")
-        self.secret = bytes(self._db.execute("SELECT secret FROM provider_secret WHERE id = 1").fetchone()[0])
-        self._lock = threading.Lock()
-        # Channels already claimed: the platform settles a channel once, so a payment on one
-        # could never be collected and is refused.
-        self._closed = {row[0] for row in self._db.execute("SELECT id FROM channels WHERE claimed > 0")}
-        self._states: dict[str, ChannelState] = {}
-        for channel_id, cert_json, index, token in self._db.execute(
-            "SELECT id, certificate, idx, token FROM channels"
-        ):
-            certificate = Certificate(**json.loads(cert_json))
-            self._states[channel_id] = ChannelState(certificate, index, bytes(token))
-
-    def state(self, certificate: Certificate) -> ChannelState:
-        with self._lock:
-            known = self._states.get(certificate.channel_id)
-            if known is None:
-                known = ChannelState.open(certificate)
-                self._states[certificate.channel_id] = known
-            return known
-
-    def reserve(self, certificate: Certificate, index: int, token: bytes) -> tuple[int, bytes]:
-        """Accept the payment now (so a concurrent replay is refused); returns what to
-        restore if the request then fails."""
-        state = self.state(certificate)
-        with self._lock:
-            if certificate.channel_id in self._closed:
-                raise PaymentRefused(CLOSED, "this channel was settled; open a new one")
-            before = (state.index, state.token)
-            accept_payment(state, index, token)
-            return before
-
-    def commit(self, certificate: Certificate) -> None:
-        state = self.state(certificate)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO channels (id, certificate, idx, token) VALUES (?, ?, ?, ?) ON CONFLICT(id) "
-                "DO UPDATE SET idx = excluded.idx, token = excluded.token WHERE excluded.idx > idx",
-                (certificate.channel_id, certificate.message().decode(), state.index, state.token),
-            )
-
-    def release(self, certificate: Certificate, index: int, before: tuple[int, bytes]) -> None:
-        state = self.state(certificate)
-        with self._lock:
-            if state.index == index:  # nothing later was accepted on top of it
-                state.index, state.token = before
-
-    def charge_within_caps(self, payer: str, periods: list[tuple[str, int]], units: int) -> bool:
-        """Count `units` against every capped period, unless one of them would pass its
-        cap: then count nothing and answer False (the view is free)."""
-        with self._lock:
-            spent = [self._spent(payer, period) for period, _ in periods]
-            if any(already + units > cap for already, (_, cap) in zip(spent, periods, strict=True)):
-                return False
-            for period, _ in periods:
-                self._add(payer, period, units)
-            return True
-
-    def refund_caps(self, payer: str, periods: list[tuple[str, int]], units: int) -> None:
-        with self._lock:
-            for period, _ in periods:
-                self._add(payer, period, -units)
-
-    def _spent(self, payer: str, period: str) -> int:
-        row = self._db.execute(
-            "SELECT units FROM spend WHERE payer = ? AND period = ?", (payer, period)
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def _add(self, payer: str, period: str, units: int) -> None:
-        self._db.execute(
-            "INSERT INTO spend (payer, period, units) VALUES (?, ?, ?) "
-            "ON CONFLICT(payer, period) DO UPDATE SET units = units + excluded.units",
-            (payer, period, units),
-        )
-
-    def use_charge(self, charge_id: str) -> bool:
-        """Mark a charge receipt used; False if it already was (a replay)."""
-        with self._lock:
-            try:
-                self._db.execute("INSERT INTO used_charges (id) VALUES (?)", (charge_id,))
-            except sqlite3.IntegrityError:
-                return False
-            return True
-
-    def unuse_charge(self, charge_id: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM used_charges WHERE id = ?", (charge_id,))
-
-    def unclaimed(self) -> list[dict[str, Any]]:
-        """Claims to send to the platform: the highest payment of each channel not yet settled."""
-        rows = self._db.execute("SELECT id, idx, token FROM channels WHERE idx > claimed").fetchall()
-        return [{"channel_id": c, "index": i, "token": b64(bytes(t))} for c, i, t in rows]
-
-    def close_due(self, now: float, margin: float) -> list[dict[str, Any]]:
-        """Close, and return the claims of, the channels worth settling now: used up, or
-        expiring within `margin` seconds (a channel settles once, so an active one is left
-        to run). Closed first, so no payment is accepted after its claim is read; a payment
-        in flight at that moment is the provider's loss, never the payer's."""
-        with self._lock:
-            due = {
-                channel_id
-                for channel_id, state in self._states.items()
-                if state.index > 0
-                and (state.index >= state.certificate.length or state.certificate.expires_at - margin <= now)
-            }
-            self._closed |= due
-        return [claim for claim in self.unclaimed() if claim["channel_id"] in due]
-
-    def close_all(self) -> list[dict[str, Any]]:
-        """Close every channel with payments and return their claims (shutting down)."""
-        with self._lock:
-            self._closed |= {channel_id for channel_id, state in self._states.items() if state.index > 0}
-        return self.unclaimed()
-
-    def mark_claimed(self, channel_id: str, index: int) -> None:
-        with self._lock:
-            self._closed.add(channel_id)
-        self._db.execute("UPDATE channels SET claimed = ? WHERE id = ?", (index, channel_id))
-
-    def earned(self) -> dict[str, int]:
-        """Units earned per asset over every channel remembered."""
-        totals: dict[str, int] = {}
-        with self._lock:
-            for state in self._states.values():
-                totals[state.certificate.asset] = totals.get(state.certificate.asset, 0) + state.earned
-        return totals
-
-
 class PaywallMiddleware:
     #: A payment is kept when the handler answers below this status (the gate: only 2xx).
     keep_below = 400
@@ -297,22 +143,16 @@ class PaywallMiddleware:
                 return price
         return None
 
-    def read_again_receipt(self, path: str) -> str:
-        """A token reopening `path` without paying until it expires (signed with the
-        provider's own secret: only this provider issues and checks it)."""
-        body = b64(json.dumps({"path": path, "exp": int(self.clock()) + self.reread_seconds}).encode())
-        return body + "." + b64(hmac.new(self.book.secret, body.encode(), hashlib.sha256).digest())
+    def read_again_receipt(self, path: str) -> dict[str, str]:
+        """Payment-Response members reopening `path` without paying until they expire:
+        the receipt (MACed with the provider's own secret: only this provider issues and
+        checks it) and its holder key, which only this response carries (see proofs)."""
+        receipt, key = issue_reread(self.book.secret, path, int(self.clock()) + self.reread_seconds)
+        return {"receipt": receipt, "receipt_key": key}
 
-    def receipt_opens(self, token: str, path: str) -> bool:
-        body, _, mac = token.partition(".")
-        expected = b64(hmac.new(self.book.secret, body.encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, mac):
-            return False
-        try:
-            claims = json.loads(unb64(body))
-        except (ValueError, PaymentRefused):
-            return False
-        return bool(claims.get("path") == path and claims.get("exp", 0) > self.clock())
+    def _use(self, proof_id: str) -> None:
+        if not self.book.use_proof(proof_id, self.clock() + 2 * PROOF_SECONDS):
+            raise PaymentRefused(PROOF_USED, "this proof was already used; make a new one")
 
     def _view_receipt(self, certificate: Certificate, index: int, path: str) -> dict[str, str]:
         if self.receipt_key is None:
@@ -350,13 +190,13 @@ class PaywallMiddleware:
             await self._payment_required(scope, send, price, passes, refused)
             return
         if payload.get("scheme") == RECEIPT_SCHEME:
-            if self.receipt_opens(str(payload.get("receipt", "")), path):
-                await self.app(scope, receive, send)
-            else:
-                expired = PaymentRefused(
-                    "receipt_invalid", "the receipt is expired, forged or for another page"
-                )
-                await self._payment_required(scope, send, price, passes, expired)
+            try:
+                receipt, proof = str(payload.get("receipt", "")), payload.get("proof")
+                self._use(check_reread(self.book.secret, receipt, proof, path, self.clock()))
+            except PaymentRefused as refused:
+                await self._payment_required(scope, send, price, passes, refused)
+                return
+            await self.app(scope, receive, send)
             return
         if payload.get("scheme") == CHARGE_SCHEME and price is not None:
             await self._serve_with_charge(scope, receive, send, payload, price, passes)
@@ -375,6 +215,13 @@ class PaywallMiddleware:
             return
         periods = price.periods(self.clock()) if certificate.payer else []
         if periods and not self.book.charge_within_caps(certificate.payer, periods, price.units):
+            try:
+                # The certificate is in every payment header: a free view needs the reader.
+                nonce = check_capped(certificate, payload.get("proof"), path, self.clock())
+                self._use(f"{certificate.channel_id}:{nonce}")
+            except PaymentRefused as refused:
+                await self._payment_required(scope, send, price, passes, refused)
+                return
             await self._serve_capped(scope, receive, send, certificate)
             return
         try:
@@ -390,7 +237,7 @@ class PaywallMiddleware:
                 "index": index,
                 "paid": format_units(index * certificate.price, self.assets[certificate.asset]),
                 "remaining": certificate.length - index,
-                "receipt": self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(path),
                 **self._view_receipt(certificate, index, path),
             }
         )
@@ -437,7 +284,7 @@ class PaywallMiddleware:
             {
                 "charge": charge["charge_id"],
                 "paid": format_units(paid, self.assets[price.asset]),
-                "receipt": self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(scope.get("path", "")),
             }
             | ({"capped": True} if paid == 0 else {})
         )
@@ -496,7 +343,7 @@ class PaywallMiddleware:
             {
                 "pass": value.pass_id,
                 "remaining": remaining,
-                "receipt": self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(scope.get("path", "")),
             }
         ).encode()
         status: list[int] = []

@@ -101,10 +101,18 @@ class Certificate:
     #: A pseudonym of the payer, the same for every channel to this provider (and only
     #: this provider), so it can apply caps per reader without learning who they are.
     payer: str = ""
+    #: The reader's Ed25519 public key (base64url, 32 bytes): past a cap, a view needs a
+    #: signature by it (obolo.sdk.proofs), since this certificate is no secret.
+    reader_key: str = ""
 
     def message(self) -> bytes:
-        """The exact bytes signed: canonical JSON (sorted keys, no spaces)."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        """The exact bytes signed: canonical JSON (sorted keys, no spaces). A certificate
+        without a reader key signs the fields it had before there was one, so those
+        issued earlier still verify."""
+        fields = asdict(self)
+        if not self.reader_key:
+            del fields["reader_key"]
+        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
     def sign(self, key: Ed25519PrivateKey) -> str:
         return b64(key.sign(self.message()))

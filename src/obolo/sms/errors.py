@@ -1,6 +1,6 @@
 """Why an SMS command was refused, each with a stable code. The service turns every one of
 them into a short reply in the sender's language; the webhook's own refusals (signature,
-configuration) become HTTP problems.
+configuration, a missing message id) become HTTP problems.
 
     OboloError
     ├── Unauthorized
@@ -11,6 +11,8 @@ configuration) become HTTP problems.
     │   ├── NothingToConfirm        a PIN with no send waiting for it
     │   └── UnknownReference        UNDO of a reference that is not this number's
     └── InvalidRequest
+        ├── MessageIdRequired       a delivery without a message id (the webhook's refusal:
+        │                           it could not be told from a replay of itself)
         ├── InvalidSmsAmount        not a plain decimal amount of the asset
         ├── InvalidRecipient        neither a phone number nor an email
         ├── PinNotSet / WeakPin / WrongPin / SendingLocked
@@ -30,6 +32,10 @@ from obolo.errors import InvalidRequest, NotFound, Unauthorized
 
 class InvalidSignature(Unauthorized):
     code = "invalid_signature"
+
+
+class MessageIdRequired(InvalidRequest):
+    code = "sms_message_id_required"
 
 
 class SmsNotConfigured(NotFound):

@@ -54,6 +54,7 @@ from obolo.sms.errors import (
     ConfirmationExpired,
     InvalidLinkCode,
     InvalidRecipient,
+    MessageIdRequired,
     NothingToConfirm,
     NotRegistered,
     OverSmsLimit,
@@ -76,6 +77,7 @@ HOLDING_CODE = 30  # ledger account code of the platform's SMS holding account (
 SMS_EMAIL_DOMAIN = "sms.obolo.invalid"  # people who joined by SMS have no email; .invalid never routes
 OUTBOX_ATTEMPTS = 10
 LINK_CODE_SECONDS = 600
+MESSAGE_ID_MAX = 64  # sms_inbound.message_sid: a longer id is refused, never cut (two would merge)
 _GRACE_SECONDS = 86_400  # a hold outlives its due time by a day, so the job, not the ledger, ends it
 
 
@@ -174,6 +176,10 @@ class SmsService:
         self.hasher = hasher or PasswordHasher()
         self.asset: Asset = wallets.asset(settings.sms_asset)
         self._dummy_hash: str | None = None
+        # Money other products hold for a number until it is verified (payments from the API
+        # to a number without an account): each claims it for the account, in the same
+        # transaction as the JOIN, and says how many units it paid on.
+        self.claimers: list[Callable[[LedgerSession, str, str], int]] = []
 
     # -- plumbing ---------------------------------------------------------------------------
     def _run(self, work: Callable[[LedgerSession], T]) -> T:
@@ -255,15 +261,20 @@ class SmsService:
     def receive(self, message: Inbound) -> Reply:
         """Handle one inbound message and answer it. Never raises for what a person writes:
         every refusal is a reply with its code. A message id seen before gets the first
-        answer again and changes nothing."""
+        answer again and changes nothing. Raises MessageIdRequired, before anything else,
+        for a message without an id (blank, or longer than the ids we keep): a signed
+        request replayed would be the same message again, and only its id tells them apart."""
+        sid = message.sid.strip()
+        if not sid or len(sid) > MESSAGE_ID_MAX:
+            raise MessageIdRequired(
+                f"a message needs its gateway id (MessageSid), 1-{MESSAGE_ID_MAX} characters"
+            )
         phone = model.normalize_phone(message.sender)
         if phone is None:
             return Reply(say("help", Lang.EN), "sms_unknown_number")
-        sid = message.sid.strip()[:64]
-        if sid:
-            first, stored = self._claim_sid(sid, phone)
-            if not first:
-                return Reply(stored or "", "duplicate")
+        first, stored = self._claim_sid(sid, phone)
+        if not first:
+            return Reply(stored or "", "duplicate")
         command = model.parse(message.body)
         try:
             reply = self._dispatch(phone, command)
@@ -273,19 +284,17 @@ class SmsService:
             # Not an answer but a failure (the database went away): forget the id so the
             # gateway's retry is handled afresh. Each step is its own transaction and keyed,
             # so a retry cannot repeat what already happened.
-            if sid:
-                run_in_transaction(
-                    self.engine,
-                    lambda c: c.execute(delete(sms_inbound).where(sms_inbound.c.message_sid == sid)),
-                )
-            raise
-        if sid:
             run_in_transaction(
                 self.engine,
-                lambda c: c.execute(
-                    update(sms_inbound).where(sms_inbound.c.message_sid == sid).values(reply=reply.text[:480])
-                ),
+                lambda c: c.execute(delete(sms_inbound).where(sms_inbound.c.message_sid == sid)),
             )
+            raise
+        run_in_transaction(
+            self.engine,
+            lambda c: c.execute(
+                update(sms_inbound).where(sms_inbound.c.message_sid == sid).values(reply=reply.text[:480])
+            ),
+        )
         self.deliver_outbox()
         return reply
 
@@ -442,7 +451,7 @@ class SmsService:
                 )
             )  # fmt: skip
             self.wallets.wallet(session, user_id, self.asset.code)
-            return self._claim_waiting(session, phone, user_id), code is not None
+            return self._claim_all(session, phone, user_id), code is not None
 
         claimed, linked = self._run(work)
         note = say("claimed_note", lang, amount=self._show(claimed), asset=self.asset.code) if claimed else ""
@@ -491,7 +500,7 @@ class SmsService:
                 )
             )  # fmt: skip
             self.wallets.wallet(session, user_id, self.asset.code)
-            self._claim_waiting(session, normalized, user_id)
+            self._claim_all(session, normalized, user_id)
 
         self._run(work)
 
@@ -843,6 +852,12 @@ class SmsService:
             say("received", their.language, amount=self._show(units), asset=payee.asset,
                 name=self._name(connection, sender_id), fee=self._show(0), ref=ref, balance=balance),
         )  # fmt: skip
+
+    def _claim_all(self, session: LedgerSession, phone: str, user_id: str) -> int:
+        """Everything waiting for a number just verified: SMS sends and other products' holds."""
+        return self._claim_waiting(session, phone, user_id) + sum(
+            claim(session, phone, user_id) for claim in self.claimers
+        )
 
     def _claim_waiting(self, session: LedgerSession, phone: str, user_id: str) -> int:
         """Pay every invitation held for `phone` on to the user's wallet; the total claimed."""

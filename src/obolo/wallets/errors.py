@@ -47,3 +47,10 @@ class RecipientNotFound(NotFound):
 
 class CannotPayYourself(InvalidRequest):
     code = "cannot_pay_yourself"
+
+
+class InvitationNotFound(NotFound):
+    """A claim code that is wrong, used, past its claim period, or not for the signed-in
+    account's address: one code for all of them, so the answer tells a guesser nothing."""
+
+    code = "invitation_not_found"

@@ -34,6 +34,7 @@ class AccountCode(enum.IntEnum):
     FEE_REVENUE = 3
     ROUNDING = 4
     ADJUSTMENTS = 5
+    INVITATIONS = 6  # money held for an email or phone without an account, until claimed or returned
     WALLET = 10
 
 
@@ -53,6 +54,7 @@ class PlatformAccount(enum.StrEnum):
     FEE_REVENUE = "fee_revenue"
     ROUNDING = "rounding"
     ADJUSTMENTS = "adjustments"  # the other side of every operator's correction
+    INVITATIONS = "invitations"  # payments waiting for their recipient to join
 
     @property
     def code(self) -> AccountCode:

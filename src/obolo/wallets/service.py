@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from obolo.adapters.db.transactions import transaction
 from obolo.adapters.ids import derived_id, keyed_id, new_id, uuid7
 from obolo.adapters.secretbox import SecretBox
 from obolo.errors import InvalidRequest, NotFound
-from obolo.identity.lookup import display_names, find_user_id
+from obolo.identity.lookup import display_names
 from obolo.ledger import (
     Account,
     AccountFlags,
@@ -42,6 +43,7 @@ from obolo.ledger import (
 )
 from obolo.money import DEFAULT_ASSETS, Amount, Asset, format_units
 from obolo.settings import FeeRule, Settings
+from obolo.wallets import invitations
 from obolo.wallets.activity import ActivityEntry, Described, Describer
 from obolo.wallets.errors import (
     AmountOutOfLimits,
@@ -161,6 +163,9 @@ class WalletService:
         self.settings = settings
         self.assets = assets or dict(DEFAULT_ASSETS)
         self._platform_ready: set[str] = set()
+        self._platform_created: weakref.WeakKeyDictionary[LedgerSession, set[str]] = (
+            weakref.WeakKeyDictionary()
+        )
         # history: products describe their own transfers (filled by the bootstrap)
         self.describers: list[Describer] = [self._describe_movements]
 
@@ -194,10 +199,17 @@ class WalletService:
         )
         if any(r not in (AccountResult.OK, AccountResult.EXISTS) for r in results):
             raise RuntimeError(f"platform accounts for {asset}: {results}")
-        if all(r is AccountResult.EXISTS for r in results):
-            # Only once they are seen committed: a transaction that created them may
-            # still roll back.
+        created = self._platform_created.setdefault(session, set())
+        if any(r is AccountResult.OK for r in results):
+            created.add(asset)
+        elif asset not in created:
+            # Only once they are seen committed: a transaction that created them may still
+            # roll back, and seeing them again inside that same transaction proves nothing.
             self._platform_ready.add(asset)
+
+    def ensure_platform_accounts(self, session: LedgerSession, asset: str) -> None:
+        """The platform's accounts in `asset` exist, inside the caller's transaction."""
+        self._ensure_platform_accounts(session, asset)
 
     def _wallet(self, session: LedgerSession, user_id: str, asset: str, *, create: bool) -> Wallet | None:
         connection = session.connection
@@ -546,8 +558,10 @@ class WalletService:
         idempotency_key: str | None = None,
     ) -> Movement:
         """Pay another person at once. The fee, if any, is paid by the sender on top of
-        the amount, in the same atomic batch. Raises RecipientNotFound,
-        CannotPayYourself, InsufficientFunds, AmountOutOfLimits, UnknownAsset."""
+        the amount, in the same atomic batch. An email or phone number without an account
+        is invited and the money held for it (`invitations`); the answer is the same as for
+        one with an account. Raises RecipientNotFound (a `to` that cannot name anyone, or an
+        unknown user id), CannotPayYourself, InsufficientFunds, AmountOutOfLimits, UnknownAsset."""
         self._check_amount(amount, 1, self.settings.payment_max)
         asset = amount.asset.code
         movement_id = self._movement_id(user_id, MovementKind.PAYMENT, idempotency_key)
@@ -558,31 +572,44 @@ class WalletService:
             existing = self._find_movement(connection, movement_id)
             if existing is not None:
                 return existing
-            recipient = find_user_id(connection, to)
-            if recipient is None:
-                raise RecipientNotFound("nobody with that id, email or phone number")
-            if recipient == user_id:
+            recipient = invitations.resolve(connection, to)
+            if recipient.user_id == user_id:
                 raise CannotPayYourself("a payment needs someone else to receive it")
             payer = self._wallet(session, user_id, asset, create=True)
-            payee = self._wallet(session, recipient, asset, create=True)
             assert payer is not None
-            assert payee is not None
-            principal_id = self._debit(
-                session, payer, payee.account_id, movement_id, amount.units, fee, TransferCode.PAYMENT
-            )
+            if recipient.user_id is None and recipient.invitee is None:
+                # An unknown user id: funds are checked first, as for a known one, so an
+                # empty wallet cannot tell ids apart either.
+                (account,) = session.lookup_accounts([payer.account_id])
+                if account.available < amount.units + fee:
+                    raise self._insufficient(session, payer, amount.units + fee)
+                raise RecipientNotFound("nobody with that id, email or phone number")
             now = self.clock()
+            details: dict[str, Any] = {}
+            if recipient.user_id is None:
+                assert recipient.invitee is not None
+                principal_id, details = invitations.hold(
+                    self, session, payer, movement_id, recipient.invitee, amount.units, fee, now
+                )
+            else:
+                payee = self._wallet(session, recipient.user_id, asset, create=True)
+                assert payee is not None
+                principal_id = self._debit(
+                    session, payer, payee.account_id, movement_id, amount.units, fee, TransferCode.PAYMENT
+                )
             movement = Movement(
                 movement_id, MovementKind.PAYMENT, MovementStatus.SUCCEEDED, asset, amount.units, fee,
-                user_id, recipient, note, {}, now, now,
+                user_id, recipient.user_id, note, details, now, now,
             )  # fmt: skip
             self._insert_movement(connection, movement, principal_id)
             payload = self._payload(movement)
-            record_event(connection, user_id, "payment.sent", {**payload, "to": recipient}, now)
-            received = {**payload, "fee": format_units(0, amount.asset), "from": user_id}
-            record_event(connection, recipient, "payment.received", received, now)
+            record_event(connection, user_id, "payment.sent", {**payload, "to": recipient.user_id}, now)
+            if recipient.user_id is not None:
+                received = {**payload, "fee": format_units(0, amount.asset), "from": user_id}
+                record_event(connection, recipient.user_id, "payment.received", received, now)
             return movement
 
-        return self._run(work)
+        return invitations.answer(self._run(work), to)
 
     # -- withdrawals --------------------------------------------------------------------------
     def withdraw(
@@ -1015,8 +1042,18 @@ def _describe(movement: Movement | None, user_id: str, is_fee: bool, counterpart
         return f"Withdrawal to {movement.details.get('iban', 'bank')}"
     note = f": {movement.note}" if movement.note else ""
     if movement.from_user_id == user_id:
+        invitee = movement.details.get("invitee")
+        if counterparty is None and invitee:  # an invitation: the sender sees where it stands
+            state = _INVITATION_STATES.get(str(movement.details.get("invitation")), "")
+            return f"Payment to {invitee}{state}{note}"
         return f"Payment to {counterparty}{note}" if counterparty else f"Payment sent{note}"
     return f"Payment from {counterparty}{note}" if counterparty else f"Payment received{note}"
+
+
+_INVITATION_STATES = {
+    "waiting": " (waiting for them to join)",
+    "returned": " (not claimed: returned)",
+}
 
 
 def _lower_first(text: str) -> str:

@@ -11,5 +11,12 @@ class InvalidUrl(InvalidRequest):
     code = "invalid_url"
 
 
+class UrlNotAllowed(InvalidRequest):
+    """The URL's host is an internal address (or a name for one): the server will not
+    send there, unless OBOLO_EGRESS_ALLOW names it."""
+
+    code = "url_not_allowed"
+
+
 class EndpointNotFound(NotFound):
     code = "not_found"

@@ -6,17 +6,18 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from obolo.adapters.clock import Clock
 from obolo.adapters.db.schema import events, webhook_attempts, webhook_deliveries, webhook_endpoints
 from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.egress import EgressGuard, EgressRefused
 from obolo.adapters.ids import new_id
 from obolo.adapters.secretbox import SecretBox
 from obolo.audit import service as audit
-from obolo.webhooks.errors import EndpointNotFound, InvalidUrl, UnknownEventType
+from obolo.webhooks.delivery import shown_error
+from obolo.webhooks.errors import EndpointNotFound, InvalidUrl, UnknownEventType, UrlNotAllowed
 from obolo.webhooks.outbox import EVENT_TYPES
 
 
@@ -50,11 +51,24 @@ class Delivery:
     delivered_at: int | None
 
 
-def check_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+def check_url(url: str, egress: EgressGuard) -> str:
+    """An http(s) URL the server may send to, read by the HTTP client's own parser (what
+    is checked is what will be dialled). Raises InvalidUrl, or UrlNotAllowed when its host
+    is, or resolves to, an internal address; a name that does not resolve yet is accepted,
+    since every delivery is checked again when it connects."""
+    text = url.strip()
+    if len(text) > 2000:
         raise InvalidUrl("the endpoint must be an http(s) URL")
-    return url.strip()
+    try:
+        egress.check_url(text)
+    except ValueError:
+        raise InvalidUrl("the endpoint must be an http(s) URL") from None
+    except EgressRefused:
+        raise UrlNotAllowed(
+            "the endpoint's host is a loopback, private, link-local or otherwise internal "
+            "address; webhooks go only to public addresses"
+        ) from None
+    return text
 
 
 def check_events(wanted: list[str]) -> tuple[str, ...]:
@@ -71,14 +85,17 @@ def _endpoint(row: Any) -> Endpoint:
 
 
 class WebhookService:
-    def __init__(self, engine: Engine, clock: Clock, secrets_box: SecretBox) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, secrets_box: SecretBox, egress: EgressGuard | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.secrets = secrets_box
+        self.egress = egress or EgressGuard()
 
     def create_endpoint(self, user_id: str, url: str, wanted: list[str]) -> tuple[Endpoint, str]:
         """A new endpoint and its signing secret (shown this once)."""
-        endpoint = Endpoint(new_id(), check_url(url), check_events(wanted), self.clock(), None)
+        endpoint = Endpoint(new_id(), check_url(url, self.egress), check_events(wanted), self.clock(), None)
         secret = "whsec_" + secrets.token_urlsafe(32)
 
         def work(connection: Connection) -> None:
@@ -162,7 +179,9 @@ class WebhookService:
                     .where(webhook_attempts.c.delivery_id.in_(ids))
                     .order_by(webhook_attempts.c.at)
                 ).all():
-                    tries[a.delivery_id].append(Attempt(a.at, a.status_code, a.error, a.duration_ms))
+                    tries[a.delivery_id].append(
+                        Attempt(a.at, a.status_code, shown_error(a.error), a.duration_ms)
+                    )
             return [
                 Delivery(
                     r.id,

@@ -490,6 +490,7 @@ audit_head = Table(
 # Each product's tables live in a module of their own on this same metadata; importing them
 # here makes `metadata` (and so Alembic and the drift test) see every table.
 from obolo.adapters.db import (  # noqa: E402, F401
+    schema_invitations,
     schema_jobs,
     schema_settlement,
     schema_sms,

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_role, require_scope
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, MovementOut, _idempotent
 from obolo.identity.model import Principal, Role
@@ -29,8 +30,7 @@ async def _operator(
     return await require_role(Role.OPERATOR)(principal)
 
 
-class AdjustmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class AdjustmentIn(Input):
     user: Annotated[str, Field(min_length=1, max_length=254, description="A user id, email or phone number.")]
     asset: AssetCode
     amount: AmountText
@@ -88,8 +88,8 @@ class UndoRequestOut(BaseModel):
         )  # fmt: skip
 
 
-class UndoDecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class UndoDecisionIn(Input):
+    multiline = frozenset({"note"})
     decision: Literal["reverse", "decline"]
     note: Annotated[str | None, Field(max_length=2000)] = None
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 
 from obolo import __version__
@@ -16,9 +16,12 @@ from obolo.bootstrap import Platform
 from obolo.entrypoints import metrics, web
 from obolo.entrypoints.api import (
     admin_routes,
+    common,
     errors,
     identity_routes,
+    invitation_routes,
     ledger_routes,
+    openapi,
     payout_routes,
     paywall_routes,
     sms_routes,
@@ -40,6 +43,9 @@ Micropayments on one exact double-entry ledger.
 * Every POST accepts `Idempotency-Key`: a retry with the same key and body replays the first
   response and moves no money again.
 * Errors are RFC 9457 `application/problem+json` with a stable `code`.
+* Text never holds control characters (tab and line breaks only in multi-line fields such
+  as a task's instructions) or Unicode bidi controls: 422 `validation_error`. Ids in paths
+  are UUIDs (ledger accounts: also decimals); anything else is 404.
 """
 
 
@@ -54,7 +60,15 @@ def create_app(platform: Platform) -> FastAPI:
         yield
         platform.close()
 
-    app = FastAPI(title="Obolo", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # `guard` first on every route, those added later included: ids and the text rule.
+    app = FastAPI(
+        title="Obolo",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(common.guard)],
+    )
+    openapi.install(app)
     app.state.platform = platform
     app.state.ledger = platform.ledger
     errors.install(app)
@@ -77,6 +91,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(tap_routes.router)  # tap
     app.include_router(identity_routes.router)
     app.include_router(wallet_routes.router)
+    app.include_router(invitation_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(x402_routes.router)  # x402: Obolo as a facilitator

@@ -11,8 +11,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from obolo.adapters.db.transactions import TransactionBusy, is_retryable, storage_failure
 from obolo.errors import OboloError, RateLimited
@@ -59,6 +61,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "card_declined": 402,
     "invalid_iban": 422,
     "recipient_not_found": 404,
+    "invitation_not_found": 404,
     "cannot_pay_yourself": 422,
     "idempotency_key_reused": 422,
     "idempotency_key_in_use": 409,
@@ -76,10 +79,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "role_not_self_service": 403,
     "unknown_event_type": 422,
     "invalid_url": 422,
+    "url_not_allowed": 422,
     "provider_role_required": 403,
     "provider_not_found": 404,
     "invalid_channel": 422,
     "invalid_pass": 422,
+    "pass_not_on_sale": 422,
     "no_consent": 403,
     "over_consent_limit": 402,
     "charge_id_reused": 422,
@@ -129,7 +134,21 @@ STATUS_BY_CODE: dict[str, int] = {
     # sms: the gateway webhook's own refusals (commands are refused by reply, not by status)
     "invalid_signature": 403,
     "sms_not_configured": 404,
+    "sms_message_id_required": 422,
 }
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app serves at this request's path."""
+    path = request.scope.get("path", "")
+    return sorted(
+        {
+            method
+            for context in iter_route_contexts(request.app.router.routes)
+            if context.path and context.methods and compile_path(context.path)[0].fullmatch(path)
+            for method in context.methods
+        }
+    )
 
 
 _RESERVED = frozenset({"type", "title", "status", "code", "detail"})
@@ -208,11 +227,15 @@ def install(app: FastAPI) -> None:
         return problem("validation_error", "the request does not match the schema", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
             error.status_code, "http_error"
         )
-        return problem(code, str(error.detail), status=error.status_code)
+        response = problem(code, str(error.detail), status=error.status_code)
+        if error.status_code == 405:
+            # Every method served at this path (the router names only the first route it met).
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:

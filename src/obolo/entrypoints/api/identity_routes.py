@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
@@ -16,6 +16,7 @@ from obolo.entrypoints.api.auth import (
     get_platform,
     require_session,
 )
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.identity.model import ApiKey, Principal, Role, User
 
@@ -30,8 +31,8 @@ ScopeName = Literal[
 ]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class Strict(Input):  # untrimmed: spaces are part of a password
+    pass
 
 
 class SignUpIn(Strict):

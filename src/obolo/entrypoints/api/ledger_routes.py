@@ -14,8 +14,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.errors import ApiError
 from obolo.ledger import MAX_BATCH, BatchTooLarge, Ledger, LedgerBusy, Transfer, TransferFlags
 from obolo.ledger.check import check_ledger
@@ -23,7 +24,12 @@ from obolo.ledger.model import Account
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
-IdText = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^([0-9]{1,39}|[0-9a-fA-F-]{32,36})$")]
+# a decimal, or a UUID in its two plain spellings (the only ones parse_id reads as one)
+_HEX = "[0-9a-fA-F]"
+_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+IdText = Annotated[
+    str, Field(min_length=1, max_length=40, pattern=rf"^([0-9]{{1,39}}|{_HEX}{{32}}|{_UUID})$")
+]
 UnitsText = Annotated[str, Field(min_length=1, max_length=19, pattern=r"^[0-9]{1,19}$")]
 
 
@@ -60,9 +66,7 @@ class AccountOut(BaseModel):
         )
 
 
-class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TransferIn(Input):
     id: IdText
     debit_account_id: IdText | None = None
     credit_account_id: IdText | None = None
@@ -89,8 +93,7 @@ class TransferIn(BaseModel):
         )
 
 
-class TransferBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TransferBatch(Input):
     transfers: Annotated[list[TransferIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
 from obolo.identity.model import Principal
@@ -19,8 +20,7 @@ router = APIRouter(prefix="/v1", tags=["payouts"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-class PayoutAccountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class PayoutAccountIn(Input):
     iban: Annotated[str, Field(min_length=15, max_length=42)]
     asset: AssetCode = "EUR"
     schedule: Literal["daily", "manual"] = "daily"
@@ -34,8 +34,8 @@ class PayoutAccountOut(BaseModel):
     minimum: str
 
 
-class PayoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class PayoutRequest(Input):
+    pass
 
 
 class StatementOut(BaseModel):

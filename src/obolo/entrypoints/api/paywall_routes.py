@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
 from obolo.identity.model import Principal
@@ -21,8 +24,8 @@ router = APIRouter(tags=["paywall"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class Strict(Input):
+    pass
 
 
 class ProviderIn(Strict):
@@ -43,6 +46,15 @@ class ChannelIn(Strict):
     length: Annotated[int, Field(ge=1, le=MAX_CHAIN)]
     root: Annotated[str, Field(min_length=43, max_length=44, description="base64url of w_0, 32 bytes")]
     ttl_seconds: Annotated[int, Field(ge=60, le=30 * 86400)] = 3600
+    reader_key: Annotated[
+        str | None,
+        Field(
+            min_length=43,
+            max_length=44,
+            description="base64url of your Ed25519 public key (32 bytes), named in the certificate: "
+            "past a provider's daily cap, views are free but need your signature with it.",
+        ),
+    ] = None
 
 
 class ChannelOut(BaseModel):
@@ -88,15 +100,28 @@ def public_keys(platform: PlatformDep) -> Keys:
     return Keys(keys=[PublicKey(**k) for k in platform.keys.published()])
 
 
-@router.post("/v1/providers", status_code=201, responses=ERRORS)
+class NoBody(Strict):
+    """The body of a POST that takes none: its idempotency fingerprint is the path alone."""
+
+
+@router.post("/v1/providers", status_code=201, response_model=ProviderOut, responses=ERRORS)
 def register_provider(
     body: ProviderIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
-) -> ProviderOut:
-    """Register a site or API that accepts payments (needs the provider role)."""
-    provider = platform.paywall.register_provider(principal.user_id, body.name, body.origin)
-    return ProviderOut(id=provider.id, name=provider.name, origin=provider.origin)
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Register a site or API that accepts payments (needs the provider role). A retry
+    with the same `Idempotency-Key` answers the same provider."""
+
+    def work() -> tuple[int, Any]:
+        provider = platform.paywall.register_provider(
+            principal.user_id, body.name, body.origin, idempotency_key
+        )
+        return 201, ProviderOut(id=provider.id, name=provider.name, origin=provider.origin).model_dump()
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
 @router.post("/v1/channels", status_code=201, response_model=ChannelOut, responses=ERRORS)
@@ -114,7 +139,7 @@ def open_channel(
         price = Amount.parse(body.price, platform.wallets.asset(body.asset))
         channel_id, certificate = platform.paywall.open_channel(
             principal.user_id, body.provider_id, price, body.length, body.root, body.ttl_seconds,
-            idempotency_key,
+            idempotency_key, reader_key=body.reader_key or "",
         )  # fmt: skip
         out = ChannelOut(
             channel_id=channel_id,
@@ -127,15 +152,25 @@ def open_channel(
     return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
-@router.post("/v1/channels/claims", responses=ERRORS)
+@router.post("/v1/channels/claims", response_model=list[ClaimOut], responses=ERRORS)
 def settle_claims(
     body: ClaimsIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
-) -> list[ClaimOut]:
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
     """Settle channels from the highest payment received on each: the provider is paid
     index x price less the fee, the rest goes back to the payer. Sending a claim twice
-    pays once."""
+    pays once; with the same `Idempotency-Key` the first answer is replayed."""
+
+    def work() -> tuple[int, Any]:
+        return 200, [claim.model_dump() for claim in _settle(platform, principal, body)]
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
+
+
+def _settle(platform: Platform, principal: Principal, body: ClaimsIn) -> list[ClaimOut]:
     claims = []
     for item in body.claims:
         try:
@@ -174,18 +209,27 @@ class PassOut(BaseModel):
     token: str = Field(description="Send as Payment: b64url({scheme: obolo-pass, pass: token}).")
 
 
-@router.post("/v1/passes", status_code=201, responses=ERRORS)
+@router.post("/v1/passes", status_code=201, response_model=PassOut, responses=ERRORS)
 def buy_pass(
     body: PassIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
-) -> PassOut:
-    """Buy a pass a provider offers (its 402 lists them): pay once, visit offline."""
-    price = Amount.parse(body.price, platform.wallets.asset(body.asset))
-    token = platform.paywall.buy_pass(
-        principal.user_id, body.provider_id, body.pattern, price, visits=body.visits, hours=body.hours
-    )
-    return PassOut(token=token)
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
+    """Buy a pass the provider publishes (`/v1/providers/{id}/prices`; its 402 lists them),
+    on exactly its terms: pay once, visit offline. Other terms are 422 pass_not_on_sale and
+    cost nothing. A retry with the same `Idempotency-Key` answers the same pass, paid once."""
+
+    def work() -> tuple[int, Any]:
+        price = Amount.parse(body.price, platform.wallets.asset(body.asset))
+        token = platform.paywall.buy_pass(
+            principal.user_id, body.provider_id, body.pattern, price,
+            visits=body.visits, hours=body.hours, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return 201, PassOut(token=token).model_dump(mode="json")
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
 class ConsentIn(Strict):
@@ -221,18 +265,26 @@ def set_consent(
     return Response(status_code=204)
 
 
-@router.post("/v1/charges", status_code=201, responses=ERRORS)
+@router.post("/v1/charges", status_code=201, response_model=ChargeOut, responses=ERRORS)
 def create_charge(
     body: ChargeIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
-) -> ChargeOut:
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
     """Pay one view under your consent: accrued on your tab with the provider, answered
     with a signed receipt the provider's site accepts offline. The same charge_id again
-    returns the same receipt and charges nothing more."""
-    amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
-    receipt = platform.tabs.charge(principal.user_id, body.provider_id, body.resource, amount, body.charge_id)
-    return ChargeOut(receipt=receipt)
+    returns the same receipt and charges nothing more; so does the same `Idempotency-Key`."""
+
+    def work() -> tuple[int, Any]:
+        amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
+        receipt = platform.tabs.charge(
+            principal.user_id, body.provider_id, body.resource, amount, body.charge_id
+        )
+        return 201, ChargeOut(receipt=receipt).model_dump()
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
 class RefundIn(Strict):
@@ -244,15 +296,23 @@ class RefundOut(BaseModel):
     refunded_units: int
 
 
-@router.post("/v1/refunds", status_code=201, responses=ERRORS)
+@router.post("/v1/refunds", status_code=201, response_model=RefundOut, responses=ERRORS)
 def refund_charge(
     body: RefundIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
-) -> RefundOut:
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
     """Take back a charged view within 10 minutes (5 a day): netted against the provider's
-    settlement, never a transfer of its own."""
-    return RefundOut(refunded_units=platform.tabs.refund(principal.user_id, body.provider_id, body.charge_id))
+    settlement, never a transfer of its own. A retry with the same `Idempotency-Key`
+    replays the first answer."""
+
+    def work() -> tuple[int, Any]:
+        units = platform.tabs.refund(principal.user_id, body.provider_id, body.charge_id)
+        return 201, RefundOut(refunded_units=units).model_dump()
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)
 
 
 class PriceRule(Strict):
@@ -311,16 +371,35 @@ class ReceiptKeyOut(BaseModel):
     )
 
 
-@router.post("/v1/providers/{provider_id}/receipt-key", status_code=201, responses=ERRORS)
+@router.post(
+    "/v1/providers/{provider_id}/receipt-key", status_code=201, response_model=ReceiptKeyOut, responses=ERRORS
+)
 def issue_receipt_key(
     provider_id: Annotated[str, Path(max_length=36)],
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
-) -> ReceiptKeyOut:
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
     """A new key for view receipts (replacing the previous one): the middleware MACs each
-    paid channel view with it, and the platform checks refunds against it."""
-    key = platform.channel_refunds.issue_receipt_key(principal.user_id, provider_id)
-    return ReceiptKeyOut(receipt_key=b64(key))
+    paid channel view with it, and the platform checks refunds against it. A retry with
+    the same `Idempotency-Key` answers the key its first request issued."""
+
+    def work() -> tuple[int, Any]:
+        key = platform.channel_refunds.issue_receipt_key(principal.user_id, provider_id)
+        # The stored answer holds the key sealed, as the provider's row does: never in clear.
+        return 201, {"sealed": platform.secrets.seal(b64(key))}
+
+    answer = _idempotent(platform, request, principal, idempotency_key, NoBody(), work)
+    if answer.status_code != 201:
+        return answer
+    sealed = json.loads(bytes(answer.body))["sealed"]
+    shown = JSONResponse(
+        ReceiptKeyOut(receipt_key=platform.secrets.open(sealed)).model_dump(), status_code=201
+    )
+    if "Idempotent-Replayed" in answer.headers:
+        shown.headers["Idempotent-Replayed"] = answer.headers["Idempotent-Replayed"]
+    return shown
 
 
 class ViewRefundIn(Strict):
@@ -340,20 +419,30 @@ class ViewRefundOut(BaseModel):
     )
 
 
-@router.post("/v1/channels/{channel_id}/refunds", status_code=201, responses=ERRORS)
+@router.post(
+    "/v1/channels/{channel_id}/refunds", status_code=201, response_model=ViewRefundOut, responses=ERRORS
+)
 def refund_view(
     channel_id: Annotated[str, Path(max_length=36)],
     body: ViewRefundIn,
+    request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
-) -> ViewRefundOut:
+    idempotency_key: str | None = IdempotencyKeyHeader,
+) -> Response:
     """Take back a view paid on a channel, within the refund window and the daily limit,
-    with the view receipt the provider returned. No transfer: netted at settlement."""
-    refund = platform.channel_refunds.refund_view(principal.user_id, channel_id, body.view)
-    return ViewRefundOut(
-        channel_id=refund.channel_id,
-        index=refund.index,
-        refunded=format_units(refund.amount, platform.wallets.asset(refund.asset)),
-        asset=refund.asset,
-        netted=refund.netted,
-    )
+    with the view receipt the provider returned. No transfer: netted at settlement. A
+    retry with the same `Idempotency-Key` replays the first answer."""
+
+    def work() -> tuple[int, Any]:
+        refund = platform.channel_refunds.refund_view(principal.user_id, channel_id, body.view)
+        out = ViewRefundOut(
+            channel_id=refund.channel_id,
+            index=refund.index,
+            refunded=format_units(refund.amount, platform.wallets.asset(refund.asset)),
+            asset=refund.asset,
+            netted=refund.netted,
+        )
+        return 201, out.model_dump()
+
+    return _idempotent(platform, request, principal, idempotency_key, body, work)

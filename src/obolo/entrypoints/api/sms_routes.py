@@ -42,7 +42,11 @@ def twiml(text: str) -> Response:
 @router.post(
     "/v1/sms/inbound",
     summary="Inbound SMS from the gateway (form From, To, Body, MessageSid; signed)",
-    responses={200: {"content": {XML: {}}}, 403: {"description": "missing or wrong signature"}},
+    responses={
+        200: {"content": {XML: {}}},
+        403: {"description": "missing or wrong signature"},
+        422: {"description": "no MessageSid (sms_message_id_required): replays could not be told apart"},
+    },
 )
 async def inbound(
     request: Request,

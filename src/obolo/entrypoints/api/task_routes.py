@@ -14,11 +14,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import from_iso, iso
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.common import Strict
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
 from obolo.errors import Forbidden, InvalidRequest
@@ -53,15 +54,12 @@ Reader = Annotated[Principal, Depends(require_scope("wallets:read"))]
 MAX_OFFSET = 1_000_000
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
-
-
 class _Empty(Strict):
     """Accept and cancel take no body; the idempotency key still fingerprints the call."""
 
 
 class TaskIn(Strict):
+    multiline = frozenset({"instructions"})
     title: Annotated[str, Field(min_length=1, max_length=200)]
     instructions: Annotated[str, Field(min_length=1, max_length=20_000)]
     reward: AmountText
@@ -186,10 +184,12 @@ class AssignmentOut(BaseModel):
 
 
 class SubmitIn(Strict):
+    multiline = frozenset({"answer"})
     answer: Annotated[str | dict[str, Any], Field(description="Text, or a JSON object")]
 
 
 class ReviewItem(Strict):
+    multiline = frozenset({"reason"})
     assignment_id: Annotated[str, Field(min_length=1, max_length=36)]
     decision: Literal["approve", "reject"]
     reason: Annotated[str | None, Field(max_length=2_000)] = None
@@ -217,10 +217,12 @@ class BonusOut(BaseModel):
 
 
 class DisputeIn(Strict):
+    multiline = frozenset({"message"})
     message: Annotated[str, Field(min_length=1, max_length=2_000)]
 
 
 class DecisionIn(Strict):
+    multiline = frozenset({"note"})
     decision: Literal["overturn", "uphold"]
     note: Annotated[str | None, Field(max_length=2_000)] = None
 

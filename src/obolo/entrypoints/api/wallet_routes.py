@@ -12,12 +12,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.adapters.cards import Card
 from obolo.adapters.clock import NS_PER_SECOND, from_iso, iso
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
+
+# The kit lives in common.py; re-exported here for the routers that import it from here.
+from obolo.entrypoints.api.common import ERRORS as ERRORS
+from obolo.entrypoints.api.common import AmountText as AmountText
+from obolo.entrypoints.api.common import AssetCode as AssetCode
+from obolo.entrypoints.api.common import Strict as Strict
 from obolo.entrypoints.api.idempotency import Idempotency, IdempotencyKeyHeader, fingerprint
 from obolo.errors import InvalidRequest
 from obolo.identity.model import Principal
@@ -26,25 +32,7 @@ from obolo.wallets.service import Movement
 
 router = APIRouter(prefix="/v1", tags=["wallets"])
 
-AmountText = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=40,
-        description='Decimal string at the asset\'s scale, e.g. "0.10"; no exponent, no sign.',
-        examples=["0.10"],
-    ),
-]
-AssetCode = Annotated[str, Field(min_length=3, max_length=12, examples=["EUR"])]
 PlatformDep = Annotated[Platform, Depends(get_platform)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"description": "problem+json", "content": {"application/problem+json": {}}}
-    for status in (400, 401, 402, 403, 404, 409, 413, 422, 429, 503)
-}
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class WalletOut(BaseModel):

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.identity.model import Principal
 from obolo.webhooks.service import Endpoint
@@ -20,8 +21,7 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 Caller = Annotated[Principal, Depends(require_scope("webhooks:*"))]
 
 
-class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class EndpointIn(Input):
     url: Annotated[str, Field(min_length=8, max_length=2000)]
     events: Annotated[list[Annotated[str, Field(max_length=60)]], Field(min_length=1, max_length=20)]
 

@@ -22,10 +22,12 @@ def _signed_in_response(page: VisitorDep, token: str, target: str) -> Response:
 
 
 @router.get("/signin")
-def sign_in_page(page: VisitorDep, next: str = "", out: str = "") -> Response:
+def sign_in_page(page: VisitorDep, next: str = "", out: str = "", new: str = "") -> Response:
     if page.principal is not None:
         return finish(page, RedirectResponse(security.local_path(next), status_code=303))
     notice = page.t("You are signed out.") if out else None
+    if new:
+        notice = page.t("Your wallet is ready: sign in to open it.")
     if next and page.principal is None and not out:
         notice = page.t("Please sign in to continue.")
     return render(page, "signin.html", values={"next": security.local_path(next)}, notice=notice)
@@ -96,6 +98,9 @@ def sign_up_page(page: VisitorDep) -> Response:
 
 @router.post("/signup")
 def sign_up(page: VisitorDep, form: Form) -> Response:
+    """A new account and an email or number that is already someone's get the same answer
+    (the owner is told instead), so the page does not sign anyone in: both go on to the
+    sign-in page, where a taken address fails as a wrong password does."""
     values = {
         "email": text(form, "email", 254),
         "display_name": text(form, "display_name", 100),
@@ -115,9 +120,7 @@ def sign_up(page: VisitorDep, form: Form) -> Response:
             errors[name] = message
     if errors:
         return render(page, "signup.html", 422, values=values, errors=errors)
-    address = client_address(page.request)
-    token, _expires, _user = page.platform.identity.sign_in(values["email"], password, address)
-    return _signed_in_response(page, token, "/wallet")
+    return finish(page, RedirectResponse("/signin?new=1", status_code=303))
 
 
 @router.post("/signout")

@@ -75,8 +75,9 @@ IT: dict[str, str] = {
     "Your name": "Il tuo nome",
     "Phone (optional)": "Telefono (facoltativo)",
     "With the country code, e.g. +393331234567.": "Con il prefisso internazionale, es. +393331234567.",
-    "At least 10 characters, not only a few different ones, and not your email.": (
-        "Almeno 10 caratteri, non solo pochi caratteri diversi, e non la tua email."
+    "At least 10 characters, hard to guess (a few uncommon words), not your email or name.": (
+        "Almeno 10 caratteri, difficile da indovinare (qualche parola poco comune), "
+        "non la tua email né il tuo nome."
     ),
     "No account yet?": "Non hai un account?",
     "Already have an account?": "Hai già un account?",
@@ -116,13 +117,21 @@ IT: dict[str, str] = {
     ),
     "A password needs at least 10 characters.": "Una password ha almeno 10 caratteri.",
     "A password has at most 256 characters.": "Una password ha al massimo 256 caratteri.",
-    "A password needs more than a few different characters.": (
-        "Una password ha bisogno di più caratteri diversi."
+    "A password may not be made of your email address or your name.": (
+        "La password non può essere fatta della tua email o del tuo nome."
     ),
-    "The password may not be the email address.": "La password non può essere l'indirizzo email.",
+    "That is one of the most common passwords.": "È una delle password più comuni.",
+    "Keyboard rows, repeats and sequences are easy to guess.": (
+        "File di tasti, ripetizioni e sequenze sono facili da indovinare."
+    ),
+    "Dates and years are easy to guess.": "Date e anni sono facili da indovinare.",
+    "That password is easy to guess: add a word or two, uncommon ones.": (
+        "Questa password è facile da indovinare: aggiungi una o due parole poco comuni."
+    ),
     "Tell us what to call you.": "Dicci come chiamarti.",
     "Please correct the fields marked below.": "Correggi i campi indicati qui sotto.",
     "You are signed out.": "Sei uscito.",
+    "Your wallet is ready: sign in to open it.": "Il tuo portafoglio è pronto: accedi per aprirlo.",
     "Please sign in to continue.": "Accedi per continuare.",
     # errors
     "This form expired or did not come from this site. Nothing was changed; please try again.": (
@@ -188,7 +197,18 @@ IT: dict[str, str] = {
     "Spending by provider over the last 30 days": "Spese per fornitore negli ultimi 30 giorni",
     "No spending on sites in the last 30 days.": "Nessuna spesa sui siti negli ultimi 30 giorni.",
     "Topped up {amount}.": "Ricaricati {amount}.",
-    "Sent {amount} to {to}.": "Inviati {amount} a {to}.",
+    "Sent {amount}.": "Inviati {amount}.",
+    "Money sent to you before you joined": "Denaro inviato a te prima che ti iscrivessi",
+    "Someone paid your email address before you had an account? Enter the code from their email.": (
+        "Qualcuno ha pagato il tuo indirizzo email prima che avessi un conto? "
+        "Inserisci il codice della sua email."
+    ),
+    "Claim code": "Codice di riscossione",
+    "Claim": "Riscuoti",
+    "Money waiting for you is in your wallet.": "Il denaro che ti aspettava è nel tuo portafoglio.",
+    "That code is wrong, already used, or not for this account's email.": (
+        "Il codice è sbagliato, già usato o non è per l'email di questo conto."
+    ),
     "Withdrawal of {amount} requested.": "Prelievo di {amount} richiesto.",
     "Withdrawal of {amount} paid.": "Prelievo di {amount} pagato.",
     "The bank refused the withdrawal; the money is back in your wallet.": (

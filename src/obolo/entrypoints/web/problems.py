@@ -9,13 +9,15 @@ from obolo.money import MoneyError, TooManyDecimals
 
 FORM = "_form"  # an error about the whole form, shown above it
 
+# A weak password's `reason` (obolo.identity.passwords.REASONS), as the pages say it.
 _PASSWORD = {
-    "a password needs at least 10 characters": "A password needs at least 10 characters.",
-    "a password has at most 256 characters": "A password has at most 256 characters.",
-    "a password needs more than a few different characters": (
-        "A password needs more than a few different characters."
-    ),
-    "the password may not be the email address": "The password may not be the email address.",
+    "too_short": "A password needs at least 10 characters.",
+    "too_long": "A password has at most 256 characters.",
+    "personal": "A password may not be made of your email address or your name.",
+    "common": "That is one of the most common passwords.",
+    "pattern": "Keyboard rows, repeats and sequences are easy to guess.",
+    "dates": "Dates and years are easy to guess.",
+    "guessable": "That password is easy to guess: add a word or two, uncommon ones.",
 }
 
 
@@ -40,11 +42,13 @@ def field_error(error: Exception, t: Translate, amount_field: str = "amount") ->
         case "phone_taken":
             return "phone", t("An account with that phone number exists.")
         case "weak_password":
-            return "password", t(_PASSWORD.get(error.detail, "A password needs at least 10 characters."))
+            return "password", t(_PASSWORD.get(str(data.get("reason")), _PASSWORD["guessable"]))
         case "invalid_credentials":
             return FORM, t("Wrong email or password.")
         case "invalid_code":
             return "code", t("That code is wrong, expired or already used. Ask for a new one.")
+        case "invitation_not_found":
+            return "code", t("That code is wrong, already used, or not for this account's email.")
         case "invalid_amount":
             return amount_field, t("The amount must be positive.")
         case "amount_out_of_limits":

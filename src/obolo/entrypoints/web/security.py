@@ -3,8 +3,8 @@
 - The session cookie holds the identity service's session token (never an API key):
   HttpOnly, SameSite=Lax, Path=/, and Secure whenever the page is served over https. On a
   plain-http local run (http://127.0.0.1) a Secure cookie would never come back, so the
-  flag follows the request's scheme; behind a TLS proxy run uvicorn with --proxy-headers
-  so the scheme is https (see docs/decisions/web-sessions.md).
+  flag follows the request's scheme; behind a TLS proxy name it in OBOLO_TRUSTED_PROXIES
+  so its X-Forwarded-Proto makes the scheme https (see docs/decisions/web-sessions-and-csrf.md).
 - CSRF: every form carries a token that is an HMAC, under a key derived from the
   platform's secret key, of a random per-browser cookie and the session token. A forged
   form lacks the cookie's value and the key, so it cannot compute it; a new sign-in

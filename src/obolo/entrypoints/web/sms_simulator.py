@@ -1,9 +1,10 @@
-"""The SMS simulator: a phone on a page, for trying SMS commands against a local server.
+"""The SMS simulator: a phone on a page, for trying SMS commands in a demo.
 
-It exists only while messages go to the console gateway (local runs): with a real gateway
-configured the page is a 404, because here anyone may type as any number. A message goes
-through the same `SmsService.receive` as the gateway's webhook; the page shows the reply
-and what the console gateway sent to that number, nothing else of anyone's.
+Here anyone may type as any number and read what was texted to it, so every route of this
+router is a 404 unless the server was started for a demo (`obolo serve --demo`) without a
+gateway secret (`Settings.serves_sms_simulator`), decided before anything is read. A
+message goes through the same `SmsService.receive` as the gateway's webhook; the page shows
+the reply and what the console gateway sent to that number, nothing else of anyone's.
 """
 
 from __future__ import annotations
@@ -25,8 +26,17 @@ from obolo.entrypoints.demo import PEOPLE
 from obolo.sms.model import normalize_phone
 from obolo.sms.service import Inbound
 
-router = APIRouter(include_in_schema=False)
 PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def demo_only(platform: PlatformDep) -> None:
+    """Outside a demo the simulator does not exist (a 404 like any unknown path)."""
+    if not platform.settings.serves_sms_simulator:
+        raise HTTPException(404, "Not Found")
+
+
+# On the router, not per route: a route added here later is off outside a demo as well.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(demo_only)])
 _templates = Environment(
     loader=PackageLoader("obolo.entrypoints.web", "templates"), autoescape=select_autoescape(["html"])
 )
@@ -36,8 +46,8 @@ _SECRET = re.compile(r"^\s*(?:ok\s+|pin\s+)?[0-9]{4,6}(?:\s+[0-9]{4,6})?\s*$", r
 
 def _console(platform: Platform) -> ConsoleSmsGateway:
     gateway = platform.sms_gateway
-    if not isinstance(gateway, ConsoleSmsGateway):
-        raise HTTPException(404, "the SMS simulator runs only with the console gateway")
+    if not isinstance(gateway, ConsoleSmsGateway):  # a demo with OBOLO_SMS_GATEWAY_URL set
+        raise HTTPException(404, "Not Found")
     return gateway
 
 

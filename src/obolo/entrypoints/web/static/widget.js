@@ -51,8 +51,8 @@
   }
 
   function open(offer) {
-    var token = remembered(offer.resource);
-    if (token) { reread(offer, token); return; }
+    var kept = remembered(offer.resource);
+    if (kept) { reread(offer, kept); return; }
     var query = new URLSearchParams({
       provider: offer.provider, resource: offer.resource, price: offer.price,
       asset: offer.asset, origin: location.origin
@@ -64,25 +64,57 @@
     if (!popup) { say(offer, "Allow pop-ups for this site to pay with Obolo."); }
   }
 
-  // "Paid once, read again": the site's own read-again token for a page, kept in this
-  // site's storage, reopens it without paying again until it expires.
+  // "Paid once, read again": the site's own read-again receipt for a page and its holder
+  // key, kept in this site's storage. The receipt alone opens nothing (it travels in
+  // request headers); each re-read carries an HMAC by the holder key over the page, the
+  // time and a fresh nonce (obolo.sdk.proofs).
   function remembered(resource) {
-    try { return localStorage.getItem("obolo-receipt:" + resource); } catch (error) { return null; }
+    try {
+      var kept = JSON.parse(localStorage.getItem("obolo-receipt:" + resource) || "null");
+      return kept && kept.receipt && kept.key ? kept : null;
+    } catch (error) { return null; }
+  }
+
+  function unb64url(text) {
+    var padded = text.replace(/-/g, "+").replace(/_/g, "/");
+    return atob(padded + "===".slice((padded.length + 3) % 4));
   }
 
   function remember(resource, header) {
     try {
-      var padded = header.replace(/-/g, "+").replace(/_/g, "/");
-      var value = JSON.parse(atob(padded + "===".slice((padded.length + 3) % 4)));
-      if (value.receipt) { localStorage.setItem("obolo-receipt:" + resource, value.receipt); }
+      var value = JSON.parse(unb64url(header));
+      if (value.receipt && value.receipt_key) {
+        localStorage.setItem("obolo-receipt:" + resource,
+          JSON.stringify({ receipt: value.receipt, key: value.receipt_key }));
+      }
     } catch (error) { /* no receipt to keep */ }
   }
 
-  function reread(offer, token) {
-    load(offer, b64url(JSON.stringify({ scheme: "obolo-receipt", receipt: token })), function () {
-      try { localStorage.removeItem("obolo-receipt:" + offer.resource); } catch (error) { /* ignore */ }
-      say(offer, "");
-    });
+  function bytesToB64url(bytes) {
+    var binary = "";
+    new Uint8Array(bytes).forEach(function (b) { binary += String.fromCharCode(b); });
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function rereadProof(kept, resource) {
+    var at = Math.floor(Date.now() / 1000);
+    var nonce = bytesToB64url(crypto.getRandomValues(new Uint8Array(18)));
+    var raw = Uint8Array.from(unb64url(kept.key), function (c) { return c.charCodeAt(0); });
+    var message = new TextEncoder().encode(["obolo-reread", String(at), nonce, resource].join("\n"));
+    return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+      .then(function (key) { return crypto.subtle.sign("HMAC", key, message); })
+      .then(function (mac) { return { at: at, nonce: nonce, mac: bytesToB64url(mac) }; });
+  }
+
+  function forget(resource) {
+    try { localStorage.removeItem("obolo-receipt:" + resource); } catch (error) { /* ignore */ }
+  }
+
+  function reread(offer, kept) {
+    rereadProof(kept, offer.resource).then(function (proof) {
+      var payment = { scheme: "obolo-receipt", receipt: kept.receipt, proof: proof };
+      load(offer, b64url(JSON.stringify(payment)), function () { forget(offer.resource); say(offer, ""); });
+    }).catch(function () { forget(offer.resource); say(offer, ""); });
   }
 
   function load(offer, proof, refused) {
