@@ -33,6 +33,7 @@ class World:
     def __init__(self, api: TestClient, platform: Any, clock: Any, tmp_path: Any) -> None:
         self.api = api
         self.platform = platform
+        self.site_clock = lambda: clock() / 1e9
         self.reader = person(api, "reader@example.com", top_up="5.00")
         self.publisher = person(api, "publisher@example.com", "provider")
         created = api.post(
@@ -60,12 +61,14 @@ class World:
                 Price("/daily/*", PRICE, daily_cap=PRICE),
             ],
             keys=platform.keys.public_keys(), server=SERVER, store=tmp_path / "site.db",
-            clock=lambda: clock() / 1e9,
+            clock=self.site_clock,
         )  # fmt: skip
 
     def paying(self, **options: Any) -> PayingClient:
         token = self.reader["Authorization"].split(" ", 1)[1]
-        return PayingClient(SERVER, token, budget=1_000_000, chain_length=10, http=self.api, **options)
+        return PayingClient(
+            SERVER, token, budget=1_000_000, chain_length=10, http=self.api, clock=self.site_clock, **options
+        )
 
     def available(self, headers: dict[str, str]) -> int:
         wallet = self.api.get("/v1/wallets", headers=headers).json()[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,8 +92,11 @@ class PayingClient:
         chain_length: int = 1_000,
         http: httpx.Client | None = None,
         wallet_file: str | Path | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.server = server.rstrip("/")
+        #: Unix seconds; dates the reader's proofs, which a site accepts only near its own time.
+        self.clock = clock
         self.auth = {"Authorization": f"Bearer {token}"}
         self.budget = budget
         self.reserved = 0
@@ -165,7 +169,7 @@ class PayingClient:
             # Paid once, read again: the provider's receipt, with the proof only its holder
             # can make, reopens the page for free.
             receipt, holder_key = kept
-            proof = prove_reread(holder_key, httpx.URL(url).path, int(time.time()))
+            proof = prove_reread(holder_key, httpx.URL(url).path, int(self.clock()))
             headers = dict(kwargs.get("headers") or {})
             headers["Payment"] = encode_header({"scheme": RECEIPT_SCHEME, "receipt": receipt, "proof": proof})
             again = self.http.request(method, url, **{**kwargs, "headers": headers})
@@ -220,7 +224,7 @@ class PayingClient:
         if channel.reader_key is not None:
             # Used only if this view is past the provider's cap (then the payment is not).
             path = httpx.URL(url).path
-            payment["proof"] = prove_capped(channel.reader_key, channel.decoded, path, int(time.time()))
+            payment["proof"] = prove_capped(channel.reader_key, channel.decoded, path, int(self.clock()))
         headers["Payment"] = encode_header(payment)
         paid = self.http.request(method, url, **{**kwargs, "headers": headers})
         if paid.status_code == 402:
@@ -243,6 +247,11 @@ class PayingClient:
         index = channel.next_index
         payload = {"scheme": SCHEME, "certificate": channel.certificate, "index": index,
                    "token": b64(channel.chain.token(index))}  # fmt: skip
+        resource = offer.get("resource")
+        if channel.reader_key is not None and isinstance(resource, str) and resource:
+            # Used only if this view is past the provider's cap (then the payment is not).
+            path = httpx.URL(resource).path or "/"
+            payload["proof"] = prove_capped(channel.reader_key, channel.decoded, path, int(self.clock()))
         return Proof(channel, index, payload)
 
     def took(self, proof: Proof, *, taken: bool, refused: str = "") -> bool:

@@ -1,15 +1,15 @@
 """x402 facilitator: the highest payment settled per channel for resource servers that use
 Obolo as their facilitator
 
-Revision ID: 0021_x402_facilitator
-Revises: 0020_withdrawal_resume
+Revision ID: 0022_x402_facilitator
+Revises: 0021_invitations
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_x402_facilitator"
-down_revision = "0020_withdrawal_resume"
+revision = "0022_x402_facilitator"
+down_revision = "0021_invitations"
 branch_labels = None
 depends_on = None
 
