@@ -11,9 +11,10 @@ AUCTION_PORT ?= 8002
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml sdk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e './sdk[x402,mpp,gate]'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 

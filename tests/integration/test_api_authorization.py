@@ -44,6 +44,10 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST",   "/v1/sessions",                               {},    (422, 422, 422, 422, 422, 422, 422)),
     ("POST",   "/v1/sessions/phone-codes",                   {},    (422, 422, 422, 422, 422, 422, 422)),
     ("GET",    "/v1/providers/{provider_id}/prices",         None,  (200, 200, 200, 200, 200, 200, 200)),
+    # x402 facilitator: public, as x402's facilitators are; a proof is its own authority
+    ("GET",    "/x402/supported",                            None,  (200, 200, 200, 200, 200, 200, 200)),
+    ("POST",   "/x402/verify",                               {},    (422, 422, 422, 422, 422, 422, 422)),
+    ("POST",   "/x402/settle",                               {},    (422, 422, 422, 422, 422, 422, 422)),
     # people and access
     ("DELETE", "/v1/sessions/current",                       None,  (401, 204, 204, 204, 204, 204, 204)),
     ("GET",    "/v1/me",                                     None,  (401, 200, 200, 200, 200, 200, 200)),

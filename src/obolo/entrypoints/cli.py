@@ -278,6 +278,27 @@ def demo_magazine(
         claims.stop()
 
 
+@app.command()
+def gate(
+    upstream: str = typer.Option(
+        ..., "--upstream", help="The site or API to price, e.g. http://127.0.0.1:3000."
+    ),
+    provider: str = typer.Option(..., "--provider", help="Your provider id."),
+    prices: str = typer.Option(..., "--prices", help="A JSON file of prices and passes."),
+    port: int = typer.Option(8080, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    server: str = typer.Option("http://127.0.0.1:8000", "--server", envvar="OBOLO_SERVER"),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="OBOLO_API_KEY", help="For claims."),
+    store: str = typer.Option("gate.db", "--store", help="The gate's payment memory (SQLite)."),
+) -> None:
+    """Price any site or API: a reverse proxy with the paywall in front (the SDK's `obolo-gate`)."""
+    from pathlib import Path
+
+    from obolo.sdk.gate import serve
+
+    serve(upstream, provider, Path(prices), port=port, host=host, server=server, api_key=api_key, store=store)
+
+
 # tasks: the operator's console for disputes
 tasks_app = typer.Typer(no_args_is_help=True, help="Microtasks: disputes for the operator.")
 app.add_typer(tasks_app, name="tasks")

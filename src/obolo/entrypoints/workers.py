@@ -81,6 +81,8 @@ def platform_jobs(platform: Platform, client: httpx.Client) -> list[Job]:
         ),
         job("pending_expiry", 5, drain(platform.ledger.expire_pending, batch)),
         job("tabs_settle", 60, drain(platform.tabs.settle_due_tabs, batch)),
+        # x402: channels paid through Obolo as a facilitator, claimed in bulk when done
+        job("x402_claims", 300, lambda: claim_facilitated(platform)),
         # tasks: silence is approval; timed-out slots and past-deadline tasks give money back
         job("tasks_auto_approve", 10, drain(platform.tasks.auto_approve_due, batch)),
         job("tasks_release", 10, platform.tasks.release_expired),
@@ -121,6 +123,13 @@ def anchor_audit(platform: Platform) -> int:
     with open(platform.settings.audit_anchor_file or "", "a") as kept:
         kept.write(line + "\n")
     return 1
+
+
+def claim_facilitated(platform: Platform) -> int:
+    """x402: the channels paid through Obolo as a facilitator, claimed when done."""
+    from obolo.paywall.facilitator import Facilitator
+
+    return Facilitator(platform.engine, platform.clock, platform.keys, platform.paywall).claim_due()
 
 
 def run_once(platform: Platform, client: httpx.Client) -> dict[str, int]:

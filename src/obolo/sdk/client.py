@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,16 @@ class BudgetExceeded(Exception):
 
 class PaymentFailed(Exception):
     """The provider refused the payment, or the platform refused the channel."""
+
+
+@dataclass(frozen=True)
+class Proof:
+    """One channel payment handed to another client's transport: `payload` is the JSON of
+    Obolo's `Payment` header."""
+
+    channel: _Channel
+    index: int
+    payload: dict[str, Any]
 
 
 @dataclass
@@ -81,8 +92,11 @@ class PayingClient:
         chain_length: int = 1_000,
         http: httpx.Client | None = None,
         wallet_file: str | Path | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.server = server.rstrip("/")
+        #: Unix seconds; dates the reader's proofs, which a site accepts only near its own time.
+        self.clock = clock
         self.auth = {"Authorization": f"Bearer {token}"}
         self.budget = budget
         self.reserved = 0
@@ -155,7 +169,7 @@ class PayingClient:
             # Paid once, read again: the provider's receipt, with the proof only its holder
             # can make, reopens the page for free.
             receipt, holder_key = kept
-            proof = prove_reread(holder_key, httpx.URL(url).path, int(time.time()))
+            proof = prove_reread(holder_key, httpx.URL(url).path, int(self.clock()))
             headers = dict(kwargs.get("headers") or {})
             headers["Payment"] = encode_header({"scheme": RECEIPT_SCHEME, "receipt": receipt, "proof": proof})
             again = self.http.request(method, url, **{**kwargs, "headers": headers})
@@ -210,7 +224,7 @@ class PayingClient:
         if channel.reader_key is not None:
             # Used only if this view is past the provider's cap (then the payment is not).
             path = httpx.URL(url).path
-            payment["proof"] = prove_capped(channel.reader_key, channel.decoded, path, int(time.time()))
+            payment["proof"] = prove_capped(channel.reader_key, channel.decoded, path, int(self.clock()))
         headers["Payment"] = encode_header(payment)
         paid = self.http.request(method, url, **{**kwargs, "headers": headers})
         if paid.status_code == 402:
@@ -222,6 +236,42 @@ class PayingClient:
         if answer.get("receipt") and answer.get("receipt_key"):
             self._receipts[url] = (str(answer["receipt"]), str(answer["receipt_key"]))
         return paid
+
+    # -- proofs for other clients' transports (x402's, pympp's): same channels and budget ----
+    def proof_for(self, offer: dict[str, Any]) -> Proof:
+        """The next payment for `offer` ({"payTo", "asset", "amount", "price"}, and the
+        "resource" paid for), opening a channel within the budget when needed. Not counted as
+        spent until `took` says the site took it, so a failed or capped request leaves the
+        proof to pay again."""
+        channel = self._channel_for(offer)
+        index = channel.next_index
+        payload = {"scheme": SCHEME, "certificate": channel.certificate, "index": index,
+                   "token": b64(channel.chain.token(index))}  # fmt: skip
+        resource = offer.get("resource")
+        if channel.reader_key is not None and isinstance(resource, str) and resource:
+            # Used only if this view is past the provider's cap (then the payment is not).
+            path = httpx.URL(resource).path or "/"
+            payload["proof"] = prove_capped(channel.reader_key, channel.decoded, path, int(self.clock()))
+        return Proof(channel, index, payload)
+
+    def took(self, proof: Proof, *, taken: bool, refused: str = "") -> bool:
+        """What the site answered `proof`: taken (paid, not capped) advances its channel; a
+        channel the site closed or that expired is forgotten. True when it was forgotten
+        (pay again with a fresh proof)."""
+        if taken and proof.channel.next_index == proof.index:
+            proof.channel.next_index += 1
+            self._save()
+        if refused in RETIRED and any(kept is proof.channel for kept in self._channels.values()):
+            self._retire(proof.channel)
+            return True
+        return False
+
+    def give_back(self, proof: Proof) -> None:
+        """A proof counted as taken that the site did not keep (a capped view, a failed
+        request): the next payment uses it again, if none was made since."""
+        if proof.channel.next_index == proof.index + 1:
+            proof.channel.next_index = proof.index
+            self._save()
 
     def refund(self, response: httpx.Response) -> dict[str, Any]:
         """Take back the channel payment `response` made, with the view receipt the provider

@@ -51,6 +51,7 @@ from obolo.sdk.payword import (
 )
 from obolo.sdk.proofs import PROOF_SECONDS, PROOF_USED, check_capped, check_reread, issue_reread
 from obolo.sdk.views import ViewReceipt
+from obolo.sdk.wire import challenge_headers, foreign_proof
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -98,6 +99,9 @@ def decode_header(text: str) -> dict[str, Any]:
 
 
 class PaywallMiddleware:
+    #: A payment is kept when the handler answers below this status (the gate: only 2xx).
+    keep_below = 400
+
     def __init__(
         self,
         app: ASGIApp,
@@ -168,8 +172,18 @@ class PaywallMiddleware:
             return
         header = _header(scope, b"payment")
         if header is None:
-            await self._payment_required(scope, send, price, passes, None)
-            return
+            # x402's PAYMENT-SIGNATURE or the IETF `Authorization: Payment`: the same proof,
+            # answered in the request's own encoding.
+            foreign = foreign_proof(
+                scope, secret=self.book.secret, realm=self.provider_id, now=self.clock(),
+                units=price.units if price else None, asset=price.asset if price else "EUR",
+            )  # fmt: skip
+            if foreign is not None:
+                send = foreign.wrap(send)
+                header = foreign.header
+            if header is None:
+                await self._payment_required(scope, send, price, passes, foreign.refused if foreign else None)
+                return
         try:
             payload = decode_header(header)
         except PaymentRefused as refused:
@@ -233,7 +247,7 @@ class PaywallMiddleware:
         try:
             await self.app(scope, receive, send_with_receipt)
         finally:
-            if status and status[0] < 400:
+            if status and status[0] < self.keep_below:
                 self.book.commit(certificate)
             else:
                 self.book.release(certificate, index, before)
@@ -277,7 +291,7 @@ class PaywallMiddleware:
         try:
             await self.app(scope, receive, _receipted(send, receipt.encode(), status))
         finally:
-            if not status or status[0] >= 400:
+            if not status or status[0] >= self.keep_below:
                 self.book.unuse_charge(charge["charge_id"])
 
     def _verify_charge(self, token: str, path: str, price: Price) -> dict[str, Any]:
@@ -339,7 +353,7 @@ class PaywallMiddleware:
         try:
             await self.app(scope, receive, send_with_receipt)
         finally:
-            if not status or status[0] >= 400:
+            if not status or status[0] >= self.keep_below:
                 self.pass_book.give_back(value)
 
     def _check(self, header: str, price: Price) -> tuple[Certificate, int, bytes]:
@@ -418,8 +432,14 @@ class PaywallMiddleware:
                 "status": 402,
                 "headers": [
                     (b"content-type", content_type),
-                    (b"payment-required", encode_header(offers).encode()),
-                    (b"www-authenticate", f'Payment realm="{self.provider_id}", scheme="{SCHEME}"'.encode()),
+                    *challenge_headers(
+                        scope,
+                        listed,
+                        refused,
+                        secret=self.book.secret,
+                        realm=self.provider_id,
+                        now=self.clock(),
+                    ),
                     (b"content-length", str(len(data)).encode()),
                 ],
             }

@@ -499,4 +499,5 @@ from obolo.adapters.db import (  # noqa: E402, F401
     schema_tasks,
     schema_web,
     schema_widget,
+    schema_x402,
 )

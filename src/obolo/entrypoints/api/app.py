@@ -30,6 +30,7 @@ from obolo.entrypoints.api import (
     task_routes,
     wallet_routes,
     webhook_routes,
+    x402_routes,
 )
 from obolo.entrypoints.api.limits import BodySizeLimit
 from obolo.entrypoints.web import checkout_pages, payment_handler, sms_simulator, widget_routes
@@ -94,6 +95,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(invitation_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
+    app.include_router(x402_routes.router)  # x402: Obolo as a facilitator
     app.include_router(ledger_routes.router)
     app.include_router(task_routes.router)  # tasks
     app.include_router(payout_routes.router)  # settlement

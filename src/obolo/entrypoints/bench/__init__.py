@@ -119,6 +119,21 @@ def paywall(
             f"HTTP: paid {web.paid_per_second:,.0f} req/s, unpriced {web.free_per_second:,.0f} req/s, "
             f"ratio {web.ratio:.2f} (target >= 0.6: {'PASS' if web.ratio >= 0.6 else 'FAIL'})"
         )
+    wire = None
+    if http:
+        from obolo.entrypoints.bench.wire_bench import markdown as wire_markdown
+        from obolo.entrypoints.bench.wire_bench import measure_wire
+
+        other = measure_wire(requests)
+        wire = wire_markdown(other)
+        typer.echo(
+            f"x402: {other.x402_ratio:.2f}, IETF Payment: {other.ietf_ratio:.2f} of unpriced (target >= 0.6)"
+        )
+        typer.echo(
+            f"gate: paid {other.gate_paid_per_second:,.0f} req/s, "
+            f"unpriced {other.gate_free_per_second:,.0f}, "
+            f"ratio {other.gate_ratio:.2f} (target >= 0.5: {'PASS' if other.gate_ratio >= 0.5 else 'FAIL'})"
+        )
     verdict = "PASS" if figure.ratio >= 0.25 else "FAIL"
     typer.echo(
         f"verifier: {figure.verified_per_second:,.0f} payments/s; "
@@ -126,7 +141,7 @@ def paywall(
     )
     if output is not None:
         machine = f"{os.cpu_count()} cores, Python {host.python_version()}"
-        section = markdown(figure, f"obolo bench paywall --payments {payments}", machine, writes, web)
+        section = markdown(figure, f"obolo bench paywall --payments {payments}", machine, writes, web, wire)
         existing = output.read_text() if output.exists() else ""
         output.write_text(replace_section(existing, section, heading="## Paywall verifier"))
         typer.echo(f"written to {output}")

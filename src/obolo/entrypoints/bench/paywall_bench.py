@@ -47,6 +47,7 @@ def markdown(
     machine: str,
     writes: tuple[int, int],
     http: HttpFigure | None = None,
+    wire: list[str] | None = None,
 ) -> str:
     met = "yes" if figure.ratio >= 0.25 else "**no**"
     written, views = writes
@@ -82,6 +83,7 @@ def markdown(
                 if http
                 else ["HTTP through the paywall: not measured in this run (`--http`).", ""]
             ),
+            *(wire or []),
         ]
     )
 

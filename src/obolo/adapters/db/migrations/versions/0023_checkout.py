@@ -1,14 +1,14 @@
 """checkout: payment requests for shops and auctions, and their refunds
 
-Revision ID: 0021_checkout
-Revises: 0020_withdrawal_resume
+Revision ID: 0023_checkout
+Revises: 0022_x402_facilitator
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_checkout"
-down_revision = "0020_withdrawal_resume"
+revision = "0023_checkout"
+down_revision = "0022_x402_facilitator"
 branch_labels = None
 depends_on = None
 
