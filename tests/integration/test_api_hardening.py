@@ -85,6 +85,27 @@ def test_the_ledger_api_refuses_a_cursor_beyond_a_database_integer(client, platf
     assert ok.status_code == 200, ok.text
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "0123456789abcdef0123456789ABCDEF",
+        "01234567-89ab-cdef-0123-456789abcdef",
+        "01234567-89abcdef-0123-456789ABCDEF",
+        "340282366920938463463374607431768211455",
+    ],
+    ids=["hex", "hyphens", "some-hyphens", "decimal"],
+)
+def test_the_ledger_api_reads_every_id_spelling_its_document_allows(client, spelling):
+    """Schemathesis finding: an account id written as the OpenAPI document allows (a UUID with
+    or without its hyphens, or a decimal) is read as an id by every ledger route — 404 for an
+    account that does not exist (none of its transfers), never 422 for what the document
+    calls valid."""
+    admin = bearer(ADMIN_TOKEN)
+    assert_problem(client.get(f"/v1/ledger/accounts/{spelling}", headers=admin), 404, "not_found")
+    listed = client.get(f"/v1/ledger/accounts/{spelling}/transfers", headers=admin)
+    assert (listed.status_code, listed.json()) == (200, [])
+
+
 def test_metrics_behind_a_token_refuse_a_wrong_one_as_a_problem(platform, monkeypatch):
     """/metrics with OBOLO_METRICS_TOKEN: a wrong or missing token is 401 problem+json (it
     was an empty 401, compared with `!=`, now in constant time); the right one reads."""

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from obolo.entrypoints.api.common import Input
+from obolo.entrypoints.api.common import ID_PATTERN, Input
 from obolo.entrypoints.api.errors import ApiError
 from obolo.ledger import MAX_BATCH, BatchTooLarge, Ledger, LedgerBusy, Transfer, TransferFlags
 from obolo.ledger.check import check_ledger
@@ -24,12 +24,9 @@ from obolo.ledger.model import Account
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
-# a decimal, or a UUID in its two plain spellings (the only ones parse_id reads as one)
-_HEX = "[0-9a-fA-F]"
-_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
-IdText = Annotated[
-    str, Field(min_length=1, max_length=40, pattern=rf"^([0-9]{{1,39}}|{_HEX}{{32}}|{_UUID})$")
-]
+# a decimal or a UUID: the same rule as every id in a path (common.ID_PATTERN), so the
+# document and the answer agree wherever an id is written
+IdText = Annotated[str, Field(min_length=1, max_length=40, pattern=ID_PATTERN)]
 UnitsText = Annotated[str, Field(min_length=1, max_length=19, pattern=r"^[0-9]{1,19}$")]
 
 
