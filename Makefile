@@ -57,8 +57,11 @@ bench: install
 	$(BIN)/obolo bench ledger
 
 # pictures of every page (English and Italian, desktop and phone) from a fresh demo server
+# (the checkout, payment handler and auction pictures come from their browser tests)
 screenshots: install browser
 	$(BIN)/python scripts/screenshots.py docs/screenshots
+	OBOLO_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+	    tests/e2e/test_checkout_browser.py tests/e2e/test_auction_browser.py
 
 format: install
 	$(BIN)/ruff format src tests scripts

@@ -43,7 +43,9 @@ PAGES = [
     ("tasks-work", "/tasks/work", "reader"),
     ("operator", "/operator", "reader"),
     ("sms-simulator", "/sms/simulator", "reader"),
+    ("operator-checkout-disputes", "/operator/checkout-disputes", "reader"),
     ("provider", "/provider", "provider"),
+    ("provider-payment-requests", "/provider/payment-requests", "provider"),
 ]
 
 
