@@ -98,6 +98,10 @@ STATE_REFUSALS = {
     "tap_id_reused": "a tap id already used",
     "invalid_code": "a one-time code sent by SMS",
     "invalid_credentials": "who exists and their password",
+    "amount_mismatch": "the payment request's own amount, which the payer was shown",
+    "invalid_refund": "a payment request's state and what is left of it to refund",
+    "invalid_payment_request": "line items adding up to the amount, and the platform's per-request limit",
+    "invalid_return_url": "a return URL on the origin of the merchant's site",
 }
 
 
