@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from jsonschema_rs import Draft202012Validator
 from sqlalchemy import func, inspect, select, table
 
 from obolo.bootstrap import build
@@ -227,3 +228,105 @@ def test_every_request_body_is_an_input_model(world):
             if isinstance(model, type) and not issubclass(model, Input):
                 bare.append(f"{route.path}: {model.__name__}")
     assert not bare, bare
+
+
+def _documented(client: TestClient, name: str) -> Any:
+    """A validator for one component schema of the served document, its refs resolved."""
+    components = client.get("/openapi.json").json()["components"]
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": components})
+
+
+def _path_parameter(client: TestClient, path: str, method: str, name: str) -> dict[str, Any]:
+    operation = client.get("/openapi.json").json()["paths"][path][method]
+    return next(p["schema"] for p in operation["parameters"] if p["name"] == name)
+
+
+def test_a_path_id_is_documented_with_the_routes_own_limits(world):
+    """A path id's document states the id shape and the route's own limits beside it, so an
+    id the route refuses (422) is never offered as valid."""
+    client, _platform, _me = world
+    mixed = "c495eFCb3AB8-b3EA-d91dAdBDcb12B88c"  # a UUID's digits, hyphens astray
+    ledger_path = "/v1/ledger/accounts/{account_id}"
+    account = Draft202012Validator(_path_parameter(client, ledger_path, "get", "account_id"))
+    refused = client.get(f"/v1/ledger/accounts/{mixed}", headers=bearer(ADMIN_TOKEN))
+    assert refused.status_code == 422, refused.text
+    assert not account.is_valid(mixed)
+    assert account.is_valid("12345")
+    assert account.is_valid(SOME_ID)
+    card = Draft202012Validator(_path_parameter(client, "/v1/cards/{card_id}/journeys", "get", "card_id"))
+    long_decimal = "1" * 37  # an id's shape, longer than a card id may be
+    assert client.get(f"/v1/cards/{long_decimal}/journeys", headers=_me_headers(world)).status_code == 422
+    assert not card.is_valid(long_decimal)
+
+
+def assert_refused(response) -> None:
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"
+
+
+def _me_headers(world) -> dict[str, str]:
+    return world[2].headers
+
+
+def test_keys_beyond_a_models_fields_are_documented_with_the_text_rule(world):
+    """A body that lets unknown keys through (x402's) documents them as the guard holds
+    them: multi-line text as keys, text-safe JSON as values."""
+    client, _platform, me = world
+    request = _documented(client, "FacilitatorRequest")
+    body = {"x402Version": 2, "paymentPayload": {}, "paymentRequirements": {}}
+    for key, accepted in (("extra\tkey", True), ("extra\x1ckey", False)):
+        answer = client.post("/x402/verify", json={**body, key: "value"}, headers=me.headers)
+        assert (answer.status_code == 200) is accepted, answer.text
+        assert request.is_valid({**body, key: "value"}) is accepted
+    float_version = client.post("/x402/verify", json={**body, "x402Version": 2.0}, headers=me.headers)
+    assert float_version.status_code == 200, float_version.text
+
+
+def test_payment_request_and_refund_amounts_are_above_zero_in_the_document(world):
+    """A payment request's, a payment's and a refund's amount is above zero: the document's
+    pattern refuses zeros, and the server refuses them as a `validation_error`."""
+    client, platform, me = world
+    before = row_counts(platform)
+    asked = {"provider_id": me.ids["provider_id"], "amount": "0.00", "asset": "EUR", "description": "A print",
+             "reference": "order-0", "return_url": "https://site.example/done"}  # fmt: skip
+    assert not _documented(client, "PaymentRequestIn").is_valid(asked)
+    assert _documented(client, "PaymentRequestIn").is_valid({**asked, "amount": "0.000001"})
+    refused = client.post("/v1/payment-requests", json=asked, headers=me.headers)
+    assert_refused(refused)
+    refund = {"amount": "0", "asset": "EUR", "reason": "damaged"}
+    assert not _documented(client, "obolo__entrypoints__api__checkout_routes__RefundIn").is_valid(refund)
+    url = f"/v1/payment-requests/{me.ids['payment_request_id']}/refunds"
+    refused = client.post(url, json=refund, headers=me.headers)
+    assert_refused(refused)
+    assert row_counts(platform) == before
+
+
+def test_checkout_bodies_keep_the_text_rule_and_whole_numbers(world):
+    """Checkout's bodies are `Input`s: a description is one line, an expiry of 3600.0 is
+    the whole number 3600 (JSON does not tell them apart)."""
+    client, _platform, me = world
+    asked = {"provider_id": me.ids["provider_id"], "amount": "1.00", "asset": "EUR",
+             "description": "A\nprint", "reference": "order-2",
+             "return_url": "https://site.example/done"}  # fmt: skip
+    refused = client.post("/v1/payment-requests", json=asked, headers=me.headers)
+    assert_refused(refused)
+    assert refused.json()["errors"][0]["loc"][-1] == "description"
+    made = client.post(
+        "/v1/payment-requests", json={**asked, "description": "A print", "expires_in_seconds": 3600.0},
+        headers=me.headers,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+
+
+def test_a_trimmed_fields_length_is_documented_after_trimming(world):
+    """Text that is trimmed counts its length after trimming, and the document says so: a
+    blank description is refused by both."""
+    client, _platform, me = world
+    asked = {"provider_id": me.ids["provider_id"], "amount": "1.00", "asset": "EUR", "description": "\u3000 ",
+             "reference": "order-3", "return_url": "https://site.example/done"}  # fmt: skip
+    assert not _documented(client, "PaymentRequestIn").is_valid(asked)
+    refused = client.post("/v1/payment-requests", json=asked, headers=me.headers)
+    assert_refused(refused)
+    dispute = _documented(client, "obolo__entrypoints__api__checkout_routes__DisputeIn")
+    assert not dispute.is_valid({"reason": " \n "})
+    assert dispute.is_valid({"reason": " a "})

@@ -10,13 +10,14 @@ from typing import Annotated, Any, Literal
 import segno
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
 from obolo.checkout.model import LineItem, Terms
 from obolo.checkout.service import Payment, PaymentRequest
 from obolo.entrypoints.api.auth import get_platform, require_role, require_scope
+from obolo.entrypoints.api.common import PositiveAmountText, Strict
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
 from obolo.identity.model import Principal, Role
@@ -31,10 +32,6 @@ Payer = Annotated[Principal, Depends(require_scope("payments:write"))]
 Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
-
-
 class _Empty(Strict):
     """No body; the idempotency key still fingerprints the call."""
 
@@ -47,7 +44,7 @@ class ItemIn(Strict):
 
 class PaymentRequestIn(Strict):
     provider_id: Annotated[str, Field(min_length=1, max_length=36, description="The merchant's site")]
-    amount: AmountText
+    amount: PositiveAmountText
     asset: AssetCode
     description: Annotated[str, Field(min_length=1, max_length=200)]
     reference: Annotated[str, Field(min_length=1, max_length=100, description="The merchant's order id")]
@@ -124,7 +121,7 @@ class CreatedOut(PaymentRequestOut):
 
 class PayIn(Strict):
     protection: bool = Field(False, description="Hold the money until you confirm receipt (buyer protection)")
-    amount: AmountText | None = Field(None, description="What you were shown: refused if it differs")
+    amount: PositiveAmountText | None = Field(None, description="What you were shown: refused if it differs")
     asset: AssetCode | None = None
 
 
@@ -134,16 +131,19 @@ class PaymentOut(BaseModel):
 
 
 class RefundIn(Strict):
-    amount: AmountText
+    multiline = frozenset({"reason"})
+    amount: PositiveAmountText
     asset: AssetCode
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class DisputeIn(Strict):
+    multiline = frozenset({"reason"})
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class DecisionIn(Strict):
+    multiline = frozenset({"note"})
     decision: Literal["refund", "release"]
     note: Annotated[str, Field(min_length=1, max_length=2000)]
 

@@ -114,8 +114,26 @@ TEXT_JSON: dict[str, Any] = {
 
 def _describe_text(schema: dict[str, Any], model: type[BaseModel]) -> None:
     multiline: frozenset[str] = getattr(model, "multiline", frozenset())
+    trimmed = bool(model.model_config.get("str_strip_whitespace"))
     for name, field_schema in schema.get("properties", {}).items():
         stamp_text_rule(field_schema, MULTI_LINE_PATTERN if name in multiline else ONE_LINE_PATTERN)
+        if trimmed:
+            stamp_trimmed_length(field_schema)
+
+
+def stamp_trimmed_length(schema: dict[str, Any]) -> None:
+    """A trimmed string's `minLength` counts what is left after trimming: a pattern beside
+    it says so (at least that many characters from the first non-space to the last), so
+    blanks that trim to nothing are not offered as valid."""
+    least = schema.get("minLength", 0)
+    if schema.get("type") == "string" and least >= 1 and not {"format", "enum", "const"} & schema.keys():
+        needed = r"\S" if least == 1 else rf"\S[\s\S]{{{least - 2},}}\S"
+        schema.setdefault("allOf", []).append({"pattern": needed})
+    for key in ("anyOf", "oneOf"):
+        for branch in schema.get(key, ()):
+            stamp_trimmed_length(branch)
+    if isinstance(schema.get("items"), dict):
+        stamp_trimmed_length(schema["items"])
 
 
 def _integral(value: Any) -> Any:
@@ -219,6 +237,19 @@ AmountText = Annotated[
         # At most 6 decimals (every asset's scale) and 12 digits (within 64-bit units).
         pattern=r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$",
         description='Decimal string at the asset\'s scale, e.g. "0.10"; no exponent, no sign.',
+        examples=["0.10"],
+    ),
+]
+#: An amount above zero (what is paid or given back): `AmountText` without its zeros ("0",
+#: "0.000"), so the document says what the server takes. Below 1: some digit is not 0.
+_FRACTION_ABOVE_ZERO = "|".join(f"0{{{zeros}}}[1-9][0-9]{{0,{5 - zeros}}}" for zeros in range(6))
+PositiveAmountText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=19,
+        pattern=rf"^(?:[1-9][0-9]{{0,11}}(?:\.[0-9]{{1,6}})?|0\.(?:{_FRACTION_ABOVE_ZERO}))$",
+        description='Decimal string above zero at the asset\'s scale, e.g. "0.10"; no exponent, no sign.',
         examples=["0.10"],
     ),
 ]

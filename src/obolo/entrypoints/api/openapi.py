@@ -10,7 +10,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from obolo.entrypoints.api.common import ID_PATTERN, ONE_LINE_PATTERN, TEXT_JSON, stamp_text_rule
+from obolo.entrypoints.api.common import (
+    ID_PATTERN,
+    MULTI_LINE_PATTERN,
+    ONE_LINE_PATTERN,
+    TEXT_JSON,
+    stamp_text_rule,
+)
 from obolo.entrypoints.api.errors import PROBLEM_JSON, STATUS_BY_CODE
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -56,9 +62,7 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
             for parameter in operation.get("parameters", ()):
                 schema = parameter.setdefault("schema", {})
                 if parameter.get("in") == "path":
-                    schema.pop("minLength", None)
-                    schema.pop("maxLength", None)
-                    schema["pattern"] = ID_PATTERN
+                    _id_parameter(schema)
                     parameter.setdefault("description", "an id: a UUID (ledger accounts: also a decimal)")
                 elif parameter.get("in") == "query":
                     stamp_text_rule(schema, ONE_LINE_PATTERN)
@@ -72,10 +76,23 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
         name = (sent - seen).pop()
         seen.add(name)
         schema = components.get(name, {})
+        # Keys beyond the declared fields (a model that allows them) reach the guard only,
+        # which holds them to the multi-line rule; their values are any text-safe JSON.
+        stamp_text_rule(schema, MULTI_LINE_PATTERN)
         for field_schema in schema.get("properties", {}).values():
             stamp_text_rule(field_schema, ONE_LINE_PATTERN)
             sent |= _refs(field_schema)
     return document
+
+
+def _id_parameter(schema: dict[str, Any]) -> None:
+    """A path parameter: the id shape the guard accepts, and whatever narrower shape the
+    route states itself (a length, a pattern of its own) beside it, since both apply."""
+    schema.pop("minLength", None)  # the id pattern needs a character already
+    own = schema.get("pattern")
+    schema["pattern"] = ID_PATTERN
+    if own is not None and own != ID_PATTERN:
+        schema.setdefault("allOf", []).append({"pattern": own})
 
 
 def _refs(schema: Any) -> set[str]:

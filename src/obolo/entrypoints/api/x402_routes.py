@@ -8,20 +8,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform
+from obolo.entrypoints.api.common import Input
 from obolo.paywall.facilitator import Facilitator
 
 router = APIRouter(prefix="/x402", tags=["x402 facilitator"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-class FacilitatorRequest(BaseModel):
-    """x402's VerifyRequest / SettleRequest."""
+class FacilitatorRequest(Input):
+    """x402's VerifyRequest / SettleRequest: x402's own objects, as free-form JSON whose text
+    may span lines (the text rule still holds); fields x402 adds later are let through."""
 
     model_config = ConfigDict(extra="allow")
+    multiline = frozenset({"paymentPayload", "paymentRequirements"})
     x402Version: Annotated[int, Field(ge=1, le=2)]  # noqa: N815 -- x402's own field name
     paymentPayload: dict[str, Any]  # noqa: N815
     paymentRequirements: dict[str, Any]  # noqa: N815
