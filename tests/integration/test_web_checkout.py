@@ -93,6 +93,8 @@ def test_the_short_link_leads_to_the_page_and_italian_is_spoken(platform, shop, 
     _, _, request = shop
     link = ann.get(f"/p/{request.sms_code}")
     assert link.headers["location"] == f"/pay/{request.id}"
+    # a short code is not an id, but it keeps the text rule: a control character is no page
+    assert ann.get(f"/p/{request.sms_code[:4]}%00").status_code == 404
     page = ann.get(f"/pay/{request.id}", headers={"accept-language": "it"})
     assert "Paga Seller Shop" in page.text
     assert "20,00 €" in page.text

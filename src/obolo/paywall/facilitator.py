@@ -14,6 +14,7 @@ channel payments without running Obolo's SDK.
 from __future__ import annotations
 
 import base64
+import hmac
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -138,7 +139,7 @@ class Facilitator:
                 x402_channel_states.c.channel_id == certificate.channel_id
             )
         ).first()
-        if write and row is not None and (row.idx, row.token) == (index, b64(token)):
+        if write and row is not None and row.idx == index and hmac.compare_digest(row.token, b64(token)):
             return  # this very proof settled already: a retried settle answers the same success
         state = (
             ChannelState(certificate, row.idx, unb64(row.token)) if row else ChannelState.open(certificate)

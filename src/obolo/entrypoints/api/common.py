@@ -45,6 +45,12 @@ ID_PATTERN = rf"^(?:{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{
 _ID = re.compile(ID_PATTERN)
 
 
+def is_id_parameter(name: str) -> bool:
+    """A path parameter named as an id (`id`, `..._id`) must be one; others (a payment link's
+    short code) keep their route's own rule and the text rule."""
+    return name == "id" or name.endswith("_id")
+
+
 def unsafe_character(text: str, *, multiline: bool = False) -> str | None:
     """The first character of `text` the text rule refuses, as `U+XXXX at N`, or None."""
     found = (_MULTI_LINE if multiline else _ONE_LINE).search(text)
@@ -189,7 +195,9 @@ async def guard(request: Request) -> None:
     anything looks them up), and no query value or body string may break the text rule
     (422). Bodies are checked whatever model reads them, so no route is left out."""
     for name, value in request.path_params.items():
-        if not isinstance(value, str) or not _ID.fullmatch(value):
+        if not isinstance(value, str) or not (
+            _ID.fullmatch(value) if is_id_parameter(name) else unsafe_character(value) is None
+        ):
             raise ApiError("not_found", f"no such {name.removesuffix('_id').replace('_', ' ')}")
     refused = [
         _refusal(("query", name), found)

@@ -15,6 +15,7 @@ from obolo.entrypoints.api.common import (
     MULTI_LINE_PATTERN,
     ONE_LINE_PATTERN,
     TEXT_JSON,
+    is_id_parameter,
     stamp_text_rule,
 )
 from obolo.entrypoints.api.errors import PROBLEM_JSON, STATUS_BY_CODE
@@ -61,10 +62,10 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
                 }
             for parameter in operation.get("parameters", ()):
                 schema = parameter.setdefault("schema", {})
-                if parameter.get("in") == "path":
+                if parameter.get("in") == "path" and is_id_parameter(str(parameter.get("name"))):
                     _id_parameter(schema)
                     parameter.setdefault("description", "an id: a UUID (ledger accounts: also a decimal)")
-                elif parameter.get("in") == "query":
+                elif parameter.get("in") in ("path", "query"):
                     stamp_text_rule(schema, ONE_LINE_PATTERN)
             body = operation.get("requestBody", {}).get("content", {})
             for media in body.values():
