@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -14,7 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from obolo.adapters.clock import iso
-from obolo.bootstrap import Platform
+from obolo.bootstrap import Platform, build
+from obolo.entrypoints.api.app import create_app
 from obolo.identity.model import Role
 
 PASSWORD = "a long enough password"
@@ -24,6 +26,15 @@ CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc
 def cheap_hashing(platform: Platform) -> None:
     """Argon2 at its smallest: the tests sign many people in; the cost is not under test."""
     platform.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def api_client(url: str, clock) -> Iterator[TestClient]:
+    """The API on a migrated database at `url`, cheap hashing, server errors as answers."""
+    platform = build(url=url, clock=clock, migrate=True)
+    cheap_hashing(platform)
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        yield client
+    platform.close()
 
 
 def bearer(token: str) -> dict[str, str]:

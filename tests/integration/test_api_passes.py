@@ -6,14 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
 
-from obolo.bootstrap import build
-from obolo.entrypoints.api.app import create_app
 from obolo.sdk.passes import Pass
+from tests.integration.api_world import api_client, person
 
-PASSWORD = "a long enough password"
 CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}
 RULES = {
     "prices": [{"pattern": "/articles/*", "price": "0.10", "asset": "EUR"}],
@@ -26,20 +22,7 @@ RULES = {
 
 @pytest.fixture
 def client(db_url, clock):
-    platform = build(url=db_url, clock=clock, migrate=True)
-    platform.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with TestClient(create_app(platform), raise_server_exceptions=False) as test_client:
-        yield test_client
-    platform.close()
-
-
-def person(client, email, *roles):
-    client.post("/v1/users", json={"email": email, "password": PASSWORD, "display_name": email[:5]})
-    token = client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).json()["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    for role in roles:
-        client.post("/v1/me/roles", json={"role": role}, headers=headers)
-    return headers
+    yield from api_client(db_url, clock)
 
 
 @pytest.fixture

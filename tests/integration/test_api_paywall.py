@@ -4,16 +4,12 @@ keys published; channels and passes refused for bad input with nothing moved."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
-from fastapi.testclient import TestClient
 
-from obolo.bootstrap import build
-from obolo.entrypoints.api.app import create_app
 from obolo.sdk.passes import PassOffer
 from obolo.sdk.paywall import Price, fetch_price_rules
 from obolo.sdk.views import ViewReceipt
+from tests.integration.api_world import api_client, person
 
-PASSWORD = "a long enough password"
 RULES = {
     "prices": [{"pattern": "/articles/*", "price": "0.10", "asset": "EUR", "daily_cap": "0.50"}],
     "passes": [
@@ -24,20 +20,7 @@ RULES = {
 
 @pytest.fixture
 def client(sqlite_url, clock):
-    platform = build(url=sqlite_url, clock=clock)
-    platform.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with TestClient(create_app(platform), raise_server_exceptions=False) as test_client:
-        yield test_client
-    platform.close()
-
-
-def person(client, email, *roles):
-    client.post("/v1/users", json={"email": email, "password": PASSWORD, "display_name": email[:5]})
-    token = client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).json()["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    for role in roles:
-        client.post("/v1/me/roles", json={"role": role}, headers=headers)
-    return headers
+    yield from api_client(sqlite_url, clock)
 
 
 @pytest.fixture

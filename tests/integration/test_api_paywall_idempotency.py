@@ -4,36 +4,19 @@ the first answer and does nothing more; the same key with another body is refuse
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 
-from obolo.bootstrap import build
 from obolo.entrypoints.api import paywall_routes
-from obolo.entrypoints.api.app import create_app
 from obolo.sdk.views import ViewReceipt
+from tests.integration.api_world import api_client, person
 
-PASSWORD = "a long enough password"
 CHANNEL = "00000000-0000-0000-0000-00000000000a"
 CHARGE = {"provider_id": CHANNEL, "resource": "/a", "asset": "EUR", "amount": "0.10", "charge_id": "c1"}
 
 
 @pytest.fixture
 def client(db_url, clock):
-    platform = build(url=db_url, clock=clock, migrate=True)
-    platform.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    with TestClient(create_app(platform), raise_server_exceptions=False) as test_client:
-        yield test_client
-    platform.close()
-
-
-def person(client, email, *roles):
-    client.post("/v1/users", json={"email": email, "password": PASSWORD, "display_name": email[:5]})
-    token = client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).json()["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    for role in roles:
-        client.post("/v1/me/roles", json={"role": role}, headers=headers)
-    return headers
+    yield from api_client(db_url, clock)
 
 
 def paywall_posts() -> list[str]:
