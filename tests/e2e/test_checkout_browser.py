@@ -117,7 +117,7 @@ def test_a_cancelled_payment_moves_nothing(browser, world):  # noqa: F811
     page.goto(shop.origin)
     page.click("#buy")
     window = handler_window(browser, page, request["id"])
-    window.wait_for("document.querySelector('[data-cancel]') !== null")
+    window.wait_for("document.getElementById('obolo-handler')?.dataset.ready === 'true'")
     window.evaluate("document.querySelector('[data-cancel]').click()")
     page.wait_for_function("document.body.dataset.done", timeout=20_000)
     assert page.evaluate("document.body.dataset.done").startswith("failed:")
@@ -143,6 +143,7 @@ def test_a_shop_on_an_unregistered_origin_is_refused(browser, world):  # noqa: F
     )
     screenshot_target(window, "payment-handler-refused")
     assert window.evaluate("document.querySelector('[data-pay]')") is None
+    window.wait_for("document.getElementById('obolo-handler')?.dataset.ready === 'true'")
     window.evaluate("document.querySelector('[data-cancel]').click()")
     page.wait_for_function("document.body.dataset.done", timeout=20_000)
     assert payments(world) == []

@@ -13,4 +13,6 @@
       send({ type: "cancel", request: box.dataset.request || "", reason: box.dataset.refused || "cancelled" });
     }),
   );
+  // the buttons answer from now on (a click before this, on a slow machine, did nothing)
+  box.dataset.ready = "true";
 })();
