@@ -191,6 +191,7 @@ class PhoneSignIn:
 
         opened = run_in_transaction(self.identity.engine, work)
         if opened is None:
+            self.identity.throttle.failed(keys, now)
             self.identity.record_failure(now, sms_model.mask_phone(phone), address)
             raise InvalidCode("wrong, expired or used code")
         token, expires_at, user_id = opened

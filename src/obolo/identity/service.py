@@ -178,6 +178,7 @@ class IdentityService:
         except (VerificationError, InvalidHashError):
             valid = False
         if not valid:
+            self.throttle.failed(keys, now)
             self.record_failure(now, email, address)
             raise InvalidCredentials("wrong email or password")
         assert row is not None

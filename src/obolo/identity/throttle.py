@@ -2,6 +2,7 @@
 in `login_attempts`, and a key that failed too often slows down, then locks.
 
     claim(keys, now)                  before a secret is checked; raises RateLimited
+    failed(keys, now)                 after a wrong secret: the slow-down
     succeeded(connection, keys, now)  in the transaction that opens the session
 
 Each try is counted *before* its secret is checked, in one transaction that holds the
@@ -55,11 +56,12 @@ class SignInThrottle:
                 raise RateLimited(f"too many failed sign-ins; try again in {retry_after} s", retry_after)
             for key, row in rows.items():
                 failures = (row.failures if row is not None else 0) + 1
-                values = {
-                    "failures": failures,
-                    "last_failure_at": now,
-                    "locked_until": now + self._delay_ns(failures),
-                }
+                # Only the lock is set here, which bounds how many secrets a burst gets
+                # checked; the slow-down before it waits for a try proved wrong (`failed`),
+                # or tries in flight from one shared address would slow each other down.
+                kept = row.locked_until if row is not None else 0
+                lock = now + self._delay_ns(failures) if failures >= self.settings.login_lock_after else kept
+                values = {"failures": failures, "last_failure_at": now, "locked_until": lock}
                 if row is None:
                     # A concurrent first try of the same key makes one insert fail on the
                     # unique key; the transaction is run again and finds the row.
@@ -68,6 +70,26 @@ class SignInThrottle:
                     connection.execute(
                         update(login_attempts).where(login_attempts.c.key == key).values(**values)
                     )
+
+        run_in_transaction(self.engine, work)
+
+    def failed(self, keys: list[str], now: int) -> None:
+        """The claimed try was wrong: each key waits what its failures call for (never less
+        than it already must)."""
+
+        def work(connection: Connection) -> None:
+            for key in sorted(set(keys)):
+                row = connection.execute(
+                    select(login_attempts).where(login_attempts.c.key == key).with_for_update()
+                ).first()
+                if row is None:
+                    continue
+                locked_until = max(row.locked_until, now + self._delay_ns(row.failures))
+                connection.execute(
+                    update(login_attempts)
+                    .where(login_attempts.c.key == key)
+                    .values(locked_until=locked_until)
+                )
 
         run_in_transaction(self.engine, work)
 
