@@ -16,8 +16,6 @@ library, `cryptography` and `obolo.money`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 import time
@@ -26,6 +24,8 @@ from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from obolo.sdk.payword import PaymentRefused, b64, unb64
 
 RESULT_TYPE = "obolo.checkout.result"
 #: A result older than this is refused: the payer's browser carries it back in seconds.
@@ -78,21 +78,17 @@ class CheckoutResult:
     kid: str
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error) as error:
+        return unb64(text)
+    except PaymentRefused as error:
         raise ResultRefused("not base64url") from error
 
 
 def sign_result(fields: dict[str, Any], key: Ed25519PrivateKey) -> str:
     """The platform's side: `base64url(JSON).base64url(signature)`."""
     message = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-    return _b64(message) + "." + _b64(key.sign(message))
+    return b64(message) + "." + b64(key.sign(message))
 
 
 def open_result(token: str, keys: dict[str, Ed25519PublicKey]) -> CheckoutResult:
