@@ -60,6 +60,7 @@ class User:
     phone: str | None
     roles: frozenset[Role]
     created_at: int
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)

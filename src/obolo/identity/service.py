@@ -36,6 +36,7 @@ from obolo.identity.model import (
 from obolo.identity.notices import taken_sign_up
 from obolo.identity.passwords import check_password
 from obolo.identity.throttle import SignInThrottle
+from obolo.locale import DEFAULT_LANGUAGE, language_of
 from obolo.settings import Settings
 
 T = TypeVar("T")
@@ -63,7 +64,14 @@ class IdentityService:
         return run_in_transaction(self.engine, work, read_only=read_only)
 
     # -- people -----------------------------------------------------------------------
-    def sign_up(self, email: str, password: str, display_name: str, phone: str | None = None) -> User:
+    def sign_up(
+        self,
+        email: str,
+        password: str,
+        display_name: str,
+        phone: str | None = None,
+        language: str = DEFAULT_LANGUAGE,
+    ) -> User:
         """Create a person with the consumer role. Raises InvalidEmail, InvalidPhone,
         WeakPassword.
 
@@ -77,6 +85,7 @@ class IdentityService:
         check_password(password, [email, display_name])
         password_hash = self.hasher.hash(password)
         user_id = new_id()
+        language = language_of(language)
 
         def work(connection: Connection) -> User:
             now = self.clock()
@@ -88,7 +97,7 @@ class IdentityService:
             ]
             if any(owners):
                 taken_sign_up(connection, email, owners[0], owners[1], now)
-                return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now)
+                return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now, language)
             connection.execute(
                 insert(users).values(
                     id=user_id,
@@ -97,10 +106,11 @@ class IdentityService:
                     display_name=display_name,
                     phone=phone,
                     created_at=now,
+                    language=language,
                 )
             )
             connection.execute(insert(user_roles).values(user_id=user_id, role=Role.CONSUMER.value))
-            return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now)
+            return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now, language)
 
         return self._run(work)
 
@@ -116,9 +126,29 @@ class IdentityService:
                 row.phone,
                 self._roles(connection, user_id),
                 row.created_at,
+                row.language,
             )
 
         return self._run(work, read_only=True)
+
+    def set_language(self, user_id: str, language: str) -> str:
+        """Keep the language the person reads (pages, SMS replies, emails); any tag is
+        taken to the nearest one spoken ("it-IT" → "it"), else English. Returns it."""
+        chosen = language_of(language)
+
+        def work(connection: Connection) -> None:
+            connection.execute(update(users).where(users.c.id == user_id).values(language=chosen))
+
+        self._run(work)
+        return chosen
+
+    def language(self, user_id: str) -> str:
+        """The language the person reads; English for an id that names nobody."""
+
+        def work(connection: Connection) -> str | None:
+            return connection.execute(select(users.c.language).where(users.c.id == user_id)).scalar()
+
+        return self._run(work, read_only=True) or DEFAULT_LANGUAGE
 
     @staticmethod
     def _roles(connection: Connection, user_id: str) -> frozenset[Role]:

@@ -147,6 +147,8 @@ users = Table(
     Column("display_name", String(100), nullable=False),
     Column("phone", String(20), nullable=True, unique=True),
     Column("created_at", BigInteger, nullable=False),
+    # what the person reads: "en" or "it" (obolo.locale.LANGUAGES)
+    Column("language", String(5), nullable=False, server_default="en"),
 )
 
 user_roles = Table(
