@@ -34,6 +34,7 @@ from obolo.paywall.anonymous import AnonymousTabs
 from obolo.paywall.history import describe_paywall_transfers
 from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
+from obolo.paywall.spending import paywall_held_spent, paywall_purchases, paywall_spent
 from obolo.paywall.tabs import TabService
 from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
@@ -44,6 +45,7 @@ from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.history import describe_tap_transfers
 from obolo.tap.service import TapService, TapSettings  # tap
+from obolo.tap.spending import tap_held_spent, tap_purchases, tap_spent
 from obolo.tasks.history import describe_task_transfers
 from obolo.tasks.service import TaskService
 from obolo.wallets.invitations import Invitations, describe_invitation_transfers
@@ -191,6 +193,9 @@ def build(
     wallets.register_describer(describe_tap_transfers)
     wallets.register_describer(describe_checkout_transfers)  # checkout
     wallets.register_describer(describe_invitation_transfers)
+    # spending: what was bought on holds, shown as it happens, and summed
+    wallets.register_spending(paywall_purchases, paywall_spent, paywall_held_spent)
+    wallets.register_spending(tap_purchases, tap_spent, tap_held_spent)
     sms_gateway = sms_gateway_for(settings, egress)
     sms = SmsService(engine, clock, wallets, sms_gateway, settings)
     return Platform(

@@ -38,6 +38,29 @@ Describer = Callable[[Connection, str, Sequence[Transfer]], Mapping[int, Describ
 
 
 @dataclass(frozen=True, slots=True)
+class Purchase:
+    """One thing bought on a site, or its refund, as the product recorded it.
+
+    `spent` is the signed change of what the person spent: a view's price, minus that
+    price for its refund."""
+
+    id: str  # stable across reads: the product's own id for the purchase (and ":refund")
+    timestamp: int
+    asset: str
+    kind: str  # the history kind: "paywall", "tap"
+    status: str  # "charged" or "refunded"
+    site: str
+    item: str  # what was bought: the page, the ride
+    spent: int
+    settled: bool  # already posted by its tab's or day's settlement
+
+
+#: `purchases(connection, user_id, start, before, limit)` → the person's purchases (and
+#: refunds) with timestamps in [start, before) (None: unbounded), newest first, at most `limit`.
+PurchaseSource = Callable[[Connection, str, int | None, int | None, int], Sequence[Purchase]]
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityEntry:
     """One ledger event on one of the person's wallets.
 
@@ -51,13 +74,18 @@ class ActivityEntry:
     timestamp: int
     asset: str
     kind: str
-    status: str  # posted, reserved (from this wallet), pending (for it), settled, released, expired
+    status: str  # posted, reserved (from this wallet), pending (for it), settled, released, expired,
+    # and for purchases: charged, refunded
     direction: str  # in, out
     amount: int
     reserved: int
     description: str
     counterparty: str | None
     movement_id: str | None
+    # A purchase (status "charged" or "refunded") changes no balance: it is the detail of
+    # a hold its settlement posts later. `spent` is what it adds to the person's spending.
+    spent: int = 0
+    item: str | None = None
 
     @property
     def available(self) -> int:
@@ -70,4 +98,4 @@ class ActivityEntry:
         return self.amount - self.reserved if self.reserved < 0 else 0
 
 
-__all__ = ["ActivityEntry", "Described", "Describer"]
+__all__ = ["ActivityEntry", "Described", "Describer", "Purchase", "PurchaseSource"]

@@ -13,9 +13,9 @@ from obolo.errors import InvalidRequest
 from obolo.identity.lookup import find_user_id
 from obolo.ledger import LedgerSession, Transfer, TransferResult
 from obolo.money import Amount, format_units
+from obolo.wallets.accounts import WalletAccounts
 from obolo.wallets.errors import RecipientNotFound
-from obolo.wallets.model import MovementKind, MovementStatus, PlatformAccount, TransferCode
-from obolo.wallets.service import Movement, WalletService
+from obolo.wallets.model import Movement, MovementKind, MovementStatus, PlatformAccount, TransferCode
 
 REASON_LENGTH = (5, 500)
 
@@ -30,7 +30,7 @@ class ReasonRequired(InvalidRequest):
 
 
 def adjust(
-    wallets: WalletService,
+    wallets: WalletAccounts,
     operator_id: str,
     who: str,
     amount: Amount,
@@ -51,13 +51,13 @@ def adjust(
 
     def work(session: LedgerSession) -> Movement:
         connection = session.connection
-        existing = wallets._find_movement(connection, movement_id)
+        existing = wallets.find_movement(connection, movement_id)
         if existing is not None:
             return existing
         user_id = find_user_id(connection, who)
         if user_id is None:
             raise RecipientNotFound("nobody with that id, email or phone number")
-        wallets._ensure_platform_accounts(session, asset)
+        wallets.ensure_platform_accounts(session, asset)
         wallet = wallets.wallet(session, user_id, asset)
         platform_account = PlatformAccount.ADJUSTMENTS.account_id(asset)
         transfer_id = wallets.transfer_id_of(movement_id, "principal")
@@ -80,7 +80,7 @@ def adjust(
             movement_id, MovementKind.ADJUSTMENT, MovementStatus.SUCCEEDED, asset, amount.units, 0,
             None if credit else user_id, user_id if credit else None, reason, {"by": operator_id}, now, now,
         )  # fmt: skip
-        wallets._insert_movement(connection, movement, transfer_id)
+        wallets.insert_movement(connection, movement, transfer_id)
         details = {
             "direction": direction.value, "amount": format_units(amount.units, amount.asset), "asset": asset,
             "reason": reason, "movement": movement_id,

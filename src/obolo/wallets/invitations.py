@@ -50,7 +50,8 @@ from obolo.wallets.errors import InvitationNotFound, RecipientNotFound
 from obolo.wallets.model import PlatformAccount, TransferCode, Wallet
 
 if TYPE_CHECKING:
-    from obolo.wallets.service import Movement, WalletService
+    from obolo.wallets.accounts import WalletAccounts
+    from obolo.wallets.model import Movement
 
 _R = TransferResult
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from a mail, typed by hand
@@ -137,7 +138,7 @@ def _new_code() -> str:
 
 
 def hold(
-    wallets: WalletService,
+    wallets: WalletAccounts,
     session: LedgerSession,
     payer: Wallet,
     movement_id: str,
@@ -194,7 +195,7 @@ def hold(
 class Invitations:
     """Claims and returns: the use cases after the payment that held the money."""
 
-    def __init__(self, wallets: WalletService) -> None:
+    def __init__(self, wallets: WalletAccounts) -> None:
         self.wallets = wallets
         self.engine = wallets.engine
         self.clock = wallets.clock

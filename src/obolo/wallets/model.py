@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from obolo.adapters.ids import derived_id
 from obolo.money import round_half_even
@@ -83,6 +84,41 @@ class Balance:
     asset: str
     available: int
     reserved: int
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """A movement of money as its owner sees it."""
+
+    id: str
+    kind: MovementKind
+    status: MovementStatus
+    asset: str
+    amount: int
+    fee: int
+    from_user_id: str | None
+    to_user_id: str | None
+    note: str | None
+    details: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    movement: Movement
+    direction: str  # "in" or "out"
+    counterparty: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    timestamp: int
+    movement_id: str | None
+    kind: str
+    description: str
+    amount: int  # signed: credits positive, debits negative
+    balance: int
 
 
 # -- cards ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from obolo.entrypoints.api import (
     payout_routes,
     paywall_routes,
     sms_routes,
+    spending_routes,  # wallets: the spending breakdown
     tap_routes,  # tap
     task_routes,
     wallet_routes,
@@ -92,6 +93,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(tap_routes.router)  # tap
     app.include_router(identity_routes.router)
     app.include_router(wallet_routes.router)
+    app.include_router(spending_routes.router)  # wallets: the spending breakdown
     app.include_router(invitation_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)

@@ -102,13 +102,20 @@ class WithdrawalIn(Strict):
     iban: Annotated[str, Field(min_length=15, max_length=42)]
 
 
-EntryStatus = Literal["posted", "reserved", "pending", "settled", "released", "expired"]
+EntryStatus = Literal[
+    "posted", "reserved", "pending", "settled", "released", "expired", "charged", "refunded"
+]
 
 
 class TransactionOut(BaseModel):
     """One ledger event on one of the caller's wallets. `amount` is the signed change of
     the balance (available + reserved), `reserved` of what is reserved, `available` of
-    what can be spent: a hold is amount 0, reserved +x, available -x."""
+    what can be spent: a hold is amount 0, reserved +x, available -x.
+
+    A purchase on a hold (a view charged on a tab, a transit ride) shows when it happens,
+    `charged` (its refund `refunded`): it changes no balance (amount 0) and `spent` says
+    what it added to the caller's spending; the settlement that later posts the tab's
+    total is not a second spend."""
 
     id: str = Field(description="the ledger transfer's id (for an expiry: the hold's that expired)")
     movement_id: str | None = Field(description="the top-up, payment or withdrawal it belongs to")
@@ -121,6 +128,8 @@ class TransactionOut(BaseModel):
     amount: str
     reserved: str
     available: str
+    spent: str = Field(description="what the entry added to spending: a view's price, minus it for a refund")
+    item: str | None = Field(description="what was bought (the page, the ride), for a purchase")
     created_at: str
 
 
@@ -256,6 +265,8 @@ def list_transactions(
                 amount=format_units(entry.amount, code),
                 reserved=format_units(entry.reserved, code),
                 available=format_units(entry.available, code),
+                spent=format_units(entry.spent, code),
+                item=entry.item,
                 created_at=iso(entry.timestamp),
             )
         )
@@ -264,7 +275,7 @@ def list_transactions(
 
 _STATUSES: dict[str, EntryStatus] = {
     "posted": "posted", "reserved": "reserved", "pending": "pending", "settled": "settled",
-    "released": "released", "expired": "expired",
+    "released": "released", "expired": "expired", "charged": "charged", "refunded": "refunded",
 }  # fmt: skip
 
 

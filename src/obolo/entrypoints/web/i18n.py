@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from obolo.entrypoints.web.task_i18n import TASKS_IT
+from obolo.entrypoints.web.wallets_i18n import WALLETS_IT
 
 LANGUAGES = ("en", "it")
 DEFAULT = "en"
@@ -409,6 +410,7 @@ IT: dict[str, str] = {
 }
 
 IT.update(TASKS_IT)  # tasks: the microtask pages keep their messages beside them
+IT.update(WALLETS_IT)  # wallets: the spending breakdown and purchases in the history
 
 # sms: operators' rulings on undo requests made too late
 IT.update(

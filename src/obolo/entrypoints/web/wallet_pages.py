@@ -89,6 +89,7 @@ def _wallet_page(page: Visitor, status: int = 200, **context: object) -> Respons
         status,
         title=page.t("Wallet"),
         balances=balances,
+        breakdown={b.asset: b for b in page.platform.wallets.breakdown(page.user_id)},
         asset_options=[(code, code) for code in _assets(page)],
         test_cards=TEST_CARDS,
         chart=spending_chart(page),

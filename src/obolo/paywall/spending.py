@@ -1,0 +1,113 @@
+"""What a reader bought on sites, as the paywall records it (see obolo.wallets.spending):
+each charged view the moment it is charged (and its refund the moment it is refunded),
+what settled channels and passes cost, and what open tabs have used of their holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+
+from obolo.adapters.db.schema import channels, charges, movements, providers, tabs
+from obolo.wallets.activity import Purchase
+from obolo.wallets.spending import Spent
+
+
+def paywall_purchases(
+    connection: Connection, user_id: str, start: int | None, before: int | None, limit: int
+) -> list[Purchase]:
+    """The reader's charged views and refunds with times in [start, before), newest first:
+    one query for the charges made or refunded in the window."""
+
+    def within(column: ColumnElement[Any]) -> ColumnElement[bool]:
+        clauses: list[ColumnElement[bool]] = [column.is_not(None)]
+        if start is not None:
+            clauses.append(column >= start)
+        if before is not None:
+            clauses.append(column < before)
+        return and_(*clauses)
+
+    rows = connection.execute(
+        select(charges.c.charge_id, charges.c.provider_id, charges.c.amount, charges.c.resource,
+               charges.c.created_at, charges.c.refunded_at, tabs.c.asset, tabs.c.status, providers.c.name)
+        .join(tabs, tabs.c.id == charges.c.tab_id)
+        .join(providers, providers.c.id == charges.c.provider_id)
+        .where(charges.c.reader_id == user_id,
+               or_(within(charges.c.created_at), within(charges.c.refunded_at)))
+        .order_by(func.coalesce(charges.c.refunded_at, charges.c.created_at).desc())
+        .limit(2 * limit)
+    ).all()  # fmt: skip
+    out: list[Purchase] = []
+    settled = {"settled"}
+    for row in rows:
+        key = f"{row.provider_id}:{row.charge_id}"
+        amount = int(row.amount)
+        for at, refund in ((row.created_at, False), (row.refunded_at, True)):
+            if at is None or (start is not None and at < start) or (before is not None and at >= before):
+                continue
+            out.append(
+                Purchase(
+                    key + (":refund" if refund else ""), int(at), row.asset, "paywall",
+                    "refunded" if refund else "charged", row.name, row.resource,
+                    -amount if refund else amount, row.status in settled,
+                )
+            )  # fmt: skip
+    out.sort(key=lambda p: (-p.timestamp, p.id))
+    return out[:limit]
+
+
+def paywall_spent(connection: Connection, user_id: str, since: int) -> Sequence[Spent]:
+    """Since `since`: views not refunded, what settled channels paid, passes bought."""
+    out: list[Spent] = []
+    viewed = connection.execute(
+        select(charges.c.created_at, charges.c.amount, tabs.c.asset, providers.c.name)
+        .join(tabs, tabs.c.id == charges.c.tab_id)
+        .join(providers, providers.c.id == charges.c.provider_id)
+        .where(
+            charges.c.reader_id == user_id,
+            charges.c.created_at >= since,
+            charges.c.refunded_at.is_(None),
+        )
+    ).all()
+    out += [Spent(int(r.created_at), r.name, r.asset, int(r.amount)) for r in viewed]
+    settled = connection.execute(
+        select(channels.c.settled_at, channels.c.settled_paid, channels.c.claimed_index, channels.c.price,
+               channels.c.asset, providers.c.name)
+        .join(providers, providers.c.id == channels.c.provider_id)
+        .where(channels.c.payer_id == user_id, channels.c.status == "settled",
+               channels.c.settled_at >= since)
+    ).all()  # fmt: skip
+    for channel in settled:
+        paid = (
+            channel.settled_paid
+            if channel.settled_paid is not None
+            else channel.claimed_index * channel.price
+        )
+        if paid:
+            out.append(Spent(int(channel.settled_at), channel.name, channel.asset, int(paid)))
+    # A pass is a payment to the provider's owner noted "pass: ..." (PaywallService.buy_pass).
+    passes = connection.execute(
+        select(movements.c.created_at, movements.c.amount, movements.c.asset,
+               func.min(providers.c.name).label("name"))
+        .join(providers, providers.c.user_id == movements.c.to_user_id)
+        .where(movements.c.from_user_id == user_id, movements.c.kind == "payment",
+               movements.c.status == "succeeded", movements.c.note.like("pass: %"),
+               movements.c.created_at >= since)
+        .group_by(movements.c.id, movements.c.created_at, movements.c.amount, movements.c.asset)
+    ).all()  # fmt: skip
+    out += [Spent(int(r.created_at), r.name, r.asset, int(r.amount)) for r in passes]
+    return out
+
+
+def paywall_held_spent(connection: Connection, user_id: str) -> dict[str, int]:
+    """Per asset, what the reader's open tabs accrued (net of refunds), not yet settled."""
+    rows = connection.execute(
+        select(tabs.c.asset, func.sum(tabs.c.accrued))
+        .where(tabs.c.reader_id == user_id, tabs.c.status == "open")
+        .group_by(tabs.c.asset)
+    ).all()
+    return {asset: int(total or 0) for asset, total in rows}
+
+
+__all__ = ["paywall_held_spent", "paywall_purchases", "paywall_spent"]
