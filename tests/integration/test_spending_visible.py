@@ -6,7 +6,10 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +22,7 @@ from tests.integration.api_world import PASSWORD, bearer, cheap_hashing, person
 from tests.web_support import Browser
 
 ARTICLES = ["/articles/1", "/articles/2", "/articles/3"]
+MINUS = "\N{MINUS SIGN}"  # how the history page writes a debit
 
 
 @pytest.fixture
@@ -76,7 +80,8 @@ def test_views_show_when_charged_settle_once_and_a_refund_lowers_spent(world, cl
     ]
     assert [v["description"] for v in views] == [f"The Magazine — {r}" for r in reversed(ARTICLES)]
     times = [v["created_at"] for v in views]
-    assert times == sorted(times, reverse=True) and len(set(times)) == 3
+    assert times == sorted(times, reverse=True)
+    assert len(set(times)) == 3
     assert _spending(client, reader) == {
         "asset": "EUR", "available": "4.000000", "held": "1.000000", "held_spent": "0.300000",
         "spent_today": "0.300000", "spent_this_month": "0.300000",
@@ -93,7 +98,7 @@ def test_views_show_when_charged_settle_once_and_a_refund_lowers_spent(world, cl
     assert [(s["amount"], s["spent"]) for s in settled] == [("-0.300000", "0.000000")]
     me = client.get("/v1/me", headers=reader).json()["id"]
     (balance,) = platform.wallets.balances(me)
-    assert balance.available == 5_000_000 - 300_000 and balance.reserved == 0  # the ledger
+    assert (balance.available, balance.reserved) == (5_000_000 - 300_000, 0)  # the ledger
     after = _spending(client, reader)
     assert (after["available"], after["held"], after["held_spent"]) == ("4.700000", "0.000000", "0.000000")
     assert after["spent_this_month"] == "0.300000"  # the settlement added nothing
@@ -114,7 +119,7 @@ def test_views_show_when_charged_settle_once_and_a_refund_lowers_spent(world, cl
 def test_a_refund_on_an_open_tab_lowers_held_spent_and_today(world, clock):
     """Refunded before the tab settles: what the hold has used and what was spent today
     both go down by exactly the view's price; nothing else moves."""
-    client, platform, reader, provider_id = world
+    client, _, reader, provider_id = world
     for n, resource in enumerate(ARTICLES):
         _charge(client, reader, provider_id, resource, n)
     before = _spending(client, reader)
@@ -130,7 +135,7 @@ def test_a_refund_on_an_open_tab_lowers_held_spent_and_today(world, clock):
 
 def test_spending_needs_a_signed_in_caller(world):
     """No token, no breakdown."""
-    client, *_ = world
+    client = world[0]
     assert client.get("/v1/spending").status_code == 401
 
 
@@ -144,12 +149,31 @@ def test_pages_show_the_views_and_the_breakdown(world, clock):
     browser.sign_in("reader@example.com")
     wallet = browser.get("/wallet")
     assert wallet.status_code == 200
-    assert "€0.30" in wallet.text and "€1.00" in wallet.text and "€4.00" in wallet.text
-    assert "already spent" in wallet.text
+    assert "€1.00 held, of which €0.30 already spent" in wallet.text
+    assert re.findall(r'data-asset="EUR">([^<]+)<', wallet.text) == ["€4.00"]
     history = browser.get("/wallet/history")
     assert history.text.count("The Magazine — /articles/") == 3
-    assert "−€0.10" in history.text
+    assert history.text.count(f'data-spent="100000">{MINUS}€0.10') == 3
     italian = browser.get("/wallet", headers={"accept-language": "it"})
-    assert "0,30 €" in italian.text and "già spesi" in italian.text
+    assert "1,00 € trattenuti, di cui 0,30 € già spesi" in italian.text
     italian_history = browser.get("/wallet/history", headers={"accept-language": "it"})
-    assert "−0,10 €" in italian_history.text
+    assert italian_history.text.count(f"{MINUS}0,10 €") == 3
+    statement = browser.get("/wallet/statement.csv?asset=EUR", headers={"accept-language": "it"})
+    rows = list(csv.DictReader(io.StringIO(statement.text), delimiter=";"))
+    assert [(r["Tipo"], r["Stato"], r["Descrizione"], r["Speso"]) for r in rows[1:]] == [
+        ("Lettura", "addebitato", f"The Magazine — {r}", "0,10") for r in ARTICLES
+    ]
+
+
+def test_the_api_statement_lists_each_view_beside_the_posted_changes(world):
+    """GET /v1/statements.csv: the top-up posted, then each view charged with its page and price."""
+    client, _, reader, provider_id = world
+    for n, resource in enumerate(ARTICLES):
+        _charge(client, reader, provider_id, resource, n)
+    statement = client.get("/v1/statements.csv?asset=EUR", headers=reader)
+    assert statement.status_code == 200, statement.text
+    rows = list(csv.DictReader(io.StringIO(statement.text)))
+    assert [(r["kind"], r["status"], r["item"], r["amount"], r["spent"]) for r in rows] == [
+        ("topup", "posted", "", "5.000000", "0.000000"),
+        *[("paywall", "charged", r, "0.000000", "0.100000") for r in ARTICLES],
+    ]

@@ -248,20 +248,31 @@ def test_history_lists_own_movements_with_filters(ann, bob, platform):
     assert errors_on(refused.text) == ["from"]
 
 
-def test_the_csv_statement_is_the_apis_for_the_cookie_session(ann, platform):
-    """The browser's CSV equals GET /v1/statements.csv for the same person, to the unit."""
+def test_the_csv_statement_is_the_apis_rows_written_for_a_person(ann, platform):
+    """The browser's CSV has the rows of GET /v1/statements.csv, to the unit, with dates and
+    amounts written for the page's language (Italian: decimal comma, semicolons)."""
     top_up_form(ann, "10.00")
     ann.submit(
         "/wallet", "/wallet/send", {"to": "+393331234567", "amount": "1", "asset": "EUR"}
     )  # refused: oneself
+    token = ann.client.cookies["obolo_session"]
+    api_csv = ann.client.get("/v1/statements.csv?asset=EUR", headers={"Authorization": f"Bearer {token}"})
+    api_rows = list(csv.DictReader(io.StringIO(api_csv.text)))
+    assert [(r["kind"], r["status"], r["amount"], r["balance"]) for r in api_rows] == [
+        ("topup", "posted", "10.000000", "10.000000")
+    ]
     page_csv = ann.get("/wallet/statement.csv?asset=EUR")
     assert page_csv.status_code == 200
     assert page_csv.headers["content-type"].startswith("text/csv")
-    token = ann.client.cookies["obolo_session"]
-    api_csv = ann.client.get("/v1/statements.csv?asset=EUR", headers={"Authorization": f"Bearer {token}"})
-    assert page_csv.text == api_csv.text
     rows = list(csv.DictReader(io.StringIO(page_csv.text)))
-    assert [(r["kind"], r["amount"], r["balance"]) for r in rows] == [("topup", "10.000000", "10.000000")]
+    assert [(r["Kind"], r["Status"], r["Amount"], r["Balance"]) for r in rows] == [
+        ("Top-up", "posted", "10.00", "10.00")
+    ]
+    italian = ann.get("/wallet/statement.csv?asset=EUR", headers={"accept-language": "it"})
+    rows = list(csv.DictReader(io.StringIO(italian.text), delimiter=";"))
+    assert [(r["Tipo"], r["Stato"], r["Importo"], r["Saldo"]) for r in rows] == [
+        ("Ricarica", "registrato", "10,00", "10,00")
+    ]
 
 
 def test_private_pages_need_a_session(platform):

@@ -144,7 +144,12 @@ def consents_of(engine: Engine, reader_id: str, now: int) -> list[ConsentView]:
     def work(connection: Connection) -> list[ConsentView]:
         spent = (
             select(charges.c.provider_id, func.sum(charges.c.amount).label("spent"))
-            .where(charges.c.reader_id == reader_id, charges.c.created_at > now - DAY_NS)
+            # A refunded view is not spent: "spent" goes down by the refund.
+            .where(
+                charges.c.reader_id == reader_id,
+                charges.c.created_at > now - DAY_NS,
+                charges.c.refunded_at.is_(None),
+            )
             .group_by(charges.c.provider_id)
             .subquery()
         )

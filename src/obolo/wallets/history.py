@@ -78,6 +78,16 @@ class WalletHistory:
         found.sort(key=lambda p: (-p.timestamp, p.id))
         return found[:limit]
 
+    def purchases_between(self, user_id: str, asset: str, start: int, end: int) -> list[Purchase]:
+        """The person's purchases (and refunds) in one asset in [start, end), oldest first."""
+        self.accounts.asset(asset)
+
+        def work(session: LedgerSession) -> list[Purchase]:
+            found = self.purchases(session.connection, user_id, start, end, 100_000)
+            return sorted((p for p in found if p.asset == asset), key=lambda p: (p.timestamp, p.id))
+
+        return self.ledger.run(work, read_only=True)
+
     def balances(self, user_id: str) -> list[Balance]:
         """One balance per wallet the user has, in asset order."""
         return self.ledger.run(lambda session: self.balances_in(session, user_id), read_only=True)

@@ -18,7 +18,7 @@ from obolo.adapters.secretbox import SecretBox
 from obolo.ledger import Ledger, LedgerSession, Transfer
 from obolo.money import Asset
 from obolo.settings import Settings
-from obolo.wallets.activity import ActivityEntry, Described, Describer, PurchaseSource
+from obolo.wallets.activity import ActivityEntry, Described, Describer, Purchase, PurchaseSource
 from obolo.wallets.history import WalletHistory
 from obolo.wallets.model import Balance, HistoryEntry, Movement, MovementKind, StatementLine
 from obolo.wallets.moves import WalletMoves
@@ -105,6 +105,10 @@ class WalletService(WalletMoves):
 
     def statement(self, user_id: str, asset: str, start: int, end: int) -> list[StatementLine]:
         return self.reads.statement(user_id, asset, start, end)
+
+    def purchases(self, user_id: str, asset: str, start: int, end: int) -> list[Purchase]:
+        """What the person bought (views, rides) and got refunded in [start, end), oldest first."""
+        return self.reads.purchases_between(user_id, asset, start, end)
 
 
 __all__ = ["Balance", "HistoryEntry", "Movement", "StatementLine", "WalletService"]

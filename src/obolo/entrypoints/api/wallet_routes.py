@@ -320,26 +320,42 @@ def statement_csv(
 def statement_file(
     platform: Platform, user_id: str, asset: str, start: str | None, end: str | None
 ) -> Response:
-    """The CSV statement response; the web pages serve the same file to a signed-in browser."""
-    lines = platform.wallets.statement(
-        user_id, asset, _time(start, 0), _time(end, platform.clock() + NS_PER_SECOND)
-    )
+    """The CSV statement response: every posted change with the balance after it, and
+    between them each purchase (a view, a ride) and refund when it happened — `status`
+    charged or refunded, `amount` 0 (the hold's settlement posts them), `spent` its price."""
+    since, until = _time(start, 0), _time(end, platform.clock() + NS_PER_SECOND)
+    lines = platform.wallets.statement(user_id, asset, since, until)
+    bought = platform.wallets.purchases(user_id, asset, since, until)
     code = platform.wallets.asset(asset)
+    rows: list[tuple[int, list[str]]] = [
+        (line.timestamp, [iso(line.timestamp), line.movement_id or "", line.kind, "posted", line.description,
+                          "", format_units(line.amount, code), format_units(line.balance, code),
+                          format_units(0, code), asset])
+        for line in lines
+    ]  # fmt: skip
+    rows += [
+        (p.timestamp, [iso(p.timestamp), "", p.kind, p.status, f"{p.site} — {p.item}", p.item,
+                       format_units(0, code), "", format_units(p.spent, code), asset])
+        for p in bought
+    ]  # fmt: skip
+    rows.sort(key=lambda row: row[0])  # stable: within a time, posted changes first
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["date", "movement_id", "kind", "description", "amount", "balance", "asset"])
-    for line in lines:
-        writer.writerow(
-            [
-                iso(line.timestamp),
-                line.movement_id or "",
-                line.kind,
-                line.description,
-                format_units(line.amount, code),
-                format_units(line.balance, code),
-                asset,
-            ]
-        )
+    writer.writerow(
+        [
+            "date",
+            "movement_id",
+            "kind",
+            "status",
+            "description",
+            "item",
+            "amount",
+            "balance",
+            "spent",
+            "asset",
+        ]
+    )
+    writer.writerows(row for _, row in rows)
     return Response(
         out.getvalue(),
         media_type="text/csv",

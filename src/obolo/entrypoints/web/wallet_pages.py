@@ -11,13 +11,13 @@ from markupsafe import escape
 
 from obolo.adapters.cards import Card
 from obolo.adapters.clock import NS_PER_SECOND, from_iso
-from obolo.entrypoints.api.wallet_routes import statement_file
 from obolo.entrypoints.web import format as fmt
 from obolo.entrypoints.web.charts import Chart, series_from, stacked_bars
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, text
 from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import field_error
-from obolo.errors import NotFound, OboloError
+from obolo.entrypoints.web.statement_csv import statement_csv
+from obolo.errors import InvalidRequest, NotFound, OboloError
 from obolo.money import MoneyError
 from obolo.reports import reader
 from obolo.wallets.errors import RecipientNotFound
@@ -190,6 +190,16 @@ def _int(value: str) -> int:
         return 0
 
 
+def _when(text: str | None, default: int) -> int:
+    """An ISO 8601 date or time from the statement link, as ns; InvalidRequest otherwise."""
+    if not text:
+        return default
+    try:
+        return from_iso(text)
+    except ValueError as error:
+        raise InvalidRequest("dates are ISO 8601, e.g. 2026-11-01") from error
+
+
 def _date(value: str, page: Visitor, name: str, errors: dict[str, str], *, end: bool = False) -> int | None:
     """A yyyy-mm-dd filter as ns (UTC); an end date includes its whole day."""
     if not value:
@@ -256,8 +266,9 @@ def statement(
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
-    """The same statement as GET /v1/statements.csv, for the browser's session."""
+    """The statement GET /v1/statements.csv gives, written for a person in the page's language."""
     try:
-        return finish(page, statement_file(page.platform, page.user_id, asset, start or None, end or None))
+        since, until = _when(start, 0), _when(end, page.platform.clock() + NS_PER_SECOND)
+        return finish(page, statement_csv(page, page.platform.wallets.asset(asset).code, since, until))
     except OboloError as error:
         return render(page, "error.html", 422, title=page.t("History"), message=field_error(error, page.t)[1])

@@ -3,7 +3,24 @@ history. Merged into the pages' catalogue (`i18n.CATALOGUE`)."""
 
 from __future__ import annotations
 
+#: A history entry's kind (a code) as a person reads it, in English; translated below.
+KIND_NAMES = {
+    "topup": "Top-up", "payment": "Payment", "withdrawal": "Withdrawal", "fee": "Fee", "paywall": "Reading",
+    "settlement": "Settlement", "task": "Task", "reward": "Reward", "bonus": "Bonus", "tap": "Tap",
+    "adjustment": "Adjustment", "checkout": "Purchase",
+}  # fmt: skip
+
 WALLETS_IT: dict[str, str] = {
+    "Top-up": "Ricarica",
+    "Payment": "Pagamento",
+    "Withdrawal": "Prelievo",
+    "Settlement": "Liquidazione",
+    "Reward": "Ricompensa",
+    "Bonus": "Bonus",
+    "Tap": "Tessera",
+    "Adjustment": "Rettifica",
+    "Purchase": "Acquisto",
+    "posted": "registrato",
     "{held} held, of which {spent} already spent": "{held} trattenuti, di cui {spent} già spesi",
     "Spent today": "Spesi oggi",
     "Spent this month": "Spesi questo mese",
@@ -14,6 +31,7 @@ WALLETS_IT: dict[str, str] = {
     "charged": "addebitato",
     "refunded": "rimborsato",
     "spent": "speso",
+    "Spent": "Speso",
     "Refunded: {site} — {item}": "Rimborsato: {site} — {item}",
     "{site} — {item}": "{site} — {item}",
 }
