@@ -67,7 +67,7 @@ from obolo.wallets.model import (
     mask_iban,
     normalize_iban,
 )
-from obolo.webhooks.outbox import record_event
+from obolo.webhooks.outbox import record_event, record_events
 
 T = TypeVar("T")
 _R = TransferResult
@@ -140,6 +140,9 @@ def _id_text(value: int) -> str:
     return str(uuid.UUID(int=value))
 
 
+_WALLETS_CACHED = 100_000  # at most, per process
+
+
 class WalletService:
     def __init__(
         self,
@@ -164,6 +167,12 @@ class WalletService:
         self.assets = assets or dict(DEFAULT_ASSETS)
         self._platform_ready: set[str] = set()
         self._platform_created: weakref.WeakKeyDictionary[LedgerSession, set[str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Wallets never change once committed: each is read from the database once per
+        # process. One created in a transaction still open is not kept (it may roll back).
+        self._wallets: dict[tuple[str, str], Wallet] = {}
+        self._wallets_created: weakref.WeakKeyDictionary[LedgerSession, set[tuple[str, str]]] = (
             weakref.WeakKeyDictionary()
         )
         # history: products describe their own transfers (filled by the bootstrap)
@@ -212,12 +221,20 @@ class WalletService:
         self._ensure_platform_accounts(session, asset)
 
     def _wallet(self, session: LedgerSession, user_id: str, asset: str, *, create: bool) -> Wallet | None:
+        known = self._wallets.get((user_id, asset))
+        if known is not None:
+            return known
         connection = session.connection
         row = connection.execute(
             select(wallets).where(wallets.c.user_id == user_id, wallets.c.asset == asset)
         ).first()
         if row is not None:
-            return Wallet(row.id, row.user_id, row.asset, int.from_bytes(row.account_id, "big"))
+            found = Wallet(row.id, row.user_id, row.asset, int.from_bytes(row.account_id, "big"))
+            if (user_id, asset) not in self._wallets_created.get(session, ()):
+                if len(self._wallets) >= _WALLETS_CACHED:
+                    self._wallets.clear()
+                self._wallets[(user_id, asset)] = found
+            return found
         if not create:
             return None
         self._ensure_platform_accounts(session, asset)
@@ -236,6 +253,7 @@ class WalletService:
         if result != [AccountResult.OK]:
             raise RuntimeError(f"wallet account: {result}")
         wallet = Wallet(new_id(), user_id, asset, account_id)
+        self._wallets_created.setdefault(session, set()).add((user_id, asset))
         # A concurrent first use inserts the same (user, asset): the unique constraint
         # fails one of the two transactions, which reruns and finds the winner's wallet.
         connection.execute(
@@ -603,10 +621,12 @@ class WalletService:
             )  # fmt: skip
             self._insert_movement(connection, movement, principal_id)
             payload = self._payload(movement)
-            record_event(connection, user_id, "payment.sent", {**payload, "to": recipient.user_id}, now)
+            # Both events in one insert and one look-up of the two people's endpoints.
+            notices = [(user_id, "payment.sent", {**payload, "to": recipient.user_id})]
             if recipient.user_id is not None:
                 received = {**payload, "fee": format_units(0, amount.asset), "from": user_id}
-                record_event(connection, recipient.user_id, "payment.received", received, now)
+                notices.append((recipient.user_id, "payment.received", received))
+            record_events(connection, notices, now)
             return movement
 
         return invitations.answer(self._run(work), to)
