@@ -25,6 +25,10 @@ class Settings:
     database_url: str | None = None
     public_url: str | None = None
     session_ttl_seconds: int = 12 * 3600
+    # How long a process reuses a session it has checked (0: read it on every request).
+    # A sign-out or a role granted in this process is seen at once; in another process of
+    # the same deployment, within this time.
+    session_cache_seconds: float = 2.0
     # Money limits, in units (EUR/USD at scale 6).
     topup_min: int = parse_units("1.00", EUR)
     topup_max: int = parse_units("500.00", EUR)
@@ -142,6 +146,9 @@ class Settings:
                 filter(None, (part.strip() for part in env.get("OBOLO_TRUSTED_PROXIES", "").split(",")))
             ),
             session_ttl_seconds=int(env.get("OBOLO_SESSION_TTL_SECONDS", defaults.session_ttl_seconds)),
+            session_cache_seconds=float(
+                env.get("OBOLO_SESSION_CACHE_SECONDS", defaults.session_cache_seconds)
+            ),
             topup_min=units("OBOLO_TOPUP_MIN", defaults.topup_min),
             topup_max=units("OBOLO_TOPUP_MAX", defaults.topup_max),
             payment_max=units("OBOLO_PAYMENT_MAX", defaults.payment_max),

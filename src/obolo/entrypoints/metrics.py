@@ -1,6 +1,7 @@
 """Metrics in the Prometheus text format at /metrics: requests and their latency by
-route, ledger batches and their size, job runs, webhook failures. With several server
-processes (PROMETHEUS_MULTIPROC_DIR set), /metrics adds up what every process counted.
+route, ledger batches and their size, SQL statements and commits, job runs, webhook
+failures. With several server processes (PROMETHEUS_MULTIPROC_DIR set), /metrics adds up
+what every process counted.
 
 Also the request id: every response carries X-Request-ID (the caller's, if sane, else a
 new one) and every log line written while serving it names it."""
@@ -26,6 +27,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from obolo.adapters.db.statements import observe_statements
 from obolo.entrypoints.api.errors import problem
 from obolo.ledger.observe import observe_batches
 
@@ -46,6 +48,10 @@ LEDGER_SECONDS = Histogram(
 JOB_RUNS = Counter("obolo_job_runs", "Background job runs", ["job", "outcome"])
 JOB_ITEMS = Counter("obolo_job_items", "Items a background job handled", ["job"])
 WEBHOOK_FAILURES = Counter("obolo_webhook_failures", "Webhook delivery attempts that failed")
+SQL_STATEMENTS = Counter(
+    "obolo_sql_statements", "SQL statements sent to the database (an executemany or a COPY is one)"
+)
+DB_COMMITS = Counter("obolo_db_commits", "Database transactions committed")
 
 log = structlog.get_logger("obolo.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -55,6 +61,10 @@ def _ledger_batch(transfers: int, seconds: float) -> None:
     LEDGER_BATCHES.inc()
     LEDGER_TRANSFERS.inc(transfers)
     LEDGER_SECONDS.observe(seconds)
+
+
+def _statement(what: str) -> None:
+    (SQL_STATEMENTS if what == "statement" else DB_COMMITS).inc()
 
 
 def record_job(job: str, items: int, *, failed: bool = False) -> None:
@@ -111,6 +121,7 @@ def install(app: FastAPI, *, token: str | None = None) -> None:
     """Count and time every request, tag it with a request id, and serve /metrics
     (behind `token` as a bearer token when one is set)."""
     observe_batches(_ledger_batch)
+    observe_statements(_statement)
     app.add_middleware(RequestMetrics)
 
     @app.get("/metrics", include_in_schema=False)

@@ -45,6 +45,7 @@ from obolo.ledger.store import SqlStore, account_ids_of, store_for
 from obolo.money import DEFAULT_ASSETS, Asset
 
 Clock = Callable[[], int]
+_LOOK_UP_DIRECTLY = 16  # transfer ids a batch checks for by id, not by the newest id first
 
 
 def _valid_id(value: int | None) -> bool:
@@ -222,7 +223,12 @@ class LedgerSession:
             pending_states[p.id] for p in candidates if pending_states[p.id].status is PendingStatus.PENDING
         ]
         lowest = min(ids) if ids else 0
-        existing, failed = store.outcomes(ids) if lowest <= store.newest_id() else ({}, {})
+        # A few ids are looked up directly; for many, one look at the newest stored id
+        # first spares the look-up when (as recommended) the ids rise.
+        if len(ids) <= _LOOK_UP_DIRECTLY or lowest <= store.newest_id():
+            existing, failed = store.outcomes(ids) if ids else ({}, {})
+        else:
+            existing, failed = {}, {}
         outcome = apply_batch(
             items,
             accounts={account_id: account for account_id, (account, _) in locked.items()},

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from obolo.adapters.db.statements import counted_cursor
 from obolo.ledger.batch import AccountChange, AccountRow, BatchOutcome
 from obolo.ledger.model import (
     Account,
@@ -45,7 +46,8 @@ class SqlStore:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        # Counted, like every statement that goes through SQLAlchemy (adapters/db/statements).
+        self.cursor = counted_cursor(connection.connection.driver_connection.cursor())  # type: ignore[union-attr]
 
     # -- reads by id lists ----------------------------------------------------------
     def _select_in(self, sql: str, ids: Collection[int]) -> list[Any]:

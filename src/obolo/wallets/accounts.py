@@ -69,6 +69,9 @@ def transfer_id_of(movement_id: str, part: str) -> int:
     return derived_id("transfer", movement_id, part)
 
 
+_WALLETS_CACHED = 100_000  # at most, per process
+
+
 class WalletAccounts:
     """Wallets, the platform's accounts and movements, over the ledger and the settings."""
 
@@ -87,6 +90,12 @@ class WalletAccounts:
         self.assets = assets or dict(DEFAULT_ASSETS)
         self._platform_ready: set[str] = set()
         self._platform_created: weakref.WeakKeyDictionary[LedgerSession, set[str]] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Wallets never change once committed: each is read from the database once per
+        # process. One created in a transaction still open is not kept (it may roll back).
+        self._wallets: dict[tuple[str, str], Wallet] = {}
+        self._wallets_created: weakref.WeakKeyDictionary[LedgerSession, set[tuple[str, str]]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -128,12 +137,20 @@ class WalletAccounts:
 
     def find_wallet(self, session: LedgerSession, user_id: str, asset: str, *, create: bool) -> Wallet | None:
         """The user's wallet in `asset`; created if `create`, else None when there is none."""
+        known = self._wallets.get((user_id, asset))
+        if known is not None:
+            return known
         connection = session.connection
         row = connection.execute(
             select(wallets).where(wallets.c.user_id == user_id, wallets.c.asset == asset)
         ).first()
         if row is not None:
-            return Wallet(row.id, row.user_id, row.asset, int.from_bytes(row.account_id, "big"))
+            found = Wallet(row.id, row.user_id, row.asset, int.from_bytes(row.account_id, "big"))
+            if (user_id, asset) not in self._wallets_created.get(session, ()):
+                if len(self._wallets) >= _WALLETS_CACHED:
+                    self._wallets.clear()
+                self._wallets[(user_id, asset)] = found
+            return found
         if not create:
             return None
         self.ensure_platform_accounts(session, asset)
@@ -152,6 +169,7 @@ class WalletAccounts:
         if result != [AccountResult.OK]:
             raise RuntimeError(f"wallet account: {result}")
         wallet = Wallet(new_id(), user_id, asset, account_id)
+        self._wallets_created.setdefault(session, set()).add((user_id, asset))
         # A concurrent first use inserts the same (user, asset): the unique constraint
         # fails one of the two transactions, which reruns and finds the winner's wallet.
         connection.execute(

@@ -41,7 +41,7 @@ from obolo.wallets.model import (
     mask_iban,
     normalize_iban,
 )
-from obolo.webhooks.outbox import record_event
+from obolo.webhooks.outbox import record_event, record_events
 
 _R = TransferResult
 
@@ -214,10 +214,12 @@ class WalletMoves(WalletAccounts):
             )  # fmt: skip
             self._insert_movement(connection, movement, principal_id)
             payload = self._payload(movement)
-            record_event(connection, user_id, "payment.sent", {**payload, "to": recipient.user_id}, now)
+            # Both events in one insert and one look-up of the two people's endpoints.
+            notices = [(user_id, "payment.sent", {**payload, "to": recipient.user_id})]
             if recipient.user_id is not None:
                 received = {**payload, "fee": format_units(0, amount.asset), "from": user_id}
-                record_event(connection, recipient.user_id, "payment.received", received, now)
+                notices.append((recipient.user_id, "payment.received", received))
+            record_events(connection, notices, now)
             return movement
 
         return invitations.answer(self._run(work), to)

@@ -19,6 +19,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from obolo.adapters.db.statements import count_statements
+
 DEFAULT_URL = "sqlite:///obolo.db"
 #: The only pragmas OBOLO_SQLITE_PRAGMAS may set: limits, never weaker durability.
 DRILL_PRAGMAS = frozenset({"max_page_count", "query_only"})
@@ -45,9 +47,13 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, in_memory=parsed.database in (None, "", ":memory:"), **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+        engine = _sqlite_engine(url, in_memory=parsed.database in (None, "", ":memory:"), **kwargs)
+    else:
+        # No ping per checkout: it is one more round trip on every request, and a connection
+        # found lost mid-request already fails as `database_unavailable` (retried by clients).
+        engine = create_engine(url, **kwargs)
+    count_statements(engine)
+    return engine
 
 
 def drill_pragmas(text: str | None = None) -> list[tuple[str, int]]:

@@ -318,3 +318,73 @@ def load(
     if not all(r.ok for r in runs):
         console.print("[red]the money did not add up as predicted[/red]")
         raise typer.Exit(1)
+
+
+# payments
+@bench_app.command("payments")
+def payments(
+    connections: str = typer.Option("4,32", "--connections", help="Connection counts, comma-separated."),
+    seconds: float = typer.Option(20, "--seconds", help="How long each phase loads the server."),
+    people: int = typer.Option(50, "--people", min=2, help="Funded people paying each other."),
+    workers: int = typer.Option(1, "--workers", min=1, help="`obolo serve` processes."),
+    sqlite: bool = typer.Option(True, "--sqlite/--no-sqlite", help="Run on a fresh SQLite file."),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        help="Also run on this PostgreSQL server, in a database created and dropped for the run.",
+    ),
+    output: Path | None = typer.Option(  # noqa: B008 -- Typer declares options this way
+        None, "--output", help="Markdown file whose '## Payments' section is replaced."
+    ),
+) -> None:
+    """POST /v1/payments under closed-loop load beside the bare /healthz of the same server:
+    payments/s, p50/p99, the ratios, fsyncs and SQL statements per payment; then every
+    payment found moved exactly once and the books checked."""
+    import os
+    import platform as host
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from obolo.adapters.db.engine import database_url as resolved
+    from obolo.entrypoints.bench.ledger_bench import reachable, replace_section
+    from obolo.entrypoints.bench.payments_bench import HEADER, markdown, run, table_rows, targets
+
+    console = Console(width=max(160, Console().width))
+    counts = [int(part) for part in connections.split(",") if part.strip()]
+    chosen: list[str | None] = [None] if sqlite else []
+    if database_url:
+        problem = reachable(resolved(database_url))
+        if problem:
+            console.print(f"[yellow]skipping PostgreSQL: not reachable ({problem})[/yellow]")
+        else:
+            chosen.append(database_url)
+    runs = []
+    for target in chosen:
+        done = run(target, counts, seconds, people, workers, progress=console.print)
+        runs.append(done)
+        table = Table(title=f"{done.database}: {done.workers} server process(es), {done.people} people")
+        for column in HEADER:
+            table.add_column(column, justify="right")
+        for row in table_rows(done):
+            table.add_row(*row)
+        console.print(table)
+        for check in done.checks:
+            console.print(f"{'[green]PASS' if check.ok else '[red]FAIL'}[/] {check.name}: {check.detail}")
+        for name, ok, value in targets(done):
+            console.print(f"{'[green]met' if ok else '[yellow]not met'}[/] {name}: {value}")
+    if output is not None and runs:
+        load_average = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        machine = (
+            f"{os.cpu_count()} cores shared with other work (load average {load_average} after the run), "
+            f"Python {host.python_version()}"
+        )
+        command = f"obolo bench payments --connections {connections} --seconds {seconds:g} --people {people}"
+        command += (f" --workers {workers}" if workers > 1 else "") + ("" if sqlite else " --no-sqlite")
+        command += " --database-url URL" if database_url else ""
+        existing = output.read_text() if output.exists() else ""
+        output.write_text(replace_section(existing, markdown(runs, command, machine), heading="## Payments"))
+        console.print(f"written to {output}")
+    if not all(r.ok for r in runs):
+        console.print("[red]the money did not add up[/red]")
+        raise typer.Exit(1)

@@ -1,0 +1,155 @@
+"""A payment's hot path: the SQL it costs as the server counts it, and the reads it spares
+(sessions, wallets) never hiding a change: a sign-out, a role granted, a webhook endpoint
+added are seen by the very next request."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+
+from obolo.adapters.db.engine import make_engine
+from obolo.adapters.db.schema import webhook_deliveries
+from obolo.adapters.db.statements import forget_statements, observe_statements
+from obolo.bootstrap import build
+from obolo.entrypoints.api.app import create_app
+from obolo.identity.model import Role
+from obolo.ledger import Ledger
+from obolo.ledger.model import Account, Transfer
+from tests.integration.api_world import cheap_hashing, person
+
+# Statements one payment with an Idempotency-Key costs today, BEGIN included (three
+# transactions: the key claimed, the money, the answer stored); a ceiling against regressions.
+STATEMENTS_PER_PAYMENT = 16
+
+
+@pytest.fixture
+def seen():
+    counted: Counter[str] = Counter()
+
+    def observer(what: str) -> None:
+        counted[what] += 1
+
+    observe_statements(observer)
+    yield counted
+    forget_statements(observer)
+
+
+@pytest.fixture
+def platform(db_url, clock):
+    built = build(url=db_url, clock=clock, migrate=True)
+    cheap_hashing(built)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(platform):
+    with TestClient(create_app(platform)) as test_client:
+        yield test_client
+
+
+def user_id(client, headers) -> str:
+    return str(client.get("/v1/me", headers=headers).json()["id"])
+
+
+def pay(client, headers, to: str, amount: str = "0.10"):
+    return client.post(
+        "/v1/payments",
+        json={"to": to, "amount": amount, "asset": "EUR"},
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+    )
+
+
+def test_statements_through_sqlalchemy_and_commits_are_counted(db_url, seen):
+    """Each statement sent through an engine counts once, each commit once."""
+    engine = make_engine(db_url)
+    with engine.connect() as connection:
+        seen.clear()
+        connection.execute(text("SELECT 1"))
+        connection.execute(text("SELECT 2"))
+        connection.commit()
+    engine.dispose()
+    # SQLite's BEGIN is a statement we send; PostgreSQL's driver begins on its own.
+    assert seen["statement"] == (3 if db_url.startswith("sqlite") else 2)
+    assert seen["commit"] == 1
+
+
+def test_the_ledgers_statements_on_the_driver_cursor_are_counted(db_url, clock, seen):
+    """The ledger's bulk SQL bypasses SQLAlchemy and is counted all the same: one
+    transfer is a handful of statements, never zero."""
+    ledger = Ledger.connect(db_url, clock=clock)
+    ledger.create_accounts([Account(1, "EUR"), Account(2, "EUR")])
+    seen.clear()
+    ledger.create_transfers([Transfer(10, 1, 2, 5, "EUR")])
+    ledger.close()
+    # lock the accounts, look for the id, insert the transfer, update the accounts ...
+    assert 4 <= seen["statement"] <= 8
+    assert seen["commit"] == 1
+
+
+def test_a_payment_costs_at_most_the_counted_statements_shown_on_metrics(client, seen):
+    """POST /v1/payments stays under its statement ceiling, and /metrics counts the same."""
+    payer = person(client, "payer@example.com", top_up="20.00")
+    payee = user_id(client, person(client, "payee@example.com"))
+    # The payee's wallet is made by the first payment and read once by the second.
+    for _ in range(2):
+        assert pay(client, payer, payee).status_code == 201
+    before = metric(client, "obolo_sql_statements_total")
+    counts = []
+    for _ in range(3):
+        seen.clear()
+        assert pay(client, payer, payee).status_code == 201
+        counts.append(seen["statement"])
+    assert max(counts) <= STATEMENTS_PER_PAYMENT, counts
+    assert metric(client, "obolo_sql_statements_total") - before == sum(counts)
+
+
+def metric(client, name: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not on /metrics")
+
+
+def test_signed_out_token_is_refused_at_once(client):
+    """The session reused between requests is forgotten at sign-out."""
+    headers = person(client, "leaver@example.com")
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    assert client.delete("/v1/sessions/current", headers=headers).status_code in (200, 204)
+    assert client.get("/v1/me", headers=headers).status_code == 401
+
+
+def test_a_role_granted_is_seen_by_the_next_request(client, platform):
+    """A principal reused between requests carries its roles: granting one drops it."""
+    headers = person(client, "rising@example.com")
+    assert client.get("/v1/admin/payment-requests/disputes", headers=headers).status_code == 403
+    platform.identity.grant_role("rising@example.com", Role.OPERATOR)
+    assert client.get("/v1/admin/payment-requests/disputes", headers=headers).status_code == 200
+
+
+def test_an_endpoint_added_is_seen_by_the_next_payment(client, platform):
+    """A webhook endpoint added between two payments gets the second payment's events,
+    on both sides, and nothing of the first."""
+    payer = person(client, "hooked.payer@example.com", top_up="20.00")
+    payee_headers = person(client, "hooked.payee@example.com")
+    payee = user_id(client, payee_headers)
+    assert pay(client, payer, payee).status_code == 201
+    assert deliveries(platform) == 0
+    for headers, event in ((payer, "payment.sent"), (payee_headers, "payment.received")):
+        added = client.post(
+            "/v1/webhook-endpoints",
+            json={"url": "https://hooks.example/obolo", "events": [event]},
+            headers=headers,
+        )
+        assert added.status_code == 201, added.text
+    assert pay(client, payer, payee).status_code == 201
+    assert deliveries(platform) == 2
+
+
+def deliveries(platform) -> int:
+    with platform.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(webhook_deliveries)).scalar_one())
