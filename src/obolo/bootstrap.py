@@ -34,6 +34,7 @@ from obolo.paywall.anonymous import AnonymousTabs
 from obolo.paywall.history import describe_paywall_transfers
 from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
+from obolo.paywall.purchases import PurchaseService
 from obolo.paywall.tabs import TabService
 from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
@@ -89,7 +90,16 @@ class Platform:
     # widget: paying on another site through the wallet's popup, and anonymous trial tabs
     @cached_property
     def widget(self) -> WidgetService:
-        return WidgetService(self.engine, self.clock, self.paywall, self.tabs, self.keys, self.wallets.assets)
+        return WidgetService(
+            self.engine, self.clock, self.paywall, self.tabs, self.keys, self.wallets.assets, self.purchases
+        )
+
+    # what a reader bought follows them to any device; passes bought through the wallet
+    @cached_property
+    def purchases(self) -> PurchaseService:
+        return PurchaseService(
+            self.engine, self.clock, self.paywall, self.channel_refunds, self.keys, self.wallets.assets
+        )
 
     @cached_property
     def anonymous(self) -> AnonymousTabs:
