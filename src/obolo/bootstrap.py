@@ -32,9 +32,9 @@ from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.anonymous import AnonymousTabs
 from obolo.paywall.history import describe_paywall_transfers
+from obolo.paywall.purchases import PurchaseService
 from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
-from obolo.paywall.purchases import PurchaseService
 from obolo.paywall.tabs import TabService
 from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings

@@ -149,6 +149,7 @@ def test_first_click_asks_then_consent_pays_without_asking(platform, people):
 def test_daily_cap_gives_free_receipts_the_middleware_accepts(platform, people):
     """Past the provider's daily cap a click costs nothing and the page opens; a refund makes room again."""
     reader, _, provider_id = people
+
     def offer(n):
         return platform.widget.offer(provider_id, f"/articles/{n}", "0.10", "EUR", SITE)
 

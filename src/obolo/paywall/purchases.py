@@ -131,7 +131,8 @@ class PurchaseService:
                 )
             ).scalar_one()
             refunded = and_(
-                channel_refunds.c.channel_id == purchases.c.channel_id, channel_refunds.c.idx == purchases.c.idx
+                channel_refunds.c.channel_id == purchases.c.channel_id,
+                channel_refunds.c.idx == purchases.c.idx,
             )
             recorded = connection.execute(
                 select(func.max(purchases.c.bought_at))
@@ -243,7 +244,9 @@ class PurchaseService:
         value = Pass.decode(token)[0]
 
         def work(connection: Connection) -> None:
-            if connection.execute(select(reader_passes.c.id).where(reader_passes.c.id == value.pass_id)).first():
+            if connection.execute(
+                select(reader_passes.c.id).where(reader_passes.c.id == value.pass_id)
+            ).first():
                 return
             connection.execute(
                 insert(reader_passes).values(
@@ -282,7 +285,8 @@ class PurchaseService:
         usable = [
             held
             for held in self.passes(reader_id, provider_id)
-            if fnmatch.fnmatchcase(resource, held.pattern) and (held.visits_left is None or held.visits_left > 0)
+            if fnmatch.fnmatchcase(resource, held.pattern)
+            and (held.visits_left is None or held.visits_left > 0)
         ]
         return min(usable, key=lambda held: held.expires_at) if usable else None
 

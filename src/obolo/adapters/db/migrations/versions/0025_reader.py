@@ -50,7 +50,8 @@ def upgrade() -> None:
         sa.Column("token", sa.Text(), nullable=False),
         sa.Column("bought_at", sa.BigInteger(), nullable=False),
         sa.CheckConstraint(
-            "used >= 0 AND (visits IS NULL OR used <= visits)", name=op.f("ck_reader_passes_visits_within_pass")
+            "used >= 0 AND (visits IS NULL OR used <= visits)",
+            name=op.f("ck_reader_passes_visits_within_pass"),
         ),
         sa.ForeignKeyConstraint(["reader_id"], ["users.id"], name=op.f("fk_reader_passes_reader_id_users")),
         sa.ForeignKeyConstraint(
