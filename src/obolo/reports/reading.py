@@ -47,11 +47,16 @@ def _used(reader_id: str) -> Any:
     ).subquery()
 
 
-def sites_to_allow(engine: Engine, reader_id: str, search: str = "") -> list[ProviderChoice]:
-    """Sites the reader used (paid, opened a channel, bought a pass, allowed), and with
-    `search` (two characters or more) the sites whose name or address holds it."""
+def sites_to_allow(
+    engine: Engine, reader_id: str, search: str = "", chosen: str = ""
+) -> list[ProviderChoice]:
+    """Sites the reader used (paid, opened a channel, bought a pass, allowed), the site
+    `chosen` on a form being answered, and with `search` (two characters or more) the
+    sites whose name or address holds it."""
     used = _used(reader_id)
     condition: ColumnElement[bool] = providers.c.id.in_(select(used.c.provider_id))
+    if chosen:
+        condition = or_(condition, providers.c.id == chosen[:36])
     words = search.strip()[:100]
     if len(words) >= 2:
         escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -29,6 +29,8 @@ def _reading_page(page: Visitor, status: int = 200, search: str = "", **context:
     consents = reader.consents_of(engine, page.user_id, now)
     if "form" in context and context["form"] not in {c.provider_id for c in consents}:
         context["form"] = "new"  # a refused first consent is shown on the "allow a site" form
+    values = context.get("values")
+    chosen = str(values.get("provider_id", "")) if isinstance(values, dict) else ""
     return render(
         page,
         "reading.html",
@@ -48,7 +50,7 @@ def _reading_page(page: Visitor, status: int = 200, search: str = "", **context:
         provider_options=[("", "—")]
         + [
             (p.id, f"{p.name} ({p.origin})")
-            for p in reading_report.sites_to_allow(engine, page.user_id, search)
+            for p in reading_report.sites_to_allow(engine, page.user_id, search, chosen)
         ],
         search=search,
         now_seconds=now // NS_PER_SECOND,
