@@ -239,3 +239,14 @@ def test_allow_a_site_lists_only_sites_used_or_searched(platform, provider_id):
     used = browser.get("/reading").text
     assert f'value="{provider_id}"' in used
     assert f'value="{other.id}"' not in used
+
+
+def test_every_new_message_has_its_italian_with_the_same_placeholders():
+    """Each sentence of the popup and reading page about purchases, caps and passes has an
+    Italian translation naming the same values."""
+    from obolo.entrypoints.web.i18n import IT
+    from obolo.entrypoints.web.reader_i18n import READER_IT
+
+    for english, italian in READER_IT.items():
+        assert set(re.findall(r"{(\w+)}", english)) == set(re.findall(r"{(\w+)}", italian)), english
+        assert IT[english] == italian  # merged into the pages' catalogue
