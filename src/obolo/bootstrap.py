@@ -32,6 +32,7 @@ from obolo.identity.service import IdentityService
 from obolo.ledger import Ledger
 from obolo.paywall.anonymous import AnonymousTabs
 from obolo.paywall.history import describe_paywall_transfers
+from obolo.paywall.purchases import PurchaseService
 from obolo.paywall.refunds import ChannelRefunds
 from obolo.paywall.service import PaywallService
 from obolo.paywall.spending import paywall_held_spent, paywall_purchases, paywall_spent
@@ -91,7 +92,16 @@ class Platform:
     # widget: paying on another site through the wallet's popup, and anonymous trial tabs
     @cached_property
     def widget(self) -> WidgetService:
-        return WidgetService(self.engine, self.clock, self.paywall, self.tabs, self.keys, self.wallets.assets)
+        return WidgetService(
+            self.engine, self.clock, self.paywall, self.tabs, self.keys, self.wallets.assets, self.purchases
+        )
+
+    # what a reader bought follows them to any device; passes bought through the wallet
+    @cached_property
+    def purchases(self) -> PurchaseService:
+        return PurchaseService(
+            self.engine, self.clock, self.paywall, self.channel_refunds, self.keys, self.wallets.assets
+        )
 
     @cached_property
     def anonymous(self) -> AnonymousTabs:

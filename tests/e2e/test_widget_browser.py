@@ -76,18 +76,19 @@ def test_reader_pays_up_to_the_daily_cap_refunds_one_and_sees_every_movement(bro
     assert rows == 4  # the four other views can still be taken back
     refunded = sites.query("SELECT amount FROM charges WHERE refunded_at IS NOT NULL")
     assert refunded == [(100_000,)]
-    assert sites.query("SELECT held, accrued, status FROM tabs") == [(1_000_000, 400_000, "open")]
+    # The consent's one daily limit is the Magazine's cap, 0.50: the tab holds that much.
+    assert sites.query("SELECT held, accrued, status FROM tabs") == [(500_000, 400_000, "open")]
 
     page.goto(f"{sites.obolo}/wallet")
-    # 5.00 topped up; the tab holds 1.00 for the Magazine, of which 0.40 is owed.
-    assert page.locator(".balance[data-asset=EUR]").inner_text() == "€4.00"
-    assert "€1.00 reserved" in page.locator(".balances").inner_text()
+    # 5.00 topped up; the tab holds 0.50 for the Magazine, of which 0.40 is owed.
+    assert page.locator(".balance[data-asset=EUR]").inner_text() == "€4.50"
+    assert "€0.50 reserved" in page.locator(".balances").inner_text()
     assert page.locator(".legend").inner_text() == "The Magazine: €0.40"  # five views, one refunded
     page.goto(f"{sites.obolo}/wallet/history")
     amounts = page.locator("td [data-amount]").all_inner_texts()
-    assert amounts == ["reserved €1.00", "+€5.00"]  # the tab's hold, then the top-up
+    assert amounts == ["reserved €0.50", "+€5.00"]  # the tab's hold, then the top-up
     assert page.locator("td [data-amount]").evaluate_all("els => els.map(e => e.dataset.amount)") == [
-        "1000000",
+        "500000",
         "5000000",
     ]
     assert (

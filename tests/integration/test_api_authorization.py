@@ -78,6 +78,8 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("PUT",    "/v1/consents/{provider_id}",                 {},    (401, 422, 422, 422, 422, 422, 403)),
     ("POST",   "/v1/charges",                                {},    (401, 422, 422, 422, 422, 422, 403)),
     ("POST",   "/v1/refunds",                                {},    (401, 422, 422, 422, 422, 422, 403)),
+    ("GET",    "/v1/purchases",                              None,  (401, 422, 422, 422, 422, 422, 403)),
+    ("POST",   "/v1/purchases",                              {},    (401, 422, 422, 422, 422, 422, 403)),
     ("PUT",    "/v1/providers/{provider_id}/prices",         PRICES, (401, 404, 404, 404, 404, 404, 403)),
     ("POST",   "/v1/providers/{provider_id}/receipt-key",    None,  (401, 404, 404, 404, 404, 404, 403)),
     # the view receipt (MACed by the provider) is checked first: a stranger cannot make one

@@ -137,30 +137,35 @@ def test_first_click_asks_then_consent_pays_without_asking(platform, people):
     first = platform.widget.pay(reader, offer, "k1", confirmed=True)
     assert first is not None
     assert first.paid == 100_000
-    second = platform.widget.pay(reader, offer, "k2", confirmed=False)
+    other = platform.widget.offer(provider_id, "/articles/2", "0.10", "EUR", SITE)
+    second = platform.widget.pay(reader, other, "k2", confirmed=False)
     assert second is not None
     assert second.paid == 100_000
-    assert serve(site(platform, provider_id), "/articles/1", second.receipt).status_code == 200
-    assert platform.tabs.tab_of(reader, provider_id) == (1_000_000, 200_000)
+    assert serve(site(platform, provider_id), "/articles/2", second.receipt).status_code == 200
+    # The consent's one daily limit is the site's cap (0.30): the tab holds that much.
+    assert platform.tabs.tab_of(reader, provider_id) == (300_000, 200_000)
 
 
 def test_daily_cap_gives_free_receipts_the_middleware_accepts(platform, people):
     """Past the provider's daily cap a click costs nothing and the page opens; a refund makes room again."""
     reader, _, provider_id = people
-    offer = platform.widget.offer(provider_id, "/articles/1", "0.10", "EUR", SITE)
-    paid = [platform.widget.pay(reader, offer, f"k{n}", confirmed=True) for n in range(3)]
+
+    def offer(n):
+        return platform.widget.offer(provider_id, f"/articles/{n}", "0.10", "EUR", SITE)
+
+    paid = [platform.widget.pay(reader, offer(n), f"k{n}", confirmed=True) for n in range(3)]
     assert [p.paid for p in paid if p] == [100_000] * 3
-    free = platform.widget.pay(reader, offer, "k3", confirmed=True)
+    free = platform.widget.pay(reader, offer(3), "k3", confirmed=True)
     assert free is not None
     assert free.capped
     assert free.paid == 0
-    assert platform.tabs.tab_of(reader, provider_id) == (1_000_000, 300_000)
+    assert platform.tabs.tab_of(reader, provider_id) == (300_000, 300_000)
     middleware = site(platform, provider_id)
-    response = serve(middleware, "/articles/1", free.receipt)
+    response = serve(middleware, "/articles/3", free.receipt)
     assert response.status_code == 200
     assert response.text == "the article"
     platform.tabs.refund(reader, provider_id, "k0")
-    again = platform.widget.pay(reader, offer, "k4", confirmed=True)
+    again = platform.widget.pay(reader, offer(4), "k4", confirmed=True)
     assert again is not None
     assert not again.capped
     assert again.paid == 100_000
@@ -169,13 +174,13 @@ def test_daily_cap_gives_free_receipts_the_middleware_accepts(platform, people):
 def test_capped_receipt_refused_by_a_page_with_another_cap(platform, people):
     """A receipt for nothing opens only a page whose own daily cap is the one it names."""
     reader, _, provider_id = people
-    offer = platform.widget.offer(provider_id, "/articles/1", "0.10", "EUR", SITE)
     for n in range(4):
+        offer = platform.widget.offer(provider_id, f"/articles/{n}", "0.10", "EUR", SITE)
         last = platform.widget.pay(reader, offer, f"k{n}", confirmed=True)
     assert last is not None
     assert last.capped
-    assert serve(site(platform, provider_id, cap=500_000), "/articles/1", last.receipt).status_code == 402
-    assert serve(site(platform, provider_id, cap=None), "/articles/1", last.receipt).status_code == 402
+    assert serve(site(platform, provider_id, cap=500_000), "/articles/3", last.receipt).status_code == 402
+    assert serve(site(platform, provider_id, cap=None), "/articles/3", last.receipt).status_code == 402
 
 
 def test_anonymous_tab_stops_at_the_limit(platform, people):

@@ -41,6 +41,25 @@ ARTICLES = {
 }
 
 
+# The page's frame, fit for a phone (390 px wide) as for a desktop: providers copy this.
+HEAD = (
+    "<!doctype html><html lang=en><meta charset=utf-8>"
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<style>"
+    "body{font:17px/1.55 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:42rem;"
+    "padding:1rem 1.1rem 3rem;color:#1b1b1b;background:#fff;overflow-wrap:break-word}"
+    "h1{font-size:clamp(1.5rem,6vw,2.2rem);line-height:1.2;margin:.6em 0}"
+    "ul{padding-left:1.2rem}li{margin:.6rem 0}a{color:#0b57b5}"
+    "div.priced{border:1px solid #cfd6df;border-radius:10px;padding:1rem;margin:1rem 0;background:#f7f9fb}"
+    "div.priced button{display:block;width:100%;min-height:48px;margin:.6rem 0 0;padding:.7rem 1rem;"
+    "font:inherit;font-weight:600;border-radius:8px;border:1px solid #0b57b5;cursor:pointer}"
+    "button.obolo-pay{background:#0b57b5;color:#fff}button.obolo-pass{background:#fff;color:#0b57b5}"
+    "@media (prefers-color-scheme: dark){body{background:#121417;color:#e8e8e8}a{color:#8ab4f8}"
+    "div.priced{background:#1c2026;border-color:#3a414b}button.obolo-pass{background:#1c2026;color:#8ab4f8}}"
+    "</style>"
+)
+
+
 def widget_tags(server: str) -> str:
     """The one script tag a provider adds: the Obolo widget, served by the platform."""
     return f'<script src="{html.escape(server.rstrip("/"))}/widget.js" defer></script>' if server else ""
@@ -52,12 +71,26 @@ def price_text(units: int) -> str:
     return f"{whole}.{cents.rstrip('0').ljust(2, '0')}"
 
 
-def priced(provider_id: str, path: str, units: int, inner: str, tag: str = "div") -> str:
-    """Priced content marked for the widget (in the spirit of the W3C per-fee-link markup)."""
+def priced(
+    provider_id: str,
+    path: str,
+    units: int,
+    inner: str,
+    tag: str = "div",
+    *,
+    title: str = "",
+    pass_label: str = "",
+) -> str:
+    """Priced content marked for the widget (in the spirit of the W3C per-fee-link markup):
+    `title` names it in the wallet's popup, `pass_label` adds a button offering passes."""
     price = price_text(units)
-    href = f' href="{html.escape(path)}"' if tag == "a" else ""
+    extra = f' href="{html.escape(path)}"' if tag == "a" else ""
+    if title:
+        extra += f' data-obolo-title="{html.escape(title)}"'
+    if pass_label:
+        extra += f' data-obolo-pass="{html.escape(pass_label)}"'
     return (
-        f'<{tag}{href} class="priced" data-obolo-price="{price}" data-obolo-asset="EUR" '
+        f'<{tag}{extra} class="priced" data-obolo-price="{price}" data-obolo-asset="EUR" '
         f'data-obolo-provider="{html.escape(provider_id)}" data-obolo-resource="{html.escape(path)}">'
         f"{inner}</{tag}>"
     )
@@ -68,10 +101,7 @@ def index_page(provider_id: str, server: str) -> str:
         f"<li>{priced(provider_id, f'/articles/{n}', ARTICLE_PRICE, html.escape(title), 'a')}</li>"
         for n, (title, _) in ARTICLES.items()
     )
-    return (
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>The Magazine</title>{widget_tags(server)}"
-        f"<h1>The Magazine</h1><ul>{links}</ul>"
-    )
+    return f"{HEAD}<title>The Magazine</title>{widget_tags(server)}<h1>The Magazine</h1><ul>{links}</ul>"
 
 
 def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str, Any]]], str]:
@@ -80,17 +110,29 @@ def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str,
     def page(path: str, offers: list[dict[str, Any]]) -> str:
         number = path.rsplit("/", 1)[-1]
         title = ARTICLES.get(int(number), (f"Article {number}", ""))[0] if number.isdigit() else path
+        passes = [o for o in offers if o.get("scheme") == "obolo-pass"]
+        on_sale = "".join(
+            f"<p>Or a pass: {html.escape(str(o['name']))} for {html.escape(price_text(int(o['amount'])))} EUR"
+            + (
+                f", {o['visits']} articles within 30 days.</p>"
+                if o.get("visits")
+                else f", {o['hours']} hours.</p>"
+            )
+            for o in passes
+        )
         button = priced(
             provider_id,
             path,
             ARTICLE_PRICE,
-            f"<p>This article costs {price_text(ARTICLE_PRICE)} EUR. "
-            "<noscript>Paying needs JavaScript, or a paying client.</noscript></p>",
+            f"<p>This article costs {price_text(ARTICLE_PRICE)} EUR, "
+            f"never more than {price_text(DAILY_CAP)} EUR a day.</p>{on_sale}"
+            "<noscript><p>Paying needs JavaScript, or a paying client.</p></noscript>",
+            title=title,
+            pass_label="Buy a pass" if passes else "",
         )
         name = html.escape(title)
-        head = f"<!doctype html><html lang=en><meta charset=utf-8><title>{name} · The Magazine</title>"
         back = '<p><a href="/">All articles</a></p>'
-        return f"{head}{widget_tags(server)}<h1>{name}</h1>{button}{back}"
+        return f"{HEAD}<title>{name} · The Magazine</title>{widget_tags(server)}<h1>{name}</h1>{button}{back}"
 
     return page
 
@@ -98,8 +140,9 @@ def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str,
 async def article(request: Request) -> HTMLResponse:
     number = int(request.path_params["n"])
     title, body = ARTICLES.get(number, (f"Article {number}", "..."))
+    name = html.escape(title)
     return HTMLResponse(
-        f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1><p>{body}</p>"
+        f'{HEAD}<title>{name}</title><h1>{name}</h1><p>{body}</p><p><a href="/">All articles</a></p>'
     )
 
 

@@ -114,6 +114,11 @@ class ChannelRefunds:
 
         return run_in_transaction(self.engine, work)
 
+    def view_receipt(self, connection: Connection, provider_id: str, token: str) -> ViewReceipt:
+        """The view receipt `token`, checked with the provider's key inside the caller's
+        transaction. Raises InvalidViewReceipt."""
+        return self._verified(connection, provider_id, token)
+
     def _verified(self, connection: Connection, provider_id: str, token: str) -> ViewReceipt:
         sealed = connection.execute(
             select(providers.c.receipt_key).where(providers.c.id == provider_id)

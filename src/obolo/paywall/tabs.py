@@ -138,11 +138,15 @@ class TabService:
             if amount.units > consent.per_item_max:
                 raise OverLimit("more than the reader allows per item", limit="per_item")
             now = self.clock()
+            # "A day" is the UTC day, as sites' daily caps count it (and the consent's
+            # limit is the cap): a reader capped yesterday evening is not refused this
+            # morning. A refunded view no longer counts.
             today = connection.execute(
                 select(func.coalesce(func.sum(charges.c.amount), 0)).where(
                     charges.c.reader_id == reader_id,
                     charges.c.provider_id == provider.id,
-                    charges.c.created_at > now - TAB_PERIOD_SECONDS * NS_PER_SECOND,
+                    charges.c.created_at >= now - now % (86_400 * NS_PER_SECOND),
+                    charges.c.refunded_at.is_(None),
                 )
             ).scalar_one()
             if int(today) + amount.units > consent.per_day_max:

@@ -13,7 +13,6 @@ Three ways a click is answered, all as a receipt the SDK middleware already acce
 from __future__ import annotations
 
 import fnmatch
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,9 +26,9 @@ from obolo.adapters.signing import SigningKeys
 from obolo.errors import Forbidden, InvalidRequest
 from obolo.money import Amount, Asset, parse_units
 from obolo.paywall.model import Provider
+from obolo.paywall.purchases import HeldPass, PurchaseService, sign_receipt
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import RECEIPT_SECONDS, TAB_HOLD, TabService
-from obolo.sdk.payword import b64
 
 DAY_NS = 24 * 3600 * NS_PER_SECOND
 
@@ -56,8 +55,16 @@ class Offer:
 class Payment:
     receipt: str
     charge_id: str
-    paid: int  # units this click costs (0 when capped)
+    paid: int  # units this click costs (0 when capped, already bought, or on a pass)
     capped: bool
+    #: charge, capped, reaccess (bought before, on any device) or pass (a visit of a pass)
+    kind: str = "charge"
+    held: HeldPass | None = None  # the pass a visit was taken from
+
+    @property
+    def scheme(self) -> str:
+        """The Payment header scheme the provider's middleware takes this receipt in."""
+        return "obolo-pass" if self.kind == "pass" else "obolo-charge"
 
 
 def origin_of(url: str) -> str:
@@ -73,12 +80,6 @@ def utc_day_start(now: int) -> int:
     return now - now % DAY_NS
 
 
-def sign_receipt(keys: SigningKeys, fields: dict[str, Any]) -> str:
-    """The token format of a charge receipt (tabs.ChargeReceipt): body.signature."""
-    message = json.dumps({**fields, "key_id": keys.current_id}, sort_keys=True, separators=(",", ":"))
-    return b64(message.encode()) + "." + b64(keys.current.sign(message.encode()))
-
-
 class WidgetService:
     def __init__(
         self,
@@ -88,6 +89,7 @@ class WidgetService:
         tabs: TabService,
         keys: SigningKeys,
         assets: dict[str, Asset],
+        purchases: PurchaseService,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -95,6 +97,7 @@ class WidgetService:
         self.tabs = tabs
         self.keys = keys
         self.assets = assets
+        self.purchases = purchases
 
     def offer(self, provider_id: str, resource: str, price: str, asset: str, origin: str) -> Offer:
         """The offer behind a pay button, for a page at `origin`. The price and daily cap
@@ -191,20 +194,44 @@ class WidgetService:
                 "expires_at": self.clock() // NS_PER_SECOND + RECEIPT_SECONDS,
             },
         )
-        return Payment(receipt, charge_id, 0, True)
+        return Payment(receipt, charge_id, 0, True, kind="capped")
 
     def consent_per_day(self, offer: Offer) -> int:
-        """What confirming once allows a day: the daily cap, or one tab's hold if larger."""
-        return max(offer.daily_cap or 0, TAB_HOLD, offer.price.units)
+        """What confirming once allows a day: the site's daily cap when it has one (past
+        it reading is free, so the one limit the reader is told is the cap), else one
+        tab's hold."""
+        if offer.daily_cap is not None:
+            return max(offer.daily_cap, offer.price.units)
+        return max(TAB_HOLD, offer.price.units)
+
+    def standing(self, reader_id: str, offer: Offer) -> str | None:
+        """What a click would do without a question: "bought" (within its re-access
+        period, on any device), "capped", "pass" (a pass of the reader's covers it) or
+        "consent"; None when the reader must confirm."""
+        if self.purchases.purchase(reader_id, offer.provider.id, offer.resource) is not None:
+            return "bought"
+        if self.is_capped(self.spent_today(reader_id, offer.provider.id), offer):
+            return "capped"
+        if self.purchases.usable_pass(reader_id, offer.provider.id, offer.resource) is not None:
+            return "pass"
+        return "consent" if self.has_consent(reader_id, offer) else None
 
     def pay(self, reader_id: str, offer: Offer, charge_id: str, *, confirmed: bool) -> Payment | None:
-        """One click of a signed-in reader. Capped: a receipt for nothing. Under consent,
-        or `confirmed` (which grants consent for this price per item and the larger of the
-        daily cap and one tab per day): a charge on their tab. Otherwise None: the popup
-        asks. The same `charge_id` again returns the same receipt and charges nothing more.
-        Raises OverLimit, InsufficientFunds, ChargeIdReused."""
+        """One click of a signed-in reader. Bought within its re-access period (on any
+        device): a re-access receipt, charging nothing. Capped: a receipt for nothing. A
+        pass covering it: a visit of the pass. Under consent, or `confirmed` (which grants
+        consent for this price per item and the site's daily cap, or one tab, per day): a
+        charge on their tab. Otherwise None: the popup asks. The same `charge_id` again
+        charges nothing more. Raises OverLimit, InsufficientFunds, ChargeIdReused."""
+        bought = self.purchases.purchase(reader_id, offer.provider.id, offer.resource)
+        if bought is not None:
+            receipt = self.purchases.signed_reaccess(reader_id, bought)
+            return Payment(receipt, charge_id, 0, False, kind="reaccess")
         if self.is_capped(self.spent_today(reader_id, offer.provider.id), offer):
             return self.capped_receipt(offer, charge_id)
+        held = self.purchases.use_pass(reader_id, offer.provider.id, offer.resource)
+        if held is not None:
+            return Payment(held.token, charge_id, 0, False, kind="pass", held=held)
         if not self.has_consent(reader_id, offer):
             if not confirmed:
                 return None
@@ -214,4 +241,13 @@ class WidgetService:
         return Payment(receipt, charge_id, offer.price.units, False)
 
 
-__all__ = ["NoPrice", "Offer", "Payment", "WidgetService", "WrongOrigin", "origin_of", "sign_receipt"]
+__all__ = [
+    "NoPrice",
+    "Offer",
+    "Payment",
+    "WidgetService",
+    "WrongOrigin",
+    "origin_of",
+    "sign_receipt",
+    "utc_day_start",
+]

@@ -7,6 +7,11 @@ the budget it was given, and retries with the next payment of the channel.
 It never reserves more than `budget` units in total. With `wallet_file`, chains are kept
 on disk (mode 0600), so a restart does not lose paid-for but unused payments; without
 it, what was reserved but not spent comes back when the channel expires.
+
+Purchases belong to the account, not to one client: before paying for a page it asks the
+platform whether the account bought it within its re-access period (from any device or
+client) and, if so, opens it with the platform's fresh re-access receipt, paying nothing;
+after a paid view it tells the platform what it bought, with the provider's view receipt.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from obolo.money import Asset, parse_units
-from obolo.sdk.paywall import RECEIPT_SCHEME, SCHEME, decode_header, encode_header
+from obolo.sdk.paywall import CHARGE_SCHEME, RECEIPT_SCHEME, SCHEME, decode_header, encode_header
 from obolo.sdk.payword import CLOSED, EXPIRED, Certificate, HashChain, b64, unb64
 from obolo.sdk.proofs import CAPPED_PROOF_REQUIRED, prove_capped, prove_reread, public_key_text
 
@@ -93,8 +98,12 @@ class PayingClient:
         http: httpx.Client | None = None,
         wallet_file: str | Path | None = None,
         clock: Callable[[], float] = time.time,
+        purchases: bool = True,
     ) -> None:
+        """`purchases`: ask the platform before paying for a page whether the account
+        bought it already, and tell it what was bought (False: this client alone remembers)."""
         self.server = server.rstrip("/")
+        self.purchases = purchases
         #: Unix seconds; dates the reader's proofs, which a site accepts only near its own time.
         self.clock = clock
         self.auth = {"Authorization": f"Bearer {token}"}
@@ -179,6 +188,9 @@ class PayingClient:
         host = httpx.URL(url).host
         known = self._by_host.get(host)
         if known is not None and not known.exhausted:
+            bought = self._bought(method, url, known.decoded.provider, kwargs)
+            if bought is not None:
+                return bought
             # Pay up front with the channel this site took last time: one round trip. If
             # this page costs something else, the site answers 402 and we ask properly.
             attempt = self._pay(method, url, known, kwargs)
@@ -190,6 +202,10 @@ class PayingClient:
         if response.status_code != 402:
             return response
         offer = self._offer(response)
+        if known is None:
+            bought = self._bought(method, url, str(offer["payTo"]), kwargs)
+            if bought is not None:
+                return bought
         channel = self._channel_for(offer)
         self._by_host[host] = channel
         paid = self._pay(method, url, channel, kwargs)
@@ -235,7 +251,47 @@ class PayingClient:
             self._save()
         if answer.get("receipt") and answer.get("receipt_key"):
             self._receipts[url] = (str(answer["receipt"]), str(answer["receipt_key"]))
+        if self.purchases and paid.status_code < 400 and answer.get("view"):
+            self._record(str(answer["view"]))
         return paid
+
+    # -- purchases kept by the platform: paid once, read again from any client ----------------
+    def _bought(self, method: str, url: str, provider: str, kwargs: dict[str, Any]) -> httpx.Response | None:
+        """The page opened with the platform's re-access receipt, if the account bought it
+        within its re-access period; None when it did not (or the site refused it)."""
+        if not self.purchases:
+            return None
+        path = httpx.URL(url).path or "/"
+        try:
+            asked = self.http.get(
+                f"{self.server}/v1/purchases",
+                params={"provider_id": provider, "resource": path},
+                headers=self.auth,
+            )
+        except httpx.HTTPError:
+            return None  # the platform is unreachable: pay as if nothing was bought
+        if asked.status_code != 200:
+            return None
+        headers = dict(kwargs.get("headers") or {})
+        receipt = str(asked.json().get("receipt", ""))
+        headers["Payment"] = encode_header({"scheme": CHARGE_SCHEME, "receipt": receipt})
+        opened = self.http.request(method, url, **{**kwargs, "headers": headers})
+        if opened.status_code == 402:
+            return None
+        header = opened.headers.get("Payment-Response")
+        answer = decode_header(header) if header else {}
+        if answer.get("receipt") and answer.get("receipt_key"):
+            self._receipts[url] = (str(answer["receipt"]), str(answer["receipt_key"]))
+        return opened
+
+    def _record(self, view: str) -> None:
+        """Tell the platform what this view bought (the provider's view receipt proves it),
+        so the account's other clients do not pay for it again. A failure costs nothing
+        but that memory."""
+        try:
+            self.http.post(f"{self.server}/v1/purchases", json={"view": view}, headers=self.auth)
+        except httpx.HTTPError:
+            return
 
     # -- proofs for other clients' transports (x402's, pympp's): same channels and budget ----
     def proof_for(self, offer: dict[str, Any]) -> Proof:

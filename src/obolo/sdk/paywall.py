@@ -279,14 +279,15 @@ class PaywallMiddleware:
             await self._payment_required(scope, send, price, passes, refused)
             return
         status: list[int] = []
-        paid = 0 if charge.get("capped") is not None else price.units
+        free = "capped" if charge.get("capped") is not None else "reaccess" if "reaccess" in charge else ""
+        paid = 0 if free else price.units
         receipt = encode_header(
             {
                 "charge": charge["charge_id"],
                 "paid": format_units(paid, self.assets[price.asset]),
                 **self.read_again_receipt(scope.get("path", "")),
             }
-            | ({"capped": True} if paid == 0 else {})
+            | ({free: True} if free else {})
         )
         try:
             await self.app(scope, receive, _receipted(send, receipt.encode(), status))
@@ -310,16 +311,26 @@ class PaywallMiddleware:
             raise PaymentRefused(BAD_SIGNATURE) from error
         if charge.get("provider") != self.provider_id:
             raise PaymentRefused(WRONG_PROVIDER)
+        if charge.get("resource") != path:
+            raise PaymentRefused("wrong_price", "this charge paid for another resource or price")
+        if self.clock() >= charge.get("expires_at", 0):
+            raise PaymentRefused(EXPIRED)
+        if "reaccess" in charge:
+            # A re-access receipt pays nothing: the platform signs that this reader bought
+            # this very page within its re-access period (on another device, maybe). It
+            # lives minutes and is used once, like any charge receipt.
+            until = charge.get("reaccess")
+            if charge.get("amount") != 0 or not isinstance(until, int) or self.clock() >= until:
+                raise PaymentRefused(EXPIRED, "this purchase's re-access period is over")
+            return dict(charge)
         # A capped receipt pays nothing: the platform signs that this reader already paid
         # this provider the daily cap today; it is accepted only for the cap this page has.
         capped = charge.get("capped")
         expected = (0, price.asset) if capped is not None else (price.units, price.asset)
         if capped is not None and (price.daily_cap is None or capped != price.daily_cap):
             raise PaymentRefused("wrong_price", "this receipt is capped at another amount than this page")
-        if charge.get("resource") != path or (charge.get("amount"), charge.get("asset")) != expected:
+        if (charge.get("amount"), charge.get("asset")) != expected:
             raise PaymentRefused("wrong_price", "this charge paid for another resource or price")
-        if self.clock() >= charge.get("expires_at", 0):
-            raise PaymentRefused(EXPIRED)
         return dict(charge)
 
     async def _serve_with_pass(

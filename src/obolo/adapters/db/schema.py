@@ -447,6 +447,45 @@ charges = Table(
     Index("ix_charges_reader_day", "reader_id", "provider_id", "created_at"),
 )
 
+# What a reader bought, so it follows the person to any device: a channel-paid view the
+# reader showed the provider's view receipt for, or a visit of a pass the wallet handed
+# out. (Widget charges are purchases by themselves: the `charges` row.)
+purchases = Table(
+    "purchases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("reader_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("provider_id", String(36), ForeignKey("providers.id"), nullable=False),
+    Column("resource", String(500), nullable=False),
+    Column("bought_at", BigInteger, nullable=False),
+    Column("channel_id", String(36), nullable=True),
+    Column("idx", Integer, nullable=True),
+    Column("pass_id", String(36), nullable=True),
+    UniqueConstraint("channel_id", "idx", name="uq_purchases_channel_payment"),
+    Index("ix_purchases_reader", "reader_id", "provider_id", "resource", "bought_at"),
+)
+
+# Passes bought through the wallet (its popup): the token to hand out again on any of the
+# reader's devices and the visits it handed out, so the reader sees what is left.
+reader_passes = Table(
+    "reader_passes",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the pass id the token carries
+    Column("reader_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("provider_id", String(36), ForeignKey("providers.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("pattern", String(200), nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("visits", Integer, nullable=True),  # None: a pass for a number of hours
+    Column("used", Integer, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),  # unix seconds
+    Column("token", Text, nullable=False),
+    Column("bought_at", BigInteger, nullable=False),
+    CheckConstraint("used >= 0 AND (visits IS NULL OR used <= visits)", name="visits_within_pass"),
+    Index("ix_reader_passes_reader", "reader_id", "provider_id"),
+)
+
 # A refund of a charge whose tab was already settled: netted against the provider's next
 # settlement with that reader (the provider is paid less, the reader's hold releases more).
 credit_notes = Table(

@@ -90,6 +90,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "charge_id_reused": 422,
     "not_refundable": 422,
     "channel_not_found": 404,
+    "not_purchased": 404,
     "no_payout_account": 404,
     "invalid_payout_settings": 422,
     "nothing_to_pay_out": 409,

@@ -1,5 +1,6 @@
-"""Reading settings: auto-pay consent per provider (per item, per day), open tabs and
-channels with what is left, passes, and refunds of recent views."""
+"""Reading settings: auto-pay consent per provider (per item, per day), the sites whose
+daily cap was reached today, open tabs and channels with what is left, passes with the
+visits left, and refunds of recent views."""
 
 from __future__ import annotations
 
@@ -15,18 +16,21 @@ from obolo.entrypoints.web.problems import FORM, field_error
 from obolo.errors import OboloError
 from obolo.money import MoneyError
 from obolo.reports import reader
+from obolo.reports import reading as reading_report
 
 router = APIRouter(include_in_schema=False)
 PASS_DAYS = 30  # a visits pass lasts 30 days (PaywallService.buy_pass)
 
 
-def _reading_page(page: Visitor, status: int = 200, **context: object) -> Response:
+def _reading_page(page: Visitor, status: int = 200, search: str = "", **context: object) -> Response:
     engine, now = page.platform.engine, page.platform.clock()
     window = page.platform.settings.refund_window_seconds * NS_PER_SECOND
     charges = reader.recent_charges(engine, page.user_id, now - reader.DAY_NS)
     consents = reader.consents_of(engine, page.user_id, now)
     if "form" in context and context["form"] not in {c.provider_id for c in consents}:
         context["form"] = "new"  # a refused first consent is shown on the "allow a site" form
+    values = context.get("values")
+    chosen = str(values.get("provider_id", "")) if isinstance(values, dict) else ""
     return render(
         page,
         "reading.html",
@@ -35,12 +39,20 @@ def _reading_page(page: Visitor, status: int = 200, **context: object) -> Respon
         consents=consents,
         tabs=reader.open_tabs(engine, page.user_id),
         channels=reader.channels_of(engine, page.user_id),
-        passes=reader.passes_of(engine, page.user_id, now - PASS_DAYS * reader.DAY_NS),
+        passes=reading_report.other_passes(engine, page.user_id, now - PASS_DAYS * reader.DAY_NS),
+        held_passes=page.platform.purchases.passes(page.user_id),
+        caps=reading_report.caps_reached(
+            engine, page.user_id, now, page.platform.paywall.price_rules, page.platform.wallets.assets
+        ),
         charges=charges,
         refundable={c.charge_id for c in charges if c.refunded_at is None and now - c.created_at <= window},
         window_minutes=page.platform.settings.refund_window_seconds // 60,
         provider_options=[("", "—")]
-        + [(p.id, f"{p.name} ({p.origin})") for p in reader.providers_to_allow(engine)],
+        + [
+            (p.id, f"{p.name} ({p.origin})")
+            for p in reading_report.sites_to_allow(engine, page.user_id, search, chosen)
+        ],
+        search=search,
         now_seconds=now // NS_PER_SECOND,
         plain=plain,
         asset_of=page.platform.wallets.asset,
@@ -49,13 +61,13 @@ def _reading_page(page: Visitor, status: int = 200, **context: object) -> Respon
 
 
 @router.get("/reading")
-def reading(page: SignedIn, done: str = "") -> Response:
+def reading(page: SignedIn, done: str = "", site: str = "") -> Response:
     notices = {
         "consent": page.t("Your auto-pay limits are saved."),
         "refund": page.t("Refunded. The charge is taken off your tab."),
         "revoked": page.t("That site can no longer charge you without asking."),
     }
-    return _reading_page(page, notice=notices.get(done))
+    return _reading_page(page, search=" ".join(site.split())[:100], notice=notices.get(done))
 
 
 @router.post("/reading/consent")

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
+from obolo.adapters.clock import NS_PER_SECOND
 from obolo.adapters.ids import new_id
 from obolo.entrypoints.api.auth import client_address
 from obolo.entrypoints.web.context import STATIC, Form, Visitor, VisitorDep, finish, render, text
@@ -30,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 
 TRIAL_COOKIE = "obolo_trial"
 TRIAL_COOKIE_SECONDS = 90 * 24 * 3600
-OFFER_FIELDS = ("provider", "resource", "price", "asset", "origin")
+OFFER_FIELDS = ("provider", "resource", "price", "asset", "origin", "title")
 # The popup must keep its opener (the provider's page) and must never be framed: a
 # framed confirm button could be clicked by a page the reader cannot see.
 POPUP_HEADERS = {"Cross-Origin-Opener-Policy": "unsafe-none", "X-Frame-Options": "DENY"}
@@ -56,7 +57,8 @@ def popup_script() -> Response:
 
 
 def _fields(source: Any) -> dict[str, str]:
-    return {name: str(source.get(name) or "")[:500] for name in OFFER_FIELDS}
+    # The title is what the page calls what it sells: shown to the reader (escaped), never trusted.
+    return {name: " ".join(str(source.get(name) or "").split())[:500] for name in OFFER_FIELDS}
 
 
 def _popup(page: Visitor, template: str, status: int = 200, **context: Any) -> Response:
@@ -102,13 +104,16 @@ def _ask(page: Visitor, offer: Offer, fields: dict[str, str], status: int = 200,
         "here": "/widget/pay?" + urlencode(fields),
         "mode": "anonymous",
     }
+    context["passes"] = platform.purchases.passes_on_sale(offer.provider.id, offer.resource)
+    context["wants_pass"] = page.request.query_params.get("pass") == "1"
     if page.principal is not None:
         reader = page.principal.user_id
+        standing = platform.widget.standing(reader, offer)
         if open_trial is not None:
             context["mode"] = "carry"
-        elif platform.widget.is_capped(platform.widget.spent_today(reader, offer.provider.id), offer) or (
-            platform.widget.has_consent(reader, offer) and not error
-        ):
+        elif context["wants_pass"] and context["passes"] and standing in (None, "consent"):
+            context["mode"] = "passes"  # the reader asked for a pass: no charge by itself
+        elif standing in ("bought", "capped", "pass") or (standing == "consent" and not error):
             context["mode"] = "auto"
         else:
             context["mode"] = "confirm"
@@ -129,6 +134,24 @@ def pay_page(page: VisitorDep) -> Response:
     return _ask(page, offer, fields)
 
 
+def notice_of(page: Visitor, offer: Offer, payment: Payment) -> str:
+    """What the reader is told of this click, in the popup and on the provider's page
+    (the widget's banner): the popup closes at once, the banner stays."""
+    w = widget_translator(page)
+    asset = offer.price.asset.code
+    if payment.kind == "capped":
+        return w("Free: you reached this site's daily cap.")
+    if payment.kind == "reaccess":
+        return w("Already yours: you bought this page within the last 24 hours. Nothing more is charged.")
+    if payment.kind == "pass" and payment.held is not None:
+        left = payment.held.visits_left
+        if left is None:
+            return w("Opened with your pass {name}, valid until {until}.", name=payment.held.name,
+                     until=page.date_time(payment.held.expires_at * NS_PER_SECOND))  # fmt: skip
+        return w("Opened with your pass {name}: {left} visits left.", name=payment.held.name, left=left)
+    return w("Paid {amount} with Obolo.", amount=page.money(payment.paid, asset))
+
+
 def _paid(page: Visitor, offer: Offer, payment: Payment) -> Response:
     return _popup(
         page,
@@ -136,6 +159,7 @@ def _paid(page: Visitor, offer: Offer, payment: Payment) -> Response:
         title=widget_translator(page)("Paid"),
         offer=offer,
         payment=payment,
+        notice=notice_of(page, offer, payment),
         target=origin_of(offer.provider.origin),
         nonce=secrets.token_urlsafe(16),
     )
@@ -173,6 +197,41 @@ def pay(page: VisitorDep, form: Form) -> Response:
             response, page.request, TRIAL_COOKIE, platform.anonymous.token(tab_id), TRIAL_COOKIE_SECONDS
         )
     return response
+
+
+def _pass_refusal(w: Any, refused: OboloError) -> str:
+    """A refused pass sale in the reader's words (no code, no raw amount)."""
+    if refused.code == "insufficient_funds":
+        return str(w("Your wallet does not hold enough for this pass: top it up first. Nothing was paid."))
+    if refused.code in ("pass_not_on_sale", "invalid_pass"):
+        return str(w("This site does not offer that pass now. Nothing was paid."))
+    return str(w("The pass could not be bought. Nothing was paid."))
+
+
+@router.post("/widget/pass")
+def buy_pass(page: VisitorDep, form: Form) -> Response:
+    """Buy one of the provider's published passes (the one pass sale, on its exact terms),
+    then open the page with its first visit. The form's charge id is the purchase's
+    idempotency key: a second click of the same form buys nothing more."""
+    fields = _fields(form)
+    offer = _offer(page, fields)
+    if isinstance(offer, Response):
+        return offer
+    w = widget_translator(page)
+    if page.principal is None:
+        return _ask(page, offer, fields, 401, error=w("Sign in first."))
+    reader = page.principal.user_id
+    charge_id = text(form, "charge_id", 64) or new_id()
+    try:
+        page.platform.purchases.buy_pass(
+            reader, offer.provider.id, text(form, "pass_name", 100), f"widget-pass:{charge_id}"
+        )
+        payment = page.platform.widget.pay(reader, offer, charge_id, confirmed=False)
+    except OboloError as refused:
+        return _ask(page, offer, fields, 409, error=_pass_refusal(w, refused))
+    if payment is None:  # the pass does not cover this page: bought, kept for the pages it covers
+        return _ask(page, offer, fields)
+    return _paid(page, offer, payment)
 
 
 @router.post("/widget/trial")

@@ -37,6 +37,8 @@
     whenVerified(function () {
       opener.postMessage({
         type: "obolo-payment", receipt: receipt, resource: box.getAttribute("data-resource"),
+        scheme: box.getAttribute("data-scheme") || "obolo-charge", kind: box.getAttribute("data-kind"),
+        notice: box.getAttribute("data-notice") || "",
         chargeId: box.getAttribute("data-charge"), paid: box.getAttribute("data-paid")
       }, target);
       if (status) { status.textContent = status.getAttribute("data-done") || "Done."; }

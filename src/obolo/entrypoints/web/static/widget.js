@@ -11,6 +11,12 @@
  *
  * Origins are checked both ways: the widget accepts messages only from the origin it was
  * loaded from (Obolo's), and the popup posts only to the provider's registered origin.
+ *
+ * Optional markup: data-obolo-title (what the popup names; else the link's text or the
+ * page's heading) and data-obolo-pass (the label of a second button offering the site's
+ * passes in the popup). What the popup tells the reader (paid, free past the site's daily
+ * cap, already bought, a pass visit) stays on the page as a banner. The widget speaks the
+ * reader's language (English or Italian).
  */
 (function () {
   "use strict";
@@ -19,6 +25,30 @@
   window.__oboloWidget = true;
   var OBOLO = new URL(script.src, location.href).origin;
   var pending = null; // the offer whose popup is open
+  var LANGUAGE = (navigator.language || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
+  var IT = {
+    "Allow pop-ups for this site to pay with Obolo.": "Consenti i pop-up per questo sito per pagare con Obolo.",
+    "Opening…": "Apertura…",
+    "The site refused the payment; nothing more was charged for it.":
+      "Il sito ha rifiutato il pagamento; non è stato addebitato nulla di più.",
+    "The page could not be loaded; try again.": "Non è stato possibile caricare la pagina; riprova.",
+    "Pay {price} with Obolo": "Paga {price} con Obolo"
+  };
+
+  function t(text, values) {
+    var message = (LANGUAGE === "it" && IT[text]) || text;
+    Object.keys(values || {}).forEach(function (name) { message = message.replace("{" + name + "}", values[name]); });
+    return message;
+  }
+
+  function priceLabel(price, asset) {
+    // Display only (the popup charges the published price, exactly): the reader's format.
+    try {
+      return new Intl.NumberFormat(LANGUAGE === "it" ? "it-IT" : "en-GB", {
+        style: "currency", currency: asset, minimumFractionDigits: 2, maximumFractionDigits: 6
+      }).format(Number(price));
+    } catch (error) { return price + " " + asset; }
+  }
 
   function b64url(text) {
     var bytes = new TextEncoder().encode(text);
@@ -35,8 +65,28 @@
       price: element.getAttribute("data-obolo-price") || "",
       asset: element.getAttribute("data-obolo-asset") || "EUR",
       provider: element.getAttribute("data-obolo-provider") || "",
-      resource: resource || location.pathname
+      resource: resource || location.pathname,
+      title: titleOf(element)
     };
+  }
+
+  function titleOf(element) {
+    var named = element.getAttribute("data-obolo-title");
+    if (named) { return named; }
+    if (element.tagName === "A") { return (element.getAttribute("data-obolo-text") || element.textContent).trim(); }
+    var heading = document.querySelector("h1");
+    return ((heading && heading.textContent) || document.title || "").trim();
+  }
+
+  function banner(text) {
+    if (!text) { return; }
+    var note = document.createElement("p");
+    note.className = "obolo-banner";
+    note.setAttribute("role", "status");
+    note.textContent = text;
+    note.style.cssText = "margin:0 0 1rem;padding:.6rem .8rem;border:1px solid #7a7;border-radius:6px;" +
+      "background:#eef7ee;color:#143214;font:inherit;line-height:1.4";
+    document.body.insertBefore(note, document.body.firstChild);
   }
 
   function say(offer, text) {
@@ -50,18 +100,19 @@
     note.textContent = " " + text;
   }
 
-  function open(offer) {
-    var kept = remembered(offer.resource);
+  function open(offer, wantsPass) {
+    var kept = wantsPass ? null : remembered(offer.resource);
     if (kept) { reread(offer, kept); return; }
     var query = new URLSearchParams({
       provider: offer.provider, resource: offer.resource, price: offer.price,
-      asset: offer.asset, origin: location.origin
+      asset: offer.asset, origin: location.origin, title: offer.title
     });
+    if (wantsPass) { query.set("pass", "1"); }
     pending = offer;
     // A fresh window each time: a named one left open by an earlier payment would be
     // reused with its old page.
     var popup = window.open(OBOLO + "/widget/pay?" + query.toString(), "_blank", "popup,width=440,height=680");
-    if (!popup) { say(offer, "Allow pop-ups for this site to pay with Obolo."); }
+    if (!popup) { say(offer, t("Allow pop-ups for this site to pay with Obolo.")); }
   }
 
   // "Paid once, read again": the site's own read-again receipt for a page and its holder
@@ -117,8 +168,8 @@
     }).catch(function () { forget(offer.resource); say(offer, ""); });
   }
 
-  function load(offer, proof, refused) {
-    say(offer, "Opening…");
+  function load(offer, proof, refused, notice) {
+    say(offer, t("Opening…"));
     fetch(offer.resource, { headers: { "Payment": proof, "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (response) {
         var header = response.headers.get("Payment-Response");
@@ -128,15 +179,16 @@
       .then(function (answer) {
         if (!answer.ok) {
           if (refused) { refused(); return; }
-          say(offer, "The site refused the payment; nothing more was charged for it.");
+          say(offer, t("The site refused the payment; nothing more was charged for it."));
           return;
         }
         if (location.pathname !== offer.resource) { history.pushState({}, "", offer.resource); }
         var page = new DOMParser().parseFromString(answer.text, "text/html");
         document.title = page.title;
         document.body.replaceWith(document.adoptNode(page.body));
+        banner(notice);
       })
-      .catch(function () { say(offer, "The page could not be loaded; try again."); });
+      .catch(function () { say(offer, t("The page could not be loaded; try again.")); });
   }
 
   window.addEventListener("message", function (event) {
@@ -148,7 +200,10 @@
     } else if (data.type === "obolo-payment" && pending && data.resource === pending.resource) {
       var offer = pending;
       pending = null;
-      load(offer, b64url(JSON.stringify({ scheme: "obolo-charge", receipt: String(data.receipt || "") })));
+      var payment = data.scheme === "obolo-pass"
+        ? { scheme: "obolo-pass", pass: String(data.receipt || "") }
+        : { scheme: "obolo-charge", receipt: String(data.receipt || "") };
+      load(offer, b64url(JSON.stringify(payment)), null, String(data.notice || ""));
     }
   });
 
@@ -156,8 +211,9 @@
     if (element.getAttribute("data-obolo-ready")) { return; }
     element.setAttribute("data-obolo-ready", "1");
     var offer = offerOf(element);
-    var label = offer.price + " " + offer.asset;
+    var label = priceLabel(offer.price, offer.asset);
     if (element.tagName === "A") {
+      element.setAttribute("data-obolo-text", element.textContent.trim());
       var badge = document.createElement("span");
       badge.className = "obolo-price";
       badge.textContent = " · " + label;
@@ -167,9 +223,18 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "obolo-pay";
-      button.textContent = "Pay " + label + " with Obolo";
+      button.textContent = t("Pay {price} with Obolo", { price: label });
       button.addEventListener("click", function () { open(offerOf(element)); });
       element.appendChild(button);
+      var passLabel = element.getAttribute("data-obolo-pass");
+      if (passLabel) {
+        var passButton = document.createElement("button");
+        passButton.type = "button";
+        passButton.className = "obolo-pass";
+        passButton.textContent = passLabel;
+        passButton.addEventListener("click", function () { open(offerOf(element), true); });
+        element.appendChild(passButton);
+      }
       if (offer.resource === location.pathname && remembered(offer.resource)) { open(offer); }
     }
   }

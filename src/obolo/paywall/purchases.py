@@ -1,0 +1,333 @@
+"""What a reader bought belongs to the reader, not to a browser: the platform remembers
+each purchase (resource, provider, when) and answers "already bought" to any of the
+reader's devices with a fresh re-access receipt, which the provider's middleware checks
+offline like any charge receipt. A second charge for the same resource within its
+re-access period never happens.
+
+Purchases come from three places:
+  - widget charges (`charges` rows, not refunded);
+  - channel-paid views, which the reader's client reports with the provider's view
+    receipt (MACed with the key the provider shares with the platform: the reader cannot
+    invent one);
+  - visits of passes bought through the wallet (`reader_passes`), handed out one by one
+    so the reader sees the visits left.
+
+A re-access receipt is signed by the platform like a charge receipt, pays nothing
+(`amount` 0, `reaccess` until when), names the reader (a hash, as channel certificates
+do), lives `REACCESS_RECEIPT_SECONDS` and is good once (its charge id): a captured one
+opens one page for a minute, once.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+
+from obolo.adapters.clock import NS_PER_SECOND, Clock
+from obolo.adapters.db.schema import channel_refunds, channels, charges, providers, purchases, reader_passes
+from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.ids import new_id
+from obolo.adapters.signing import SigningKeys
+from obolo.errors import NotFound
+from obolo.money import Amount, Asset, parse_units
+from obolo.paywall.errors import ChannelNotFound, InvalidViewReceipt, PassNotOnSale
+from obolo.paywall.refunds import CLOCK_SKEW_SECONDS, ChannelRefunds
+from obolo.paywall.service import PaywallService
+from obolo.sdk.passes import Pass
+from obolo.sdk.payword import b64
+from obolo.sdk.views import InvalidViewReceipt as MalformedReceipt
+from obolo.sdk.views import ViewReceipt
+
+#: How long a purchase reopens its resource on any device: the SDK's read-again period
+#: (PaywallMiddleware.reread_seconds), so both answers agree.
+REACCESS_SECONDS = 24 * 3600
+#: A re-access receipt is asked for right before it is used.
+REACCESS_RECEIPT_SECONDS = 120
+
+
+class NotPurchased(NotFound):
+    code = "not_purchased"
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    provider_id: str
+    resource: str
+    bought_at: int  # ns
+    until: int  # ns: the end of its re-access period
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPass:
+    """A pass the reader bought through the wallet, with the visits it handed out."""
+
+    id: str
+    provider_id: str
+    provider: str
+    name: str
+    pattern: str
+    asset: str
+    price: int
+    visits: int | None
+    used: int
+    expires_at: int  # unix seconds
+    token: str
+    bought_at: int  # ns
+
+    @property
+    def visits_left(self) -> int | None:
+        return None if self.visits is None else self.visits - self.used
+
+
+def sign_receipt(keys: SigningKeys, fields: dict[str, Any]) -> str:
+    """The token format of a charge receipt (tabs.ChargeReceipt): body.signature."""
+    message = json.dumps({**fields, "key_id": keys.current_id}, sort_keys=True, separators=(",", ":"))
+    return b64(message.encode()) + "." + b64(keys.current.sign(message.encode()))
+
+
+def reader_tag(reader_id: str, provider_id: str) -> str:
+    """The reader as a provider sees them (as channel certificates name the payer): stable
+    per provider, and telling the provider nothing else."""
+    return hashlib.sha256(f"{reader_id}:{provider_id}".encode()).hexdigest()[:24]
+
+
+class PurchaseService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        paywall: PaywallService,
+        refunds: ChannelRefunds,
+        keys: SigningKeys,
+        assets: dict[str, Asset],
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.paywall = paywall
+        self.refunds = refunds
+        self.keys = keys
+        self.assets = assets
+
+    # -- what was bought ---------------------------------------------------------------------
+    def purchase(self, reader_id: str, provider_id: str, resource: str) -> Purchase | None:
+        """The reader's latest purchase of `resource` still within its re-access period:
+        a charge not refunded, a channel view not refunded, or a pass visit."""
+        since = self.clock() - REACCESS_SECONDS * NS_PER_SECOND
+
+        def work(connection: Connection) -> int | None:
+            provider = self.paywall.provider(connection, provider_id)
+            charged = connection.execute(
+                select(func.max(charges.c.created_at)).where(
+                    charges.c.reader_id == reader_id,
+                    charges.c.provider_id == provider.id,
+                    charges.c.resource == resource,
+                    charges.c.refunded_at.is_(None),
+                    charges.c.created_at > since,
+                )
+            ).scalar_one()
+            refunded = and_(
+                channel_refunds.c.channel_id == purchases.c.channel_id,
+                channel_refunds.c.idx == purchases.c.idx,
+            )
+            recorded = connection.execute(
+                select(func.max(purchases.c.bought_at))
+                .select_from(purchases.outerjoin(channel_refunds, refunded))
+                .where(
+                    purchases.c.reader_id == reader_id,
+                    purchases.c.provider_id == provider.id,
+                    purchases.c.resource == resource,
+                    purchases.c.bought_at > since,
+                    channel_refunds.c.idx.is_(None),
+                )
+            ).scalar_one()
+            times = [int(t) for t in (charged, recorded) if t is not None]
+            return max(times) if times else None
+
+        bought = run_in_transaction(self.engine, work, read_only=True)
+        if bought is None:
+            return None
+        return Purchase(provider_id, resource, bought, bought + REACCESS_SECONDS * NS_PER_SECOND)
+
+    def reaccess_receipt(self, reader_id: str, provider_id: str, resource: str) -> tuple[str, Purchase]:
+        """A fresh receipt reopening `resource` for nothing, for any of the reader's
+        devices. Raises NotPurchased, ProviderNotFound."""
+        found = self.purchase(reader_id, provider_id, resource)
+        if found is None:
+            raise NotPurchased("you have not bought this within its re-access period")
+        return self.signed_reaccess(reader_id, found), found
+
+    def signed_reaccess(self, reader_id: str, found: Purchase) -> str:
+        now_seconds = self.clock() // NS_PER_SECOND
+        return sign_receipt(
+            self.keys,
+            {
+                "charge_id": new_id(),
+                "provider": found.provider_id,
+                "resource": found.resource,
+                "amount": 0,
+                "reaccess": found.until // NS_PER_SECOND,
+                "reader": reader_tag(reader_id, found.provider_id),
+                "expires_at": min(now_seconds + REACCESS_RECEIPT_SECONDS, found.until // NS_PER_SECOND),
+            },
+        )
+
+    def record_view(self, reader_id: str, token: str) -> Purchase:
+        """Remember a channel-paid view, proved by the provider's view receipt, as the
+        reader's purchase. Recording the same view again changes nothing. Raises
+        InvalidViewReceipt, ChannelNotFound (not the reader's channel)."""
+        try:
+            channel_id = ViewReceipt.channel_of(token)
+        except MalformedReceipt as error:
+            raise InvalidViewReceipt("the view receipt is malformed") from error
+
+        def work(connection: Connection) -> Purchase:
+            channel = connection.execute(select(channels).where(channels.c.id == channel_id)).first()
+            if channel is None or channel.payer_id != reader_id:
+                raise ChannelNotFound("no such channel of yours")
+            receipt = self.refunds.view_receipt(connection, channel.provider_id, token)
+            if receipt.index > channel.length:
+                raise InvalidViewReceipt("the view receipt names a payment beyond the channel")
+            if receipt.at > self.clock() // NS_PER_SECOND + CLOCK_SKEW_SECONDS:
+                raise InvalidViewReceipt("the view receipt is dated in the future")
+            bought = receipt.at * NS_PER_SECOND
+            known = connection.execute(
+                select(purchases.c.id).where(
+                    purchases.c.channel_id == channel.id, purchases.c.idx == receipt.index
+                )
+            ).first()
+            if known is None:
+                connection.execute(
+                    insert(purchases).values(
+                        id=new_id(), reader_id=reader_id, provider_id=channel.provider_id,
+                        resource=receipt.path, bought_at=bought, channel_id=channel.id, idx=receipt.index,
+                    )
+                )  # fmt: skip
+            return Purchase(
+                channel.provider_id, receipt.path, bought, bought + REACCESS_SECONDS * NS_PER_SECOND
+            )
+
+        return run_in_transaction(self.engine, work)
+
+    # -- passes ------------------------------------------------------------------------------
+    def passes_on_sale(self, provider_id: str, resource: str) -> list[dict[str, Any]]:
+        """The passes the provider publishes that cover `resource`, as published, with
+        `units` (the price at its asset's scale) added."""
+        offers = []
+        for offer in self.paywall.price_rules(provider_id).get("passes", []):
+            asset = self.assets.get(offer.get("asset", "EUR"))
+            if asset is not None and fnmatch.fnmatchcase(resource, offer["pattern"]):
+                offers.append({**offer, "units": parse_units(offer["price"], asset)})
+        return offers
+
+    def buy_pass(self, reader_id: str, provider_id: str, name: str, idempotency_key: str | None) -> HeldPass:
+        """Buy the provider's published pass called `name` (through the one pass sale,
+        `PaywallService.buy_pass`, on exactly its terms) and keep it on the account. The
+        same idempotency key again returns the same pass, paid once. Raises
+        PassNotOnSale, ProviderNotFound, InsufficientFunds."""
+        offers = [o for o in self.paywall.price_rules(provider_id).get("passes", []) if o.get("name") == name]
+        if not offers:
+            raise PassNotOnSale("this site offers no pass by that name")
+        offer = offers[0]
+        asset = self.assets.get(offer.get("asset", "EUR"))
+        if asset is None:
+            raise PassNotOnSale("this site offers no pass by that name")
+        price = Amount(parse_units(offer["price"], asset), asset)
+        token = self.paywall.buy_pass(
+            reader_id, provider_id, offer["pattern"], price,
+            visits=offer.get("visits"), hours=offer.get("hours"), idempotency_key=idempotency_key,
+        )  # fmt: skip
+        value = Pass.decode(token)[0]
+
+        def work(connection: Connection) -> None:
+            if connection.execute(
+                select(reader_passes.c.id).where(reader_passes.c.id == value.pass_id)
+            ).first():
+                return
+            connection.execute(
+                insert(reader_passes).values(
+                    id=value.pass_id, reader_id=reader_id, provider_id=value.provider, name=str(name)[:100],
+                    pattern=value.pattern, asset=value.asset, price=value.price, visits=value.visits, used=0,
+                    expires_at=value.expires_at, token=token, bought_at=self.clock(),
+                )
+            )  # fmt: skip
+
+        run_in_transaction(self.engine, work)
+        held = [p for p in self.passes(reader_id, value.provider) if p.id == value.pass_id]
+        return held[0]
+
+    def passes(self, reader_id: str, provider_id: str | None = None) -> list[HeldPass]:
+        """The reader's passes not yet expired, newest first (all sites, or one)."""
+        now_seconds = self.clock() // NS_PER_SECOND
+        query = (
+            select(reader_passes, providers.c.name.label("provider"))
+            .join(providers, providers.c.id == reader_passes.c.provider_id)
+            .where(reader_passes.c.reader_id == reader_id, reader_passes.c.expires_at > now_seconds)
+            .order_by(reader_passes.c.bought_at.desc())
+        )
+        if provider_id is not None:
+            query = query.where(reader_passes.c.provider_id == provider_id)
+        rows = run_in_transaction(self.engine, lambda c: c.execute(query).all(), read_only=True)
+        return [
+            HeldPass(
+                r.id, r.provider_id, r.provider, r.name, r.pattern, r.asset, r.price, r.visits, r.used,
+                r.expires_at, r.token, r.bought_at,
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def usable_pass(self, reader_id: str, provider_id: str, resource: str) -> HeldPass | None:
+        """A pass of the reader's covering `resource` with a visit left (the one expiring first)."""
+        usable = [
+            held
+            for held in self.passes(reader_id, provider_id)
+            if fnmatch.fnmatchcase(resource, held.pattern)
+            and (held.visits_left is None or held.visits_left > 0)
+        ]
+        return min(usable, key=lambda held: held.expires_at) if usable else None
+
+    def use_pass(self, reader_id: str, provider_id: str, resource: str) -> HeldPass | None:
+        """Hand out one visit of a usable pass for `resource` (counted, and remembered as a
+        purchase so the page reopens on any device without another visit); None when the
+        reader holds no usable pass."""
+        held = self.usable_pass(reader_id, provider_id, resource)
+        if held is None:
+            return None
+
+        def work(connection: Connection) -> bool:
+            counted = connection.execute(
+                update(reader_passes)
+                .where(
+                    reader_passes.c.id == held.id,
+                    (reader_passes.c.visits.is_(None)) | (reader_passes.c.used < reader_passes.c.visits),
+                )
+                .values(used=reader_passes.c.used + 1)
+            )
+            if not counted.rowcount:
+                return False  # a concurrent visit took the last one
+            connection.execute(
+                insert(purchases).values(
+                    id=new_id(), reader_id=reader_id, provider_id=held.provider_id, resource=resource,
+                    bought_at=self.clock(), pass_id=held.id,
+                )
+            )  # fmt: skip
+            return True
+
+        if not run_in_transaction(self.engine, work):
+            return None
+        return replace(held, used=held.used + 1)
+
+
+__all__ = [
+    "REACCESS_SECONDS",
+    "HeldPass",
+    "NotPurchased",
+    "Purchase",
+    "PurchaseService",
+    "reader_tag",
+    "sign_receipt",
+]
