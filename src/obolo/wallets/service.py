@@ -31,6 +31,7 @@ from obolo.adapters.ids import derived_id, keyed_id, new_id, uuid7
 from obolo.adapters.secretbox import SecretBox
 from obolo.errors import InvalidRequest, NotFound
 from obolo.identity.lookup import display_names
+from obolo.identity.standing import check_may_move_money
 from obolo.ledger import (
     Account,
     AccountFlags,
@@ -483,6 +484,7 @@ class WalletService:
         card = Card(number, card.exp_month, card.exp_year, card.cvc)
         movement_id = self._movement_id(user_id, MovementKind.TOPUP, idempotency_key)
         with transaction(self.engine, read_only=True) as connection:
+            check_may_move_money(connection, user_id)  # before the card is charged
             movement = self._find_movement(connection, movement_id)
         if movement is None:
             movement = self._charge_and_record(user_id, movement_id, amount, card)
@@ -572,6 +574,7 @@ class WalletService:
             existing = self._find_movement(connection, movement_id)
             if existing is not None:
                 return existing
+            check_may_move_money(connection, user_id)
             recipient = invitations.resolve(connection, to)
             if recipient.user_id == user_id:
                 raise CannotPayYourself("a payment needs someone else to receive it")
@@ -633,6 +636,7 @@ class WalletService:
             existing = self._find_movement(connection, movement_id)
             if existing is not None:
                 return existing
+            check_may_move_money(connection, user_id)
             wallet = self._wallet(session, user_id, asset, create=True)
             assert wallet is not None
             bank = PlatformAccount.BANK_PAYOUTS.account_id(asset)
