@@ -81,6 +81,7 @@ class Platform:
     email_gateway: EmailGateway = field(default_factory=ConsoleEmailGateway)
 
     def __post_init__(self) -> None:
+        self.identity.challenge_key = self.secrets.derive("sign-in-challenge")  # two-factor sign-in
         self.invitations = Invitations(self.wallets)
         # A number verified by SMS claims what API payments hold for it.
         self.sms.claimers.append(self.invitations.claim_phone)

@@ -46,6 +46,7 @@ from obolo.errors import RateLimited
 from obolo.identity.errors import InvalidCode, InvalidPhone
 from obolo.identity.model import User
 from obolo.identity.service import IdentityService
+from obolo.identity.standing import check_may_sign_in
 from obolo.sms import model as sms_model
 
 log = structlog.get_logger("obolo.identity")
@@ -185,6 +186,7 @@ class PhoneSignIn:
             account = self._account(connection, phone)
             if used.rowcount != 1 or account is None or account[0] != row.user_id:
                 return None  # used meanwhile, or the number no longer speaks for that account
+            check_may_sign_in(connection, row.user_id)
             self.identity.throttle.succeeded(connection, keys, now)
             token, expires_at = self.identity.open_session(connection, row.user_id, now, address, via="phone")
             return token, expires_at, row.user_id
