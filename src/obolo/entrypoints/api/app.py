@@ -15,6 +15,7 @@ from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
 from obolo.entrypoints import metrics, web
 from obolo.entrypoints.api import (
+    account_routes,
     admin_routes,
     checkout_routes,  # checkout
     common,
@@ -91,6 +92,7 @@ def create_app(platform: Platform) -> FastAPI:
     # Routes match in order: the terminals' hot path first, ahead of two hundred others.
     app.include_router(tap_routes.router)  # tap
     app.include_router(identity_routes.router)
+    app.include_router(account_routes.router)  # the account its holder manages
     app.include_router(wallet_routes.router)
     app.include_router(invitation_routes.router)
     app.include_router(webhook_routes.router)
