@@ -26,6 +26,7 @@ from obolo.entrypoints.api import (
     openapi,
     payout_routes,
     paywall_routes,
+    person_routes,
     sms_routes,
     tap_routes,  # tap
     task_routes,
@@ -102,6 +103,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(task_routes.router)  # tasks
     app.include_router(payout_routes.router)  # settlement
     app.include_router(admin_routes.router)  # operator: manual adjustments
+    app.include_router(person_routes.router)  # operator: one person's file, freezing
     app.include_router(checkout_routes.router)  # checkout: payment requests
     # sms: the gateway webhook and, on local runs, the simulator page
     app.include_router(sms_routes.router)
