@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +77,7 @@ def _say(language: str, key: str, **values: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
-    id: str  # the first 12 hex digits of the token's digest: names it, reveals nothing
+    id: str  # half the token's digest, as a UUID: names it, reveals nothing of the token
     created_at: int
     last_used_at: int | None
     expires_at: int
@@ -272,7 +273,7 @@ class AccountService:
         )
         return [
             SessionInfo(
-                r.token_hash[:12],
+                session_id(r.token_hash),
                 r.created_at,
                 r.last_used_at,
                 r.expires_at,
@@ -284,6 +285,10 @@ class AccountService:
 
     def revoke_session(self, user_id: str, session_id: str) -> None:
         """Revoke one of the person's sessions; someone else's is NotFound, like a missing one."""
+        try:
+            wanted = uuid.UUID(session_id).hex
+        except ValueError:
+            raise NotFound("no such session") from None
 
         def work(connection: Connection) -> None:
             now = self.clock()
@@ -292,10 +297,10 @@ class AccountService:
                     sessions.c.user_id == user_id,
                     sessions.c.revoked_at.is_(None),
                     sessions.c.expires_at > now,
-                    func.substr(sessions.c.token_hash, 1, 12) == session_id[:12],
+                    func.substr(sessions.c.token_hash, 1, 32) == wanted,
                 )
             ).first()
-            if found is None or len(session_id) != 12:
+            if found is None:
                 raise NotFound("no such session")
             connection.execute(
                 update(sessions).where(sessions.c.token_hash == found.token_hash).values(revoked_at=now)
@@ -314,6 +319,10 @@ class AccountService:
             return revoked
 
         return run_in_transaction(self.identity.engine, work)
+
+
+def session_id(token_hash: str) -> str:
+    return str(uuid.UUID(hex=token_hash[:32]))
 
 
 def _revoke(connection: Connection, user_id: str, now: int, keep: str | None) -> int:

@@ -15,6 +15,7 @@ from obolo.adapters.db.schema_account import two_factor
 from obolo.adapters.db.schema_sms import sms_phones
 from obolo.adapters.db.schema_tap import tap_cards
 from obolo.adapters.db.transactions import run_in_transaction
+from obolo.identity.account import session_id
 from obolo.identity.standing import Standing, standing_of
 
 __all__ = ["PersonFile", "person_file"]
@@ -109,7 +110,7 @@ def person_file(engine: Engine, user_id: str, now: int, audit_limit: int = 50) -
             [{**dict(r._mapping), "scopes": r.scopes.split(",")} for r in keys],
             [
                 {
-                    "id": r.token_hash[:12],
+                    "id": session_id(r.token_hash),
                     "created_at": r.created_at,
                     "last_used_at": r.last_used_at,
                     "address": r.address,

@@ -160,7 +160,7 @@ def revoke_other_sessions(platform: PlatformDep, principal: SignedIn) -> Revoked
 
 @router.delete("/me/sessions/{session_id}", status_code=204, responses=ERRORS)
 def revoke_session(
-    session_id: Annotated[str, Path(max_length=12)], platform: PlatformDep, principal: SignedIn
+    session_id: Annotated[str, Path(max_length=36)], platform: PlatformDep, principal: SignedIn
 ) -> Response:
     platform.account.revoke_session(principal.user_id, session_id)
     return Response(status_code=204)

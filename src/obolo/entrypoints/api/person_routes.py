@@ -71,7 +71,8 @@ def get_person(user_id: PersonId, platform: PlatformDep, principal: Operator) ->
         "language": found.language, "roles": found.roles, "created_at": iso(found.created_at),
         "standing": StandingOut.of(found.standing).model_dump(), "two_factor": found.two_factor,
         "balances": [
-            {"asset": b.asset, "available": amount(b.available, b.asset), "reserved": amount(b.reserved, b.asset)}
+            {"asset": b.asset, "available": amount(b.available, b.asset),
+             "reserved": amount(b.reserved, b.asset)}
             for b in platform.wallets.balances(user_id)
         ],
         "history": [
