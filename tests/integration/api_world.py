@@ -119,6 +119,8 @@ def populate(client: TestClient, platform: Platform, email: str, *, operator: bo
     items = movements["data"]
     ids["movement_id"] = items[0]["id"]
     ids["account_id"] = str(_some_account(platform))
+    ids["user_id"] = client.get("/v1/me", headers=headers).json()["id"]
+    ids["session_id"] = client.get("/v1/me/sessions", headers=headers).json()[0]["id"]
     return owned
 
 
