@@ -11,10 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from obolo.entrypoints.web import (
-    account_settings_pages,
-    operator_person_pages,
     account_pages,
+    account_settings_pages,
     operator_pages,
+    operator_person_pages,
     provider_pages,
     reading_pages,
     sms_operator_pages,
