@@ -111,7 +111,7 @@ class AccountService:
             return
         self.identity.throttle.claim(keys, now)
         try:
-            valid = self.identity.hasher.verify(stored, password)
+            valid: bool = self.identity.hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             valid = False
         if not valid:
@@ -234,8 +234,11 @@ class AccountService:
             connection.execute(update(contact_codes).where(contact_codes.c.id == row.id).values(used_at=now))
             old = connection.execute(select(column).where(users.c.id == user_id)).scalar()
             connection.execute(update(users).where(users.c.id == user_id).values({column.name: row.target}))
+            details: dict[str, str | None]
             if kind == "email":
-                language = self.identity.language(user_id)
+                language = (
+                    connection.execute(select(users.c.language).where(users.c.id == user_id)).scalar() or "en"
+                )
                 body = _say(language, "changed_body", address=row.target)
                 if old:
                     queue_email(connection, old, _say(language, "changed_subject"), body, now)
