@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from obolo.entrypoints.web.account_i18n import ACCOUNT_IT
 from obolo.entrypoints.web.task_i18n import TASKS_IT
 
 LANGUAGES = ("en", "it")
@@ -442,5 +443,7 @@ IT.update(
         "That did not work.": "Non è riuscito.",
     }
 )
+
+IT.update(ACCOUNT_IT)  # the account page and the operator's person page
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}
