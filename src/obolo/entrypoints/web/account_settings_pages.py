@@ -48,6 +48,8 @@ def _show(page: Visitor, status: int = 200, **context: object) -> Response:
         ),
         two_factor=page.platform.two_factor.enabled(user_id),
         recovery_left=page.platform.two_factor.recovery_codes_left(user_id),
+        # each form shows only its own refusals (several have a password or a code field)
+        all_errors=context.get("errors", {}),
         **context,
     )
 
@@ -115,7 +117,7 @@ def confirm_contact(page: SignedIn, form: Form, kind: str) -> Response:
     try:
         page.platform.account.confirm_contact(page.user_id, kind, text(form, "code", 20))
     except OboloError as error:
-        return _show(page, 422, errors=_refusal(page, error), step=f"{kind}_code")
+        return _show(page, 422, errors=_refusal(page, error), step=f"{kind}_code", open=f"{kind}_code")
     return _done(page, kind)
 
 
