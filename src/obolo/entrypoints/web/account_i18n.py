@@ -120,6 +120,14 @@ ACCOUNT_IT: dict[str, str] = {
     "The account is frozen.": "L'account è bloccato.",
     "The account is unfrozen.": "L'account è sbloccato.",
     "The adjustment is made.": "La rettifica è fatta.",
+    # movements, statuses and roles, as the person page says them (WORDS)
+    "Top-up": "Ricarica",
+    "Payment": "Pagamento",
+    "Withdrawal": "Prelievo",
+    "Done": "Riuscito",
+    "Failed": "Fallito",
+    "Reader": "Lettore",
+    "Employer": "Datore di lavoro",
     # audit actions, as the person page says them (AUDIT_ACTIONS)
     "signed in": "accesso",
     "session signed out": "sessione chiusa",
@@ -161,4 +169,20 @@ AUDIT_ACTIONS: dict[str, str] = {
     "account.frozen": "account frozen",
     "account.unfrozen": "account unfrozen",
     "account.closed": "account closed",
+}
+
+#: Codes the person page shows, as words (translated through the catalogue).
+WORDS: dict[str, str] = {
+    "topup": "Top-up",
+    "payment": "Payment",
+    "withdrawal": "Withdrawal",
+    "adjustment": "Adjustment",
+    "pending": "Pending",
+    "succeeded": "Done",
+    "failed": "Failed",
+    "consumer": "Reader",
+    "provider": "Provider",
+    "employer": "Employer",
+    "worker": "Worker",
+    "operator": "Operator",
 }

@@ -23,12 +23,16 @@ def _signed_in_response(page: VisitorDep, token: str, target: str) -> Response:
 
 
 @router.get("/signin")
-def sign_in_page(page: VisitorDep, next: str = "", out: str = "", new: str = "") -> Response:
+def sign_in_page(
+    page: VisitorDep, next: str = "", out: str = "", new: str = "", closed: str = ""
+) -> Response:
     if page.principal is not None:
         return finish(page, RedirectResponse(security.local_path(next), status_code=303))
     notice = page.t("You are signed out.") if out else None
     if new:
         notice = page.t("Your wallet is ready: sign in to open it.")
+    if closed:
+        notice = page.t("Your account is closed.")
     if next and page.principal is None and not out:
         notice = page.t("Please sign in to continue.")
     return render(page, "signin.html", values={"next": security.local_path(next)}, notice=notice)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import RedirectResponse, Response
 
-from obolo.entrypoints.web.account_i18n import AUDIT_ACTIONS
+from obolo.entrypoints.web.account_i18n import AUDIT_ACTIONS, WORDS
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, require_operator, text
 from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import FORM, field_error
@@ -45,6 +45,7 @@ def _show(page: Visitor, user_id: str, status: int = 200, **context: object) -> 
         balances=page.platform.wallets.balances(user_id),
         history=entries,
         action_name=lambda action: page.t(AUDIT_ACTIONS.get(action, action)),
+        word=lambda code: page.t(WORDS.get(code, code)),
         **context,
     )
 
