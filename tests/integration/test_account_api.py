@@ -159,6 +159,7 @@ def test_sessions_are_listed_and_revoked_but_not_someone_elses(api, platform):
     assert len(listed) == 3
     assert sum(s["current"] for s in listed) == 1
     assert all(s["address"] == "testclient" and s["created_at"] for s in listed)
+    assert {s["device"] for s in listed} == {"testclient"}
     bobs = api.get("/v1/me/sessions", headers=bob).json()[0]["id"]
     refused = api.delete(f"/v1/me/sessions/{bobs}", headers=here)
     assert (refused.status_code, refused.json()["code"]) == (404, "not_found")

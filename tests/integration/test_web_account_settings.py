@@ -91,9 +91,14 @@ def test_turning_on_two_factor_and_signing_in_with_it(platform, ann, clock):
     assert other.get("/account").status_code == 200
 
 
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
 def test_signing_out_a_session_but_not_someone_elses(platform, ann):
     elsewhere = Browser(platform)
+    elsewhere.client.headers["user-agent"] = FIREFOX
     elsewhere.sign_in("ann@example.com")
+    assert "<td>Firefox on Windows</td><td>testclient</td>" in ann.get("/account").text
     bob = Browser(platform)
     bob.sign_up("bob@example.com")
     bobs = re.findall(r'data-session="([0-9a-f-]+)"', bob.get("/account").text)

@@ -74,6 +74,7 @@ def export(account: AccountService, wallets: WalletService, user_id: str) -> dic
                 {
                     "created_at": iso(r.created_at), "expires_at": iso(r.expires_at),
                     "last_used_at": iso(r.last_used_at) if r.last_used_at else None, "address": r.address,
+                    "device": r.device,
                     "revoked_at": iso(r.revoked_at) if r.revoked_at else None,
                 }
                 for r in session_rows

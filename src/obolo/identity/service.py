@@ -220,7 +220,9 @@ class IdentityService:
         self._run(work)
 
     # -- sessions -----------------------------------------------------------------------
-    def sign_in(self, email: str, password: str, address: str) -> tuple[str, int, User]:
+    def sign_in(
+        self, email: str, password: str, address: str, device: str | None = None
+    ) -> tuple[str, int, User]:
         """(token, expires_at, user). Repeated failures for one email or one address
         slow down, then lock: RateLimited(retry_after) without checking the password.
         A wrong email and a wrong password are the same InvalidCredentials."""
@@ -251,7 +253,7 @@ class IdentityService:
             self.throttle.succeeded(connection, keys, now)
             if two_factor_enabled(connection, row.id):
                 return None
-            return self.open_session(connection, row.id, now, address)
+            return self.open_session(connection, row.id, now, address, device=device)
 
         opened = self._run(work)
         if opened is None:
@@ -263,7 +265,13 @@ class IdentityService:
         return token, expires_at, self.get_user(row.id)
 
     def open_session(
-        self, connection: Connection, user_id: str, now: int, address: str, via: str | None = None
+        self,
+        connection: Connection,
+        user_id: str,
+        now: int,
+        address: str,
+        via: str | None = None,
+        device: str | None = None,
     ) -> tuple[str, int]:
         """A new session for `user_id` in the caller's transaction: (token, expires_at).
         The token is returned this once; only its digest is stored."""
@@ -278,6 +286,7 @@ class IdentityService:
                 revoked_at=None,
                 address=address[:300],
                 last_used_at=now,
+                device=device[:200] if device else None,
             )
         )
         details = {"via": via} if via else None

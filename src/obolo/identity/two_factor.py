@@ -180,7 +180,9 @@ class TwoFactor:
         self._run(lambda c: self.identity.throttle.succeeded(c, keys, now))
 
     # -- signing in -----------------------------------------------------------------------
-    def complete_sign_in(self, challenge: str, code: str, address: str) -> tuple[str, int, User]:
+    def complete_sign_in(
+        self, challenge: str, code: str, address: str, device: str | None = None
+    ) -> tuple[str, int, User]:
         """The session a right password began (`challenge`, from TwoFactorRequired) and a
         right code finish. Raises InvalidTwoFactorCode (a wrong, used or expired code or
         challenge), RateLimited, AccountFrozen, AccountClosed."""
@@ -197,7 +199,9 @@ class TwoFactor:
                 return None
             check_may_sign_in(connection, user_id)
             self.identity.throttle.succeeded(connection, keys, now)
-            return self.identity.open_session(connection, user_id, now, address, via="two_factor")
+            return self.identity.open_session(
+                connection, user_id, now, address, via="two_factor", device=device
+            )
 
         opened = self._run(work)
         if opened is None:

@@ -83,7 +83,13 @@ def person_file(engine: Engine, user_id: str, now: int, audit_limit: int = 50) -
             .order_by(api_keys.c.created_at)
         ).all()
         open_sessions = connection.execute(
-            select(sessions.c.token_hash, sessions.c.created_at, sessions.c.last_used_at, sessions.c.address)
+            select(
+                sessions.c.token_hash,
+                sessions.c.created_at,
+                sessions.c.last_used_at,
+                sessions.c.address,
+                sessions.c.device,
+            )
             .where(
                 sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None), sessions.c.expires_at > now
             )
@@ -114,6 +120,7 @@ def person_file(engine: Engine, user_id: str, now: int, audit_limit: int = 50) -
                     "created_at": r.created_at,
                     "last_used_at": r.last_used_at,
                     "address": r.address,
+                    "device": r.device,
                 }
                 for r in open_sessions
             ],

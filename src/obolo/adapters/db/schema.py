@@ -168,6 +168,7 @@ sessions = Table(
     Column("revoked_at", BigInteger, nullable=True),
     Column("address", String(300), nullable=True),  # where it was opened from, as recorded
     Column("last_used_at", BigInteger, nullable=True),  # to the minute
+    Column("device", String(200), nullable=True),  # the browser's User-Agent, as sent
 )
 
 api_keys = Table(

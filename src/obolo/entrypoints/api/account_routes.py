@@ -62,6 +62,7 @@ class SessionInfoOut(BaseModel):
     last_used_at: str | None
     expires_at: str
     address: str | None
+    device: str | None = Field(description="the User-Agent it was opened with")
     current: bool
 
     @classmethod
@@ -69,7 +70,7 @@ class SessionInfoOut(BaseModel):
         return cls(
             id=s.id, created_at=iso(s.created_at),
             last_used_at=iso(s.last_used_at) if s.last_used_at else None,
-            expires_at=iso(s.expires_at), address=s.address, current=s.current,
+            expires_at=iso(s.expires_at), address=s.address, device=s.device, current=s.current,
         )  # fmt: skip
 
 
@@ -97,7 +98,7 @@ def finish_two_factor_sign_in(body: TwoFactorSignInIn, request: Request, platfor
     """The second step of a sign-in answered 401 `two_factor_required`: its `challenge`
     and a code from the authenticator app (or a recovery code, good once)."""
     token, expires_at, user = platform.two_factor.complete_sign_in(
-        body.challenge, body.code, client_address(request)
+        body.challenge, body.code, client_address(request), request.headers.get("user-agent")
     )
     return SessionOut(token=token, expires_at=iso(expires_at), user=UserOut.of(user))
 

@@ -98,7 +98,7 @@ def get_person(user_id: PersonId, platform: PlatformDep, principal: Operator) ->
         ],
         "sessions": [
             {"id": s["id"], "created_at": iso(s["created_at"]), "last_used_at": when(s["last_used_at"]),
-             "address": s["address"]}
+             "address": s["address"], "device": s["device"]}
             for s in found.sessions
         ],
         "audit": [

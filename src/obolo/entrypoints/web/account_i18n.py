@@ -34,6 +34,8 @@ ACCOUNT_IT: dict[str, str] = {
     "Last used": "Ultimo uso",
     "Action": "Azione",
     "This browser": "Questo browser",
+    "Device": "Dispositivo",
+    "{browser} on {system}": "{browser} su {system}",
     "Sign out everywhere else": "Esci da tutte le altre sessioni",
     "Your data": "I tuoi dati",
     "Everything we keep about you, as a JSON file: profile, wallets, history, sessions, API keys. "

@@ -44,7 +44,9 @@ def sign_in(page: VisitorDep, form: Form) -> Response:
     target = security.local_path(text(form, "next", 2000))
     values = {"email": email, "next": target}
     try:
-        token, _expires, _user = page.platform.identity.sign_in(email, password, client_address(page.request))
+        token, _expires, _user = page.platform.identity.sign_in(
+            email, password, client_address(page.request), page.request.headers.get("user-agent")
+        )
     except TwoFactorRequired as required:  # the password was right: now the code
         values = {"challenge": str(required.data["challenge"]), "next": target}
         return render(page, "signin_code.html", 401, values=values)
@@ -63,7 +65,10 @@ def two_factor_sign_in(page: VisitorDep, form: Form) -> Response:
     }
     try:
         signed_in = page.platform.two_factor.complete_sign_in(
-            values["challenge"], text(form, "code", 20), client_address(page.request)
+            values["challenge"],
+            text(form, "code", 20),
+            client_address(page.request),
+            page.request.headers.get("user-agent"),
         )
     except OboloError as error:
         if error.code == "invalid_two_factor_code":
@@ -108,7 +113,9 @@ def phone_sign_in(page: VisitorDep, form: Form) -> Response:
     values = {"phone": text(form, "phone", 40), "next": security.local_path(text(form, "next", 2000))}
     code = text(form, "code", 20).replace(" ", "")
     try:
-        signed_in = page.platform.phone_sign_in.sign_in(values["phone"], code, client_address(page.request))
+        signed_in = page.platform.phone_sign_in.sign_in(
+            values["phone"], code, client_address(page.request), page.request.headers.get("user-agent")
+        )
     except OboloError as error:
         name, message = field_error(error, page.t)
         status = 429 if error.code == "rate_limited" else 401

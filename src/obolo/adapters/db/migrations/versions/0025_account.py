@@ -18,6 +18,7 @@ def upgrade() -> None:
     with op.batch_alter_table("sessions") as batch:
         batch.add_column(sa.Column("address", sa.String(length=300), nullable=True))
         batch.add_column(sa.Column("last_used_at", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("device", sa.String(length=200), nullable=True))
     op.create_table(
         "two_factor",
         sa.Column("user_id", sa.String(length=36), sa.ForeignKey("users.id"), primary_key=True),
@@ -65,5 +66,6 @@ def downgrade() -> None:
     op.drop_table("recovery_codes")
     op.drop_table("two_factor")
     with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("device")
         batch.drop_column("last_used_at")
         batch.drop_column("address")
