@@ -102,6 +102,11 @@ STATE_REFUSALS = {
     "invalid_refund": "a payment request's state and what is left of it to refund",
     "invalid_payment_request": "line items adding up to the amount, and the platform's per-request limit",
     "invalid_return_url": "a return URL on the origin of the merchant's site",
+    "wrong_password": "the account's current password",
+    "invalid_two_factor_code": "a code from the person's authenticator app",
+    "two_factor_not_enabled": "whether two-factor sign-in is on",
+    "two_factor_already_enabled": "whether two-factor sign-in is on",
+    "balance_not_zero": "the money an account holds when it is closed",
 }
 
 
