@@ -27,8 +27,10 @@ from obolo.adapters.sms_gateway import (
 )
 from obolo.checkout.history import describe_checkout_transfers  # checkout
 from obolo.checkout.service import CheckoutService  # checkout
+from obolo.identity.account import AccountService
 from obolo.identity.phone_sign_in import PhoneSignIn
 from obolo.identity.service import IdentityService
+from obolo.identity.two_factor import TwoFactor
 from obolo.ledger import Ledger
 from obolo.paywall.anonymous import AnonymousTabs
 from obolo.paywall.history import describe_paywall_transfers
@@ -84,6 +86,7 @@ class Platform:
     email_gateway: EmailGateway = field(default_factory=ConsoleEmailGateway)
 
     def __post_init__(self) -> None:
+        self.identity.challenge_key = self.secrets.derive("sign-in-challenge")  # two-factor sign-in
         self.invitations = Invitations(self.wallets)
         # A number verified by SMS claims what API payments hold for it.
         self.sms.claimers.append(self.invitations.claim_phone)
@@ -112,6 +115,15 @@ class Platform:
     @cached_property
     def phone_sign_in(self) -> PhoneSignIn:
         return PhoneSignIn(self.identity, self.sms_gateway, self.secrets.derive("phone-sign-in-code"))
+
+    # an account its holder manages: password, email, phone, sessions, two-factor sign-in
+    @cached_property
+    def account(self) -> AccountService:
+        return AccountService(self.identity, self.phone_sign_in, self.secrets.derive("contact-codes"))
+
+    @cached_property
+    def two_factor(self) -> TwoFactor:
+        return TwoFactor(self.identity, self.secrets)
 
     # settlement: paying people out, and reconciling with the processor and the bank
     @cached_property

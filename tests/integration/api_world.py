@@ -119,6 +119,11 @@ def populate(client: TestClient, platform: Platform, email: str, *, operator: bo
     items = movements["data"]
     ids["movement_id"] = items[0]["id"]
     ids["account_id"] = str(_some_account(platform))
+    ids["user_id"] = client.get("/v1/me", headers=headers).json()["id"]
+    # A spare session to aim at: revoking it must not sign the person's own calls out.
+    assert client.post("/v1/sessions", json={"email": email, "password": PASSWORD}).status_code == 201
+    listed = client.get("/v1/me/sessions", headers=headers).json()
+    ids["session_id"] = next(s["id"] for s in listed if not s["current"])
     return owned
 
 

@@ -50,3 +50,51 @@ class InvalidCode(Unauthorized):
     without a wallet: one code for all of them, so the answer tells a guesser nothing."""
 
     code = "invalid_code"
+
+
+class AccountFrozen(Forbidden):
+    """An operator froze the account: no sign-in, no money in or out until unfrozen."""
+
+    code = "account_frozen"
+
+
+class AccountClosed(Forbidden):
+    code = "account_closed"
+
+
+class WrongPassword(Forbidden):
+    """The current password, asked again before a change to the account, is wrong."""
+
+    code = "wrong_password"
+
+
+class TwoFactorRequired(Unauthorized):
+    """The password was right; the sign-in is finished with a code and the `challenge`."""
+
+    code = "two_factor_required"
+
+
+class InvalidTwoFactorCode(Unauthorized):
+    """A TOTP or recovery code that is wrong, used already, or a challenge that expired."""
+
+    code = "invalid_two_factor_code"
+
+
+class TwoFactorNotEnabled(OboloError):
+    code = "two_factor_not_enabled"
+
+
+class TwoFactorAlreadyEnabled(OboloError):
+    code = "two_factor_already_enabled"
+
+
+class BalanceNotZero(OboloError):
+    """An account holding money is not closed: its balance is paid out first."""
+
+    code = "balance_not_zero"
+
+
+class ReasonRequired(InvalidRequest):
+    """An operator's action on an account says why (the same code as an adjustment's)."""
+
+    code = "reason_required"

@@ -46,6 +46,7 @@ from obolo.errors import RateLimited
 from obolo.identity.errors import InvalidCode, InvalidPhone
 from obolo.identity.model import User
 from obolo.identity.service import IdentityService
+from obolo.identity.standing import check_may_sign_in
 from obolo.sms import model as sms_model
 
 log = structlog.get_logger("obolo.identity")
@@ -142,7 +143,9 @@ class PhoneSignIn:
             log.warning("sign-in code not sent", phone=sms_model.mask_phone(message.phone), error=str(error))
 
     # -- signing in with it ---------------------------------------------------------------
-    def sign_in(self, phone: str, code: str, address: str) -> tuple[str, int, User]:
+    def sign_in(
+        self, phone: str, code: str, address: str, device: str | None = None
+    ) -> tuple[str, int, User]:
         """(token, expires_at, user) for the number's live code. Raises RateLimited while the
         number or the address is locked by failures, else InvalidCode for any wrong, expired,
         used or worn-out code and for a number without a wallet."""
@@ -185,8 +188,11 @@ class PhoneSignIn:
             account = self._account(connection, phone)
             if used.rowcount != 1 or account is None or account[0] != row.user_id:
                 return None  # used meanwhile, or the number no longer speaks for that account
+            check_may_sign_in(connection, row.user_id)
             self.identity.throttle.succeeded(connection, keys, now)
-            token, expires_at = self.identity.open_session(connection, row.user_id, now, address, via="phone")
+            token, expires_at = self.identity.open_session(
+                connection, row.user_id, now, address, via="phone", device=device
+            )
             return token, expires_at, row.user_id
 
         opened = run_in_transaction(self.identity.engine, work)

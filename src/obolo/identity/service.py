@@ -20,11 +20,12 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import api_keys, sessions, user_roles, users
+from obolo.adapters.db.schema_account import two_factor
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
 from obolo.identity.emails import email_key, normalize_email
-from obolo.identity.errors import ApiKeyNotFound, InvalidCredentials, RoleNotSelfService
+from obolo.identity.errors import ApiKeyNotFound, InvalidCredentials, RoleNotSelfService, TwoFactorRequired
 from obolo.identity.model import (
     SELF_SERVICE_ROLES,
     ApiKey,
@@ -36,6 +37,7 @@ from obolo.identity.model import (
 )
 from obolo.identity.notices import taken_sign_up
 from obolo.identity.passwords import check_password
+from obolo.identity.standing import check_may_sign_in
 from obolo.identity.throttle import SignInThrottle
 from obolo.locale import DEFAULT_LANGUAGE, language_of
 from obolo.settings import Settings
@@ -43,6 +45,34 @@ from obolo.settings import Settings
 T = TypeVar("T")
 API_KEY_PREFIX = "obo_"
 _LAST_USED_GRANULARITY = 60 * NS_PER_SECOND
+CHALLENGE_SECONDS = 300  # to type the code after the password
+
+
+def sign_challenge(key: bytes, user_id: str, expires_at: int) -> str:
+    """What a two-factor sign-in carries from the password to the code: who, until when,
+    and a MAC, so the password is not sent twice and the challenge cannot be forged."""
+    mac = hmac.new(key, f"{user_id}|{expires_at}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{user_id}.{expires_at}.{mac}"
+
+
+def open_challenge(key: bytes, challenge: str, now: int) -> str | None:
+    """The user id a live, genuine challenge names; None for any other."""
+    parts = challenge.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    user_id, expires_at = parts[0], int(parts[1])
+    if expires_at <= now or not hmac.compare_digest(sign_challenge(key, user_id, expires_at), challenge):
+        return None
+    return user_id
+
+
+def two_factor_enabled(connection: Connection, user_id: str) -> bool:
+    found = connection.execute(
+        select(two_factor.c.user_id).where(
+            two_factor.c.user_id == user_id, two_factor.c.enabled_at.is_not(None)
+        )
+    ).first()
+    return found is not None
 
 
 def digest(secret: str) -> str:
@@ -61,6 +91,9 @@ class IdentityService:
         self.settings = settings
         self.hasher = hasher or PasswordHasher()
         self.throttle = SignInThrottle(engine, settings)
+        # Signs the challenge a two-factor sign-in finishes with; the platform sets one key
+        # derived from its secret, so any worker accepts a challenge any other made.
+        self.challenge_key = secrets.token_bytes(32)
         # Verified against when the email is unknown, so both failures take as long.
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
         # Sessions checked lately: token digest -> (principal, expires_at, when checked in
@@ -195,7 +228,9 @@ class IdentityService:
         self._sessions.clear()  # principals carry their roles
 
     # -- sessions -----------------------------------------------------------------------
-    def sign_in(self, email: str, password: str, address: str) -> tuple[str, int, User]:
+    def sign_in(
+        self, email: str, password: str, address: str, device: str | None = None
+    ) -> tuple[str, int, User]:
         """(token, expires_at, user). Repeated failures for one email or one address
         slow down, then lock: RateLimited(retry_after) without checking the password.
         A wrong email and a wrong password are the same InvalidCredentials."""
@@ -221,15 +256,30 @@ class IdentityService:
             raise InvalidCredentials("wrong email or password")
         assert row is not None
 
-        def work(connection: Connection) -> tuple[str, int]:
+        def work(connection: Connection) -> tuple[str, int] | None:
+            check_may_sign_in(connection, row.id)
             self.throttle.succeeded(connection, keys, now)
-            return self.open_session(connection, row.id, now, address)
+            if two_factor_enabled(connection, row.id):
+                return None
+            return self.open_session(connection, row.id, now, address, device=device)
 
-        token, expires_at = self._run(work)
+        opened = self._run(work)
+        if opened is None:
+            raise TwoFactorRequired(
+                "the password is right; finish with a code from your authenticator app",
+                challenge=sign_challenge(self.challenge_key, row.id, now + CHALLENGE_SECONDS * NS_PER_SECOND),
+            )
+        token, expires_at = opened
         return token, expires_at, self.get_user(row.id)
 
     def open_session(
-        self, connection: Connection, user_id: str, now: int, address: str, via: str | None = None
+        self,
+        connection: Connection,
+        user_id: str,
+        now: int,
+        address: str,
+        via: str | None = None,
+        device: str | None = None,
     ) -> tuple[str, int]:
         """A new session for `user_id` in the caller's transaction: (token, expires_at).
         The token is returned this once; only its digest is stored."""
@@ -242,6 +292,9 @@ class IdentityService:
                 created_at=now,
                 expires_at=expires_at,
                 revoked_at=None,
+                address=address[:300],
+                last_used_at=now,
+                device=device[:200] if device else None,
             )
         )
         details = {"via": via} if via else None
@@ -278,23 +331,35 @@ class IdentityService:
                 return principal
             self._sessions.pop(token_hash, None)
 
-        def work(connection: Connection) -> tuple[Principal, int] | None:
+        def work(connection: Connection) -> tuple[Principal, int, bool] | None:
             row = connection.execute(select(sessions).where(sessions.c.token_hash == token_hash)).first()
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 return None
+            stale = row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY
             roles = self._roles(connection, row.user_id)
-            return Principal(
-                row.user_id, frozenset({"*"}), "session", row.token_hash[:12], roles
-            ), row.expires_at
+            principal = Principal(row.user_id, frozenset({"*"}), "session", row.token_hash[:12], roles)
+            return principal, row.expires_at, stale
 
         found = self._run(work, read_only=True)
         if found is None:
             return None
+        principal, expires_at, stale = found
+        if stale:  # a write at most once a minute per session, not on every request
+            self._run(
+                lambda c: c.execute(
+                    update(sessions).where(sessions.c.token_hash == token_hash).values(last_used_at=now)
+                )
+            )
         if self.settings.session_cache_seconds > 0:
             if len(self._sessions) >= _SESSIONS_CACHED:
                 self._sessions.clear()
-            self._sessions[token_hash] = (found[0], found[1], time.monotonic())
-        return found[0]
+            self._sessions[token_hash] = (principal, expires_at, time.monotonic())
+        return principal
+
+    def forget_sessions(self) -> None:
+        """Drop the sessions checked lately: one was revoked (a password changed, a device
+        signed out, an account closed or frozen), so the next request reads it again."""
+        self._sessions.clear()
 
     # -- API keys -----------------------------------------------------------------------
     def create_api_key(self, user_id: str, name: str, scopes: list[str]) -> tuple[ApiKey, str]:

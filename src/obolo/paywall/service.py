@@ -24,6 +24,7 @@ from obolo.adapters.db.schema import channel_refunds, channels, providers, user_
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, keyed_id
 from obolo.adapters.signing import SigningKeys
+from obolo.identity.standing import check_may_move_money
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount
 from obolo.paywall.credit import net_credit_notes
@@ -187,6 +188,7 @@ class PaywallService:
             provider = self._provider(connection, provider_id)
             if provider.user_id == payer_id:
                 raise InvalidChannel("a provider does not pay itself")
+            check_may_move_money(connection, payer_id)
             asset = price.asset.code
             payer = self.wallets.wallet(session, payer_id, asset)
             payee = self.wallets.wallet(session, provider.user_id, asset)

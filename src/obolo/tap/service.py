@@ -568,6 +568,9 @@ class TapService:
             return Reason.UNKNOWN_CARD
         if card.blocked_at is not None and (not offline or tapped_at >= card.blocked_at):
             return Reason.CARD_BLOCKED
+        stopped = card.closed_at if card.closed_at is not None else card.frozen_at
+        if stopped is not None and (not offline or tapped_at >= stopped):
+            return Reason.CARD_BLOCKED  # the owner's account is frozen or closed
         if card.asset != terminal.asset:
             return Reason.WRONG_ASSET
         if offline and tapped_at < now - self.settings.max_offline_age_seconds * NS_PER_SECOND:
@@ -971,7 +974,11 @@ _AUTH_SQL = (
     " m.account_id, m.fare, m.daily_cap, m.weekly_cap, m.offline_limit"
     " FROM tap_terminals t JOIN tap_merchants m ON m.provider_id = t.merchant_id WHERE t.id = ?"
 )
-_CARD_SQL = "SELECT id, asset, account_id, user_id, blocked_at, owed FROM tap_cards WHERE uid_hash = ?"
+# The owner's standing comes with the card: a frozen or closed account's cards are blocked.
+_CARD_SQL = (
+    "SELECT c.id, c.asset, c.account_id, c.user_id, c.blocked_at, c.owed, s.frozen_at, s.closed_at"
+    " FROM tap_cards c LEFT JOIN account_standing s ON s.user_id = c.user_id WHERE c.uid_hash = ?"
+)
 # Either side of the tap: an offline batch may bring the later tap of a double tap first.
 _DOUBLE_TAP_SQL = (
     "SELECT id, tapped_at FROM tap_taps WHERE card_id = ? AND terminal_id = ? AND tapped_at <= ?"

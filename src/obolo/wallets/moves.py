@@ -25,6 +25,7 @@ from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import movements
 from obolo.adapters.db.transactions import transaction
 from obolo.adapters.secretbox import SecretBox
+from obolo.identity.standing import check_may_move_money
 from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.money import Amount, Asset, format_units
 from obolo.settings import Settings
@@ -94,6 +95,7 @@ class WalletMoves(WalletAccounts):
         card = Card(number, card.exp_month, card.exp_year, card.cvc)
         movement_id = self._movement_id(user_id, MovementKind.TOPUP, idempotency_key)
         with transaction(self.engine, read_only=True) as connection:
+            check_may_move_money(connection, user_id)  # before the card is charged
             movement = self._find_movement(connection, movement_id)
         if movement is None:
             movement = self._charge_and_record(user_id, movement_id, amount, card)
@@ -183,6 +185,7 @@ class WalletMoves(WalletAccounts):
             existing = self._find_movement(connection, movement_id)
             if existing is not None:
                 return existing
+            check_may_move_money(connection, user_id)
             recipient = invitations.resolve(connection, to)
             if recipient.user_id == user_id:
                 raise CannotPayYourself("a payment needs someone else to receive it")
@@ -246,6 +249,7 @@ class WalletMoves(WalletAccounts):
             existing = self._find_movement(connection, movement_id)
             if existing is not None:
                 return existing
+            check_may_move_money(connection, user_id)
             wallet = self._wallet(session, user_id, asset, create=True)
             assert wallet is not None
             bank = PlatformAccount.BANK_PAYOUTS.account_id(asset)

@@ -166,6 +166,9 @@ sessions = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
+    Column("address", String(300), nullable=True),  # where it was opened from, as recorded
+    Column("last_used_at", BigInteger, nullable=True),  # to the minute
+    Column("device", String(200), nullable=True),  # the browser's User-Agent, as sent
 )
 
 api_keys = Table(
@@ -531,6 +534,7 @@ audit_head = Table(
 # Each product's tables live in a module of their own on this same metadata; importing them
 # here makes `metadata` (and so Alembic and the drift test) see every table.
 from obolo.adapters.db import (  # noqa: E402, F401
+    schema_account,
     schema_checkout,
     schema_invitations,
     schema_jobs,

@@ -15,6 +15,7 @@ from obolo.adapters.db.engine import READ_ONLY
 from obolo.bootstrap import Platform
 from obolo.entrypoints import metrics, web
 from obolo.entrypoints.api import (
+    account_routes,
     admin_routes,
     checkout_routes,  # checkout
     common,
@@ -25,6 +26,7 @@ from obolo.entrypoints.api import (
     openapi,
     payout_routes,
     paywall_routes,
+    person_routes,
     purchase_routes,
     sms_routes,
     spending_routes,  # wallets: the spending breakdown
@@ -93,6 +95,7 @@ def create_app(platform: Platform) -> FastAPI:
     # Routes match in order: the terminals' hot path first, ahead of two hundred others.
     app.include_router(tap_routes.router)  # tap
     app.include_router(identity_routes.router)
+    app.include_router(account_routes.router)  # the account its holder manages
     app.include_router(wallet_routes.router)
     app.include_router(spending_routes.router)  # wallets: the spending breakdown
     app.include_router(invitation_routes.router)
@@ -104,6 +107,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(task_routes.router)  # tasks
     app.include_router(payout_routes.router)  # settlement
     app.include_router(admin_routes.router)  # operator: manual adjustments
+    app.include_router(person_routes.router)  # operator: one person's file, freezing
     app.include_router(checkout_routes.router)  # checkout: payment requests
     # sms: the gateway webhook and, on local runs, the simulator page
     app.include_router(sms_routes.router)

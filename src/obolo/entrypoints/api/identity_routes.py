@@ -133,11 +133,11 @@ def sign_in(body: SignInIn | PhoneSignInIn, request: Request, platform: Platform
     `POST /v1/sessions/phone-codes`), for a bearer token. A wrong, expired or used code is
     401 `invalid_code`, whichever it was. Repeated failures slow down, then lock for a
     while (429 with Retry-After)."""
-    address = client_address(request)
+    address, device = client_address(request), request.headers.get("user-agent")
     if isinstance(body, PhoneSignInIn):
-        token, expires_at, user = platform.phone_sign_in.sign_in(body.phone, body.code, address)
+        token, expires_at, user = platform.phone_sign_in.sign_in(body.phone, body.code, address, device)
     else:
-        token, expires_at, user = platform.identity.sign_in(body.email, body.password, address)
+        token, expires_at, user = platform.identity.sign_in(body.email, body.password, address, device)
     return SessionOut(token=token, expires_at=iso(expires_at), user=UserOut.of(user))
 
 

@@ -10,6 +10,7 @@ from obolo.entrypoints.web import security
 from obolo.entrypoints.web.context import Form, VisitorDep, finish, render, secret, text
 from obolo.entrypoints.web.problems import FORM, field_error
 from obolo.errors import OboloError, RateLimited
+from obolo.identity.errors import TwoFactorRequired
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,12 +23,16 @@ def _signed_in_response(page: VisitorDep, token: str, target: str) -> Response:
 
 
 @router.get("/signin")
-def sign_in_page(page: VisitorDep, next: str = "", out: str = "", new: str = "") -> Response:
+def sign_in_page(
+    page: VisitorDep, next: str = "", out: str = "", new: str = "", closed: str = ""
+) -> Response:
     if page.principal is not None:
         return finish(page, RedirectResponse(security.local_path(next), status_code=303))
     notice = page.t("You are signed out.") if out else None
     if new:
         notice = page.t("Your wallet is ready: sign in to open it.")
+    if closed:
+        notice = page.t("Your account is closed.")
     if next and page.principal is None and not out:
         notice = page.t("Please sign in to continue.")
     return render(page, "signin.html", values={"next": security.local_path(next)}, notice=notice)
@@ -39,12 +44,39 @@ def sign_in(page: VisitorDep, form: Form) -> Response:
     target = security.local_path(text(form, "next", 2000))
     values = {"email": email, "next": target}
     try:
-        token, _expires, _user = page.platform.identity.sign_in(email, password, client_address(page.request))
+        token, _expires, _user = page.platform.identity.sign_in(
+            email, password, client_address(page.request), page.request.headers.get("user-agent")
+        )
+    except TwoFactorRequired as required:  # the password was right: now the code
+        values = {"challenge": str(required.data["challenge"]), "next": target}
+        return render(page, "signin_code.html", 401, values=values)
     except OboloError as error:
         name, message = field_error(error, page.t)
         status = 429 if error.code == "rate_limited" else 401
         return render(page, "signin.html", status, values=values, errors={name: message})
     return _signed_in_response(page, token, target)
+
+
+@router.post("/signin/two-factor")
+def two_factor_sign_in(page: VisitorDep, form: Form) -> Response:
+    values = {
+        "challenge": text(form, "challenge", 300),
+        "next": security.local_path(text(form, "next", 2000)),
+    }
+    try:
+        signed_in = page.platform.two_factor.complete_sign_in(
+            values["challenge"],
+            text(form, "code", 20),
+            client_address(page.request),
+            page.request.headers.get("user-agent"),
+        )
+    except OboloError as error:
+        if error.code == "invalid_two_factor_code":
+            message = page.t("That code is wrong or was used already.")
+            return render(page, "signin_code.html", 401, values=values, errors={"code": message})
+        name, message = field_error(error, page.t)
+        return render(page, "signin.html", 401, values={"next": values["next"]}, errors={name: message})
+    return _signed_in_response(page, signed_in[0], values["next"])
 
 
 @router.get("/signin/phone")
@@ -81,7 +113,9 @@ def phone_sign_in(page: VisitorDep, form: Form) -> Response:
     values = {"phone": text(form, "phone", 40), "next": security.local_path(text(form, "next", 2000))}
     code = text(form, "code", 20).replace(" ", "")
     try:
-        signed_in = page.platform.phone_sign_in.sign_in(values["phone"], code, client_address(page.request))
+        signed_in = page.platform.phone_sign_in.sign_in(
+            values["phone"], code, client_address(page.request), page.request.headers.get("user-agent")
+        )
     except OboloError as error:
         name, message = field_error(error, page.t)
         status = 429 if error.code == "rate_limited" else 401

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from obolo.entrypoints.web.account_i18n import ACCOUNT_IT
 from obolo.entrypoints.web.reader_i18n import READER_IT
 from obolo.entrypoints.web.task_i18n import TASKS_IT
 from obolo.entrypoints.web.wallets_i18n import WALLETS_IT
@@ -447,4 +448,6 @@ IT.update(
 )
 
 IT.update(READER_IT)  # purchases, daily caps and passes: the popup and the reading page
+IT.update(ACCOUNT_IT)  # the account page and the operator's person page
+
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

@@ -45,6 +45,10 @@ def field_error(error: Exception, t: Translate, amount_field: str = "amount") ->
             return "password", t(_PASSWORD.get(str(data.get("reason")), _PASSWORD["guessable"]))
         case "invalid_credentials":
             return FORM, t("Wrong email or password.")
+        case "account_frozen":
+            return FORM, t("This account is frozen. Contact support.")
+        case "account_closed":
+            return FORM, t("This account is closed.")
         case "invalid_code":
             return "code", t("That code is wrong, expired or already used. Ask for a new one.")
         case "invitation_not_found":

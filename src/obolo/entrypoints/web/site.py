@@ -12,7 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from obolo.entrypoints.web import (
     account_pages,
+    account_settings_pages,
     operator_pages,
+    operator_person_pages,
     provider_pages,
     reading_pages,
     sms_operator_pages,
@@ -58,6 +60,8 @@ def install(app: FastAPI) -> None:
     """Serve the pages and /static on `app` (the API's app)."""
     app.include_router(router)
     app.include_router(account_pages.router)
+    app.include_router(account_settings_pages.router)  # the account its holder manages
+    app.include_router(operator_person_pages.router)  # operator: one person's page
     app.include_router(wallet_pages.router)
     app.include_router(reading_pages.router)
     app.include_router(provider_pages.router)

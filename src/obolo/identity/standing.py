@@ -1,0 +1,100 @@
+"""An account's standing: frozen by an operator (no sign-in, no top-up, payment or
+withdrawal until unfrozen), or closed by its holder for good. Checked by sign-in and by
+the wallet's money-moving use cases inside their own transactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from obolo.adapters.clock import Clock
+from obolo.adapters.db.schema_account import account_standing
+from obolo.adapters.db.transactions import run_in_transaction
+from obolo.audit import service as audit
+from obolo.identity.errors import AccountClosed, AccountFrozen, ReasonRequired
+
+REASON_LENGTH = (5, 500)  # as an adjustment's
+
+__all__ = ["Standing", "check_may_move_money", "check_may_sign_in", "freeze", "standing_of", "unfreeze"]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    frozen_at: int | None = None
+    frozen_by: str | None = None
+    frozen_reason: str | None = None
+    closed_at: int | None = None
+
+
+def standing_of(connection: Connection, user_id: str) -> Standing:
+    row = connection.execute(select(account_standing).where(account_standing.c.user_id == user_id)).first()
+    if row is None:
+        return Standing()
+    return Standing(row.frozen_at, row.frozen_by, row.frozen_reason, row.closed_at)
+
+
+def check_may_sign_in(connection: Connection, user_id: str) -> None:
+    """Raises AccountClosed or AccountFrozen."""
+    found = standing_of(connection, user_id)
+    if found.closed_at is not None:
+        raise AccountClosed("this account is closed")
+    if found.frozen_at is not None:
+        raise AccountFrozen("this account is frozen; contact support")
+
+
+# The same two refusals: a frozen account neither signs in nor moves money.
+check_may_move_money = check_may_sign_in
+
+
+def _save(connection: Connection, user_id: str, **values: object) -> None:
+    exists = connection.execute(
+        select(account_standing.c.user_id).where(account_standing.c.user_id == user_id).with_for_update()
+    ).first()
+    if exists is None:
+        connection.execute(insert(account_standing).values(user_id=user_id, **values))
+    else:
+        connection.execute(
+            update(account_standing).where(account_standing.c.user_id == user_id).values(**values)
+        )
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not REASON_LENGTH[0] <= len(reason) <= REASON_LENGTH[1]:
+        raise ReasonRequired(f"say why, in {REASON_LENGTH[0]} to {REASON_LENGTH[1]} characters")
+    return reason
+
+
+def freeze(engine: Engine, clock: Clock, operator_id: str, user_id: str, reason: str) -> Standing:
+    """Freeze the account, with a reason, audited under the operator. Freezing a frozen
+    account changes nothing. Raises ReasonRequired; the caller checks the operator role
+    and that `user_id` names someone."""
+    reason = _reason(reason)
+
+    def work(connection: Connection) -> Standing:
+        current = standing_of(connection, user_id)
+        if current.frozen_at is not None:
+            return current
+        now = clock()
+        _save(connection, user_id, frozen_at=now, frozen_by=operator_id, frozen_reason=reason)
+        audit.record(connection, now, operator_id, "account.frozen", user_id, {"reason": reason})
+        return standing_of(connection, user_id)
+
+    return run_in_transaction(engine, work)
+
+
+def unfreeze(engine: Engine, clock: Clock, operator_id: str, user_id: str, reason: str) -> Standing:
+    """Lift a freeze, with a reason, audited under the operator. Raises ReasonRequired."""
+    reason = _reason(reason)
+
+    def work(connection: Connection) -> Standing:
+        current = standing_of(connection, user_id)
+        if current.frozen_at is None:
+            return current
+        now = clock()
+        _save(connection, user_id, frozen_at=None, frozen_by=None, frozen_reason=None)
+        audit.record(connection, now, operator_id, "account.unfrozen", user_id, {"reason": reason})
+        return standing_of(connection, user_id)
+
+    return run_in_transaction(engine, work)
