@@ -21,7 +21,7 @@ from obolo.errors import InvalidRequest, NotFound
 from obolo.identity.lookup import display_names
 from obolo.ledger import LedgerSession, Transfer, TransferFlags
 from obolo.wallets.accounts import WalletAccounts, movement_from_row, transfer_id_of
-from obolo.wallets.activity import ActivityEntry, Described, Describer, Purchase, PurchaseSource
+from obolo.wallets.activity import ActivityEntry, Described, Describer, Purchase, PurchaseSource, Text
 from obolo.wallets.model import (
     Balance,
     HistoryEntry,
@@ -280,10 +280,12 @@ class WalletHistory:
             if event.expired:
                 about = described.get(t.id) or _fallback(t)
                 status, change, reserved = "expired", 0, -amount if outgoing else 0
-                text = f"Hold expired: {about.description}"
+                text = Text.of("Hold expired: {hold}", hold=_text_of(about))
             elif t.flags & TransferFlags.PENDING:
                 about = described.get(t.id) or _fallback(t)
-                text = about.hold or f"Reserved: {_lower_first(about.description)}"
+                text = about.hold_text or (
+                    Text(about.hold) if about.hold else Text.of("Reserved: {what}", what=_text_of(about))
+                )
                 # Reserved from this wallet, or held by someone else for it ("pending").
                 status, change, reserved = (
                     ("reserved" if outgoing else "pending"),
@@ -296,18 +298,22 @@ class WalletHistory:
                 about = described.get(t.pending_id or 0) or _fallback(hold or t)
                 released = -held if outgoing else 0
                 if t.flags & TransferFlags.POST_PENDING_TRANSFER:
-                    status, change, reserved, text = "settled", sign * amount, released, about.description
+                    status, change, reserved, text = "settled", sign * amount, released, _text_of(about)
                 else:
                     status, change, reserved = "released", 0, released
-                    text = about.release or f"Released: {_lower_first(about.description)}"
+                    text = about.release_text or (
+                        Text(about.release)
+                        if about.release
+                        else Text.of("Released: {what}", what=_text_of(about))
+                    )
             else:
                 about = described.get(t.id) or _fallback(t)
-                status, change, reserved, text = "posted", sign * amount, 0, about.description
+                status, change, reserved, text = "posted", sign * amount, 0, _text_of(about)
             entries.append(
                 ActivityEntry(
                     _id_text(t.id), event.timestamp, accounts[account], about.kind, status,
-                    "out" if outgoing else "in", change, reserved, text, about.counterparty,
-                    about.movement_id,
+                    "out" if outgoing else "in", change, reserved, text.render(), about.counterparty,
+                    about.movement_id, text=text,
                 )
             )  # fmt: skip
         return entries
@@ -350,12 +356,13 @@ class WalletHistory:
             other = m.to_user_id if m.from_user_id == user_id else m.from_user_id
             name = names.get(other) if other else None
             text = _describe(m, user_id, False, name)
+            hold, release = Text.of("Reserved: {what}", what=text), Text.of("Released: {what}", what=text)
             out[principal.get(m.id) or transfer_id_of(m.id, "principal")] = Described(
-                str(m.kind), text, hold=f"Reserved: {_lower_first(text)}",
-                release=f"Released: {_lower_first(text)}",
-                counterparty=name, movement_id=m.id,
+                str(m.kind), text.render(), hold=hold.render(), release=release.render(),
+                counterparty=name, movement_id=m.id, text=text, hold_text=hold, release_text=release,
             )  # fmt: skip
-            fee = Described("fee", _describe(m, user_id, True, name), movement_id=m.id)
+            fee_text = _describe(m, user_id, True, name)
+            fee = Described("fee", fee_text.render(), movement_id=m.id, text=fee_text)
             out[transfer_id_of(m.id, "fee")] = fee
         return out
 
@@ -387,40 +394,55 @@ class WalletHistory:
                 about = described.get(key) or _fallback(holds.get(key) or transfer or Transfer(key))
                 lines.append(
                     StatementLine(entry.timestamp, about.movement_id, about.kind, about.description, change,
-                                  entry.balance)
+                                  entry.balance, _text_of(about))
                 )  # fmt: skip
             return lines
 
         return self.ledger.run(work, read_only=True)
 
 
-def _describe(movement: Movement | None, user_id: str, is_fee: bool, counterparty: str | None = None) -> str:
-    """A movement as its owner reads it ("Top-up by Visa 4242", "Payment to Bob: pizza")."""
+def _describe(movement: Movement | None, user_id: str, is_fee: bool, counterparty: str | None = None) -> Text:
+    """A movement as its owner reads it ("Top-up by Visa 4242", "Payment to Bob: pizza"),
+    structured for translation."""
     if movement is None:
-        return "Adjustment"
+        return Text.of("Adjustment")
     if movement.kind is MovementKind.ADJUSTMENT:
-        return f"Adjustment: {movement.note}"
+        return Text.of("Adjustment: {note}", note=movement.note or "")
     if is_fee:
-        what = _describe(movement, user_id, False, counterparty).split(": ", 1)[0]
-        return f"Fee for {what[0].lower()}{what[1:]}"
+        return Text.of("Fee for {what}", what=_describe_base(movement, user_id, counterparty))
+    base = _describe_base(movement, user_id, counterparty)
+    if movement.kind in (MovementKind.PAYMENT,) and movement.note:
+        return Text.of("{payment}: {note}", payment=base, note=movement.note)
+    return base
+
+
+def _describe_base(movement: Movement, user_id: str, counterparty: str | None) -> Text:
+    """The movement without its note."""
     if movement.kind is MovementKind.TOPUP:
         brand = str(movement.details.get("card_brand", "card")).capitalize()
-        return f"Top-up by {brand} {movement.details.get('card_last4', '')}".strip()
+        last4 = str(movement.details.get("card_last4", ""))
+        return (
+            Text.of("Top-up by {brand} {last4}", brand=brand, last4=last4)
+            if last4
+            else (Text.of("Top-up by {brand}", brand=brand))
+        )
     if movement.kind is MovementKind.WITHDRAWAL:
-        return f"Withdrawal to {movement.details.get('iban', 'bank')}"
-    note = f": {movement.note}" if movement.note else ""
+        iban = movement.details.get("iban")
+        return Text.of("Withdrawal to {iban}", iban=str(iban)) if iban else Text.of("Withdrawal to the bank")
+    if movement.kind is MovementKind.ADJUSTMENT:
+        return Text.of("Adjustment")
     if movement.from_user_id == user_id:
         invitee = movement.details.get("invitee")
         if counterparty is None and invitee:  # an invitation: the sender sees where it stands
-            state = _INVITATION_STATES.get(str(movement.details.get("invitation")), "")
-            return f"Payment to {invitee}{state}{note}"
-        return f"Payment to {counterparty}{note}" if counterparty else f"Payment sent{note}"
-    return f"Payment from {counterparty}{note}" if counterparty else f"Payment received{note}"
+            state = _INVITATION_STATES.get(str(movement.details.get("invitation")), "Payment to {name}")
+            return Text.of(state, name=str(invitee))
+        return Text.of("Payment to {name}", name=counterparty) if counterparty else Text.of("Payment sent")
+    return Text.of("Payment from {name}", name=counterparty) if counterparty else Text.of("Payment received")
 
 
 _INVITATION_STATES = {
-    "waiting": " (waiting for them to join)",
-    "returned": " (not claimed: returned)",
+    "waiting": "Payment to {name} (waiting for them to join)",
+    "returned": "Payment to {name} (not claimed: returned)",
 }
 
 
@@ -428,15 +450,18 @@ def _purchase_entry(purchase: Purchase) -> ActivityEntry:
     """A purchase as a history entry: no change to any balance, `spent` its price (or,
     for a refund, minus it)."""
     refund = purchase.status == "refunded"
-    text = f"Refund: {purchase.site} — {purchase.item}" if refund else f"{purchase.site} — {purchase.item}"
+    message = "Refunded: {site} — {item}" if refund else "{site} — {item}"
+    text = Text.of(message, site=purchase.site, item=purchase.item)
     return ActivityEntry(
         purchase.id, purchase.timestamp, purchase.asset, purchase.kind, purchase.status,
-        "in" if refund else "out", 0, 0, text, purchase.site, None, purchase.spent, purchase.item,
+        "in" if refund else "out", 0, 0, text.render(), purchase.site, None, purchase.spent, purchase.item,
+        text,
     )  # fmt: skip
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+def _text_of(about: Described) -> Text:
+    """What a product said, structured if it did; else its English, as a message of its own."""
+    return about.text or Text(about.description)
 
 
 _CODE_NAMES = {int(TransferCode.FEE): ("fee", "Fee"), int(TransferCode.TOPUP): ("topup", "Top-up"),
