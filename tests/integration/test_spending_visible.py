@@ -177,3 +177,25 @@ def test_the_api_statement_lists_each_view_beside_the_posted_changes(world):
         ("topup", "posted", "", "5.000000", "0.000000"),
         *[("paywall", "charged", r, "0.000000", "0.100000") for r in ARTICLES],
     ]
+
+
+def test_history_descriptions_are_written_in_the_page_language(world):
+    """The top-up, the tab's hold and each view read in Italian on an Italian page, in
+    English on an English one; the API keeps English beside the message to translate."""
+    client, platform, reader, provider_id = world
+    _charge(client, reader, provider_id, ARTICLES[0], 0)
+    browser = Browser(platform)
+    browser.sign_in("reader@example.com")
+    english = browser.get("/wallet/history").text
+    assert "Top-up by Visa 4242" in english
+    assert "Reserved for The Magazine" in english
+    italian = browser.get("/wallet/history", headers={"accept-language": "it"}).text
+    assert "Ricarica con Visa 4242" in italian
+    assert "Riservato per The Magazine" in italian
+    assert "Top-up by" not in italian
+    assert "Reserved for" not in italian
+    data = client.get("/v1/transactions", headers=reader).json()["data"]
+    top_up = next(e for e in data if e["kind"] == "topup")
+    assert (top_up["description"], top_up["message"], top_up["values"]) == (
+        "Top-up by Visa 4242", "Top-up by {brand} {last4}", {"brand": "Visa", "last4": "4242"},
+    )  # fmt: skip
