@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, or_, select
@@ -20,8 +19,9 @@ from obolo.adapters.db.transactions import transaction
 from obolo.errors import InvalidRequest, NotFound
 from obolo.identity.lookup import display_names
 from obolo.ledger import LedgerSession, Transfer, TransferFlags
-from obolo.wallets.accounts import WalletAccounts, movement_from_row, transfer_id_of
+from obolo.wallets.accounts import WalletAccounts, movement_from_row
 from obolo.wallets.activity import ActivityEntry, Described, Describer, Purchase, PurchaseSource, Text
+from obolo.wallets.describing import describe_movement_transfers
 from obolo.wallets.model import (
     Balance,
     HistoryEntry,
@@ -30,8 +30,6 @@ from obolo.wallets.model import (
     StatementLine,
     TransferCode,
 )
-
-_DAY_NS = 86_400 * 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,7 @@ class WalletHistory:
         self.engine = accounts.engine
         self.ledger = accounts.ledger
         # products describe their own transfers (registered by the bootstrap)
-        self.describers: list[Describer] = [self._describe_movements]
+        self.describers: list[Describer] = [describe_movement_transfers]
         # ... and show what was bought on their holds as it happens (obolo.wallets.spending)
         self.purchase_sources: list[PurchaseSource] = []
 
@@ -318,54 +316,6 @@ class WalletHistory:
             )  # fmt: skip
         return entries
 
-    def _describe_movements(
-        self, connection: Connection, user_id: str, transfers: Sequence[Transfer]
-    ) -> dict[int, Described]:
-        """Top-ups, payments, withdrawals and payouts: the movements table, matched by the
-        transfer ids each movement's id derives (one query for the person's movements
-        whose principal is among these transfers, their fees found the same way)."""
-        ids = {t.id for t in transfers}
-        wanted = {t.id for t in transfers if t.code != int(TransferCode.FEE)}
-        keys = [i.to_bytes(16, "big") for i in sorted(wanted)]
-        rows = connection.execute(
-            select(movements).where(
-                movements.c.transfer_id.in_(keys),
-                or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id),
-            )
-        ).all() if keys else []  # fmt: skip
-        found = [movement_from_row(row) for row in rows]
-        principal = {row.id: int.from_bytes(row.transfer_id, "big") for row in rows}
-        # Fees carry their own derived id; a movement's fee shows next to it, so look
-        # them up among the person's movements only when fee transfers are asked for.
-        fee_ids = ids - wanted
-        if fee_ids:
-            # A fee is posted in its movement's transaction: look near those times only.
-            times = [t.timestamp for t in transfers if t.id in fee_ids]
-            rows = connection.execute(
-                select(movements).where(
-                    movements.c.from_user_id == user_id,
-                    movements.c.fee > 0,
-                    movements.c.created_at.between(min(times) - _DAY_NS, max(times) + _DAY_NS),
-                )
-            ).all()
-            found += [movement_from_row(row) for row in rows if transfer_id_of(row.id, "fee") in fee_ids]
-        others = {m.to_user_id if m.from_user_id == user_id else m.from_user_id for m in found}
-        names = display_names(connection, {o for o in others if o})
-        out: dict[int, Described] = {}
-        for m in found:
-            other = m.to_user_id if m.from_user_id == user_id else m.from_user_id
-            name = names.get(other) if other else None
-            text = _describe(m, user_id, False, name)
-            hold, release = Text.of("Reserved: {what}", what=text), Text.of("Released: {what}", what=text)
-            out[principal.get(m.id) or transfer_id_of(m.id, "principal")] = Described(
-                str(m.kind), text.render(), hold=hold.render(), release=release.render(),
-                counterparty=name, movement_id=m.id, text=text, hold_text=hold, release_text=release,
-            )  # fmt: skip
-            fee_text = _describe(m, user_id, True, name)
-            fee = Described("fee", fee_text.render(), movement_id=m.id, text=fee_text)
-            out[transfer_id_of(m.id, "fee")] = fee
-        return out
-
     def statement(self, user_id: str, asset: str, start: int, end: int) -> list[StatementLine]:
         """Every posted change of the wallet between `start` and `end` (ns), each with the
         balance after it: the ledger's own history of the account, described."""
@@ -399,51 +349,6 @@ class WalletHistory:
             return lines
 
         return self.ledger.run(work, read_only=True)
-
-
-def _describe(movement: Movement | None, user_id: str, is_fee: bool, counterparty: str | None = None) -> Text:
-    """A movement as its owner reads it ("Top-up by Visa 4242", "Payment to Bob: pizza"),
-    structured for translation."""
-    if movement is None:
-        return Text.of("Adjustment")
-    if movement.kind is MovementKind.ADJUSTMENT:
-        return Text.of("Adjustment: {note}", note=movement.note or "")
-    if is_fee:
-        return Text.of("Fee for {what}", what=_describe_base(movement, user_id, counterparty))
-    base = _describe_base(movement, user_id, counterparty)
-    if movement.kind in (MovementKind.PAYMENT,) and movement.note:
-        return Text.of("{payment}: {note}", payment=base, note=movement.note)
-    return base
-
-
-def _describe_base(movement: Movement, user_id: str, counterparty: str | None) -> Text:
-    """The movement without its note."""
-    if movement.kind is MovementKind.TOPUP:
-        brand = str(movement.details.get("card_brand", "card")).capitalize()
-        last4 = str(movement.details.get("card_last4", ""))
-        return (
-            Text.of("Top-up by {brand} {last4}", brand=brand, last4=last4)
-            if last4
-            else (Text.of("Top-up by {brand}", brand=brand))
-        )
-    if movement.kind is MovementKind.WITHDRAWAL:
-        iban = movement.details.get("iban")
-        return Text.of("Withdrawal to {iban}", iban=str(iban)) if iban else Text.of("Withdrawal to the bank")
-    if movement.kind is MovementKind.ADJUSTMENT:
-        return Text.of("Adjustment")
-    if movement.from_user_id == user_id:
-        invitee = movement.details.get("invitee")
-        if counterparty is None and invitee:  # an invitation: the sender sees where it stands
-            state = _INVITATION_STATES.get(str(movement.details.get("invitation")), "Payment to {name}")
-            return Text.of(state, name=str(invitee))
-        return Text.of("Payment to {name}", name=counterparty) if counterparty else Text.of("Payment sent")
-    return Text.of("Payment from {name}", name=counterparty) if counterparty else Text.of("Payment received")
-
-
-_INVITATION_STATES = {
-    "waiting": "Payment to {name} (waiting for them to join)",
-    "returned": "Payment to {name} (not claimed: returned)",
-}
 
 
 def _purchase_entry(purchase: Purchase) -> ActivityEntry:
