@@ -117,11 +117,15 @@ def test_views_show_when_charged_settle_once_and_a_refund_lowers_spent(world, cl
 
 
 def test_a_refund_on_an_open_tab_lowers_held_spent_and_today(world, clock):
-    """Refunded before the tab settles: what the hold has used and what was spent today
-    both go down by exactly the view's price; nothing else moves."""
-    client, _, reader, provider_id = world
+    """Refunded before the tab settles: what the hold has used, what was spent today and
+    the reading page's "spent in the last 24 h" go down by exactly the view's price;
+    nothing else moves."""
+    client, platform, reader, provider_id = world
     for n, resource in enumerate(ARTICLES):
         _charge(client, reader, provider_id, resource, n)
+    browser = Browser(platform)
+    browser.sign_in("reader@example.com")
+    assert "€0.30 / €1.00" in browser.get("/reading").text  # spent in the last 24 h / the cap
     before = _spending(client, reader)
     refunded = client.post(
         "/v1/refunds", json={"provider_id": provider_id, "charge_id": "view-0"}, headers=reader
@@ -131,6 +135,7 @@ def test_a_refund_on_an_open_tab_lowers_held_spent_and_today(world, clock):
     assert (before["held_spent"], after["held_spent"]) == ("0.300000", "0.200000")
     assert (before["spent_today"], after["spent_today"]) == ("0.300000", "0.200000")
     assert (after["available"], after["held"]) == (before["available"], before["held"])
+    assert "€0.20 / €1.00" in browser.get("/reading").text
 
 
 def test_spending_needs_a_signed_in_caller(world):
