@@ -85,6 +85,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("GET",    "/v1/transactions",                           None,  (401, 200, 200, 200, 200, 200, 200)),
     ("GET",    "/v1/transactions/{movement_id}",             None,  (401, 404, 404, 404, 404, 404, 404)),
     ("GET",    "/v1/statements.csv",                         None,  (401, 200, 200, 200, 200, 200, 200)),
+    ("GET",    "/v1/spending",                               None,  (401, 200, 200, 200, 200, 200, 200)),
     # webhooks
     ("POST",   "/v1/webhook-endpoints",                      {},    (401, 422, 422, 422, 422, 422, 403)),
     ("GET",    "/v1/webhook-endpoints",                      None,  (401, 200, 200, 200, 200, 200, 403)),

@@ -80,7 +80,8 @@ def test_a_readers_history_shows_every_movement_and_sums_to_the_balance(platform
     once with its exact signed amount; the amounts sum to the balance, the reserves to
     what is reserved."""
     reader, _, _ = reading
-    entries = everything(platform, reader)
+    every = everything(platform, reader)
+    entries = [e for e in every if e.status not in ("charged", "refunded")]  # the ledger's
     assert lines(entries) == [
         ("posted", -1_000_000, 0, "Payment to Publisher: pass: 10 visits"),
         ("reserved", 0, 1_000_000, "Reserved for The Magazine"),  # the next tab
@@ -97,6 +98,15 @@ def test_a_readers_history_shows_every_movement_and_sums_to_the_balance(platform
     assert sum(e.amount for e in entries) == available + reserved
     assert sum(e.reserved for e in entries) == reserved
     assert sum(e.available for e in entries) == available
+    # Each view shows too, when charged (and its refund when refunded), changing no
+    # balance: what they add up to is what the settled tab posted plus what the open one used.
+    bought = [e for e in every if e.status in ("charged", "refunded")]
+    assert sorted((e.status, e.description, e.spent) for e in bought) == sorted(
+        [("charged", f"The Magazine — /a/{n}", 100_000) for n in range(12)]
+        + [("refunded", "Refunded: The Magazine — /a/3", -100_000)]
+    )
+    assert all((e.amount, e.reserved) == (0, 0) for e in bought)
+    assert sum(e.spent for e in bought) == 1_000_000 + 100_000
 
 
 def test_a_providers_history_shows_settlements_with_their_fees(platform, reading):
@@ -132,15 +142,20 @@ def test_filters_by_kind_direction_asset_and_dates(platform, reading, clock):
     """Each filter keeps exactly the matching entries, and a cursor not ours is refused."""
     reader, _, _ = reading
     assert [e.description for e in everything(platform, reader, kind="topup")] == ["Top-up by Visa 4242"]
-    assert [e.amount for e in everything(platform, reader, direction="in")] == [20_000_000]
-    assert len(everything(platform, reader, kind="paywall")) == 5
+    incoming = everything(platform, reader, direction="in")
+    assert sorted((e.status, e.amount, e.spent) for e in incoming) == [
+        ("posted", 20_000_000, 0),
+        ("refunded", 0, -100_000),  # the refunded view: in, as spending taken back
+    ]
+    paywall = everything(platform, reader, kind="paywall")
+    assert (len(paywall), len([e for e in paywall if e.status in ("charged", "refunded")])) == (18, 13)
     assert everything(platform, reader, asset="USD") == []
     clock.advance(10)
     now = clock()
     platform.wallets.top_up(reader, eur("3.00"), CARD)
     recent = everything(platform, reader, start=now)
     assert lines(recent) == [("posted", 3_000_000, 0, "Top-up by Visa 4242")]
-    assert len(everything(platform, reader, end=now)) == 8
+    assert len(everything(platform, reader, end=now)) == 8 + 13  # the ledger's, the views and the refund
     with pytest.raises(InvalidRequest):
         platform.wallets.activity(reader, 10, "not-a-cursor")
 

@@ -117,11 +117,15 @@ def test_views_show_when_charged_settle_once_and_a_refund_lowers_spent(world, cl
 
 
 def test_a_refund_on_an_open_tab_lowers_held_spent_and_today(world, clock):
-    """Refunded before the tab settles: what the hold has used and what was spent today
-    both go down by exactly the view's price; nothing else moves."""
-    client, _, reader, provider_id = world
+    """Refunded before the tab settles: what the hold has used, what was spent today and
+    the reading page's "spent in the last 24 h" go down by exactly the view's price;
+    nothing else moves."""
+    client, platform, reader, provider_id = world
     for n, resource in enumerate(ARTICLES):
         _charge(client, reader, provider_id, resource, n)
+    browser = Browser(platform)
+    browser.sign_in("reader@example.com")
+    assert "€0.30 / €1.00" in browser.get("/reading").text  # spent in the last 24 h / the cap
     before = _spending(client, reader)
     refunded = client.post(
         "/v1/refunds", json={"provider_id": provider_id, "charge_id": "view-0"}, headers=reader
@@ -131,6 +135,7 @@ def test_a_refund_on_an_open_tab_lowers_held_spent_and_today(world, clock):
     assert (before["held_spent"], after["held_spent"]) == ("0.300000", "0.200000")
     assert (before["spent_today"], after["spent_today"]) == ("0.300000", "0.200000")
     assert (after["available"], after["held"]) == (before["available"], before["held"])
+    assert "€0.20 / €1.00" in browser.get("/reading").text
 
 
 def test_spending_needs_a_signed_in_caller(world):
@@ -177,3 +182,25 @@ def test_the_api_statement_lists_each_view_beside_the_posted_changes(world):
         ("topup", "posted", "", "5.000000", "0.000000"),
         *[("paywall", "charged", r, "0.000000", "0.100000") for r in ARTICLES],
     ]
+
+
+def test_history_descriptions_are_written_in_the_page_language(world):
+    """The top-up, the tab's hold and each view read in Italian on an Italian page, in
+    English on an English one; the API keeps English beside the message to translate."""
+    client, platform, reader, provider_id = world
+    _charge(client, reader, provider_id, ARTICLES[0], 0)
+    browser = Browser(platform)
+    browser.sign_in("reader@example.com")
+    english = browser.get("/wallet/history").text
+    assert "Top-up by Visa 4242" in english
+    assert "Reserved for The Magazine" in english
+    italian = browser.get("/wallet/history", headers={"accept-language": "it"}).text
+    assert "Ricarica con Visa 4242" in italian
+    assert "Riservato per The Magazine" in italian
+    assert "Top-up by" not in italian
+    assert "Reserved for" not in italian
+    data = client.get("/v1/transactions", headers=reader).json()["data"]
+    top_up = next(e for e in data if e["kind"] == "topup")
+    assert (top_up["description"], top_up["message"], top_up["values"]) == (
+        "Top-up by Visa 4242", "Top-up by {brand} {last4}", {"brand": "Visa", "last4": "4242"},
+    )  # fmt: skip

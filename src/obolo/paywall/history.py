@@ -11,12 +11,12 @@ from sqlalchemy import Connection, func, select
 from obolo.adapters.db.schema import channel_refunds, channels, charges, providers, tabs
 from obolo.adapters.ids import derived_id
 from obolo.ledger import Transfer
-from obolo.wallets.activity import Described
+from obolo.wallets.activity import Described, Text
 
 
-def _views(used: int, refunded: int) -> str:
-    text = f"{used} view" + ("" if used == 1 else "s")
-    return f"{text}, {refunded} refunded" if refunded else text
+def _views(used: int, refunded: int) -> Text:
+    views = Text.of("{n} view" if used == 1 else "{n} views", n=str(used))
+    return Text.of("{views}, {refunded} refunded", views=views, refunded=str(refunded)) if refunded else views
 
 
 def describe_paywall_transfers(
@@ -46,7 +46,7 @@ def describe_paywall_transfers(
         for row in found:
             views = _views(row.claimed_index, int(refunds.get(row.id, 0)))
             out[int.from_bytes(row.hold_id, "big")] = _described(row.name, views, row.payer_id == user_id)
-            out[derived_id("transfer", row.id, "fee")] = Described("fee", f"Fee: {row.name} — {views}")
+            out[derived_id("transfer", row.id, "fee")] = _fee(row.name, views)
     opened = connection.execute(
         select(tabs.c.id, tabs.c.hold_id, tabs.c.reader_id, providers.c.name)
         .join(providers, providers.c.id == tabs.c.provider_id)
@@ -65,17 +65,25 @@ def describe_paywall_transfers(
         for tab in opened:
             views = _views(*counts.get(tab.id, (0, 0)))
             out[int.from_bytes(tab.hold_id, "big")] = _described(tab.name, views, tab.reader_id == user_id)
-            out[derived_id("transfer", tab.id, "fee")] = Described("fee", f"Fee: {tab.name} — {views}")
+            out[derived_id("transfer", tab.id, "fee")] = _fee(tab.name, views)
     return out
 
 
-def _described(provider: str, views: str, reader: bool) -> Described:
+def _fee(provider: str, views: Text) -> Described:
+    text = Text.of("Fee: {site} — {views}", site=provider, views=views)
+    return Described("fee", text.render(), text=text)
+
+
+def _described(provider: str, views: Text, reader: bool) -> Described:
     if reader:
-        return Described(
-            "paywall", f"{provider} — {views}", hold=f"Reserved for {provider}",
-            release=f"Released: unused at {provider}", counterparty=provider,
-        )  # fmt: skip
+        text = Text.of("{site} — {views}", site=provider, views=views)
+        hold = Text.of("Reserved for {site}", site=provider)
+        release = Text.of("Released: unused at {site}", site=provider)
+    else:
+        text = Text.of("Settlement: {views}", views=views)
+        hold = Text.of("Incoming, pending: {views}", views=views)
+        release = Text.of("Reservation released")
     return Described(
-        "settlement", f"Settlement: {views}", hold=f"Incoming, pending: {views}",
-        release="Reservation released", counterparty=provider,
+        "paywall" if reader else "settlement", text.render(), hold=hold.render(), release=release.render(),
+        counterparty=provider, text=text, hold_text=hold, release_text=release,
     )  # fmt: skip

@@ -11,7 +11,7 @@ from obolo.adapters.db.schema_tasks import task_assignments, task_bonuses, tasks
 from obolo.adapters.ids import derived_id
 from obolo.ledger import Transfer
 from obolo.tasks.model import TransferCode
-from obolo.wallets.activity import Described
+from obolo.wallets.activity import Described, Text
 
 
 def describe_task_transfers(
@@ -34,13 +34,16 @@ def describe_task_transfers(
         ).all()  # fmt: skip
         for row in rows:
             if row.employer_id == user_id:
-                out[int.from_bytes(row.hold_id, "big")] = Described(
-                    "task", f"Task paid: {row.title}", hold=f"Reserved for task: {row.title}",
-                    release=f"Released from task: {row.title}",
+                out[int.from_bytes(row.hold_id, "big")] = _said(
+                    "task", Text.of("Task paid: {title}", title=row.title),
+                    hold=Text.of("Reserved for task: {title}", title=row.title),
+                    release=Text.of("Released from task: {title}", title=row.title),
                 )  # fmt: skip
             if row.worker_id == user_id:
                 for reason in ("task-approve", "task-overturn"):
-                    out[derived_id(reason, row.id, "pay")] = Described("reward", f"Reward: {row.title}")
+                    out[derived_id(reason, row.id, "pay")] = _said(
+                        "reward", Text.of("Reward: {title}", title=row.title)
+                    )
     if int(TransferCode.TASK_BONUS) in codes or int(TransferCode.FEE) in codes:
         bonuses = connection.execute(
             select(task_bonuses.c.id, task_bonuses.c.worker_id, tasks.c.title, tasks.c.employer_id)
@@ -51,7 +54,20 @@ def describe_task_transfers(
         for bonus in bonuses:
             pay, fee = derived_id("task-bonus", bonus.id, "pay"), derived_id("task-bonus", bonus.id, "fee")
             if pay in ids:
-                out[pay] = Described("bonus", f"Bonus: {bonus.title}")
+                out[pay] = _said("bonus", Text.of("Bonus: {title}", title=bonus.title))
             if fee in ids:
-                out[fee] = Described("fee", f"Fee: bonus for {bonus.title}")
+                out[fee] = _said("fee", Text.of("Fee: bonus for {title}", title=bonus.title))
     return out
+
+
+def _said(kind: str, text: Text, *, hold: Text | None = None, release: Text | None = None) -> Described:
+    """A description in English, with its structured form for translation."""
+    return Described(
+        kind,
+        text.render(),
+        hold=hold.render() if hold else None,
+        release=release.render() if release else None,
+        text=text,
+        hold_text=hold,
+        release_text=release,
+    )

@@ -17,6 +17,34 @@ from obolo.ledger import Transfer
 
 
 @dataclass(frozen=True, slots=True)
+class Text:
+    """A sentence for a person, kept as its English template (the message id) and its
+    values, so that each edge (pages, CSV, SMS) renders it in the reader's language. A value
+    may itself be a Text; one named `what` is a clause inside the sentence, its first letter
+    lowered ("Reserved: payment to Bob")."""
+
+    message: str
+    values: tuple[tuple[str, str | Text], ...] = ()
+
+    @classmethod
+    def of(cls, message: str, **values: str | Text) -> Text:
+        return cls(message, tuple(sorted(values.items())))
+
+    def render(self, translate: Callable[..., str] | None = None) -> str:
+        """The sentence through `translate(message, **values)` (a page's `t`), else in English."""
+        values = {}
+        for name, value in self.values:
+            text = value.render(translate) if isinstance(value, Text) else value
+            values[name] = text[:1].lower() + text[1:] if name == "what" else text
+        if translate is not None:
+            return translate(self.message, **values)
+        return self.message.format(**values) if values else self.message
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True, slots=True)
 class Described:
     """What a transfer (or, for a hold, its later post or void) means to a person.
 
@@ -29,6 +57,10 @@ class Described:
     release: str | None = None
     counterparty: str | None = None
     movement_id: str | None = None
+    # The same, structured for translation (None: the product has not said; the English stands).
+    text: Text | None = None
+    hold_text: Text | None = None
+    release_text: Text | None = None
 
 
 #: `describe(connection, user_id, transfers)` → descriptions by transfer id, for those of
@@ -86,6 +118,7 @@ class ActivityEntry:
     # a hold its settlement posts later. `spent` is what it adds to the person's spending.
     spent: int = 0
     item: str | None = None
+    text: Text | None = None  # `description`, structured for translation
 
     @property
     def available(self) -> int:
@@ -98,4 +131,4 @@ class ActivityEntry:
         return self.amount - self.reserved if self.reserved < 0 else 0
 
 
-__all__ = ["ActivityEntry", "Described", "Describer", "Purchase", "PurchaseSource"]
+__all__ = ["ActivityEntry", "Described", "Describer", "Purchase", "PurchaseSource", "Text"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, or_, select
@@ -20,8 +19,9 @@ from obolo.adapters.db.transactions import transaction
 from obolo.errors import InvalidRequest, NotFound
 from obolo.identity.lookup import display_names
 from obolo.ledger import LedgerSession, Transfer, TransferFlags
-from obolo.wallets.accounts import WalletAccounts, movement_from_row, transfer_id_of
-from obolo.wallets.activity import ActivityEntry, Described, Describer, Purchase, PurchaseSource
+from obolo.wallets.accounts import WalletAccounts, movement_from_row
+from obolo.wallets.activity import ActivityEntry, Described, Describer, Purchase, PurchaseSource, Text
+from obolo.wallets.describing import describe_movement_transfers
 from obolo.wallets.model import (
     Balance,
     HistoryEntry,
@@ -30,8 +30,6 @@ from obolo.wallets.model import (
     StatementLine,
     TransferCode,
 )
-
-_DAY_NS = 86_400 * 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,7 @@ class WalletHistory:
         self.engine = accounts.engine
         self.ledger = accounts.ledger
         # products describe their own transfers (registered by the bootstrap)
-        self.describers: list[Describer] = [self._describe_movements]
+        self.describers: list[Describer] = [describe_movement_transfers]
         # ... and show what was bought on their holds as it happens (obolo.wallets.spending)
         self.purchase_sources: list[PurchaseSource] = []
 
@@ -280,10 +278,12 @@ class WalletHistory:
             if event.expired:
                 about = described.get(t.id) or _fallback(t)
                 status, change, reserved = "expired", 0, -amount if outgoing else 0
-                text = f"Hold expired: {about.description}"
+                text = Text.of("Hold expired: {hold}", hold=_text_of(about))
             elif t.flags & TransferFlags.PENDING:
                 about = described.get(t.id) or _fallback(t)
-                text = about.hold or f"Reserved: {_lower_first(about.description)}"
+                text = about.hold_text or (
+                    Text(about.hold) if about.hold else Text.of("Reserved: {what}", what=_text_of(about))
+                )
                 # Reserved from this wallet, or held by someone else for it ("pending").
                 status, change, reserved = (
                     ("reserved" if outgoing else "pending"),
@@ -296,68 +296,25 @@ class WalletHistory:
                 about = described.get(t.pending_id or 0) or _fallback(hold or t)
                 released = -held if outgoing else 0
                 if t.flags & TransferFlags.POST_PENDING_TRANSFER:
-                    status, change, reserved, text = "settled", sign * amount, released, about.description
+                    status, change, reserved, text = "settled", sign * amount, released, _text_of(about)
                 else:
                     status, change, reserved = "released", 0, released
-                    text = about.release or f"Released: {_lower_first(about.description)}"
+                    text = about.release_text or (
+                        Text(about.release)
+                        if about.release
+                        else Text.of("Released: {what}", what=_text_of(about))
+                    )
             else:
                 about = described.get(t.id) or _fallback(t)
-                status, change, reserved, text = "posted", sign * amount, 0, about.description
+                status, change, reserved, text = "posted", sign * amount, 0, _text_of(about)
             entries.append(
                 ActivityEntry(
                     _id_text(t.id), event.timestamp, accounts[account], about.kind, status,
-                    "out" if outgoing else "in", change, reserved, text, about.counterparty,
-                    about.movement_id,
+                    "out" if outgoing else "in", change, reserved, text.render(), about.counterparty,
+                    about.movement_id, text=text,
                 )
             )  # fmt: skip
         return entries
-
-    def _describe_movements(
-        self, connection: Connection, user_id: str, transfers: Sequence[Transfer]
-    ) -> dict[int, Described]:
-        """Top-ups, payments, withdrawals and payouts: the movements table, matched by the
-        transfer ids each movement's id derives (one query for the person's movements
-        whose principal is among these transfers, their fees found the same way)."""
-        ids = {t.id for t in transfers}
-        wanted = {t.id for t in transfers if t.code != int(TransferCode.FEE)}
-        keys = [i.to_bytes(16, "big") for i in sorted(wanted)]
-        rows = connection.execute(
-            select(movements).where(
-                movements.c.transfer_id.in_(keys),
-                or_(movements.c.from_user_id == user_id, movements.c.to_user_id == user_id),
-            )
-        ).all() if keys else []  # fmt: skip
-        found = [movement_from_row(row) for row in rows]
-        principal = {row.id: int.from_bytes(row.transfer_id, "big") for row in rows}
-        # Fees carry their own derived id; a movement's fee shows next to it, so look
-        # them up among the person's movements only when fee transfers are asked for.
-        fee_ids = ids - wanted
-        if fee_ids:
-            # A fee is posted in its movement's transaction: look near those times only.
-            times = [t.timestamp for t in transfers if t.id in fee_ids]
-            rows = connection.execute(
-                select(movements).where(
-                    movements.c.from_user_id == user_id,
-                    movements.c.fee > 0,
-                    movements.c.created_at.between(min(times) - _DAY_NS, max(times) + _DAY_NS),
-                )
-            ).all()
-            found += [movement_from_row(row) for row in rows if transfer_id_of(row.id, "fee") in fee_ids]
-        others = {m.to_user_id if m.from_user_id == user_id else m.from_user_id for m in found}
-        names = display_names(connection, {o for o in others if o})
-        out: dict[int, Described] = {}
-        for m in found:
-            other = m.to_user_id if m.from_user_id == user_id else m.from_user_id
-            name = names.get(other) if other else None
-            text = _describe(m, user_id, False, name)
-            out[principal.get(m.id) or transfer_id_of(m.id, "principal")] = Described(
-                str(m.kind), text, hold=f"Reserved: {_lower_first(text)}",
-                release=f"Released: {_lower_first(text)}",
-                counterparty=name, movement_id=m.id,
-            )  # fmt: skip
-            fee = Described("fee", _describe(m, user_id, True, name), movement_id=m.id)
-            out[transfer_id_of(m.id, "fee")] = fee
-        return out
 
     def statement(self, user_id: str, asset: str, start: int, end: int) -> list[StatementLine]:
         """Every posted change of the wallet between `start` and `end` (ns), each with the
@@ -387,56 +344,29 @@ class WalletHistory:
                 about = described.get(key) or _fallback(holds.get(key) or transfer or Transfer(key))
                 lines.append(
                     StatementLine(entry.timestamp, about.movement_id, about.kind, about.description, change,
-                                  entry.balance)
+                                  entry.balance, _text_of(about))
                 )  # fmt: skip
             return lines
 
         return self.ledger.run(work, read_only=True)
 
 
-def _describe(movement: Movement | None, user_id: str, is_fee: bool, counterparty: str | None = None) -> str:
-    """A movement as its owner reads it ("Top-up by Visa 4242", "Payment to Bob: pizza")."""
-    if movement is None:
-        return "Adjustment"
-    if movement.kind is MovementKind.ADJUSTMENT:
-        return f"Adjustment: {movement.note}"
-    if is_fee:
-        what = _describe(movement, user_id, False, counterparty).split(": ", 1)[0]
-        return f"Fee for {what[0].lower()}{what[1:]}"
-    if movement.kind is MovementKind.TOPUP:
-        brand = str(movement.details.get("card_brand", "card")).capitalize()
-        return f"Top-up by {brand} {movement.details.get('card_last4', '')}".strip()
-    if movement.kind is MovementKind.WITHDRAWAL:
-        return f"Withdrawal to {movement.details.get('iban', 'bank')}"
-    note = f": {movement.note}" if movement.note else ""
-    if movement.from_user_id == user_id:
-        invitee = movement.details.get("invitee")
-        if counterparty is None and invitee:  # an invitation: the sender sees where it stands
-            state = _INVITATION_STATES.get(str(movement.details.get("invitation")), "")
-            return f"Payment to {invitee}{state}{note}"
-        return f"Payment to {counterparty}{note}" if counterparty else f"Payment sent{note}"
-    return f"Payment from {counterparty}{note}" if counterparty else f"Payment received{note}"
-
-
-_INVITATION_STATES = {
-    "waiting": " (waiting for them to join)",
-    "returned": " (not claimed: returned)",
-}
-
-
 def _purchase_entry(purchase: Purchase) -> ActivityEntry:
     """A purchase as a history entry: no change to any balance, `spent` its price (or,
     for a refund, minus it)."""
     refund = purchase.status == "refunded"
-    text = f"Refund: {purchase.site} — {purchase.item}" if refund else f"{purchase.site} — {purchase.item}"
+    message = "Refunded: {site} — {item}" if refund else "{site} — {item}"
+    text = Text.of(message, site=purchase.site, item=purchase.item)
     return ActivityEntry(
         purchase.id, purchase.timestamp, purchase.asset, purchase.kind, purchase.status,
-        "in" if refund else "out", 0, 0, text, purchase.site, None, purchase.spent, purchase.item,
+        "in" if refund else "out", 0, 0, text.render(), purchase.site, None, purchase.spent, purchase.item,
+        text,
     )  # fmt: skip
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+def _text_of(about: Described) -> Text:
+    """What a product said, structured if it did; else its English, as a message of its own."""
+    return about.text or Text(about.description)
 
 
 _CODE_NAMES = {int(TransferCode.FEE): ("fee", "Fee"), int(TransferCode.TOPUP): ("topup", "Top-up"),

@@ -10,6 +10,7 @@ from typing import Any
 from obolo.adapters.ids import derived_id
 from obolo.money import round_half_even
 from obolo.settings import FeeRule
+from obolo.wallets.activity import Text
 from obolo.wallets.errors import InvalidCard, InvalidIban
 
 
@@ -119,6 +120,7 @@ class StatementLine:
     description: str
     amount: int  # signed: credits positive, debits negative
     balance: int
+    text: Text | None = None  # `description`, structured for translation
 
 
 # -- cards ---------------------------------------------------------------------------------

@@ -130,6 +130,12 @@ class TransactionOut(BaseModel):
     available: str
     spent: str = Field(description="what the entry added to spending: a view's price, minus it for a refund")
     item: str | None = Field(description="what was bought (the page, the ride), for a purchase")
+    message: str | None = Field(
+        default=None,
+        description='`description` as a message id (its English template, e.g. "Payment to {name}") '
+        "to translate, with `values` (in English) to fill it",
+    )
+    values: dict[str, str] | None = None
     created_at: str
 
 
@@ -267,6 +273,8 @@ def list_transactions(
                 available=format_units(entry.available, code),
                 spent=format_units(entry.spent, code),
                 item=entry.item,
+                message=entry.text.message if entry.text else None,
+                values={name: str(value) for name, value in entry.text.values} if entry.text else None,
                 created_at=iso(entry.timestamp),
             )
         )

@@ -29,16 +29,14 @@ def statement_csv(page: Visitor, asset: str, start: int, end: int) -> Response:
         return t(KIND_NAMES.get(code, code))
 
     rows: list[tuple[int, list[str]]] = [
-        (line.timestamp, [page.date_time(line.timestamp), kind(line.kind), t("posted"), line.description,
+        (line.timestamp, [page.date_time(line.timestamp), kind(line.kind), t("posted"),
+                          line.text.render(t) if line.text else line.description,
                           page.number(line.amount, asset), page.number(line.balance, asset), "", asset])
         for line in lines
     ]  # fmt: skip
     for p in bought:
-        text = (
-            t("Refunded: {site} — {item}", site=p.site, item=p.item)
-            if p.status == "refunded"
-            else t("{site} — {item}", site=p.site, item=p.item)
-        )
+        message = "Refunded: {site} — {item}" if p.status == "refunded" else "{site} — {item}"
+        text = t(message, site=p.site, item=p.item)
         when, what, status = page.date_time(p.timestamp), kind(p.kind), t(p.status)
         spent = page.number(p.spent, asset)
         rows.append((p.timestamp, [when, what, status, text, page.number(0, asset), "", spent, asset]))
