@@ -267,6 +267,15 @@ class WalletService:
         )
         return wallet
 
+    def _known_person(self, handle: str, asset: str) -> invitations.Recipient | None:
+        """A user id whose wallet this process has read: that person exists (people are
+        never deleted), so the payment needs no look-up to know it."""
+        try:
+            user_id = str(uuid.UUID(handle.strip()))
+        except ValueError:
+            return None
+        return invitations.Recipient(user_id) if (user_id, asset) in self._wallets else None
+
     def _movement_id(self, user_id: str, kind: MovementKind, idempotency_key: str | None) -> str:
         return keyed_id(idempotency_key, "movement", user_id, kind.value)
 
@@ -590,7 +599,7 @@ class WalletService:
             existing = self._find_movement(connection, movement_id)
             if existing is not None:
                 return existing
-            recipient = invitations.resolve(connection, to)
+            recipient = self._known_person(to, asset) or invitations.resolve(connection, to)
             if recipient.user_id == user_id:
                 raise CannotPayYourself("a payment needs someone else to receive it")
             payer = self._wallet(session, user_id, asset, create=True)
