@@ -9,6 +9,7 @@ public methods here, through `WalletService`, inside their own transactions.
 from __future__ import annotations
 
 import json
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from obolo.ledger import (
 )
 from obolo.money import DEFAULT_ASSETS, Amount, Asset, format_units
 from obolo.settings import FeeRule, Settings
+from obolo.wallets import invitations
 from obolo.wallets.errors import AmountOutOfLimits, InsufficientFunds, InvalidAmount, UnknownAsset
 from obolo.wallets.model import (
     AccountCode,
@@ -182,6 +184,15 @@ class WalletAccounts:
             )
         )
         return wallet
+
+    def known_person(self, handle: str, asset: str) -> invitations.Recipient | None:
+        """A user id whose wallet this process has read: that person exists (people are
+        never deleted), so a payment needs no look-up to know it."""
+        try:
+            user_id = str(uuid.UUID(handle.strip()))
+        except ValueError:
+            return None
+        return invitations.Recipient(user_id) if (user_id, asset) in self._wallets else None
 
     def movement_id_for(self, user_id: str, kind: MovementKind, idempotency_key: str | None) -> str:
         """The id a movement made with this idempotency key has (or will have); a new one

@@ -186,7 +186,7 @@ class WalletMoves(WalletAccounts):
             if existing is not None:
                 return existing
             check_may_move_money(connection, user_id)
-            recipient = invitations.resolve(connection, to)
+            recipient = self.known_person(to, asset) or invitations.resolve(connection, to)
             if recipient.user_id == user_id:
                 raise CannotPayYourself("a payment needs someone else to receive it")
             payer = self._wallet(session, user_id, asset, create=True)
