@@ -43,7 +43,7 @@ from obolo.sms.payment_requests import PaymentRequestsBySms  # checkout
 from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.history import describe_tap_transfers
-from obolo.tap.service import TapService, TapSettings  # tap
+from obolo.tap.service import TapService  # tap
 from obolo.tasks.history import describe_task_transfers
 from obolo.tasks.service import TaskService
 from obolo.wallets.invitations import Invitations, describe_invitation_transfers
@@ -178,12 +178,7 @@ def build(
     # taps from concurrent requests share commits.
     if card_key is None:
         card_key = card_key_from_environment(local.with_suffix(".card-key") if local else None)
-    tap_settings = TapSettings(
-        double_tap_seconds=settings.tap_double_tap_seconds,
-        kit_ttl_seconds=settings.tap_kit_ttl_seconds,
-        day_close_grace_seconds=settings.tap_day_close_grace_seconds,
-    )
-    tap = TapService(engine, clock, wallets, keys, card_key, tap_settings)
+    tap = TapService(engine, ledger, clock, wallets, keys, card_key, settings)
     tap.runner = GroupCommit(ledger)
     # history: each product names its own transfers in people's wallet history
     wallets.register_describer(describe_paywall_transfers)
