@@ -94,7 +94,7 @@ class Platform:
     @cached_property
     def anonymous(self) -> AnonymousTabs:
         limits = (self.settings.anonymous_tab_limit, self.settings.anonymous_tabs_per_address)
-        return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, *limits)
+        return AnonymousTabs(self.engine, self.ledger, self.clock, self.tabs, self.widget, self.keys, *limits)
 
     # people who joined by SMS sign in on the web with a code texted to their number
     @cached_property
@@ -104,7 +104,7 @@ class Platform:
     # settlement: paying people out, and reconciling with the processor and the bank
     @cached_property
     def payouts(self) -> PayoutService:
-        return PayoutService(self.engine, self.ledger, self.clock, self.wallets, self.secrets)
+        return PayoutService(self.engine, self.ledger, self.clock, self.wallets, self.secrets, self.settings)
 
     @cached_property
     def reconciler(self) -> Reconciler:
@@ -170,8 +170,8 @@ def build(
     identity = IdentityService(engine, clock, settings)
     wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
     webhooks = WebhookService(engine, clock, secrets, egress)
-    paywall = PaywallService(engine, clock, wallets, keys)
-    tabs = TabService(engine, clock, wallets, paywall, keys)
+    paywall = PaywallService(engine, ledger, clock, wallets, keys, settings)
+    tabs = TabService(engine, ledger, clock, wallets, paywall, keys, settings)
     channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
     tasks = TaskService(engine, ledger, clock, wallets, settings)
     # tap: card UIDs are keyed by OBOLO_CARD_KEY (a key file beside a local SQLite database);
