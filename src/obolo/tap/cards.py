@@ -5,24 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert, select, update
 
 from obolo.adapters.db.schema import providers
-from obolo.adapters.db.schema_tap import (
-    tap_cards,
-    tap_taps,
-)
+from obolo.adapters.db.schema_tap import tap_cards, tap_taps
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import keyed_id
 from obolo.ledger import LedgerSession
-from obolo.tap.errors import (
-    CardNotFound,
-    CardTaken,
-)
-from obolo.tap.model import (
-    Mode,
-    Reason,
-    Status,
-    offline_tag,
-    uid_hash,
-)
+from obolo.tap.errors import CardNotFound, CardTaken
+from obolo.tap.model import Mode, Reason, Status, offline_tag, uid_hash
 from obolo.tap.store import TapStore, uuid_text
 from obolo.tap.views import Card, Journey
 

@@ -7,22 +7,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from obolo.adapters.clock import NS_PER_SECOND
-from obolo.adapters.db.schema_tap import (
-    tap_cards,
-    tap_corrections,
-    tap_days,
-    tap_debts,
-    tap_merchants,
-)
+from obolo.adapters.db.schema_tap import tap_cards, tap_corrections, tap_days, tap_debts, tap_merchants
 from obolo.adapters.ids import derived_id
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, expect_ok
-from obolo.tap.model import (
-    day_of,
-    week_of,
-)
-from obolo.tap.sql import (
-    Row,
-)
+from obolo.tap.model import day_of, week_of
+from obolo.tap.sql import Row
 from obolo.tap.store import TapStore
 
 

@@ -10,26 +10,13 @@ from sqlalchemy import Connection, insert, select
 
 from obolo.adapters.clock import NS_PER_SECOND
 from obolo.adapters.db.schema import providers, user_roles
-from obolo.adapters.db.schema_tap import (
-    tap_cards,
-    tap_merchants,
-    tap_terminals,
-)
+from obolo.adapters.db.schema_tap import tap_cards, tap_merchants, tap_terminals
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import keyed_id, new_id
 from obolo.ledger import LedgerSession
 from obolo.sdk.tap import sign_token
-from obolo.tap.errors import (
-    InvalidMerchant,
-    InvalidTerminal,
-    MerchantNotFound,
-    NotAMerchant,
-)
-from obolo.tap.model import (
-    Caps,
-    Mode,
-    kit_fields,
-)
+from obolo.tap.errors import InvalidMerchant, InvalidTerminal, MerchantNotFound, NotAMerchant
+from obolo.tap.model import Caps, Mode, kit_fields
 from obolo.tap.store import TapStore, b64decode, key_hash, uuid_text
 from obolo.tap.views import Credential, Merchant, Terminal
 

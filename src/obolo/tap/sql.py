@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from obolo.adapters.db.schema_tap import (
-    tap_days,
-    tap_taps,
-)
+from obolo.adapters.db.schema_tap import tap_days, tap_taps
 from obolo.ledger import LedgerSession
 
 

@@ -17,25 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, insert, update
 
 from obolo.adapters.clock import Clock
-from obolo.adapters.db.schema_tap import (
-    tap_cards,
-    tap_debts,
-)
+from obolo.adapters.db.schema_tap import tap_cards, tap_debts
 from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.settings import FeeRule, Settings
-from obolo.tap.errors import (
-    BadTerminalCredential,
-    InvalidTerminal,
-)
-from obolo.tap.model import (
-    offline_key,
-)
-from obolo.tap.sql import (
-    AUTH_SQL,
-    fetch,
-)
+from obolo.tap.errors import BadTerminalCredential, InvalidTerminal
+from obolo.tap.model import offline_key
+from obolo.tap.sql import AUTH_SQL, fetch
 from obolo.tap.views import Credential
 from obolo.wallets.model import PlatformAccount, TransferCode, fee_for
 from obolo.wallets.service import WalletService

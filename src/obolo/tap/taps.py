@@ -10,19 +10,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND
-from obolo.adapters.db.schema_tap import (
-    tap_corrections,
-)
+from obolo.adapters.db.schema_tap import tap_corrections
 from obolo.adapters.ids import derived_id, new_id
 from obolo.errors import OboloError
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, expect_ok
 from obolo.sdk.tap import canonical, sign_token
-from obolo.tap.errors import (
-    BadTerminalCredential,
-    InvalidTap,
-    TapIdReused,
-    TapReplayed,
-)
+from obolo.tap.errors import BadTerminalCredential, InvalidTap, TapIdReused, TapReplayed
 from obolo.tap.group_commit import GroupCommit, run_each
 from obolo.tap.model import (
     Caps,

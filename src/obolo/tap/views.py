@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from obolo.tap.model import (
-    Mode,
-    Reason,
-    Status,
-)
+from obolo.tap.model import Mode, Reason, Status
 
 
 @dataclass(frozen=True, slots=True)

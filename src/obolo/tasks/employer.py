@@ -10,13 +10,7 @@ from sqlalchemy import insert, select, update
 from obolo.adapters.db.schema_tasks import task_assignments, task_bonuses, tasks
 from obolo.adapters.ids import derived_id, keyed_id
 from obolo.errors import InvalidRequest
-from obolo.ledger import (
-    Account,
-    AccountFlags,
-    LedgerSession,
-    TransferResult,
-    expect_ok,
-)
+from obolo.ledger import Account, AccountFlags, LedgerSession, TransferResult, expect_ok
 from obolo.money import Amount, AssetMismatch
 from obolo.tasks.errors import (
     AssignmentNotFound,

@@ -6,16 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from obolo.adapters.db.schema_tasks import task_assignments, tasks
-from obolo.ledger import (
-    MAX_BATCH,
-    LedgerSession,
-)
-from obolo.tasks.model import (
-    MAX_REVIEW,
-    AssignmentStatus,
-    Reviewer,
-    TaskStatus,
-)
+from obolo.ledger import MAX_BATCH, LedgerSession
+from obolo.tasks.model import MAX_REVIEW, AssignmentStatus, Reviewer, TaskStatus
 from obolo.tasks.settling import TaskSettling
 
 S = AssignmentStatus

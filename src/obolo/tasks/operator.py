@@ -6,16 +6,8 @@ from sqlalchemy import Connection, select, update
 
 from obolo.adapters.db.schema_tasks import task_assignments, task_disputes
 from obolo.adapters.ids import derived_id
-from obolo.ledger import (
-    LedgerSession,
-    TransferResult,
-    expect_ok,
-)
-from obolo.tasks.errors import (
-    DisputeDecided,
-    DisputeNotFound,
-    EmployerCannotPay,
-)
+from obolo.ledger import LedgerSession, TransferResult, expect_ok
+from obolo.tasks.errors import DisputeDecided, DisputeNotFound, EmployerCannotPay
 from obolo.tasks.model import (
     AssignmentStatus,
     DisputeStatus,

@@ -7,15 +7,8 @@ from collections import defaultdict
 from sqlalchemy import Connection, and_, func, or_, select
 
 from obolo.adapters.db.schema_tasks import task_assignments, task_bonuses, tasks
-from obolo.tasks.errors import (
-    AssignmentNotFound,
-    NotTheEmployer,
-)
-from obolo.tasks.model import (
-    MAX_REVIEW,
-    AssignmentStatus,
-    TaskStatus,
-)
+from obolo.tasks.errors import AssignmentNotFound, NotTheEmployer
+from obolo.tasks.model import MAX_REVIEW, AssignmentStatus, TaskStatus
 from obolo.tasks.store import TaskStore
 from obolo.tasks.views import Assignment, Task, WorkerRecord
 

@@ -11,17 +11,8 @@ from sqlalchemy import and_, bindparam, or_, select, update
 
 from obolo.adapters.db.schema_tasks import task_assignments
 from obolo.adapters.ids import derived_id
-from obolo.ledger import (
-    LedgerSession,
-    Transfer,
-    expect_ok,
-)
-from obolo.tasks.model import (
-    AssignmentStatus,
-    Reviewer,
-    approval_transfers,
-    release_transfer,
-)
+from obolo.ledger import LedgerSession, Transfer, expect_ok
+from obolo.tasks.model import AssignmentStatus, Reviewer, approval_transfers, release_transfer
 from obolo.tasks.store import TaskStore, int_id, task_accounts, task_pricing
 from obolo.webhooks.outbox import record_events
 

@@ -14,17 +14,10 @@ from obolo.adapters.clock import Clock
 from obolo.adapters.db.engine import is_sqlite
 from obolo.adapters.db.schema_tasks import task_assignments, task_disputes, tasks
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.ledger import (
-    Ledger,
-    LedgerSession,
-)
+from obolo.ledger import Ledger, LedgerSession
 from obolo.money import format_units
 from obolo.settings import Settings
-from obolo.tasks.errors import (
-    AssignmentNotFound,
-    NotTheEmployer,
-    TaskNotFound,
-)
+from obolo.tasks.errors import AssignmentNotFound, NotTheEmployer, TaskNotFound
 from obolo.tasks.model import (
     HELD,
     Accounts,

@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from obolo.tasks.model import (
-    AssignmentStatus,
-    DisputeStatus,
-    FairPay,
-    Pricing,
-    Reputation,
-    TaskStatus,
-)
+from obolo.tasks.model import AssignmentStatus, DisputeStatus, FairPay, Pricing, Reputation, TaskStatus
 
 S = AssignmentStatus
 
