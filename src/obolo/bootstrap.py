@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from obolo.account.service import AccountService
 from obolo.adapters.bank import BankPayouts, SandboxBank
 from obolo.adapters.cardkey import card_key_from_environment  # tap
 from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
@@ -27,7 +28,6 @@ from obolo.adapters.sms_gateway import (
 )
 from obolo.checkout.history import describe_checkout_transfers  # checkout
 from obolo.checkout.service import CheckoutService  # checkout
-from obolo.identity.account import AccountService
 from obolo.identity.phone_sign_in import PhoneSignIn
 from obolo.identity.service import IdentityService
 from obolo.identity.two_factor import TwoFactor
@@ -47,7 +47,7 @@ from obolo.sms.payment_requests import PaymentRequestsBySms  # checkout
 from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.history import describe_tap_transfers
-from obolo.tap.service import TapService, TapSettings  # tap
+from obolo.tap.service import TapService  # tap
 from obolo.tap.spending import tap_held_spent, tap_purchases, tap_spent
 from obolo.tasks.history import describe_task_transfers
 from obolo.tasks.service import TaskService
@@ -109,7 +109,7 @@ class Platform:
     @cached_property
     def anonymous(self) -> AnonymousTabs:
         limits = (self.settings.anonymous_tab_limit, self.settings.anonymous_tabs_per_address)
-        return AnonymousTabs(self.engine, self.clock, self.tabs, self.widget, self.keys, *limits)
+        return AnonymousTabs(self.engine, self.ledger, self.clock, self.tabs, self.widget, self.keys, *limits)
 
     # people who joined by SMS sign in on the web with a code texted to their number
     @cached_property
@@ -128,7 +128,7 @@ class Platform:
     # settlement: paying people out, and reconciling with the processor and the bank
     @cached_property
     def payouts(self) -> PayoutService:
-        return PayoutService(self.engine, self.ledger, self.clock, self.wallets, self.secrets)
+        return PayoutService(self.engine, self.ledger, self.clock, self.wallets, self.secrets, self.settings)
 
     @cached_property
     def reconciler(self) -> Reconciler:
@@ -194,20 +194,15 @@ def build(
     identity = IdentityService(engine, clock, settings)
     wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
     webhooks = WebhookService(engine, clock, secrets, egress)
-    paywall = PaywallService(engine, clock, wallets, keys)
-    tabs = TabService(engine, clock, wallets, paywall, keys)
+    paywall = PaywallService(engine, ledger, clock, wallets, keys, settings)
+    tabs = TabService(engine, ledger, clock, wallets, paywall, keys, settings)
     channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
     tasks = TaskService(engine, ledger, clock, wallets, settings)
     # tap: card UIDs are keyed by OBOLO_CARD_KEY (a key file beside a local SQLite database);
     # taps from concurrent requests share commits.
     if card_key is None:
         card_key = card_key_from_environment(local.with_suffix(".card-key") if local else None)
-    tap_settings = TapSettings(
-        double_tap_seconds=settings.tap_double_tap_seconds,
-        kit_ttl_seconds=settings.tap_kit_ttl_seconds,
-        day_close_grace_seconds=settings.tap_day_close_grace_seconds,
-    )
-    tap = TapService(engine, clock, wallets, keys, card_key, tap_settings)
+    tap = TapService(engine, ledger, clock, wallets, keys, card_key, settings)
     tap.runner = GroupCommit(ledger)
     # history: each product names its own transfers in people's wallet history
     wallets.register_describer(describe_paywall_transfers)

@@ -4,6 +4,7 @@ provider settles once; every refusal moves nothing; claims pay once."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from obolo.adapters.cards import Card
 from obolo.identity.model import Role
@@ -186,3 +187,48 @@ def test_a_pass_is_paid_once_to_the_provider_and_verifies_offline(platform, peop
     with pytest.raises(InvalidPass):  # neither visits nor hours
         platform.paywall.buy_pass(reader, provider_id, "/articles/*", Amount.parse("1.00", EUR))
     assert available(platform, reader) == 19_000_000
+
+
+def test_a_batch_of_claims_is_one_transaction_and_a_bad_claim_is_refused_alone(platform, clock, people):
+    """N claims commit once; an expired claim and a bad preimage answer their codes and move
+    nothing, the good claims around them settle, and the refused channel can still settle."""
+    reader, publisher, provider_id = people
+    price = Amount.parse("0.10", EUR)
+    expired_chain = HashChain.generate(10)
+    expired_id, _ = platform.paywall.open_channel(
+        reader, provider_id, price, 10, b64(expired_chain.root), ttl_seconds=60
+    )
+    clock.advance(60 + 3600 + 1)  # past the grace: the ledger refuses to post this hold
+    chains = [HashChain.generate(10) for _ in range(3)]
+    first, refused, last = (
+        platform.paywall.open_channel(reader, provider_id, price, 10, b64(chain.root))[0] for chain in chains
+    )
+    reader_before = available(platform, reader)
+    commits: list[object] = []
+    listen = lambda connection: commits.append(connection)  # noqa: E731
+    event.listen(platform.engine, "commit", listen)
+    try:
+        results = platform.paywall.settle_claims(
+            publisher,
+            [
+                Claim(first, 4, chains[0].token(4)),
+                Claim(expired_id, 3, expired_chain.token(3)),
+                Claim(refused, 5, chains[1].token(6)),
+                Claim(last, 2, chains[2].token(2)),
+            ],
+        )
+    finally:
+        event.remove(platform.engine, "commit", listen)
+    assert [r.status for r in results] == [
+        ClaimStatus.SETTLED,
+        ClaimStatus.EXPIRED,
+        ClaimStatus.BAD_PREIMAGE,
+        ClaimStatus.SETTLED,
+    ]
+    assert len(commits) == 1
+    # 0.40 + 0.20 paid less 2%; the rest of those two channels back to the reader, the
+    # refused channel's hold untouched.
+    assert available(platform, publisher) == 600_000 - 12_000
+    assert available(platform, reader) == reader_before + 600_000 + 800_000
+    (later,) = platform.paywall.settle_claims(publisher, [Claim(refused, 5, chains[1].token(5))])
+    assert later.status is ClaimStatus.SETTLED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from obolo.identity.account import device_name
+from obolo.account.service import device_name
 
 
 @pytest.mark.parametrize(

@@ -33,12 +33,10 @@ from obolo.checkout.model import (
     void_transfer,
 )
 from obolo.checkout.store import CheckoutBase, PaymentRequest, new_sms_code, transfer_id, view
-from obolo.ledger import LedgerSession, TransferResult
+from obolo.ledger import LedgerSession, TransferResult, expect_ok
 from obolo.money import Amount, AssetMismatch
 from obolo.paywall.errors import ProviderNotFound
 from obolo.webhooks.outbox import record_event
-
-_DONE = (TransferResult.OK, TransferResult.EXISTS)
 
 
 class MerchantSide(CheckoutBase):
@@ -158,8 +156,7 @@ class MerchantSide(CheckoutBase):
                 if TransferResult.EXCEEDS_CREDITS in results:
                     raise self._insufficient(session, accounts.merchant, row.asset, amount.units)
                 changes = {}
-            if any(r not in _DONE for r in results):
-                raise RuntimeError(f"refund of {row.id} refused: {set(results)}")
+            expect_ok(results, f"refund of {row.id}")
             refunded = row.refunded + amount.units
             status_after = Status.REFUNDED if refunded == row.amount else status
             connection.execute(

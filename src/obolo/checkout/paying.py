@@ -22,12 +22,10 @@ from obolo.checkout.errors import (
 )
 from obolo.checkout.model import Status, hold_transfer, origin_of, payment_transfers, release_at
 from obolo.checkout.store import CheckoutBase, Payment, PaymentRequest, transfer_id, view
-from obolo.ledger import LedgerSession, TransferResult
+from obolo.ledger import LedgerSession, TransferResult, expect_ok
 from obolo.money import Amount
 from obolo.wallets.errors import CannotPayYourself
 from obolo.webhooks.outbox import record_event
-
-_DONE = (TransferResult.OK, TransferResult.EXISTS)
 
 
 class PayingSide(CheckoutBase):
@@ -120,8 +118,7 @@ class PayingSide(CheckoutBase):
             results = session.create_transfers(transfers)
             if TransferResult.EXCEEDS_CREDITS in results:
                 raise self._insufficient(session, accounts.buyer, row.asset, row.amount)
-            if any(r not in _DONE for r in results):
-                raise RuntimeError(f"payment of {row.id} refused: {set(results)}")
+            expect_ok(results, f"payment of {row.id}")
             values: dict[str, Any] = {
                 "status": str(Status.HELD if held else Status.PAID), "payer_id": payer_id, "paid_at": now,
                 "buyer_protection": held, "result_nonce": secrets.token_urlsafe(18),

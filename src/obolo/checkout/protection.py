@@ -20,10 +20,8 @@ from obolo.checkout.errors import (
 )
 from obolo.checkout.model import Release, Status, may_dispute, release_transfers, void_transfer
 from obolo.checkout.store import CheckoutBase, PaymentRequest, transfer_id, view
-from obolo.ledger import LedgerSession, TransferResult
+from obolo.ledger import LedgerSession, expect_ok
 from obolo.webhooks.outbox import record_event
-
-_DONE = (TransferResult.OK, TransferResult.EXISTS)
 
 
 class Protection(CheckoutBase):
@@ -42,8 +40,7 @@ class Protection(CheckoutBase):
             values = {"status": str(Status.PAID)}
             event = "payment_request.released"
         results = session.create_transfers(transfers)
-        if any(r not in _DONE for r in results):
-            raise RuntimeError(f"settling the hold of {row.id} refused: {set(results)}")
+        expect_ok(results, f"settling the hold of {row.id}")
         connection.execute(
             update(checkout_requests)
             .where(checkout_requests.c.id == row.id)

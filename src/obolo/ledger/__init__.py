@@ -5,7 +5,7 @@ transactions; `check` proves the books balance.
 """
 
 from obolo.ledger.engine import Ledger, LedgerSession
-from obolo.ledger.errors import BatchTooLarge, InvalidInput, LedgerBusy, LedgerError
+from obolo.ledger.errors import BatchTooLarge, InvalidInput, LedgerBusy, LedgerError, LedgerRefused
 from obolo.ledger.model import (
     MAX_BATCH,
     Account,
@@ -18,6 +18,7 @@ from obolo.ledger.model import (
     TransferFlags,
     TransferResult,
 )
+from obolo.ledger.results import expect_ok
 
 __all__ = [
     "MAX_BATCH",
@@ -31,9 +32,11 @@ __all__ = [
     "Ledger",
     "LedgerBusy",
     "LedgerError",
+    "LedgerRefused",
     "LedgerSession",
     "PendingStatus",
     "Transfer",
     "TransferFlags",
     "TransferResult",
+    "expect_ok",
 ]

@@ -23,7 +23,7 @@ from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.errors import InvalidRequest, OboloError, RateLimited
-from obolo.ledger import LedgerSession
+from obolo.ledger import Ledger, LedgerSession
 from obolo.money import Amount, Asset
 from obolo.paywall.tabs import RECEIPT_SECONDS, ChargeIdReused, TabService
 from obolo.paywall.widget import DAY_NS, Offer, Payment, WidgetService, sign_receipt, utc_day_start
@@ -61,6 +61,7 @@ class AnonymousTabs:
     def __init__(
         self,
         engine: Engine,
+        ledger: Ledger,
         clock: Clock,
         tabs: TabService,
         widget: WidgetService,
@@ -69,6 +70,7 @@ class AnonymousTabs:
         per_address: int = 3,
     ) -> None:
         self.engine = engine
+        self.ledger = ledger
         self.clock = clock
         self.tabs = tabs
         self.widget = widget
@@ -244,7 +246,7 @@ class AnonymousTabs:
                 )  # fmt: skip
             return sum(int(row.amount) for row in rows)
 
-        return self.tabs.wallets.ledger.run(work)
+        return self.ledger.run(work)
 
 
 def _trial(row: Any) -> TrialTab:

@@ -27,6 +27,18 @@ def issue_credit_note(
 def net_credit_notes(connection: Connection, reader_id: str, provider_id: str, asset: str, due: int) -> int:
     """Apply the reader's open credit notes with this provider to `due`, oldest first;
     returns what is left to pay the provider."""
+    left, spent = plan_credit_notes(connection, reader_id, provider_id, asset, due)
+    apply_credit_notes(connection, spent)
+    return left
+
+
+def plan_credit_notes(
+    connection: Connection, reader_id: str, provider_id: str, asset: str, due: int
+) -> tuple[int, list[tuple[str, int]]]:
+    """What applying the reader's open credit notes to `due` would do, writing nothing (so a
+    settlement the ledger then refuses spends no note): what is left to pay, and each note
+    touched with what it would have left, for `apply_credit_notes`."""
+    spent: list[tuple[str, int]] = []
     notes = connection.execute(
         select(credit_notes)
         .where(
@@ -42,12 +54,15 @@ def net_credit_notes(connection: Connection, reader_id: str, provider_id: str, a
             break
         applied = min(due, note.remaining)
         due -= applied
+        spent.append((note.id, note.remaining - applied))
+    return due, spent
+
+
+def apply_credit_notes(connection: Connection, spent: list[tuple[str, int]]) -> None:
+    for note_id, remaining in spent:
         connection.execute(
-            update(credit_notes)
-            .where(credit_notes.c.id == note.id)
-            .values(remaining=note.remaining - applied)
+            update(credit_notes).where(credit_notes.c.id == note_id).values(remaining=remaining)
         )
-    return due
 
 
 def refunds_in_last_day(connection: Connection, reader_id: str, now: int) -> int:

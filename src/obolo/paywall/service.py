@@ -25,9 +25,9 @@ from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, keyed_id
 from obolo.adapters.signing import SigningKeys
 from obolo.identity.standing import check_may_move_money
-from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.money import Amount
-from obolo.paywall.credit import net_credit_notes
+from obolo.paywall.credit import apply_credit_notes, plan_credit_notes
 from obolo.paywall.errors import InvalidChannel, InvalidPass, NotAProvider, PassNotOnSale, ProviderNotFound
 from obolo.paywall.model import (
     GRACE_SECONDS,
@@ -41,7 +41,7 @@ from obolo.paywall.model import (
 )
 from obolo.sdk.passes import Pass
 from obolo.sdk.payword import Certificate
-from obolo.settings import FeeRule
+from obolo.settings import FeeRule, Settings
 from obolo.wallets.model import PlatformAccount, TransferCode, fee_for
 from obolo.wallets.service import WalletService
 
@@ -55,6 +55,13 @@ def _b64decode(text: str) -> bytes:
         raise InvalidChannel("the root is base64url of 32 bytes") from error
 
 
+def _channel_key(channel_id: str) -> str | None:
+    try:
+        return str(uuid.UUID(channel_id))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
 def _is_public_key(text: str) -> bool:
     try:
         Ed25519PublicKey.from_public_bytes(_b64decode(text))
@@ -64,11 +71,21 @@ def _is_public_key(text: str) -> bool:
 
 
 class PaywallService:
-    def __init__(self, engine: Engine, clock: Clock, wallets: WalletService, keys: SigningKeys) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ledger: Ledger,
+        clock: Clock,
+        wallets: WalletService,
+        keys: SigningKeys,
+        settings: Settings,
+    ) -> None:
         self.engine = engine
+        self.ledger = ledger
         self.clock = clock
         self.wallets = wallets
         self.keys = keys
+        self.settings = settings
 
     # -- providers ---------------------------------------------------------------------------
     def register_provider(
@@ -173,7 +190,7 @@ class PaywallService:
         if price.units <= 0:
             raise InvalidChannel("the price must be positive")
         total = Amount(price.units * length, price.asset)  # raises past 64 bits
-        self.wallets.check_amount(total, 1, self.wallets.settings.payment_max)
+        self.wallets.check_amount(total, 1, self.settings.payment_max)
         channel_id = keyed_id(idempotency_key, "channel", payer_id)
         now = self.clock()
         expires_at = now // NS_PER_SECOND + ttl_seconds
@@ -206,7 +223,7 @@ class PaywallService:
             )  # fmt: skip
             return expires_at
 
-        expires = self.wallets.ledger.run(work)
+        expires = self.ledger.run(work)
         payer = hashlib.sha256(f"{payer_id}:{provider_id}".encode()).hexdigest()[:24]
         certificate = Certificate(
             channel_id,
@@ -261,82 +278,89 @@ class PaywallService:
     def settle_claims(self, provider_user_id: str, claims: list[Claim]) -> list[ClaimResult]:
         """Settle each claim (the highest payment a provider received on a channel):
         post index x price to the provider less the fee, release the rest to the payer.
-        A claim settles a channel once; sending it again answers already_settled."""
-        return [self._settle(provider_user_id, claim) for claim in claims]
+        A claim settles a channel once; sending it again answers already_settled.
 
-    def _settle(self, provider_user_id: str, claim: Claim) -> ClaimResult:
-        rule = self.wallets.settings.fees.get("paywall", FeeRule())
+        The whole batch is one transaction. A claim refused (not found, beyond its channel,
+        a bad preimage, expired) answers its status and moves nothing; the others settle."""
+        rule = self.settings.fees.get("paywall", FeeRule())
 
-        def work(session: LedgerSession) -> ClaimResult:
-            connection = session.connection
-            try:
-                key = str(uuid.UUID(claim.channel_id))
-            except ValueError:
-                return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
-            # Locked so a refund cannot slip in between reading the refunds and settling.
-            row = connection.execute(
-                select(channels, providers.c.user_id.label("owner"))
-                .join(providers, providers.c.id == channels.c.provider_id)
-                .where(channels.c.id == key)
-                .with_for_update(of=channels)
-            ).first()
-            if row is None or row.owner != provider_user_id:
-                return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
-            if row.status == "settled":
-                used = row.claimed_index * row.price
-                settled = used if row.settled_paid is None else row.settled_paid  # settled before refunds
-                return ClaimResult(
-                    key, ClaimStatus.ALREADY_SETTLED, row.claimed_index, settled,
-                    refunded=used - settled, asset=row.asset,
-                )  # fmt: skip
-            if not 0 <= claim.index <= row.length:
-                return ClaimResult(key, ClaimStatus.BEYOND_CHANNEL)
-            if not chain_reaches(claim.token, claim.index, _b64decode(row.root)):
-                return ClaimResult(key, ClaimStatus.BAD_PREIMAGE)
-            hold_id = int.from_bytes(row.hold_id, "big")
-            used = claim.index * row.price
-            refunded = connection.execute(
-                select(func.coalesce(func.sum(channel_refunds.c.amount), 0)).where(
-                    channel_refunds.c.channel_id == key, channel_refunds.c.idx <= claim.index
-                )
-            ).scalar_one()
-            paid = net_credit_notes(
-                connection, row.payer_id, row.provider_id, row.asset, used - int(refunded)
-            )
-            fee = min(paid, fee_for(paid, rule))
-            settle_id = derived_id("transfer", key, "settle")
-            if paid:
-                post = TransferFlags.POST_PENDING_TRANSFER | (
-                    TransferFlags.LINKED if fee else TransferFlags.NONE
-                )
-                transfers = [Transfer(settle_id, pending_id=hold_id, amount=paid, flags=post)]
-                if fee:
-                    payee = self.wallets.wallet(session, provider_user_id, row.asset)
-                    fee_account = PlatformAccount.FEE_REVENUE.account_id(row.asset)
-                    fee_id = derived_id("transfer", key, "fee")
-                    code = int(TransferCode.FEE)
-                    transfers.append(
-                        Transfer(fee_id, payee.account_id, fee_account, fee, row.asset, code=code)
-                    )
-            else:
-                transfers = [
-                    Transfer(settle_id, pending_id=hold_id, flags=TransferFlags.VOID_PENDING_TRANSFER)
-                ]
-            results = session.create_transfers(transfers)
-            if _R.PENDING_EXPIRED in results:
-                return ClaimResult(key, ClaimStatus.EXPIRED)
-            if any(r not in (_R.OK, _R.EXISTS) for r in results):
-                raise RuntimeError(f"channel {key} could not settle: {results}")
-            connection.execute(
-                update(channels)
-                .where(channels.c.id == key)
-                .values(
-                    status="settled", claimed_index=claim.index, settled_at=self.clock(), settled_paid=paid
-                )
-            )
+        def work(session: LedgerSession) -> list[ClaimResult]:
+            # Every channel of the batch locked up front, in one order, so two batches
+            # sharing channels queue rather than deadlock (PostgreSQL).
+            keys = sorted(filter(None, (_channel_key(claim.channel_id) for claim in claims)))
+            if keys:
+                session.connection.execute(
+                    select(channels.c.id)
+                    .where(channels.c.id.in_(keys))
+                    .order_by(channels.c.id)
+                    .with_for_update()
+                ).all()
+            return [self._settle(session, provider_user_id, claim, rule) for claim in claims]
+
+        return self.ledger.run(work)
+
+    def _settle(
+        self, session: LedgerSession, provider_user_id: str, claim: Claim, rule: FeeRule
+    ) -> ClaimResult:
+        """One claim of the batch, inside its transaction."""
+        connection = session.connection
+        key = _channel_key(claim.channel_id)
+        if key is None:
+            return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
+        # Locked so a refund cannot slip in between reading the refunds and settling.
+        row = connection.execute(
+            select(channels, providers.c.user_id.label("owner"))
+            .join(providers, providers.c.id == channels.c.provider_id)
+            .where(channels.c.id == key)
+            .with_for_update(of=channels)
+        ).first()
+        if row is None or row.owner != provider_user_id:
+            return ClaimResult(claim.channel_id, ClaimStatus.NOT_FOUND)
+        if row.status == "settled":
+            used = row.claimed_index * row.price
+            settled = used if row.settled_paid is None else row.settled_paid  # settled before refunds
             return ClaimResult(
-                key, ClaimStatus.SETTLED, claim.index, paid, fee, row.length * row.price - paid,
-                refunded=used - paid, asset=row.asset,
+                key, ClaimStatus.ALREADY_SETTLED, row.claimed_index, settled,
+                refunded=used - settled, asset=row.asset,
             )  # fmt: skip
-
-        return self.wallets.ledger.run(work)
+        if not 0 <= claim.index <= row.length:
+            return ClaimResult(key, ClaimStatus.BEYOND_CHANNEL)
+        if not chain_reaches(claim.token, claim.index, _b64decode(row.root)):
+            return ClaimResult(key, ClaimStatus.BAD_PREIMAGE)
+        hold_id = int.from_bytes(row.hold_id, "big")
+        used = claim.index * row.price
+        refunded = connection.execute(
+            select(func.coalesce(func.sum(channel_refunds.c.amount), 0)).where(
+                channel_refunds.c.channel_id == key, channel_refunds.c.idx <= claim.index
+            )
+        ).scalar_one()
+        paid, notes_spent = plan_credit_notes(
+            connection, row.payer_id, row.provider_id, row.asset, used - int(refunded)
+        )
+        fee = min(paid, fee_for(paid, rule))
+        settle_id = derived_id("transfer", key, "settle")
+        if paid:
+            post = TransferFlags.POST_PENDING_TRANSFER | (TransferFlags.LINKED if fee else TransferFlags.NONE)
+            transfers = [Transfer(settle_id, pending_id=hold_id, amount=paid, flags=post)]
+            if fee:
+                payee = self.wallets.wallet(session, provider_user_id, row.asset)
+                fee_account = PlatformAccount.FEE_REVENUE.account_id(row.asset)
+                fee_id = derived_id("transfer", key, "fee")
+                code = int(TransferCode.FEE)
+                transfers.append(Transfer(fee_id, payee.account_id, fee_account, fee, row.asset, code=code))
+        else:
+            transfers = [Transfer(settle_id, pending_id=hold_id, flags=TransferFlags.VOID_PENDING_TRANSFER)]
+        results = session.create_transfers(transfers)
+        if _R.PENDING_EXPIRED in results:
+            return ClaimResult(key, ClaimStatus.EXPIRED)
+        expect_ok(results, f"settling channel {key}")
+        apply_credit_notes(connection, notes_spent)
+        connection.execute(
+            update(channels)
+            .where(channels.c.id == key)
+            .values(status="settled", claimed_index=claim.index, settled_at=self.clock(), settled_paid=paid)
+        )
+        return ClaimResult(
+            key, ClaimStatus.SETTLED, claim.index, paid, fee, row.length * row.price - paid,
+            refunded=used - paid, asset=row.asset,
+        )  # fmt: skip

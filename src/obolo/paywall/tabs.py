@@ -20,13 +20,13 @@ from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.errors import Forbidden, InvalidRequest, OboloError
-from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.money import Amount
 from obolo.paywall.credit import issue_credit_note, net_credit_notes, refunds_in_last_day
 from obolo.paywall.errors import NotRefundable, ProviderNotFound
 from obolo.paywall.service import PaywallService
 from obolo.sdk.payword import b64
-from obolo.settings import FeeRule
+from obolo.settings import FeeRule, Settings
 from obolo.wallets.model import PlatformAccount, TransferCode, fee_for
 from obolo.wallets.service import WalletService
 
@@ -64,9 +64,18 @@ class ChargeReceipt:
 
 class TabService:
     def __init__(
-        self, engine: Engine, clock: Clock, wallets: WalletService, paywall: PaywallService, keys: SigningKeys
+        self,
+        engine: Engine,
+        ledger: Ledger,
+        clock: Clock,
+        wallets: WalletService,
+        paywall: PaywallService,
+        keys: SigningKeys,
+        settings: Settings,
     ):
         self.engine = engine
+        self.ledger = ledger
+        self.settings = settings
         self.clock = clock
         self.wallets = wallets
         self.paywall = paywall
@@ -165,7 +174,7 @@ class TabService:
             )
             return now
 
-        created = self.wallets.ledger.run(work)
+        created = self.ledger.run(work)
         receipt = ChargeReceipt(
             charge_id, provider_id, resource, amount.units, amount.asset.code,
             created // NS_PER_SECOND + RECEIPT_SECONDS, self.keys.current_id,
@@ -250,11 +259,11 @@ class TabService:
                 raise NotRefundable("no such charge of yours")
             if row.refunded_at is not None:
                 raise NotRefundable("this charge was refunded already")
-            window = self.wallets.settings.refund_window_seconds
+            window = self.settings.refund_window_seconds
             if now - row.created_at > window * NS_PER_SECOND:
                 raise NotRefundable(f"refunds are possible for {window // 60} minutes")
-            if refunds_in_last_day(connection, reader_id, now) >= self.wallets.settings.refunds_per_day:
-                raise NotRefundable(f"at most {self.wallets.settings.refunds_per_day} refunds a day")
+            if refunds_in_last_day(connection, reader_id, now) >= self.settings.refunds_per_day:
+                raise NotRefundable(f"at most {self.settings.refunds_per_day} refunds a day")
             connection.execute(
                 update(charges)
                 .where(charges.c.provider_id == provider.id, charges.c.charge_id == charge_id)
@@ -283,7 +292,7 @@ class TabService:
         asset: str = tab.asset
         settle_id = derived_id("transfer", tab_id, "settle")
         if accrued:
-            rule = self.wallets.settings.fees.get("paywall", FeeRule())
+            rule = self.settings.fees.get("paywall", FeeRule())
             fee = min(accrued, fee_for(accrued, rule))
             post = TransferFlags.POST_PENDING_TRANSFER | (TransferFlags.LINKED if fee else TransferFlags.NONE)
             transfers = [Transfer(settle_id, pending_id=hold_id, amount=accrued, flags=post)]
@@ -298,8 +307,7 @@ class TabService:
         else:
             transfers = [Transfer(settle_id, pending_id=hold_id, flags=TransferFlags.VOID_PENDING_TRANSFER)]
         results = session.create_transfers(transfers)
-        if any(r not in (_R.OK, _R.EXISTS, _R.PENDING_EXPIRED) for r in results):
-            raise RuntimeError(f"tab {tab_id} could not settle: {results}")
+        expect_ok(results, f"settling tab {tab_id}", also={_R.PENDING_EXPIRED})
         session.connection.execute(
             update(tabs).where(tabs.c.id == tab_id).values(status="settled", settled_at=self.clock())
         )
@@ -316,7 +324,7 @@ class TabService:
                 self._settle(session, row)
             return len(rows)
 
-        return self.wallets.ledger.run(work)
+        return self.ledger.run(work)
 
     def tab_of(self, reader_id: str, provider_id: str) -> tuple[int, int] | None:
         """(held, accrued) of the reader's open tab with this provider, if any."""

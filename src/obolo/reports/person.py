@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select
 
+from obolo.account.service import session_id
 from obolo.adapters.db.schema import api_keys, audit_log, sessions, user_roles, users
 from obolo.adapters.db.schema_account import two_factor
 from obolo.adapters.db.schema_sms import sms_phones
 from obolo.adapters.db.schema_tap import tap_cards
 from obolo.adapters.db.transactions import run_in_transaction
-from obolo.identity.account import session_id
 from obolo.identity.standing import Standing, standing_of
 
 __all__ = ["PersonFile", "person_file"]

@@ -22,6 +22,7 @@ from obolo.adapters.secretbox import SecretBox
 from obolo.errors import InvalidRequest, NotFound, OboloError
 from obolo.ledger import Ledger, TransferFlags
 from obolo.money import Amount
+from obolo.settings import Settings
 from obolo.settlement.model import Movement, Statement, payout_amount, statement
 from obolo.wallets.model import MovementKind, MovementStatus, TransferCode, mask_iban, normalize_iban
 from obolo.wallets.service import Movement as WalletMovement
@@ -72,10 +73,17 @@ class PayoutStatement:
 
 class PayoutService:
     def __init__(
-        self, engine: Engine, ledger: Ledger, clock: Clock, wallets: WalletService, secrets_box: SecretBox
+        self,
+        engine: Engine,
+        ledger: Ledger,
+        clock: Clock,
+        wallets: WalletService,
+        secrets_box: SecretBox,
+        settings: Settings,
     ) -> None:
         self.engine = engine
         self.ledger = ledger
+        self.settings = settings
         self.clock = clock
         self.wallets = wallets
         self.secrets_box = secrets_box
@@ -236,7 +244,7 @@ class PayoutService:
     def _amount_due(self, row: Any) -> int:
         """What the wallet can pay out now, its fee left in it; 0 below the minimum."""
         balance = {b.asset: b.available for b in self.wallets.balances(row.user_id)}.get(row.asset, 0)
-        settings = self.wallets.settings
+        settings = self.settings
         fee_of = partial(self.wallets.fee_of, MovementKind.WITHDRAWAL)
         amount = payout_amount(balance, fee_of, settings.withdrawal_max)
         return amount if amount >= max(1, row.minimum, settings.withdrawal_min) else 0

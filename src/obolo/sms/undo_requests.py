@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select, update
 from obolo.adapters.db.schema_sms import sms_sends
 from obolo.adapters.ids import derived_id
 from obolo.audit import service as audit
-from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.sms.errors import RecipientCannotRepay, UndoAlreadyDecided, UndoRequestNotFound
 from obolo.sms.model import say
 from obolo.sms.service import SmsService
@@ -134,8 +134,7 @@ def _reverse(sms: SmsService, session: LedgerSession, row: Any) -> None:
     results = session.create_transfers(transfers)
     if TransferResult.EXCEEDS_CREDITS in results:
         raise RecipientCannotRepay("the recipient's wallet cannot cover the reversal now", send_id=row.id)
-    if any(r is not TransferResult.OK for r in results):
-        raise RuntimeError(f"sms send {row.id} could not be reversed: {results}")
+    expect_ok(results, f"reversing sms send {row.id}", retry_ok=False)
 
 
 def _tell(sms: SmsService, session: LedgerSession, row: Any, reversed_: bool) -> None:

@@ -11,7 +11,7 @@ from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
 from obolo.errors import InvalidRequest
 from obolo.identity.lookup import find_user_id
-from obolo.ledger import LedgerSession, Transfer, TransferResult
+from obolo.ledger import LedgerSession, Transfer, expect_ok
 from obolo.money import Amount, format_units
 from obolo.wallets.accounts import WalletAccounts
 from obolo.wallets.errors import RecipientNotFound
@@ -65,15 +65,14 @@ def adjust(
         if direction is Direction.DEBIT:
             wallets.debit(session, wallet, platform_account, transfer_id, amount.units, 0, code)
         else:
-            (result,) = session.create_transfers(
+            results = session.create_transfers(
                 [
                     Transfer(
                         transfer_id, platform_account, wallet.account_id, amount.units, asset, code=int(code)
                     )
                 ]
             )
-            if result not in (TransferResult.OK, TransferResult.EXISTS):
-                raise RuntimeError(f"adjustment {movement_id} refused by the ledger: {result}")
+            expect_ok(results, f"adjustment {movement_id}")
         now = wallets.clock()
         credit = direction is Direction.CREDIT
         movement = Movement(

@@ -42,7 +42,7 @@ from obolo.identity.emails import normalize_email
 from obolo.identity.errors import InvalidEmail, InvalidPhone
 from obolo.identity.lookup import display_names
 from obolo.identity.model import normalize_phone
-from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.mail.outbox import notify_account, queue_email, queue_text
 from obolo.money import format_units
 from obolo.wallets.activity import Described
@@ -338,8 +338,7 @@ class Invitations:
                          code=int(TransferCode.FEE))
             )  # fmt: skip
         results = session.create_transfers(transfers)
-        if any(r not in (_R.OK, _R.EXISTS) for r in results):
-            raise RuntimeError(f"invitation {invitation_id} could not be {part}ed: {results}")
+        expect_ok(results, f"invitation {invitation_id} {part}")
 
     def _settle_movement(
         self, connection: Connection, movement_id: str, state: str, now: int, *, to_user_id: str | None = None

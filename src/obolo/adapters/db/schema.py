@@ -1,5 +1,7 @@
 """Every table, as SQLAlchemy Core metadata. Alembic migrations create them; this module
-is what queries are written against.
+is what queries are written against. The platform's own tables are here; each product's
+are in its `schema_*` module, on the same `metadata` (from `metadata`), imported below so
+that `metadata` here (Alembic's, the drift test's) holds them all.
 
 Ids are 128-bit and stored as 16 big-endian bytes, so they sort like the integers they
 are (and UUIDv7 ids sort by time) on both SQLite and PostgreSQL. Amounts are signed
@@ -16,7 +18,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     SmallInteger,
     String,
     Table,
@@ -25,22 +26,24 @@ from sqlalchemy import (
     text,
 )
 
+from obolo.adapters.db import (  # noqa: F401  (each product's tables join `metadata` on import)
+    schema_account,
+    schema_checkout,
+    schema_invitations,
+    schema_jobs,
+    schema_settlement,
+    schema_sms,
+    schema_tap,
+    schema_tasks,
+    schema_web,
+    schema_widget,
+    schema_x402,
+)
+from obolo.adapters.db.metadata import id_column
+from obolo.adapters.db.metadata import metadata as metadata  # re-exported: every table, for Alembic
+
 #: The ledger's PendingStatus.EXPIRED (the ledger sits above this module and is not imported).
 EXPIRED_STATUS = 4
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = MetaData(naming_convention=NAMING)
-
-
-def _id(name: str, *args: object, **kwargs: object) -> Column[bytes]:
-    return Column(name, LargeBinary(16), *args, **kwargs)  # type: ignore[arg-type]
 
 
 assets = Table(
@@ -54,7 +57,7 @@ assets = Table(
 accounts = Table(
     "ledger_accounts",
     metadata,
-    _id("id", primary_key=True),
+    id_column("id", primary_key=True),
     Column("asset", String(12), ForeignKey("ledger_assets.code"), nullable=False),
     Column("code", Integer, nullable=False),
     Column("flags", Integer, nullable=False),
@@ -85,15 +88,15 @@ accounts = Table(
 transfers = Table(
     "ledger_transfers",
     metadata,
-    _id("id", primary_key=True),
+    id_column("id", primary_key=True),
     # No foreign keys to accounts: a failed transfer's id is kept here too (accounts
     # zeroed, amount 0, `failure` set), so one primary key decides every id, applied or
     # failed, even between concurrent batches. `obolo ledger check` verifies the rest.
-    _id("debit_account_id", nullable=False),
-    _id("credit_account_id", nullable=False),
+    id_column("debit_account_id", nullable=False),
+    id_column("credit_account_id", nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("requested_amount", BigInteger, nullable=True),
-    _id("pending_id", nullable=True),
+    id_column("pending_id", nullable=True),
     Column("asset", String(12), nullable=False),
     Column("code", Integer, nullable=False),
     Column("flags", Integer, nullable=False),
@@ -111,9 +114,9 @@ transfers = Table(
 pending_transfers = Table(
     "ledger_pending_transfers",
     metadata,
-    _id("id", ForeignKey("ledger_transfers.id"), primary_key=True),
-    _id("debit_account_id", nullable=False),
-    _id("credit_account_id", nullable=False),
+    id_column("id", ForeignKey("ledger_transfers.id"), primary_key=True),
+    id_column("debit_account_id", nullable=False),
+    id_column("credit_account_id", nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),  # 0: never
     Column("status", SmallInteger, nullable=False),
@@ -529,20 +532,4 @@ audit_head = Table(
     Column("id", SmallInteger, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
-)
-
-# Each product's tables live in a module of their own on this same metadata; importing them
-# here makes `metadata` (and so Alembic and the drift test) see every table.
-from obolo.adapters.db import (  # noqa: E402, F401
-    schema_account,
-    schema_checkout,
-    schema_invitations,
-    schema_jobs,
-    schema_settlement,
-    schema_sms,
-    schema_tap,
-    schema_tasks,
-    schema_web,
-    schema_widget,
-    schema_x402,
 )

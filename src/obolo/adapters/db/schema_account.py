@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table
 
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.metadata import metadata
 
 # TOTP (RFC 6238) for signing in: the shared secret is sealed with the platform's SecretBox
 # (it must be read back to check a code), never stored plain.

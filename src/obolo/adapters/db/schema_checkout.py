@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
 )
 
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.metadata import metadata
 
 checkout_requests = Table(
     "checkout_requests",

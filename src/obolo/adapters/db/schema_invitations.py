@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.metadata import metadata
 
 # A payment to an email or phone nobody has yet: its money is on the platform's invitation
 # holding account (a posted transfer) until the invitee claims it or it returns to the sender.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Text
 
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.metadata import metadata
 
 # Where and when a person (provider, merchant, worker) is paid out. The IBAN is sealed by
 # the SecretBox (it must be read back to pay); only its masked form is shown.

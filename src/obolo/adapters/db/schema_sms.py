@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table
 
-from obolo.adapters.db.schema import _id, metadata
+from obolo.adapters.db.metadata import id_column, metadata
 
 # A number bound to a wallet: the only number whose messages may move that wallet's money.
 sms_phones = Table(
@@ -76,8 +76,8 @@ sms_sends = Table(
     Column("fee", BigInteger, nullable=False),
     Column("note", String(60), nullable=True),
     Column("status", String(12), nullable=False),
-    _id("principal_id", nullable=False),
-    _id("fee_id", nullable=False),
+    id_column("principal_id", nullable=False),
+    id_column("fee_id", nullable=False),
     # The recipient wallet's debits right after the money arrived: unchanged means unspent.
     Column("recipient_debits", BigInteger, nullable=True),
     Column("release_at", BigInteger, nullable=True),  # when a hold posts, or an invitation returns

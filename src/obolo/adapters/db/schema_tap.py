@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.metadata import metadata
 
 tap_merchants = Table(
     "tap_merchants",

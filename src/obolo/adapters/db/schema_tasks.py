@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from obolo.adapters.db.schema import _id, metadata
+from obolo.adapters.db.metadata import id_column, metadata
 
 tasks = Table(
     "tasks",
@@ -32,8 +32,8 @@ tasks = Table(
     Column("min_approval_rate_bp", Integer, nullable=False),
     Column("min_approved", Integer, nullable=False),
     Column("status", String(16), nullable=False),
-    _id("escrow_account_id", nullable=False),
-    _id("wallet_account_id", nullable=False),
+    id_column("escrow_account_id", nullable=False),
+    id_column("wallet_account_id", nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("closed_at", BigInteger, nullable=True),
     # When the employer was last told the task pays below the platform's minimum rate.
@@ -51,7 +51,7 @@ task_assignments = Table(
     Column("task_id", String(36), ForeignKey("tasks.id"), nullable=False),
     Column("slot", Integer, nullable=False),
     # The pending transfer that holds this slot's reward and fee.
-    _id("hold_id", nullable=False),
+    id_column("hold_id", nullable=False),
     Column("status", String(16), nullable=False),
     Column("worker_id", String(36), ForeignKey("users.id"), nullable=True),
     Column("accepted_at", BigInteger, nullable=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table
 
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.metadata import metadata
 
 # A trial tab of a reader without an account, named only by a signed cookie of the
 # popup's origin. Charges accrue up to `limit_units`; nothing moves in the ledger until

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Integer, String, Table
 
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.metadata import metadata
 
 # The highest payment the facilitator settled on each channel, for resource servers that
 # point x402's middleware at Obolo: one row per channel, moved forward by a compare-and-set

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from obolo.account import data as account_data
+from obolo.account.service import SessionInfo
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import client_address, get_platform, require_session
 from obolo.entrypoints.api.identity_routes import SessionOut, Strict, UserOut
 from obolo.entrypoints.api.wallet_routes import ERRORS
-from obolo.identity import account_data
-from obolo.identity.account import SessionInfo
 from obolo.identity.model import Principal
 
 router = APIRouter(prefix="/v1", tags=["account"])

@@ -10,11 +10,11 @@ import segno
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import RedirectResponse, Response
 
+from obolo.account import data as account_data
 from obolo.entrypoints.web import security
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, secret, text
 from obolo.entrypoints.web.problems import FORM, field_error
 from obolo.errors import OboloError
-from obolo.identity import account_data
 
 router = APIRouter(include_in_schema=False)
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
 
+from obolo.account.service import AccountService
 from obolo.adapters.clock import iso
 from obolo.adapters.db.schema import api_keys, audit_log, sessions
 from obolo.adapters.db.schema_account import account_standing, two_factor
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.audit import service as audit
-from obolo.identity.account import AccountService
 from obolo.identity.errors import AccountClosed, BalanceNotZero
 from obolo.identity.standing import standing_of
 from obolo.money import Amount, format_units
