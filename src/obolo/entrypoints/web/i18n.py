@@ -4,15 +4,24 @@ Italian entry shows English rather than a blank."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
+from obolo.entrypoints.web.problems_i18n import PROBLEMS_IT
 from obolo.entrypoints.web.task_i18n import TASKS_IT
 
 LANGUAGES = ("en", "it")
 DEFAULT = "en"
 LANGUAGE_NAMES = {"en": "English", "it": "Italiano"}
 
-Translate = Callable[..., str]
+
+class Translate(Protocol):
+    """`t(text, **values)`: the English text in the page's language, values filled in."""
+
+    @property
+    def language(self) -> str: ...
+
+    def __call__(self, text: str, /, **values: object) -> str: ...
 
 
 def negotiate(accept_language: str | None, cookie: str | None) -> str:
@@ -37,14 +46,18 @@ def negotiate(accept_language: str | None, cookie: str | None) -> str:
     return min(choices)[2] if choices else DEFAULT
 
 
-def translator(language: str) -> Translate:
-    table = CATALOGUE.get(language, {})
+@dataclass(frozen=True, slots=True)
+class Translator:
+    language: str
+    table: dict[str, str]
 
-    def translate(text: str, **values: object) -> str:
-        message = table.get(text, text)
+    def __call__(self, text: str, /, **values: object) -> str:
+        message = self.table.get(text, text)
         return message.format(**values) if values else message
 
-    return translate
+
+def translator(language: str) -> Translate:
+    return Translator(language, CATALOGUE.get(language, {}))
 
 
 IT: dict[str, str] = {
@@ -442,5 +455,7 @@ IT.update(
         "That did not work.": "Non è riuscito.",
     }
 )
+
+IT.update(PROBLEMS_IT)  # refusals, page errors and the pages' formatted labels
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

@@ -12,7 +12,6 @@ from markupsafe import escape
 from obolo.adapters.cards import Card
 from obolo.adapters.clock import NS_PER_SECOND, from_iso
 from obolo.entrypoints.api.wallet_routes import statement_file
-from obolo.entrypoints.web import format as fmt
 from obolo.entrypoints.web.charts import Chart, series_from, stacked_bars
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, text
 from obolo.entrypoints.web.format import parse_amount
@@ -74,7 +73,7 @@ def spending_chart(page: Visitor) -> Chart | None:
         days,
         series,
         label=page.t("Spending by provider over the last 30 days"),
-        day_label=lambda ns: fmt.day(ns, page.language),
+        day_label=page.day,
         amount_label=lambda units: page.money(units, asset),
     )
     legend = [(f"s{min(i, 5)}", one.name, page.money(one.total, asset)) for i, one in enumerate(series)]
