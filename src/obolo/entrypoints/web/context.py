@@ -18,7 +18,7 @@ from starlette.responses import Response
 from obolo import locale
 from obolo.bootstrap import Platform
 from obolo.entrypoints.web import format as fmt
-from obolo.entrypoints.web import security
+from obolo.entrypoints.web import labels, security
 from obolo.entrypoints.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translate, negotiate, translator
 from obolo.entrypoints.web.problems import problem_message
 from obolo.identity.model import Principal, Role, User
@@ -222,6 +222,8 @@ def render(page: Visitor, template: str, status: int = 200, **context: Any) -> H
         "values": {},
         # a service's refusal as a sentence in the page's language (never its code)
         "refusal": lambda error: problem_message(error, page.t),
+        "labels": labels,
+        "label": labels.label,
     }
     values.update(context)
     html = environment.get_template(template).render(values)

@@ -107,4 +107,28 @@ PROBLEMS_IT: dict[str, str] = {
     "A held payment cannot be refunded; decide the dispute first.": (
         "Un pagamento trattenuto non può essere rimborsato; decidi prima la contestazione."
     ),
+    # the history's filter: each kind's label
+    "Top-ups": "Ricariche",
+    "Payments": "Pagamenti",
+    "Withdrawals": "Prelievi",
+    "Fees": "Commissioni",
+    "Paid reading": "Letture a pagamento",
+    "Site earnings": "Incassi dei siti",
+    "Task rewards": "Compensi dei lavoretti",
+    "Bonuses": "Bonus",
+    "Card taps": "Pagamenti con tessera",
+    "Adjustments": "Rettifiche",
+    # the send form
+    "Write the email or phone number of the person to pay.": (
+        "Scrivi l'email o il numero di telefono della persona da pagare."
+    ),
+    # labels of the platform's codes (labels.py)
+    "Card top-ups received": "Ricariche con carta ricevute",
+    "Paid out to banks": "Accreditato alle banche",
+    "Rounding": "Arrotondamenti",
+    "Operator adjustments": "Rettifiche degli operatori",
+    "Waiting for recipients": "In attesa dei destinatari",
+    "Reader": "Lettore",
+    "Employer": "Datore di lavoro",
+    "Worker": "Lavoratore",
 }
