@@ -20,6 +20,7 @@ from obolo.entrypoints.api.auth import client_address
 from obolo.entrypoints.web.context import STATIC, Form, Visitor, VisitorDep, finish, render, text
 from obolo.entrypoints.web.security import clear_cookie, set_cookie
 from obolo.entrypoints.web.widget_i18n import refusal_text, widget_translator
+from obolo.entrypoints.web.widget_script_i18n import with_texts
 from obolo.errors import OboloError
 from obolo.money import EUR
 from obolo.paywall.anonymous import TrialNotFound
@@ -40,7 +41,7 @@ def _script(name: str, cross_origin: bool) -> Response:
     headers = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
     if cross_origin:
         headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    body = (STATIC / name).read_bytes()
+    body = with_texts((STATIC / name).read_bytes())
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 

@@ -19,6 +19,23 @@
   window.__oboloWidget = true;
   var OBOLO = new URL(script.src, location.href).origin;
   var pending = null; // the offer whose popup is open
+  // The widget speaks the provider's page's language (its <html lang>, else the browser's);
+  // Obolo serves this script with its texts in every language it speaks.
+  var TEXTS = /*OBOLO_TEXTS*/{}/*END*/;
+  var LANG = String(document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
+
+  function t(text, values) {
+    var found = (TEXTS[LANG] || {})[text] || text;
+    return found.replace(/\{(\w+)\}/g, function (all, name) { return values && name in values ? values[name] : all; });
+  }
+
+  function money(price, asset) {
+    // Intl formats the decimal string exactly (no float): "0,10 €" in Italian, "€0.10" in English.
+    try {
+      return new Intl.NumberFormat(LANG, { style: "currency", currency: asset, minimumFractionDigits: 2,
+                                           maximumFractionDigits: 6 }).format(price);
+    } catch (ignored) { return price + " " + asset; }
+  }
 
   function b64url(text) {
     var bytes = new TextEncoder().encode(text);
@@ -61,7 +78,7 @@
     // A fresh window each time: a named one left open by an earlier payment would be
     // reused with its old page.
     var popup = window.open(OBOLO + "/widget/pay?" + query.toString(), "_blank", "popup,width=440,height=680");
-    if (!popup) { say(offer, "Allow pop-ups for this site to pay with Obolo."); }
+    if (!popup) { say(offer, t("Allow pop-ups for this site to pay with Obolo.")); }
   }
 
   // "Paid once, read again": the site's own read-again receipt for a page and its holder
@@ -118,7 +135,7 @@
   }
 
   function load(offer, proof, refused) {
-    say(offer, "Opening…");
+    say(offer, t("Opening…"));
     fetch(offer.resource, { headers: { "Payment": proof, "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (response) {
         var header = response.headers.get("Payment-Response");
@@ -128,7 +145,7 @@
       .then(function (answer) {
         if (!answer.ok) {
           if (refused) { refused(); return; }
-          say(offer, "The site refused the payment; nothing more was charged for it.");
+          say(offer, t("The site refused the payment; nothing more was charged for it."));
           return;
         }
         if (location.pathname !== offer.resource) { history.pushState({}, "", offer.resource); }
@@ -136,7 +153,7 @@
         document.title = page.title;
         document.body.replaceWith(document.adoptNode(page.body));
       })
-      .catch(function () { say(offer, "The page could not be loaded; try again."); });
+      .catch(function () { say(offer, t("The page could not be loaded; try again.")); });
   }
 
   window.addEventListener("message", function (event) {
@@ -156,7 +173,7 @@
     if (element.getAttribute("data-obolo-ready")) { return; }
     element.setAttribute("data-obolo-ready", "1");
     var offer = offerOf(element);
-    var label = offer.price + " " + offer.asset;
+    var label = money(offer.price, offer.asset);
     if (element.tagName === "A") {
       var badge = document.createElement("span");
       badge.className = "obolo-price";
@@ -167,7 +184,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "obolo-pay";
-      button.textContent = "Pay " + label + " with Obolo";
+      button.textContent = t("Pay {amount} with Obolo", { amount: label });
       button.addEventListener("click", function () { open(offerOf(element)); });
       element.appendChild(button);
       if (offer.resource === location.pathname && remembered(offer.resource)) { open(offer); }
