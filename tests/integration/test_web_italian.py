@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from fastapi.routing import iter_route_contexts
 
+from obolo import locale
 from obolo.checkout.model import LineItem, Terms
 from obolo.entrypoints.web.task_pages import from_ns_local
 from obolo.identity.errors import InvalidCredentials
@@ -164,8 +165,10 @@ def test_the_history_reads_in_italian(platform, clock):
 def test_amounts_and_dates_on_the_italian_pages_are_written_the_italian_way(platform, clock):
     """The reader's wallet, history and reading page show Babel's Italian: "9,25 €", dates "dic"."""
     anna = world(platform, clock)["people"]["lettrice"]
-    wallet = " ".join(visible_text(anna.get("/wallet").text))
-    assert "9,25\u00a0€" in wallet  # 10,50 topped up, 1,25 sent
+    (balance,) = [b for b in platform.wallets.balances(anna.user_id) if b.asset == "EUR"]
+    shown = re.findall(r'data-asset="EUR">([^<]+)<', anna.get("/wallet").text)
+    assert shown == [locale.money(balance.available, EUR, "it")]
+    assert re.fullmatch(r"\d+,\d\d\u00a0€", shown[0])
     history = " ".join(visible_text(anna.get("/wallet/history").text))
     assert "1,25\u00a0€" in history
     assert "10,50\u00a0€" in history
