@@ -38,7 +38,14 @@ NOT_PAGES = {
 
 @pytest.fixture
 def platform(sqlite_url, clock):
+    """The walks render many pages: on SQLite (what they test is the pages, not the store)."""
     yield from make_platform(sqlite_url, clock, Settings(refund_window_seconds=600))
+
+
+@pytest.fixture
+def any_platform(db_url, clock):
+    """Refusals and page errors: on SQLite and PostgreSQL."""
+    yield from make_platform(db_url, clock, Settings(refund_window_seconds=600))
 
 
 def italian(platform, email: str, name: str, role: Role | None = None) -> Browser:
@@ -201,9 +208,10 @@ def refused(browser: Browser, page: str, action: str, data: dict[str, str]):
     return answer, text
 
 
-def test_refusals_are_italian_with_italian_amounts_and_move_nothing(platform):
+def test_refusals_are_italian_with_italian_amounts_and_move_nothing(any_platform):
     """Not enough money names both amounts Italian-style; a declined card gives the bank's reason
     in words, not "(card_declined)"; an empty "To" asks for it; nothing moves for any of them."""
+    platform = any_platform
     anna = italian(platform, "anna@esempio.it", "Anna Rossi")
     italian(platform, "bruno@esempio.it", "Bruno")
     assert top_up_form(anna, "4,00").status_code == 303
@@ -258,9 +266,10 @@ def test_the_page_language_is_kept_on_the_account_and_follows_the_switch(platfor
         ("GET", "/wallet/history?kind=" + "x" * 40, 422),
     ],
 )
-def test_every_page_error_is_an_italian_page(platform, method, path, status):
+def test_every_page_error_is_an_italian_page(any_platform, method, path, status):
     """Whatever goes wrong on a page route, a browser gets error.html in Italian with the
     right status: never problem+json."""
+    platform = any_platform
     anna = italian(platform, "anna@esempio.it", "Anna Rossi")
     answer = anna.client.request(method, path)
     assert answer.status_code == status
@@ -269,9 +278,10 @@ def test_every_page_error_is_an_italian_page(platform, method, path, status):
     assert not_italian(answer.text, NAMES) == []
 
 
-def test_a_form_the_guard_refuses_is_an_italian_page_and_changes_nothing(platform):
+def test_a_form_the_guard_refuses_is_an_italian_page_and_changes_nothing(any_platform):
     """A sign-up with a control character in the name (refused before any handler) answers a
     page in Italian, not the API's problem+json, and makes no account."""
+    platform = any_platform
     stranger = Browser(platform)
     stranger.client.headers.update(ITALIAN)
     form = {"email": "x@esempio.it", "password": "cavallo batteria graffetta", "display_name": "a\x01b"}
