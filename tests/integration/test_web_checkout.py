@@ -97,7 +97,7 @@ def test_the_short_link_leads_to_the_page_and_italian_is_spoken(platform, shop, 
     assert ann.get(f"/p/{request.sms_code[:4]}%00").status_code == 404
     page = ann.get(f"/pay/{request.id}", headers={"accept-language": "it"})
     assert "Paga Seller Shop" in page.text
-    assert "20,00 €" in page.text
+    assert "20,00\u00a0€" in page.text
 
 
 def test_buyer_protection_on_the_page_then_refunds_on_the_merchant_dashboard(platform, ann):

@@ -57,7 +57,7 @@ def test_the_console_shows_books_totals_and_fee_revenue_exactly(operator, platfo
     assert re.findall(r'data-fee-asset="EUR">([^<]+)<', page.text) == ["€0.0123"]
     # Wallets hold 12.50 less the fee: money is neither made nor lost.
     assert "wallets hold €12.4877" in page.text
-    card = re.search(r"<td>EUR</td><td>card_funding</td>(.*?)</tr>", page.text).group(1)
+    card = re.search(r"<td>EUR</td><td>Card top-ups received</td>(.*?)</tr>", page.text).group(1)
     assert re.findall(r'class="num">([^<]+)<', card) == ["€12.50", "€0.00", "€0.00", "-€12.50"]
 
 
@@ -69,7 +69,7 @@ def test_search_finds_people_and_providers_and_treats_wildcards_literally(operat
     platform.paywall.register_provider(pub_id, "Daily News", "https://news.example")
     page = operator.get("/operator?q=publisher")
     assert "publisher@example.com" in page.text
-    assert "consumer, provider" in page.text
+    assert "Reader, Provider" in page.text  # the roles' labels, not their codes
     assert "Daily News" in operator.get("/operator?q=news.example").text
     everyone = operator.get("/operator?q=%25")
     assert "publisher@example.com" not in everyone.text

@@ -341,10 +341,10 @@ def test_the_task_pages_render_in_italian(ann, workers, platform, clock):
     review_page = ann.get(f"/tasks/employer/{task_id}", headers=italian)
     assert "Consegne da rivedere" in review_page.text
     assert "Approva i selezionati" in review_page.text
-    assert "1,65 €" in review_page.text
+    assert "1,65\u00a0€" in review_page.text
     work = workers[1].get("/tasks/work", headers=italian)
     assert "Trova lavoro" in work.text
-    assert "Guadagni 0,475 €" in work.text
+    assert "Guadagni 0,475\u00a0€" in work.text
 
 
 def test_taking_a_side_adds_the_role_and_the_nav_links(platform):

@@ -308,5 +308,5 @@ def test_an_italian_wallet_writes_amounts_the_italian_way(ann, platform):
     """In Italian the balance reads 10,50 € and the labels are Italian."""
     top_up_form(ann, "10.50")
     page = ann.get("/wallet", headers={"accept-language": "it"})
-    assert re.findall(r'data-asset="EUR">([^<]+)<', page.text) == ["10,50 €"]
+    assert re.findall(r'data-asset="EUR">([^<]+)<', page.text) == ["10,50\u00a0€"]
     assert "Ricarica" in page.text

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from obolo.mail.messages import Notice
 from obolo.mail.outbox import notify_account, queue_email
 
 TRIED_SUBJECT = "Someone tried to sign up with your details"
 
 
 def taken_sign_up(
-    connection: Connection, email: str, email_owner: str | None, phone_owner: str | None, now: int
+    connection: Connection,
+    email: str,
+    email_owner: str | None,
+    phone_owner: str | None,
+    now: int,
+    language: str = "en",
 ) -> None:
     """Queue the notices for a sign-up that named someone's email or number (no secret in them)."""
     if email_owner is not None:
@@ -35,9 +41,10 @@ def taken_sign_up(
         )  # fmt: skip
     if email_owner is None:
         # The address is free, so whoever typed it may read it: say why no account was made.
-        queue_email(
-            connection, email, "Your Obolo account was not opened",
-            "The phone number you gave is on another Obolo account, so no account was opened. Sign up "
-            "again without it, or with another number.",
-            now,
-        )  # fmt: skip
+        # No account, so no language kept: the language the sign-up page was read in.
+        subject, body = Notice(
+            "Your Obolo account was not opened",
+            "The phone number you gave is on another Obolo account, so no account was opened. Sign up again "
+            "without it, or with another number.",
+        ).written(language)  # fmt: skip
+        queue_email(connection, email, subject, body, now)

@@ -136,7 +136,7 @@ class IdentityService:
                 else None,
             ]
             if any(owners):
-                taken_sign_up(connection, email, owners[0], owners[1], now)
+                taken_sign_up(connection, email, owners[0], owners[1], now, language)
                 return User(user_id, email, display_name, phone, frozenset({Role.CONSUMER}), now, language)
             connection.execute(
                 insert(users).values(

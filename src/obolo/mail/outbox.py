@@ -19,6 +19,8 @@ from obolo.adapters.db.schema_sms import sms_optouts, sms_outbox, sms_phones
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.email_gateway import EmailGateway, EmailNotSent, mask_address
 from obolo.adapters.ids import new_id
+from obolo.locale import DEFAULT_LANGUAGE
+from obolo.mail.messages import Notice
 
 log = structlog.get_logger("obolo.email")
 ATTEMPTS = 10
@@ -58,15 +60,27 @@ def queue_text(connection: Connection, phone: str, body: str, now: int, *, essen
 def notify_account(connection: Connection, user_id: str, subject: str, body: str, now: int) -> None:
     """Tell an account holder: by email, or by text to the number bound to the account when
     its address does not route (people who joined by SMS)."""
-    email = connection.execute(select(users.c.email).where(users.c.id == user_id)).scalar_one_or_none()
-    if email is not None and deliverable(email):
-        queue_email(connection, email, subject, body, now)
+    tell_account(connection, user_id, Notice(subject, body), now)
+
+
+def tell_account(connection: Connection, user_id: str, notice: Notice, now: int) -> None:
+    """`notify_account` in the language kept on the account (its amounts and dates too)."""
+    row = connection.execute(select(users.c.email, users.c.language).where(users.c.id == user_id)).first()
+    subject, body = notice.written(row.language if row is not None else DEFAULT_LANGUAGE)
+    if row is not None and deliverable(row.email):
+        queue_email(connection, row.email, subject, body, now)
         return
     phone = connection.execute(
         select(sms_phones.c.phone).where(sms_phones.c.user_id == user_id)
     ).scalar_one_or_none()
     if phone is not None:
         queue_text(connection, phone, f"{subject}. {body}", now)
+
+
+def language_of_account(connection: Connection, user_id: str) -> str:
+    """The language kept on the account; English for an id that names nobody."""
+    found = connection.execute(select(users.c.language).where(users.c.id == user_id)).scalar_one_or_none()
+    return found or DEFAULT_LANGUAGE
 
 
 def deliver_emails(engine: Engine, gateway: EmailGateway, clock: Clock, limit: int = 100) -> int:

@@ -43,8 +43,8 @@ from obolo.identity.errors import InvalidEmail, InvalidPhone
 from obolo.identity.lookup import display_names
 from obolo.identity.model import normalize_phone
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
-from obolo.mail.outbox import notify_account, queue_email, queue_text
-from obolo.money import format_units
+from obolo.mail.messages import INVITATION_EMAIL, INVITATION_SUBJECT, INVITATION_TEXT, Notice
+from obolo.mail.outbox import language_of_account, queue_email, queue_text, tell_account
 from obolo.wallets.activity import Described
 from obolo.wallets.errors import InvitationNotFound, RecipientNotFound
 from obolo.wallets.model import PlatformAccount, TransferCode, Wallet
@@ -168,27 +168,24 @@ def hold(
         )
     )  # fmt: skip
     sender = display_names(connection, {payer.user_id}).get(payer.user_id, "Someone")
-    shown = f"{format_units(amount, asset)} {payer.asset}"
-    until = iso(expires_at)[:10]
+    # The invitee has no account, so no language of theirs is known: the sender's is the
+    # best guess (people mostly pay people who read what they read).
+    language = language_of_account(connection, payer.user_id)
+    amounts = {"amount": (amount, asset)}
     if invitee.email is not None:
         assert code is not None
-        queue_email(
-            connection, invitee.email, f"{sender} sent you {shown} on Obolo",
-            f"{sender} sent you {shown}. It waits for you until {until}.\n\n"
-            f"To claim it, sign up at Obolo with this address ({invitee.email}), then enter the code "
-            f"{code} on your wallet page, under Claim (or POST /v1/invitations/claim). The code works "
-            "only for an account with this address.\n\nNot expecting this? Ignore this message: "
-            "the money goes back to the sender.",
-            now,
-        )  # fmt: skip
+        subject, body = Notice(
+            INVITATION_SUBJECT, INVITATION_EMAIL,
+            {"sender": sender, "email": invitee.email, "code": code}, amounts, {"until": expires_at},
+        ).written(language)  # fmt: skip
+        queue_email(connection, invitee.email, subject, body, now)
     else:
         assert invitee.phone is not None
-        queue_text(
-            connection, invitee.phone,
-            f"{sender[:30]} sent you {shown} on Obolo. Reply JOIN to claim it by {until}. "
-            "STOP: no more invitations.",
-            now, essential=False,
-        )  # fmt: skip
+        _subject, text = Notice(
+            "", INVITATION_TEXT,
+            {"sender": sender[:30]}, amounts, {"until": expires_at},
+        ).written(language)  # fmt: skip
+        queue_text(connection, invitee.phone, text, now, essential=False)
     return principal_id, {"invitee": invitee.masked, "invitation": "waiting", "claim_by": iso(expires_at)}
 
 
@@ -264,11 +261,10 @@ class Invitations:
             self._move(session, row.id, "claim", wallet.account_id, row.asset, row.amount)
             self._settle_movement(connection, row.id, "claimed", now, to_user_id=user_id)
             asset = self.wallets.asset(row.asset)
-            notify_account(
-                connection, row.sender_id, "Your payment was claimed",
-                f"The {format_units(row.amount, asset)} {row.asset} you sent to {_shown(row)} reached them.",
-                now,
-            )  # fmt: skip
+            tell_account(connection, row.sender_id, Notice(
+                "Your payment was claimed", "The {amount} you sent to {recipient} reached them.",
+                {"recipient": _shown(row)}, {"amount": (row.amount, asset)},
+            ), now)  # fmt: skip
             claimed.append(row.id)
         return claimed
 
@@ -312,12 +308,11 @@ class Invitations:
         self._move(session, row.id, "return", wallet.account_id, row.asset, row.amount, fee=row.fee)
         self._settle_movement(connection, row.id, "returned", now)
         asset = self.wallets.asset(row.asset)
-        notify_account(
-            connection, row.sender_id, "Your payment came back",
-            f"Nobody claimed the {format_units(row.amount, asset)} {row.asset} you sent to {_shown(row)}; "
-            "it is back in your wallet.",
-            now,
-        )  # fmt: skip
+        tell_account(connection, row.sender_id, Notice(
+            "Your payment came back",
+            "Nobody claimed the {amount} you sent to {recipient}; it is back in your wallet.",
+            {"recipient": _shown(row)}, {"amount": (row.amount, asset)},
+        ), now)  # fmt: skip
         return 1
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -147,8 +147,9 @@ def sign_up(page: VisitorDep, form: Form) -> Response:
     else:
         try:
             page.platform.identity.sign_up(
-                values["email"], password, values["display_name"], values["phone"] or None
-            )
+                values["email"], password, values["display_name"], values["phone"] or None,
+                language=page.language,  # the page's language becomes the account's
+            )  # fmt: skip
         except OboloError as error:
             name, message = field_error(error, page.t)
             errors[name] = message

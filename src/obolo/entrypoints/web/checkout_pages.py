@@ -28,6 +28,7 @@ from obolo.entrypoints.web.context import (
     text,
 )
 from obolo.entrypoints.web.format import parse_amount
+from obolo.entrypoints.web.problems import problem_message
 from obolo.entrypoints.web.security import CONTENT_SECURITY_POLICY
 from obolo.errors import OboloError
 from obolo.money import MoneyError
@@ -124,7 +125,9 @@ def _problem(page: Visitor, refused: OboloError) -> str:
         "payment_request_expired": "This payment request has expired. Nothing was paid.",
         "payment_request_paid": "This payment request was already paid.",
     }
-    return c(messages.get(refused.code, refused.detail))
+    if refused.code in messages:
+        return c(messages[refused.code])
+    return problem_message(refused, page.t)
 
 
 @router.post("/pay/{request_id}/receipt")
@@ -179,7 +182,7 @@ def refund(page: SignedIn, form: Form, request_id: str) -> Response:
             page.user_id, request_id, amount, text(form, "reason", 500), text(form, "key", 64) or None
         )
     except (OboloError, MoneyError) as refused:
-        return _sales(page, 422, errors={"_form": page.t(str(getattr(refused, "detail", refused)))})
+        return _sales(page, 422, errors={"_form": problem_message(refused, page.t)})
     return _sales(page, notice=checkout_translator(page)("Done."))
 
 
@@ -188,7 +191,7 @@ def shipped(page: SignedIn, form: Form, request_id: str) -> Response:
     try:
         page.platform.checkout.mark_shipped(page.user_id, request_id)
     except OboloError as refused:
-        return _sales(page, 409, errors={"_form": page.t(refused.detail)})
+        return _sales(page, 409, errors={"_form": problem_message(refused, page.t)})
     return _sales(page, notice=checkout_translator(page)("Done."))
 
 
@@ -218,5 +221,5 @@ def decide(page: SignedIn, form: Form, request_id: str) -> Response:
             page.user_id, request_id[:36], refund=refund, note=text(form, "note", 2000)
         )
     except OboloError as refused:
-        return _disputes(page, 409, errors={"_form": page.t(refused.detail)})
+        return _disputes(page, 409, errors={"_form": problem_message(refused, page.t)})
     return _disputes(page, notice=checkout_translator(page)("Done."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -14,10 +15,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from obolo import locale
 from obolo.bootstrap import Platform
 from obolo.entrypoints.web import format as fmt
-from obolo.entrypoints.web import security
+from obolo.entrypoints.web import labels, security
 from obolo.entrypoints.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translate, negotiate, translator
+from obolo.entrypoints.web.problems import problem_message
 from obolo.identity.model import Principal, Role, User
 from obolo.identity.service import API_KEY_PREFIX
 
@@ -65,6 +68,8 @@ class Visitor:
     new_browser: bool
     session_token: str | None = None
     principal: Principal | None = None
+    #: The person's time zone (the browser tells it in a cookie), else UTC.
+    zone: tzinfo = UTC
     _user: User | None = field(default=None, repr=False)
 
     @property
@@ -98,7 +103,19 @@ class Visitor:
         return fmt.number(units, self.platform.wallets.asset(asset), self.language)
 
     def date_time(self, ns: int) -> str:
-        return fmt.date_time(ns, self.language)
+        return fmt.date_time(ns, self.language, self.zone)
+
+    def date(self, ns: int) -> str:
+        return fmt.date(ns, self.language, self.zone)
+
+    def day(self, ns: int) -> str:
+        return fmt.day(ns, self.language, self.zone)
+
+
+def _speaks_any(accept_language: str | None) -> bool:
+    """Whether the browser names a language the pages speak."""
+    tags = (part.split(";")[0].strip().lower() for part in (accept_language or "").split(","))
+    return any(tag.split("-")[0] in LANGUAGES for tag in tags)
 
 
 def visitor(request: Request) -> Visitor:
@@ -107,20 +124,36 @@ def visitor(request: Request) -> Visitor:
     if isinstance(existing, Visitor):
         return existing
     platform: Platform = request.app.state.platform
-    language = negotiate(
-        request.headers.get("accept-language"), request.cookies.get(security.LANGUAGE_COOKIE)
-    )
     browser_id = request.cookies.get(security.BROWSER_COOKIE) or ""
     new_browser = not (16 <= len(browser_id) <= 64)
     if new_browser:
         browser_id = security.new_browser_id()
-    found = Visitor(request, platform, language, translator(language), browser_id, new_browser)
+    principal, session_token = None, None
     token = request.cookies.get(security.SESSION_COOKIE)
     if token and not token.startswith(API_KEY_PREFIX):
-        principal = platform.identity.authenticate(token)
-        if principal is not None and principal.via == "session":
-            found.session_token = token
-            found.principal = principal
+        found_principal = platform.identity.authenticate(token)
+        if found_principal is not None and found_principal.via == "session":
+            principal, session_token = found_principal, token
+    chosen = request.cookies.get(security.LANGUAGE_COOKIE)
+    header = request.headers.get("accept-language")
+    user = None
+    if chosen not in LANGUAGES and principal is not None and not _speaks_any(header):
+        # No switch in this browser and no language of ours asked: the account's.
+        user = platform.identity.get_user(principal.user_id)
+        chosen = user.language
+    language = negotiate(header, chosen)
+    found = Visitor(
+        request,
+        platform,
+        language,
+        translator(language),
+        browser_id,
+        new_browser,
+        session_token,
+        principal,
+        zone=locale.zone(request.cookies.get(security.ZONE_COOKIE)),
+        _user=user,
+    )
     request.state.visitor = found
     return found
 
@@ -187,6 +220,10 @@ def render(page: Visitor, template: str, status: int = 200, **context: Any) -> H
         "new_key": lambda: str(uuid.uuid4()),
         "errors": {},
         "values": {},
+        # a service's refusal as a sentence in the page's language (never its code)
+        "refusal": lambda error: problem_message(error, page.t),
+        "labels": labels,
+        "label": labels.label,
     }
     values.update(context)
     html = environment.get_template(template).render(values)

@@ -4,9 +4,11 @@ Italian entry shows English rather than a blank."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from obolo.entrypoints.web.account_i18n import ACCOUNT_IT
+from obolo.entrypoints.web.problems_i18n import PROBLEMS_IT
 from obolo.entrypoints.web.reader_i18n import READER_IT
 from obolo.entrypoints.web.task_i18n import TASKS_IT
 from obolo.entrypoints.web.wallets_i18n import WALLETS_IT
@@ -15,7 +17,14 @@ LANGUAGES = ("en", "it")
 DEFAULT = "en"
 LANGUAGE_NAMES = {"en": "English", "it": "Italiano"}
 
-Translate = Callable[..., str]
+
+class Translate(Protocol):
+    """`t(text, **values)`: the English text in the page's language, values filled in."""
+
+    @property
+    def language(self) -> str: ...
+
+    def __call__(self, text: str, /, **values: object) -> str: ...
 
 
 def negotiate(accept_language: str | None, cookie: str | None) -> str:
@@ -40,14 +49,18 @@ def negotiate(accept_language: str | None, cookie: str | None) -> str:
     return min(choices)[2] if choices else DEFAULT
 
 
-def translator(language: str) -> Translate:
-    table = CATALOGUE.get(language, {})
+@dataclass(frozen=True, slots=True)
+class Translator:
+    language: str
+    table: dict[str, str]
 
-    def translate(text: str, **values: object) -> str:
-        message = table.get(text, text)
+    def __call__(self, text: str, /, **values: object) -> str:
+        message = self.table.get(text, text)
         return message.format(**values) if values else message
 
-    return translate
+
+def translator(language: str) -> Translate:
+    return Translator(language, CATALOGUE.get(language, {}))
 
 
 IT: dict[str, str] = {
@@ -449,5 +462,6 @@ IT.update(
 
 IT.update(READER_IT)  # purchases, daily caps and passes: the popup and the reading page
 IT.update(ACCOUNT_IT)  # the account page and the operator's person page
+IT.update(PROBLEMS_IT)  # refusals, page errors and the pages' formatted labels
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

@@ -44,8 +44,8 @@ def _show(page: Visitor, user_id: str, status: int = 200, **context: object) -> 
         person=found,
         balances=page.platform.wallets.balances(user_id),
         history=entries,
-        action_name=lambda action: page.t(AUDIT_ACTIONS.get(action, action)),
-        word=lambda code: page.t(WORDS.get(code, code)),
+        action_name=lambda action: page.t(AUDIT_ACTIONS.get(action) or action),
+        word=lambda code: page.t(WORDS.get(code) or code),
         **context,
     )
 

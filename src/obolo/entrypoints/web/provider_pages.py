@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from obolo.entrypoints.api.paywall_routes import PriceRules
-from obolo.entrypoints.web import format as fmt
 from obolo.entrypoints.web.charts import Chart, series_from, stacked_bars
 from obolo.entrypoints.web.context import Form, PageForbidden, SignedIn, Visitor, finish, render, text
 from obolo.entrypoints.web.format import parse_amount, plain
@@ -64,7 +63,7 @@ def earnings_chart(page: Visitor, site: Provider) -> tuple[Chart | None, int, st
         days,
         series,
         label=page.t("Earnings over the last 30 days"),
-        day_label=lambda ns: fmt.day(ns, page.language),
+        day_label=page.day,
         amount_label=lambda units: page.money(units, asset),
     )
     legend = [(f"s{i}", one.name, page.money(one.total, asset)) for i, one in enumerate(series)]

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from obolo.adapters.clock import NS_PER_SECOND
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, text
 from obolo.entrypoints.web.format import parse_amount, plain
-from obolo.entrypoints.web.problems import FORM, field_error
+from obolo.entrypoints.web.problems import FORM, field_error, problem_message
 from obolo.errors import OboloError
 from obolo.money import MoneyError
 from obolo.reports import reader
@@ -108,8 +108,5 @@ def refund(page: SignedIn, form: Form) -> Response:
     try:
         page.platform.tabs.refund(page.user_id, text(form, "provider_id", 40), text(form, "charge_id", 64))
     except OboloError as error:
-        message = (
-            page.t("This view can no longer be refunded.") if error.code == "not_refundable" else error.detail
-        )
-        return _reading_page(page, 422, errors={FORM: message})
+        return _reading_page(page, 422, errors={FORM: problem_message(error, page.t)})
     return finish(page, RedirectResponse("/reading?done=refund", status_code=303))

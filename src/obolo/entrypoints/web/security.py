@@ -26,6 +26,8 @@ from starlette.responses import Response
 SESSION_COOKIE = "obolo_session"
 BROWSER_COOKIE = "obolo_browser"
 LANGUAGE_COOKIE = "obolo_lang"
+#: The browser's IANA time zone, written by obolo.js, so dates read in the person's zone.
+ZONE_COOKIE = "obolo_tz"
 CSRF_FIELD = "csrf"
 BROWSER_COOKIE_SECONDS = 365 * 24 * 3600
 

@@ -8,11 +8,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from obolo.entrypoints.web import (
     account_pages,
     account_settings_pages,
+    error_pages,
     operator_pages,
     operator_person_pages,
     provider_pages,
@@ -37,7 +37,6 @@ from obolo.entrypoints.web.i18n import LANGUAGES
 from obolo.entrypoints.web.security import LANGUAGE_COOKIE, local_path, set_cookie
 
 router = APIRouter(include_in_schema=False)
-API_PATHS = ("/v1/", "/.well-known/", "/docs", "/openapi.json", "/healthz", "/livez")
 
 
 @router.get("/")
@@ -47,12 +46,15 @@ def home(page: VisitorDep) -> Response:
 
 @router.post("/language")
 def choose_language(page: VisitorDep, form: Form) -> Response:
-    """The language switch: remembered in a cookie for a year, then back where it was."""
+    """The language switch: remembered in a cookie for a year, and on the account of a
+    signed-in person (their texts and emails follow it), then back where it was."""
     language = text(form, "language")
     target = local_path(text(form, "next", 2000), "/")
     response = RedirectResponse(target, status_code=303)
     if language in LANGUAGES:
         set_cookie(response, page.request, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
+        if page.principal is not None:
+            page.platform.identity.set_language(page.principal.user_id, language)
     return finish(page, response)
 
 
@@ -70,20 +72,7 @@ def install(app: FastAPI) -> None:
     app.include_router(task_pages.router)  # tasks: employer, worker and dispute pages
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    api_http_handler = app.exception_handlers.get(StarletteHTTPException)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> Response:
-        """A browser asking for a page that is not there gets a page; the API and
-        programs keep their problem+json (the API's own handler)."""
-        wants_page = "text/html" in request.headers.get("accept", "")
-        if api_http_handler is None or (wants_page and not request.url.path.startswith(API_PATHS)):
-            page = visitor(request)
-            forbidden = error.status_code in (401, 403)
-            title = page.t("Forbidden") if forbidden else page.t("Page not found")
-            return render(page, "error.html", error.status_code, title=title, message=title)
-        answer: Response = await api_http_handler(request, error)  # type: ignore[misc]
-        return answer
+    error_pages.install(app)  # every error on a page is a page
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _error: SignInRequired) -> Response:

@@ -11,7 +11,6 @@ from markupsafe import escape
 
 from obolo.adapters.cards import Card
 from obolo.adapters.clock import NS_PER_SECOND, from_iso
-from obolo.entrypoints.web import format as fmt
 from obolo.entrypoints.web.charts import Chart, series_from, stacked_bars
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, text
 from obolo.entrypoints.web.format import parse_amount
@@ -20,7 +19,6 @@ from obolo.entrypoints.web.statement_csv import statement_csv
 from obolo.errors import InvalidRequest, NotFound, OboloError
 from obolo.money import MoneyError
 from obolo.reports import reader
-from obolo.wallets.errors import RecipientNotFound
 from obolo.wallets.model import MovementStatus
 
 router = APIRouter(include_in_schema=False)
@@ -74,7 +72,7 @@ def spending_chart(page: Visitor) -> Chart | None:
         days,
         series,
         label=page.t("Spending by provider over the last 30 days"),
-        day_label=lambda ns: fmt.day(ns, page.language),
+        day_label=page.day,
         amount_label=lambda units: page.money(units, asset),
     )
     legend = [(f"s{min(i, 5)}", one.name, page.money(one.total, asset)) for i, one in enumerate(series)]
@@ -145,11 +143,13 @@ def top_up(page: SignedIn, form: Form) -> Response:
 @router.post("/wallet/send")
 def send(page: SignedIn, form: Form) -> Response:
     values = {name: text(form, name, 254) for name in ("to", "amount", "asset", "note")}
+    if not values["to"]:
+        # Said on its own, beside the field, whatever else the form lacks.
+        missing = page.t("Write the email or phone number of the person to pay.")
+        return _wallet_page(page, 422, form="send", errors={"to": missing}, values={"send": values})
     try:
         asset = page.platform.wallets.asset(values["asset"] or "EUR")
         amount = parse_amount(values["amount"], asset)
-        if not values["to"]:
-            raise RecipientNotFound("no recipient given")
         movement = page.platform.wallets.pay(
             page.user_id, values["to"], amount, values["note"][:280] or None, _key(text(form, "key"))
         )
@@ -212,11 +212,14 @@ def _date(value: str, page: Visitor, name: str, errors: dict[str, str], *, end: 
     return start + 86_400 * NS_PER_SECOND if end else start
 
 
-#: The kinds a history entry can have (obolo.wallets.activity and the products' describers).
-HISTORY_KINDS = (
-    "topup", "payment", "withdrawal", "fee", "paywall", "settlement", "task", "reward", "bonus", "tap",
-    "adjustment",
-)  # fmt: skip
+#: The kinds a history entry can have (obolo.wallets.activity and the products' describers),
+#: each with the label the filter shows (never the code).
+HISTORY_KIND_LABELS = {
+    "topup": "Top-ups", "payment": "Payments", "withdrawal": "Withdrawals", "fee": "Fees",
+    "paywall": "Paid reading", "settlement": "Site earnings", "task": "Tasks", "reward": "Task rewards",
+    "bonus": "Bonuses", "tap": "Card taps", "adjustment": "Adjustments",
+}  # fmt: skip
+HISTORY_KINDS = tuple(HISTORY_KIND_LABELS)
 
 
 @router.get("/wallet/history")
@@ -254,7 +257,7 @@ def history(
         next_query=next_query,
         filters=filters,
         errors=errors,
-        kinds=[(k, page.t(k)) for k in HISTORY_KINDS],
+        kinds=[(kind, page.t(label)) for kind, label in HISTORY_KIND_LABELS.items()],
         asset_options=[("", page.t("All"))] + [(code, code) for code in _assets(page)],
     )
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from obolo.entrypoints.web.context import Visitor
+from obolo.entrypoints.web.problems import problem_message
+from obolo.errors import OboloError
 
 WIDGET_IT: dict[str, str] = {
     "Confirm once: from now on {site} may charge you up to {item} a page and {day} a day without asking. "
@@ -75,3 +77,11 @@ def widget_translator(page: Visitor) -> Callable[..., str]:
         return message.format(**values) if values else message
 
     return translate
+
+
+def refusal_text(page: Visitor, refused: OboloError) -> str:
+    """Why the popup could not pay, in the page's language: the trial tab's own sentences
+    (its details are written for people), else the refusal by its code."""
+    if refused.detail in WIDGET_IT:
+        return widget_translator(page)(refused.detail)
+    return problem_message(refused, page.t)

@@ -20,7 +20,8 @@ from obolo.adapters.ids import new_id
 from obolo.entrypoints.api.auth import client_address
 from obolo.entrypoints.web.context import STATIC, Form, Visitor, VisitorDep, finish, render, text
 from obolo.entrypoints.web.security import clear_cookie, set_cookie
-from obolo.entrypoints.web.widget_i18n import widget_translator
+from obolo.entrypoints.web.widget_i18n import refusal_text, widget_translator
+from obolo.entrypoints.web.widget_script_i18n import with_texts
 from obolo.errors import OboloError
 from obolo.money import EUR
 from obolo.paywall.anonymous import TrialNotFound
@@ -41,7 +42,7 @@ def _script(name: str, cross_origin: bool) -> Response:
     headers = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
     if cross_origin:
         headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    body = (STATIC / name).read_bytes()
+    body = with_texts((STATIC / name).read_bytes())
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
@@ -190,7 +191,7 @@ def pay(page: VisitorDep, form: Form) -> Response:
         address = client_address(page.request)
         tab_id, payment = platform.anonymous.pay(open_tab, offer, charge_id, address)
     except OboloError as refused:
-        return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
+        return _ask(page, offer, fields, 409, error=refusal_text(page, refused))
     response = _paid(page, offer, payment)
     if tab_id:
         set_cookie(
@@ -250,7 +251,7 @@ def carry_trial(page: VisitorDep, form: Form) -> Response:
             raise TrialNotFound("there is no trial tab in this browser")
         page.platform.anonymous.claim(tab_id, page.principal.user_id, EUR)
     except OboloError as refused:
-        return _ask(page, offer, fields, 409, error=widget_translator(page)(refused.detail))
+        return _ask(page, offer, fields, 409, error=refusal_text(page, refused))
     response = RedirectResponse("/widget/pay?" + urlencode(fields), status_code=303)
     clear_cookie(response, page.request, TRIAL_COOKIE)
     return finish(page, response)

@@ -2,6 +2,13 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+  // Dates are written in the reader's time zone: the server learns it from this cookie.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("obolo_tz=" + zone) < 0) {
+      document.cookie = "obolo_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (ignored) { /* dates stay in UTC */ }
   // The language menu submits itself when changed (its button is the no-JS path).
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });

@@ -25,29 +25,22 @@
   window.__oboloWidget = true;
   var OBOLO = new URL(script.src, location.href).origin;
   var pending = null; // the offer whose popup is open
-  var LANGUAGE = (navigator.language || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
-  var IT = {
-    "Allow pop-ups for this site to pay with Obolo.": "Consenti i pop-up per questo sito per pagare con Obolo.",
-    "Opening…": "Apertura…",
-    "The site refused the payment; nothing more was charged for it.":
-      "Il sito ha rifiutato il pagamento; non è stato addebitato nulla di più.",
-    "The page could not be loaded; try again.": "Non è stato possibile caricare la pagina; riprova.",
-    "Pay {price} with Obolo": "Paga {price} con Obolo"
-  };
+  // The widget speaks the reader's language (the browser's, else the page's <html lang>);
+  // Obolo serves this script with its texts in every language it speaks.
+  var TEXTS = /*OBOLO_TEXTS*/{}/*END*/;
+  var LANG = String(navigator.language || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
 
   function t(text, values) {
-    var message = (LANGUAGE === "it" && IT[text]) || text;
-    Object.keys(values || {}).forEach(function (name) { message = message.replace("{" + name + "}", values[name]); });
-    return message;
+    var found = (TEXTS[LANG] || {})[text] || text;
+    return found.replace(/\{(\w+)\}/g, function (all, name) { return values && name in values ? values[name] : all; });
   }
 
-  function priceLabel(price, asset) {
-    // Display only (the popup charges the published price, exactly): the reader's format.
+  function money(price, asset) {
+    // Intl formats the decimal string exactly (no float): "0,10 €" in Italian, "€0.10" in English.
     try {
-      return new Intl.NumberFormat(LANGUAGE === "it" ? "it-IT" : "en-GB", {
-        style: "currency", currency: asset, minimumFractionDigits: 2, maximumFractionDigits: 6
-      }).format(Number(price));
-    } catch (error) { return price + " " + asset; }
+      return new Intl.NumberFormat(LANG, { style: "currency", currency: asset, minimumFractionDigits: 2,
+                                           maximumFractionDigits: 6 }).format(price);
+    } catch (ignored) { return price + " " + asset; }
   }
 
   function b64url(text) {
@@ -211,7 +204,7 @@
     if (element.getAttribute("data-obolo-ready")) { return; }
     element.setAttribute("data-obolo-ready", "1");
     var offer = offerOf(element);
-    var label = priceLabel(offer.price, offer.asset);
+    var label = money(offer.price, offer.asset);
     if (element.tagName === "A") {
       element.setAttribute("data-obolo-text", element.textContent.trim());
       var badge = document.createElement("span");
@@ -223,7 +216,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "obolo-pay";
-      button.textContent = t("Pay {price} with Obolo", { price: label });
+      button.textContent = t("Pay {amount} with Obolo", { amount: label });
       button.addEventListener("click", function () { open(offerOf(element)); });
       element.appendChild(button);
       var passLabel = element.getAttribute("data-obolo-pass");
