@@ -146,6 +146,25 @@ def test_in_a_demo_the_simulator_talks_through_the_same_service(demo):
     assert "You received" not in client.get("/sms/simulator", params={"phone": ALICE}).text
 
 
+def test_the_simulator_keeps_each_numbers_whole_thread(demo):
+    """Each number's page shows its whole conversation in order (typed, replies, texts sent to
+    it), PINs masked; another number's page shows none of it."""
+    client, *_ = demo
+    for body in ("BAL", f"SEND 2 {BOB}", "7391", "HIST"):
+        page = client.post("/sms/simulator", data={"phone": ALICE, "body": body}).text
+    thread = page[page.index('id="thread"') : page.index("</form>")]
+    order = ["BAL", "Balance: €19.00.", f"SEND 2 {BOB}", "Send €2.00 to Bo***", "••••", "Sent €2.00", "HIST"]
+    positions = [thread.index(text) for text in order]
+    assert positions == sorted(positions), thread
+    assert thread.count("Last: ") == 1
+    assert "7391" not in page
+    bob = client.get("/sms/simulator", params={"phone": BOB}).text
+    assert "You received €1.00" in bob
+    assert "You received €2.00" in bob
+    assert "Balance: €19.00." not in bob
+    assert "Balance: €19.00." in client.get("/sms/simulator", params={"phone": ALICE}).text
+
+
 def test_the_console_gateway_never_logs_a_pin(demo, capsys, caplog):
     """A whole conversation through the demo's console gateway leaves no PIN in the logs."""
     client, *_ = demo
