@@ -18,7 +18,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "REGISTRA per iscriverti, LINGUA en, STOP. Conferma col PIN.",
     ),
     "help_send": (
-        "To send: SEND <amount> <phone or email> [note], e.g. SEND 5,50 +393331234567 pizza",
+        "To send: SEND <amount> <phone or email> [note], e.g. SEND 5.50 +393331234567 pizza",
         "Per inviare: INVIA <importo> <telefono o email> [nota], es. INVIA 5,50 +393331234567 pizza",
     ),
     "help_pin": (
@@ -188,8 +188,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Fondi insufficienti: disponibili {available}. Nessun movimento.",
     ),
     "invalid_amount": (
-        "Amount not understood: write e.g. 5 or 5.50. No money moved.",
-        "Importo non valido: scrivi ad es. 5 o 5,50. Nessun movimento.",
+        "Amount not understood: write e.g. SEND 5 or SEND 5.50. No money moved.",
+        "Importo non valido: scrivi ad es. INVIA 5 o INVIA 5,50. Nessun movimento.",
     ),
     "invalid_recipient": (
         "Recipient not understood: write a number like +393331234567 or an email.",
@@ -216,8 +216,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Per scegliere la lingua: LINGUA it o LINGUA en.",
     ),
     "language_set": (
-        "Obolo will write to you in English. LINGUA it for Italian.",
-        "Obolo ti scriverà in italiano. LANG en for English.",
+        "Obolo will write to you in English. LINGUA it: italiano.",
+        "Obolo ti scriverà in italiano. LANG en: English.",
     ),
     "error": (
         "Sorry, something went wrong. No money moved. Please try again later.",
