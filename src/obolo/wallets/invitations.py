@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from obolo import locale
 from obolo.adapters.clock import NS_PER_SECOND, iso
 from obolo.adapters.db.schema import movements, users
 from obolo.adapters.db.schema_invitations import invitations
@@ -44,7 +45,7 @@ from obolo.identity.lookup import display_names
 from obolo.identity.model import normalize_phone
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.mail.outbox import notify_account, queue_email, queue_text
-from obolo.money import format_units
+from obolo.money import Asset, format_units
 from obolo.wallets.activity import Described
 from obolo.wallets.errors import InvitationNotFound, RecipientNotFound
 from obolo.wallets.model import PlatformAccount, TransferCode, Wallet
@@ -182,13 +183,32 @@ def hold(
         )  # fmt: skip
     else:
         assert invitee.phone is not None
-        queue_text(
-            connection, invitee.phone,
-            f"{sender[:30]} sent you {shown} on Obolo. Reply JOIN to claim it by {until}. "
-            "STOP: no more invitations.",
-            now, essential=False,
-        )  # fmt: skip
+        text = _text_invitation(sender, amount, asset, expires_at, invitee.phone)
+        queue_text(connection, invitee.phone, text, now, essential=False)
     return principal_id, {"invitee": invitee.masked, "invitation": "waiting", "claim_by": iso(expires_at)}
+
+
+def _text_invitation(sender: str, amount: int, asset: Asset, expires_at: int, phone: str) -> str:
+    """The text inviting a number with no account: in its country's language (nobody has
+    chosen one for it yet), the amount and the day written for that reader."""
+    if phone.startswith("+39"):
+        return (
+            f"{sender[:30]} ti ha inviato {_sms_money(amount, asset, 'it')} con Obolo. Rispondi REGISTRA "
+            f"entro il {_sms_day(expires_at, 'it')} per ritirarli. STOP: niente più inviti."
+        )
+    return (
+        f"{sender[:30]} sent you {_sms_money(amount, asset, 'en')} on Obolo. Reply JOIN to claim it by "
+        f"{_sms_day(expires_at, 'en')}. STOP: no more invitations."
+    )
+
+
+def _sms_money(units: int, asset: Asset, language: str) -> str:
+    # GSM-7 has no no-break space: CLDR's becomes a plain one.
+    return locale.money(units, asset, language).replace("\u00a0", " ")
+
+
+def _sms_day(ns: int, language: str) -> str:
+    return locale.date(ns, language).replace("\u00a0", " ")
 
 
 class Invitations:
