@@ -299,3 +299,27 @@ def test_every_sms_is_in_the_readers_language_with_amounts_formatted(world, cloc
 def test_the_checker_catches_what_it_looks_for(text, lang):
     """The check itself fails on an English word, a raw code, six decimals, EUR, the wrong style."""
     assert problems(text, lang) != []
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_notices_by_text_follow_the_account_language(world, clock, lang):
+    """Someone who joined by SMS (no email) is told by text when money they sent to a number
+    without an account comes back, in their language; the invitation goes out in the invited
+    number's country's language (+39: Italian)."""
+    platform, gateway = world
+    k = KEYWORDS[lang]
+    bob = Phone(platform, BOB)
+    assert bob.say(f"{k['join']} Bob Rossi").code == "ok"
+    bob_id = platform.sms.number(BOB).user_id
+    platform.wallets.top_up(bob_id, eur("10.00"), CARD)
+    nobody = "+393339990001"
+    platform.wallets.pay(bob_id, nobody, eur("1.50"))
+    platform.sms.deliver_outbox()
+    (invitation,) = gateway.to(nobody)
+    assert "ti ha inviato 1,50 € con Obolo" in invitation
+    clock.advance(platform.settings.invite_claim_seconds + 1)
+    assert platform.invitations.return_due() == 1
+    platform.sms.deliver_outbox()
+    notice = gateway.to(BOB)[-1]
+    assert ("Nessuno ha ritirato i 1,50 €" if lang == "it" else "Nobody claimed the €1.50") in notice
+    assert problems(notice, lang) == []

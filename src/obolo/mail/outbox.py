@@ -7,6 +7,7 @@ both send it, and its body (which may carry a claim code) is blanked once it is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -19,6 +20,7 @@ from obolo.adapters.db.schema_sms import sms_optouts, sms_outbox, sms_phones
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.email_gateway import EmailGateway, EmailNotSent, mask_address
 from obolo.adapters.ids import new_id
+from obolo.locale import language_of
 
 log = structlog.get_logger("obolo.email")
 ATTEMPTS = 10
@@ -67,6 +69,16 @@ def notify_account(connection: Connection, user_id: str, subject: str, body: str
     ).scalar_one_or_none()
     if phone is not None:
         queue_text(connection, phone, f"{subject}. {body}", now)
+
+
+def notify_account_in(
+    connection: Connection, user_id: str, write: Callable[[str], tuple[str, str]], now: int
+) -> None:
+    """`notify_account` with the subject and body `write(language)` gives in the language the
+    account reads ("en", "it")."""
+    language = connection.execute(select(users.c.language).where(users.c.id == user_id)).scalar()
+    subject, body = write(language_of(language))
+    notify_account(connection, user_id, subject, body, now)
 
 
 def deliver_emails(engine: Engine, gateway: EmailGateway, clock: Clock, limit: int = 100) -> int:

@@ -44,7 +44,7 @@ from obolo.identity.errors import InvalidEmail, InvalidPhone
 from obolo.identity.lookup import display_names
 from obolo.identity.model import normalize_phone
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
-from obolo.mail.outbox import notify_account, queue_email, queue_text
+from obolo.mail.outbox import notify_account_in, queue_email, queue_text
 from obolo.money import Asset, format_units
 from obolo.wallets.activity import Described
 from obolo.wallets.errors import InvitationNotFound, RecipientNotFound
@@ -211,6 +211,30 @@ def _sms_day(ns: int, language: str) -> str:
     return locale.date(ns, language).replace("\u00a0", " ")
 
 
+def _claimed(row: Any, asset: Asset, language: str) -> tuple[str, str]:
+    """The sender's notice that the invitee claimed the money, in the sender's language."""
+    amount = _sms_money(row.amount, asset, language)
+    if language == "it":
+        return (
+            "Il tuo pagamento è stato ritirato",
+            f"I {amount} che hai inviato a {_shown(row)} sono arrivati.",
+        )
+    return "Your payment was claimed", f"The {amount} you sent to {_shown(row)} reached them."
+
+
+def _came_back(row: Any, asset: Asset, language: str) -> tuple[str, str]:
+    """The sender's notice that unclaimed money came back, in the sender's language."""
+    amount = _sms_money(row.amount, asset, language)
+    if language == "it":
+        return "Il tuo pagamento è tornato", (
+            f"Nessuno ha ritirato i {amount} che hai inviato a {_shown(row)}: "
+            "sono tornati nel tuo portafoglio."
+        )
+    return "Your payment came back", (
+        f"Nobody claimed the {amount} you sent to {_shown(row)}; it is back in your wallet."
+    )
+
+
 class Invitations:
     """Claims and returns: the use cases after the payment that held the money."""
 
@@ -283,11 +307,7 @@ class Invitations:
             self._move(session, row.id, "claim", wallet.account_id, row.asset, row.amount)
             self._settle_movement(connection, row.id, "claimed", now, to_user_id=user_id)
             asset = self.wallets.asset(row.asset)
-            notify_account(
-                connection, row.sender_id, "Your payment was claimed",
-                f"The {format_units(row.amount, asset)} {row.asset} you sent to {_shown(row)} reached them.",
-                now,
-            )  # fmt: skip
+            notify_account_in(connection, row.sender_id, partial(_claimed, row, asset), now)
             claimed.append(row.id)
         return claimed
 
@@ -331,12 +351,7 @@ class Invitations:
         self._move(session, row.id, "return", wallet.account_id, row.asset, row.amount, fee=row.fee)
         self._settle_movement(connection, row.id, "returned", now)
         asset = self.wallets.asset(row.asset)
-        notify_account(
-            connection, row.sender_id, "Your payment came back",
-            f"Nobody claimed the {format_units(row.amount, asset)} {row.asset} you sent to {_shown(row)}; "
-            "it is back in your wallet.",
-            now,
-        )  # fmt: skip
+        notify_account_in(connection, row.sender_id, partial(_came_back, row, asset), now)
         return 1
 
     # -- plumbing ---------------------------------------------------------------------------
