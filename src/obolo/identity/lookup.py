@@ -46,12 +46,6 @@ def count_users(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(users)).scalar_one())
 
 
-def user_language(connection: Connection, user_id: str) -> str:
-    """The language the person reads ("en", "it"); English for an id that names nobody."""
-    found = connection.execute(select(users.c.language).where(users.c.id == user_id)).scalar()
-    return language_of(found)
-
-
 def set_user_language(connection: Connection, user_id: str, language: str) -> str:
     """Keep the language the person reads, taken to the nearest one spoken; returns it."""
     chosen = language_of(language)
