@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
@@ -51,9 +51,6 @@ class Number:
     language: Lang
     show_balance: bool
     verified_at: int
-
-    def speaking(self, language: Lang) -> Number:
-        return replace(self, language=language)
 
 
 @dataclass(frozen=True, slots=True)
