@@ -28,7 +28,6 @@ from obolo.adapters.sms_gateway import (
 )
 from obolo.checkout.history import describe_checkout_transfers  # checkout
 from obolo.checkout.service import CheckoutService  # checkout
-from obolo.identity.phone_sign_in import PhoneSignIn
 from obolo.identity.service import IdentityService
 from obolo.identity.two_factor import TwoFactor
 from obolo.ledger import Ledger
@@ -44,6 +43,7 @@ from obolo.settings import Settings
 from obolo.settlement.payouts import PayoutService
 from obolo.settlement.reconciliation import Reconciler
 from obolo.sms.payment_requests import PaymentRequestsBySms  # checkout
+from obolo.sms.phone_sign_in import PhoneSignIn
 from obolo.sms.service import SmsService
 from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.history import describe_tap_transfers

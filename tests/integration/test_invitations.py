@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from obolo.adapters.db.schema import users
 from obolo.adapters.db.schema_invitations import email_outbox, invitations
+from obolo.adapters.db.schema_sms import sms_outbox
 from obolo.bootstrap import build
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.workers import run_once
@@ -188,6 +189,12 @@ def test_money_to_a_number_is_claimed_when_the_number_joins_by_sms(client, platf
     alice = person(client, "alice@example.com", top_up="10.00")
     assert pay(client, alice, "+39 333 999 0001", "1.50").status_code == 201
     assert holding(platform) == 1_500_000
+    with platform.engine.connect() as connection:
+        (text,) = connection.execute(
+            select(sms_outbox.c.body).where(sms_outbox.c.phone == NOBODYS_PHONE)
+        ).scalars()
+    assert "ti ha inviato 1,50 € con Obolo. Rispondi REGISTRA entro il " in text  # a +39 number: Italian
+    assert "EUR" not in text
     reply = platform.sms.receive(Inbound("SM-join-1", NOBODYS_PHONE, "+15005550006", "JOIN"))
     assert reply.code == "ok"
     with platform.engine.connect() as connection:

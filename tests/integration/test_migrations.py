@@ -1,9 +1,11 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select
 
 from obolo.adapters.db.engine import make_engine
 from obolo.adapters.db.migrate import current_revision, head_revision, upgrade
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.schema import metadata, users
+from obolo.adapters.db.schema_sms import sms_phones
 
 
 def test_migrations_build_exactly_the_schema_the_code_queries(db_url):
@@ -23,3 +25,27 @@ def test_upgrade_is_safe_to_run_twice(db_url):
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_the_language_a_number_chose_moves_to_its_account(db_url):
+    """0025: an account whose number chose Italian by SMS reads Italian everywhere after the
+    upgrade; an account without a number keeps its own."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0024_user_language")
+    with engine.begin() as connection:
+        for user_id in ("texts", "web"):
+            connection.execute(
+                insert(users).values(id=user_id, email=f"{user_id}@example.com", password_hash=None,
+                                     display_name=user_id, phone=None, created_at=1)
+            )  # fmt: skip
+        connection.execute(
+            insert(sms_phones).values(
+                phone="+393331234567", user_id="texts", pin_hash=None, pin_failures=0, locked_until=0,
+                language="it", show_balance=False, verified_at=1, created_at=1,
+            )
+        )  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as connection:
+        languages = dict(connection.execute(select(users.c.id, users.c.language)).all())
+    engine.dispose()
+    assert languages == {"texts": "it", "web": "en"}

@@ -32,7 +32,7 @@ def joined(world):
     bob = Phone(platform, BOB)
     assert bob.say("JOIN Bob").code == "ok"
     assert bob.say("PIN 2468").code == "ok"
-    user_id = platform.sms._read(lambda c: platform.sms._number(c, BOB)).user_id
+    user_id = platform.sms.number(BOB).user_id
     platform.wallets.top_up(user_id, eur("12.34"), CARD)
     gateway.sent.clear()
     return user_id

@@ -51,16 +51,16 @@ def test_a_signed_message_is_answered_in_gateway_xml(setup):
     response = post(client, form("BAL"))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
-    assert response.text.endswith("<Response><Message>Balance: 20.00 EUR.</Message></Response>")
+    assert response.text.endswith("<Response><Message>Balance: €20.00.</Message></Response>")
 
 
 def test_send_and_pin_over_the_webhook_and_duplicate_delivery(setup):
     """SEND then the PIN pay once; the same MessageSid again gets the same answer and pays nothing."""
     client, platform, alice_id, bob_id = setup
-    assert "Send 5.00 EUR" in post(client, form(f"SEND 5 {BOB}", sid="SM1")).text
+    assert "Send €5.00" in post(client, form(f"SEND 5 {BOB}", sid="SM1")).text
     first = post(client, form("2468", sid="SM2"))
     again = post(client, form("2468", sid="SM2"))
-    assert "Sent 5.00 EUR" in first.text
+    assert "Sent €5.00" in first.text
     assert again.text == first.text
     assert (available(platform, alice_id), available(platform, bob_id)) == (15_000_000, 5_000_000)
 
@@ -81,7 +81,7 @@ def test_unsigned_or_badly_signed_requests_are_refused_and_move_nothing(setup, c
     assert response.status_code == 403
     assert response.json()["code"] == "invalid_signature"
     assert (available(platform, alice_id), available(platform, bob_id)) == (20_000_000, 0)
-    assert "Sent 5.00 EUR" in post(client, pin).text  # the genuine delivery still works
+    assert "Sent €5.00" in post(client, pin).text  # the genuine delivery still works
 
 
 def test_public_url_is_what_the_signature_covers(setup):

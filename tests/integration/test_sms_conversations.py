@@ -48,7 +48,7 @@ def people(world, clock):
     assert bob.say("JOIN Bob Rossi").code == "ok"
     assert bob.say("PIN 1357").code == "ok"
     clock.advance(DAY + 1)
-    bob_id = platform.sms._read(lambda c: platform.sms._number(c, BOB)).user_id
+    bob_id = platform.sms.number(BOB).user_id
     return alice, bob, alice_id, bob_id
 
 
@@ -66,7 +66,7 @@ def test_join_opens_a_wallet_bound_to_the_number_and_asks_for_a_pin(world):
     reply = carol.say("join")
     assert reply.code == "ok"
     assert "PIN" in reply.text
-    assert carol.say("BAL").text == "Balance: 0.00 EUR."
+    assert carol.say("BAL").text == "Balance: €0.00."
     refused = carol.say(f"SEND 1 {ALICE}")
     assert refused.code == "sms_pin_not_set"
     assert carol.say("PIN 1111").code == "sms_weak_pin"
@@ -82,9 +82,9 @@ def test_join_does_not_take_over_a_web_account_that_merely_lists_the_number(worl
     platform.wallets.top_up(squatter, eur("10.00"), CARD)
     carol = Phone(platform, CAROL)
     assert carol.say("JOIN").text.startswith("Welcome to Obolo!")
-    carol_id = platform.sms._read(lambda c: platform.sms._number(c, CAROL)).user_id
+    carol_id = platform.sms.number(CAROL).user_id
     assert carol_id != squatter
-    assert carol.say("BAL").text == "Balance: 0.00 EUR."
+    assert carol.say("BAL").text == "Balance: €0.00."
     assert available(platform, squatter) == 10_000_000
 
 
@@ -99,7 +99,7 @@ def test_a_link_code_links_the_number_to_that_account_once(world, clock):
     assert carol.say(f"JOIN {code}").code == "sms_invalid_link_code"
     code, _ = platform.sms.link_code(dora)
     assert carol.say(f"join {code.lower()}").code == "ok"
-    assert platform.sms._read(lambda c: platform.sms._number(c, CAROL)).user_id == dora
+    assert platform.sms.number(CAROL).user_id == dora
     assert Phone(platform, STRANGER).say(f"JOIN {code}").code == "sms_invalid_link_code"
 
 
@@ -109,7 +109,8 @@ def test_registra_answers_in_italian(world):
     carol = Phone(platform, CAROL)
     assert carol.say("REGISTRA").text.startswith("Benvenuto in Obolo!")
     assert carol.say("PIN 7391").text.startswith("PIN impostato.")
-    assert carol.say("saldo").text == "Saldo: 0.00 EUR."
+    assert carol.say("saldo").text == "Saldo: 0,00 €."
+    assert carol.say("BAL").text == "Saldo: 0,00 €."  # the account's language, whatever the keyword
 
 
 def test_commands_from_unregistered_numbers_touch_no_wallet(world, people):
@@ -141,15 +142,15 @@ def test_send_waits_for_the_pin_then_pays_and_both_get_receipts(world, people):
     platform, gateway = world
     alice, _bob, alice_id, bob_id = people
     ask = alice.say(f"SEND 5,50   {BOB}  pizza")
-    assert ask.text.startswith("Send 5.50 EUR to Bo*** Ro*** +39*******321? Fee 0.00.")
+    assert ask.text.startswith("Send €5.50 to Bo*** Ro*** +39*******321? Fee €0.00.")
     assert balances(platform, alice_id, bob_id) == [100_000_000, 0]
     done = alice.say("2468")
     assert done.code == "ok"
-    assert done.text.startswith("Sent 5.50 EUR to Bo*** Ro***. Fee 0.00. Ref ")
+    assert done.text.startswith("Sent €5.50 to Bo*** Ro***. Fee €0.00. Ref ")
     assert "Bal" not in done.text  # the balance only when asked for
     assert balances(platform, alice_id, bob_id) == [94_500_000, 5_500_000]
     (receipt,) = gateway.to(BOB)
-    assert receipt == f"You received 5.50 EUR from Al*** Ve***, fee 0.00. Ref {ref_in(done.text)}."
+    assert receipt == f"You received €5.50 from Al*** Ve***, fee €0.00. Ref {ref_in(done.text)}."
     assert alice.say("2468").code == "sms_nothing_to_confirm"  # once only
 
 
@@ -160,23 +161,27 @@ def test_ok_pin_confirms_and_opted_in_receipts_carry_the_balance(world, people):
     assert alice.say("BAL ON").text == "Receipts will show your balance."
     alice.say(f"SEND 1 {BOB}")
     done = alice.say("ok 2468")
-    assert done.text.endswith(" Bal 99.00.")
+    assert done.text.endswith(" Bal €99.00.")
     assert "Bal" not in gateway.to(BOB)[0]
+    assert bob.say("LINGUA it").text.startswith("Obolo ti scriverà in italiano.")
     bob.say("SALDO SI")
     alice.say(f"SEND 2 {BOB}")
     alice.say("2468")
-    assert gateway.to(BOB)[-1].endswith(" Saldo 3.00.")
+    assert gateway.to(BOB)[-1].endswith(" Saldo 3,00 €.")
 
 
 def test_italian_send_and_history(world, people):
     """INVIA, STORICO, AIUTO and ANNULLA work and answer in Italian."""
     platform, _ = world
     alice, _, alice_id, _ = people
-    assert alice.say(f"INVIA 2,25 {BOB} caffè").text.startswith("Inviare 2.25 EUR a Bo*** Ro***")
+    assert alice.say(f"INVIA 2,25 {BOB} caffè").text.startswith("Send €2.25 to Bo*** Ro***")  # her language
+    alice.say("NO")
+    assert alice.say("LINGUA it").code == "ok"
+    assert alice.say(f"INVIA 2,25 {BOB} caffè").text.startswith("Inviare 2,25 € a Bo*** Ro***")
     sent = alice.say("2468")
-    assert sent.text.startswith("Inviati 2.25 EUR a Bo*** Ro***. Comm. 0.00. Rif ")
+    assert sent.text.startswith("Inviati 2,25 € a Bo*** Ro***. Comm. 0,00 €. Rif ")
     assert alice.say("STORICO").text.startswith("Ultimi: ")
-    assert "-2.25 Bo*** Ro***" in alice.say("storico").text
+    assert "-2,25 € Pagamento Bo*** Ro***" in alice.say("storico").text
     assert alice.say("AIUTO").text.startswith("Obolo: SALDO, INVIA")
     assert alice.say(f"ANNULLA {ref_in(sent.text)}").text.startswith(f"Rif {ref_in(sent.text)} stornato")
     assert available(platform, alice_id) == 100_000_000
@@ -191,8 +196,8 @@ def test_history_lists_the_last_three_movements(world, people):
         alice.say("2468")
     text = alice.say("HIST").text
     assert text.count(";") == 2
-    assert text.index("-4.00") < text.index("-3.00") < text.index("-2.00")
-    assert "-1.00" not in text
+    assert text.index("-€4.00") < text.index("-€3.00") < text.index("-€2.00")
+    assert "-€1.00" not in text
 
 
 def test_history_is_the_ledgers_so_other_products_show_too(world, people):
@@ -212,9 +217,10 @@ def test_history_is_the_ledgers_so_other_products_show_too(world, people):
     text = alice.say("HIST").text
     assert text.startswith("Last: ")
     first, second = text.removeprefix("Last: ").split("; ")[:2]
-    assert first.endswith("-1.00 held Bo*** Ne***"), text  # the provider, masked
-    assert "-0.25 Bo*** Ro***" in second
-    assert "-1.00 riservati" in alice.say("STORICO").text
+    assert first.endswith("-€1.00 held Reading Bo*** Ne***"), text  # the provider, masked
+    assert "-€0.25 Payment Bo*** Ro***" in second
+    alice.say("LINGUA it")
+    assert "-1,00 € riservati Lettura Bo*** Ne***" in alice.say("STORICO").text
 
 
 def test_confirmation_expires_after_five_minutes(world, people, clock):
@@ -244,7 +250,7 @@ def test_insufficient_funds_is_a_reply_and_moves_nothing(world, people):
     bob.say(f"SEND 5 {ALICE}")
     reply = bob.say("1357")
     assert reply.code == "insufficient_funds"
-    assert "0.00 EUR available" in reply.text
+    assert "€0.00 available" in reply.text
     assert balances(platform, alice_id, bob_id) == [100_000_000, 0]
 
 
@@ -264,9 +270,9 @@ def test_send_by_email_and_national_number(world, people):
     platform, _ = world
     alice, _, _, bob_id = people
     platform.identity.sign_up("dora@example.com", "dora password 12", "Dora")
-    assert alice.say("SEND 1 DORA@example.com").text.startswith("Send 1.00 EUR to Do*** do***@example.com?")
+    assert alice.say("SEND 1 DORA@example.com").text.startswith("Send €1.00 to Do*** do***@example.com?")
     assert alice.say("2468").code == "ok"
-    assert alice.say("SEND 1 3337654321").text.startswith("Send 1.00 EUR to Bo*** Ro***")
+    assert alice.say("SEND 1 3337654321").text.startswith("Send €1.00 to Bo*** Ro***")
     alice.say("2468")
     assert available(platform, bob_id) == 1_000_000
 
@@ -308,7 +314,7 @@ def test_pin_change_needs_the_old_pin(world, people):
 def test_pins_are_stored_hashed(world, people):
     """The stored PIN is an argon2id hash, not the digits."""
     platform, _ = world
-    number = platform.sms._read(lambda c: platform.sms._number(c, ALICE))
+    number = platform.sms.number(ALICE)
     assert number.pin_hash.startswith("$argon2id$")
     assert "2468" not in number.pin_hash
 
@@ -322,25 +328,25 @@ def test_money_to_an_unregistered_number_waits_then_is_claimed_on_join(world, pe
     alice, _, alice_id, _ = people
     ask = alice.say(f"SEND 7 {CAROL} rent")
     assert ask.text.startswith(
-        "+39*******233 is not on Obolo: send 7.00 EUR (fee 0.00) for them to claim in 7 days?"
+        "+39*******233 is not on Obolo: send €7.00 (fee €0.00) for them to claim in 7 days?"
     )
     sent = alice.say("2468")
-    assert sent.text.startswith("7.00 EUR held for +39*******233")
+    assert sent.text.startswith("€7.00 held for +39*******233")
     assert available(platform, alice_id) == 93_000_000
     (holding,) = platform.ledger.lookup_accounts([holding_account_id("EUR")])
     assert holding.credits_pending == 7_000_000
     assert holding.credits_posted == 0
     (invitation,) = gateway.to(CAROL)
-    assert "Al*** Ve*** ti ha inviato 7.00 EUR" in invitation
+    assert "Al*** Ve*** ti ha inviato 7,00 €" in invitation
     assert "REGISTRA" in invitation
     welcome = Phone(platform, CAROL).say("JOIN Carol")
-    assert "7.00 EUR sent to you is now yours." in welcome.text
-    carol_id = platform.sms._read(lambda c: platform.sms._number(c, CAROL)).user_id
+    assert "€7.00 sent to you is now yours." in welcome.text  # JOIN: English
+    carol_id = platform.sms.number(CAROL).user_id
     assert available(platform, carol_id) == 7_000_000
     assert available(platform, alice_id) == 93_000_000
     (holding,) = platform.ledger.lookup_accounts([holding_account_id("EUR")])
     assert holding.credits_posted == holding.debits_posted == 7_000_000
-    assert gateway.to(ALICE)[-1] == f"+39*******233 claimed the 7.00 EUR you sent. Ref {ref_in(sent.text)}."
+    assert gateway.to(ALICE)[-1] == f"+39*******233 claimed the €7.00 you sent. Ref {ref_in(sent.text)}."
 
 
 def test_unclaimed_money_returns_to_the_sender_after_seven_days(world, people, clock):
@@ -356,12 +362,12 @@ def test_unclaimed_money_returns_to_the_sender_after_seven_days(world, people, c
     assert platform.sms.release_due() == 1
     assert available(platform, alice_id) == 100_000_000
     assert gateway.to(ALICE)[-1].startswith(
-        f"+39*******233 did not claim 7.00 EUR in 7 days: it is back in your wallet. Ref {ref_in(sent.text)}"
+        f"+39*******233 did not claim €7.00 in 7 days: it is back in your wallet. Ref {ref_in(sent.text)}"
     )
     assert platform.sms.release_due() == 0
     welcome = Phone(platform, CAROL).say("JOIN")
     assert "is now yours" not in welcome.text
-    carol_id = platform.sms._read(lambda c: platform.sms._number(c, CAROL)).user_id
+    carol_id = platform.sms.number(CAROL).user_id
     assert available(platform, carol_id) == 0
 
 
@@ -404,7 +410,7 @@ def test_undo_within_ten_minutes_reverses_an_unspent_send(world, people, clock):
     alice.say(f"SEND 5 {BOB}")
     ref = ref_in(alice.say("2468").text)
     clock.advance(599)
-    assert alice.say(f"undo {ref.lower()}").text == f"Ref {ref} reversed: 5.00 EUR is back in your wallet."
+    assert alice.say(f"undo {ref.lower()}").text == f"Ref {ref} reversed: €5.00 is back in your wallet."
     assert balances(platform, alice_id, bob_id) == [100_000_000, 0]
     assert "reversed" in gateway.to(BOB)[-1]
     assert alice.say(f"UNDO {ref}").code == "sms_cannot_undo"
@@ -429,7 +435,7 @@ def test_undo_too_late_or_spent_records_a_request_and_asks_the_recipient(world, 
     bob.say("1357")
     assert "Request recorded" in alice.say(f"UNDO {spent}").text
     assert balances(platform, alice_id, bob_id) == [91_000_000, 9_000_000]
-    assert bob.say(f"RETURN {late}").text.startswith("Send 5.00 EUR to Al*** Ve***")
+    assert bob.say(f"RETURN {late}").text.startswith("Send €5.00 to Al*** Ve***")
     assert bob.say("1357").code == "ok"
     assert balances(platform, alice_id, bob_id) == [96_000_000, 4_000_000]
 
@@ -451,7 +457,7 @@ def test_first_large_payment_to_someone_new_is_held_and_can_be_cancelled(world, 
     alice, _, alice_id, bob_id = people
     alice.say(f"SEND 60 {BOB}")
     held = alice.say("2468")
-    assert held.text.startswith("First payment to Bo*** Ro***: 60.00 EUR held until")
+    assert held.text.startswith("First payment to Bo*** Ro***: €60.00 held until")
     assert balances(platform, alice_id, bob_id) == [40_000_000, 0]
     assert gateway.to(BOB) == []
     assert "back in your wallet" in alice.say(f"UNDO {ref_in(held.text)}").text
@@ -470,10 +476,10 @@ def test_held_payment_is_paid_when_the_cooling_off_ends(world, people, clock):
     clock.advance(2)
     assert platform.sms.release_due() == 1
     assert balances(platform, alice_id, bob_id) == [40_000_000, 60_000_000]
-    assert gateway.to(BOB)[-1].startswith("You received 60.00 EUR from Al*** Ve***, fee 0.00.")
+    assert gateway.to(BOB)[-1].startswith("You received €60.00 from Al*** Ve***, fee €0.00.")
     platform.wallets.top_up(alice_id, eur("100.00"), CARD)
     alice.say(f"SEND 55 {BOB}")
-    assert alice.say("2468").text.startswith("Sent 55.00 EUR")
+    assert alice.say("2468").text.startswith("Sent €55.00")
 
 
 # -- limits -------------------------------------------------------------------------------
@@ -495,13 +501,13 @@ def test_limits_per_send_per_day_and_per_hour(db_url, clock):
         clock.advance(DAY + 1)
         over = alice.say(f"SEND 10,01 {BOB}")
         assert over.code == "sms_limit"
-        assert "10.00 EUR per send" in over.text
+        assert "€10.00 per send" in over.text
         for amount in ("6", "6"):
             alice.say(f"SEND {amount} {CAROL}")
             assert alice.say("2468").code == "ok"
         day = alice.say(f"SEND 4 {CAROL}")
         assert day.code == "sms_limit"
-        assert "daily limit of 15.00" in day.text
+        assert "daily limit of €15.00" in day.text
         alice.say(f"SEND 1 {CAROL}")
         assert alice.say("2468").code == "ok"
         assert alice.say(f"SEND 1 {CAROL}").code == "sms_limit"  # a fourth send this hour
@@ -558,7 +564,7 @@ def test_outbox_retries_when_the_gateway_fails(world, people, clock):
     assert platform.sms.deliver_outbox() == 0  # not yet due again
     clock.advance(31)
     assert platform.sms.deliver_outbox() == 1
-    assert gateway.to(BOB)[0].startswith("You received 5.00 EUR")
+    assert gateway.to(BOB)[0].startswith("You received €5.00")
 
 
 def test_the_same_pin_sent_twice_at_once_pays_once(world, people):
@@ -624,14 +630,15 @@ def test_italian_pin_errors_stop_and_return(world, people, clock):
     """In Italian: wrong PIN and lockout, STOP/AVVIA, and RESTITUISCI of a payment received."""
     platform, _ = world
     alice, bob, alice_id, bob_id = people
-    assert alice.say("saldo").text == "Saldo: 100.00 EUR."
+    assert alice.say("LINGUA it").text.startswith("Obolo ti scriverà in italiano.")
+    assert alice.say("saldo").text == "Saldo: 100,00 €."
     alice.say(f"INVIA 4 {BOB}")
     assert alice.say("1111").text == "PIN errato. Tentativi rimasti: 2."
     sent = alice.say("2468")
-    assert sent.text.startswith("Inviati 4.00 EUR")
-    bob.say("SALDO")  # Bob now speaks Italian too
-    assert bob.say("STOP").text.startswith("Non riceverai piu' messaggi")
+    assert sent.text.startswith("Inviati 4,00 €")
+    bob.say("LINGUA it")  # Bob now reads Italian too
+    assert bob.say("STOP").text.startswith("Non riceverai più messaggi")
     assert bob.say("AVVIA").text == "I messaggi Obolo sono riattivati."
-    assert bob.say(f"RESTITUISCI {ref_in(sent.text)}").text.startswith("Inviare 4.00 EUR a Al*** Ve***")
-    assert bob.say("1357").text.startswith("Inviati 4.00 EUR a Al*** Ve***")
+    assert bob.say(f"RESTITUISCI {ref_in(sent.text)}").text.startswith("Inviare 4,00 € a Al*** Ve***")
+    assert bob.say("1357").text.startswith("Inviati 4,00 € a Al*** Ve***")
     assert balances(platform, alice_id, bob_id) == [100_000_000, 0]

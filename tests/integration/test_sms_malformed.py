@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from obolo.ledger.check import check_ledger
-from obolo.sms import model
+from obolo.sms import texts
 from tests.integration.sms_helpers import ALICE, BOB, CARD, STRANGER, Phone, available, eur, sms_platform
 
 MALFORMED = [
@@ -41,7 +41,7 @@ def test_each_malformed_command_gets_a_helpful_reply_and_moves_nothing(world):
         reply = alice.say(text)
         assert reply.code != "ok" or text.startswith("JOIN"), text
         assert reply.text, text
-        assert model.fits_one_sms(reply.text), reply.text
+        assert texts.fits_one_sms(reply.text), reply.text
         assert alice.say("2468").code == "sms_nothing_to_confirm", text
         assert (available(platform, alice_id), available(platform, bob_id)) == (50_000_000, 0), text
 

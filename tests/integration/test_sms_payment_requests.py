@@ -39,11 +39,11 @@ def test_pay_then_pin_pays_the_request_once(world):
     platform, alice, alice_id, seller, shop = world
     request = platform.checkout.create(seller, shop, terms("20.00"), "EUR")
     asked = alice.say(f"PAY {request.sms_code}")
-    assert "Pay 20 EUR to Seller Shop" in asked.text
+    assert "Pay €20.00 to Seller Shop" in asked.text
     assert balance(platform, alice_id) == (units("50.00"), 0)
     paid = alice.say("2468")
     assert paid.code == "ok"
-    assert paid.text.startswith("Paid 20 EUR to Seller Shop")
+    assert paid.text.startswith("Paid €20.00 to Seller Shop")
     assert balance(platform, alice_id) == (units("30.00"), 0)
     assert balance(platform, seller) == (units("19.80"), 0)
     assert platform.checkout.payment_request(request.id).status == Status.PAID
@@ -56,6 +56,8 @@ def test_wrong_pin_unknown_code_and_a_paid_request_move_nothing(world):
     platform, alice, alice_id, seller, shop = world
     request = platform.checkout.create(seller, shop, terms("20.00"), "EUR")
     before = snapshot(platform, alice_id, seller)
+    assert alice.say("PAGA ZZZZZZ").text.startswith("No payment request")  # her language, not the keyword's
+    alice.say("LINGUA it")
     assert alice.say("PAGA ZZZZZZ").text.startswith("Nessuna richiesta")
     alice.say(f"PAY {request.sms_code}")
     assert alice.say("1111").code == "sms_wrong_pin"
@@ -64,5 +66,5 @@ def test_wrong_pin_unknown_code_and_a_paid_request_move_nothing(world):
     platform.wallets.top_up(other, eur("50.00"), CARD)
     platform.checkout.pay(other, request.id)
     taken = alice.say("2468")
-    assert "already paid" in taken.text
+    assert "già stata pagata" in taken.text
     assert balance(platform, alice_id) == (units("50.00"), 0)

@@ -120,7 +120,7 @@ def test_outside_a_demo_no_ones_texts_are_printed_or_kept(db_url, clock, capsys,
     assert "You received" not in captured.out + captured.err + caplog.text
     with platform.engine.connect() as connection:
         waiting = connection.execute(select(sms_outbox.c.body).where(sms_outbox.c.status == "pending")).all()
-    assert [body for (body,) in waiting if "You received 1.00 EUR" in body] != []
+    assert [body for (body,) in waiting if "You received €1.00" in body] != []
 
 
 @pytest.fixture
@@ -136,14 +136,33 @@ def test_in_a_demo_the_simulator_talks_through_the_same_service(demo):
     client, platform, alice_id, bob_id = demo
     assert client.get("/sms/simulator").status_code == 200
     page = client.post("/sms/simulator", data={"phone": ALICE, "body": f"SEND 2 {BOB}"}).text
-    assert "Send 2.00 EUR to Bo***" in page
+    assert "Send €2.00 to Bo***" in page
     page = client.post("/sms/simulator", data={"phone": ALICE, "body": "7391"}).text
-    assert "Sent 2.00 EUR" in page
+    assert "Sent €2.00" in page
     assert "7391" not in page
     assert (available(platform, alice_id), available(platform, bob_id)) == (17_000_000, 3_000_000)
     bob_page = client.get("/sms/simulator", params={"phone": BOB}).text
-    assert "You received 2.00 EUR" in bob_page
+    assert "You received €2.00" in bob_page
     assert "You received" not in client.get("/sms/simulator", params={"phone": ALICE}).text
+
+
+def test_the_simulator_keeps_each_numbers_whole_thread(demo):
+    """Each number's page shows its whole conversation in order (typed, replies, texts sent to
+    it), PINs masked; another number's page shows none of it."""
+    client, *_ = demo
+    for body in ("BAL", f"SEND 2 {BOB}", "7391", "HIST"):
+        page = client.post("/sms/simulator", data={"phone": ALICE, "body": body}).text
+    thread = page[page.index('id="thread"') : page.index("</form>")]
+    order = ["BAL", "Balance: €19.00.", f"SEND 2 {BOB}", "Send €2.00 to Bo***", "••••", "Sent €2.00", "HIST"]
+    positions = [thread.index(text) for text in order]
+    assert positions == sorted(positions), thread
+    assert thread.count("Last: ") == 1
+    assert "7391" not in page
+    bob = client.get("/sms/simulator", params={"phone": BOB}).text
+    assert "You received €1.00" in bob
+    assert "You received €2.00" in bob
+    assert "Balance: €19.00." not in bob
+    assert "Balance: €19.00." in client.get("/sms/simulator", params={"phone": ALICE}).text
 
 
 def test_the_console_gateway_never_logs_a_pin(demo, capsys, caplog):
@@ -154,7 +173,7 @@ def test_the_console_gateway_never_logs_a_pin(demo, capsys, caplog):
         client.post("/sms/simulator", data={"phone": ALICE, "body": body})
     captured = capsys.readouterr()
     logs = captured.out + captured.err + caplog.text
-    assert "You received 2.00 EUR" in logs  # the receipt to Bob was logged
+    assert "You received €2.00" in logs  # the receipt to Bob was logged
     assert "7391" not in logs
     assert "9753" not in logs
 

@@ -45,7 +45,7 @@ def late_request(world, clock):
     bob.say("JOIN Bob Rossi")
     bob.say("PIN 1357")
     clock.advance(DAY + 1)
-    bob_id = platform.sms._read(lambda c: platform.sms._number(c, BOB)).user_id
+    bob_id = platform.sms.number(BOB).user_id
     operator = platform.identity.sign_up("olga@example.com", "operator password", "Olga").id
     platform.identity.grant_role("olga@example.com", Role.OPERATOR)
     alice.say(f"SEND 5 {BOB}")
@@ -88,8 +88,8 @@ def test_a_reversal_takes_back_the_amount_and_refunds_the_fee_once(world, late_r
     assert (available(platform, alice_id), available(platform, bob_id), fee_revenue(platform)) == (
         100_000_000, 0, 0,
     )  # fmt: skip
-    assert "reversed your 5.00 EUR" in gateway.to(ALICE)[-1]
-    assert "reversed the 5.00 EUR" in gateway.to(BOB)[-1]
+    assert "reversed your €5.00" in gateway.to(ALICE)[-1]
+    assert "reversed the €5.00" in gateway.to(BOB)[-1]
     assert audited(platform, "sms.undo_reversed") == [request.send_id]
     assert undo_requests.open_requests(platform.sms) == []
     count = transfer_count(platform)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from obolo.money import EUR
-from obolo.sms import model
+from obolo.sms import model, texts
 from obolo.sms.errors import InvalidRecipient, InvalidSmsAmount, WeakPin
 from obolo.sms.model import (
     Balance,
@@ -24,6 +24,7 @@ from obolo.sms.model import (
     Malformed,
     Return,
     Send,
+    SetLanguage,
     SetPin,
     Start,
     Stop,
@@ -62,6 +63,9 @@ EN, IT = Lang.EN, Lang.IT
         ("2468", Confirm(None, "2468")),
         ("ok 246813", Confirm(None, "246813")),
         ("NO", Cancel(None)),
+        ("LANG it", SetLanguage(EN, IT)),
+        ("lingua EN", SetLanguage(IT, EN)),
+        ("LINGUA italiano", SetLanguage(IT, IT)),
     ],
 )
 def test_every_command_parses_in_both_languages(text, command):
@@ -75,7 +79,8 @@ def test_every_command_parses_in_both_languages(text, command):
         ("", "help"), ("   ", "help"), ("hello", "help"), ("SEND", "send"), ("SEND 5", "send"),
         ("INVIA 5", "send"), ("PIN", "pin"), ("PIN 12", "pin"), ("PIN 1234 12", "pin"), ("PIN abcd", "pin"),
         ("UNDO", "undo"), ("ANNULLA a b", "undo"), ("OK", "help"), ("OK 12", "help"), ("BAL now", "help"),
-        ("123", "help"), ("1234567", "help"), ("HIST 3", "help"), ("💸💸", "help"),
+        ("123", "help"), ("1234567", "help"), ("HIST 3", "help"), ("💸💸", "help"), ("LANG", "language"),
+        ("LINGUA fr", "language"), ("LANG en it", "language"),
     ],
 )  # fmt: skip
 def test_malformed_commands_say_which_help_to_give(text, topic):
@@ -152,32 +157,40 @@ def test_limits_are_checked_in_order():
 
 # Realistic worst cases: the longest values these fields take in practice.
 WORST = {
-    "amount": "1000.00", "asset": "EUR", "fee": "10.00", "name": "Ma*** Ro***", "phone": "+44*********123",
-    "ref": "K7M2QX", "until": "23:59", "days": 7, "available": "99999.99", "reserved": "99999.99",
-    "held": " (99999.99 held)", "left": 2, "max": "1000.00", "new": " (new number: lower limits for 24 h)",
-    "status": "cancelled", "claimed": " 1000.00 EUR sent to you is now yours.", "balance": " Bal 99999.99.",
-    "code": "123456",
-    "lines": "24/11 -1000.00 Ma*** Ro***; 24/11 +1000.00 Ma*** Ro***; 24/11 -1000.00 Ma*** Ro***",
+    "amount": "€1,000.00", "fee": "€10.00", "name": "Ma*** Ro***", "phone": "+44*********123",
+    "ref": "K7M2QX", "until": "30 Sept 2026, 23:59", "days": 7, "available": "€99,999.99",
+    "reserved": "€99,999.99", "held": " (€99,999.99 held)", "left": 2, "max": "€1,000.00",
+    "new": " (new number: lower limits for 24 h)", "status": "waiting to be claimed",
+    "claimed": " €1,000.00 sent to you is now yours.", "balance": " Bal €99,999.99.", "code": "123456",
+    "lines": "30 Sept -€1,000.00 Correction Ma*** Ro***; 30 Sept +€1,000.00 Payment Ma*** Ro***; "
+    "30 Sept -€1,000.00 Payment Ma*** Ro***",
+}  # fmt: skip
+WORST_IT = {
+    "amount": "1.000,00 €", "fee": "10,00 €", "until": "30 set 2026, 23:59", "available": "99.999,99 €",
+    "reserved": "99.999,99 €", "held": " (99.999,99 € riservati)", "max": "1.000,00 €",
+    "new": " (numero nuovo: limiti ridotti per 24 h)", "status": "in attesa di ritiro",
+    "claimed": " 1.000,00 € inviati a te sono tuoi.", "balance": " Saldo 99.999,99 €.",
+    "lines": "30 set -1.000,00 € Commissione Ma*** Ro***; 30 set +1.000,00 € Pagamento Ma*** Ro***; "
+    "30 set -1.000,00 € Pagamento Ma*** Ro***",
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("key", sorted(model.MESSAGES))
+@pytest.mark.parametrize("key", sorted(texts.MESSAGES))
 @pytest.mark.parametrize("lang", [EN, IT])
 def test_every_reply_fits_one_gsm7_message(key, lang):
     """Each reply, filled with realistic worst-case values, is GSM-7 and at most 160 characters."""
     values = dict(WORST)
     if lang is IT:
-        values.update(new=" (numero nuovo: limiti ridotti per 24 h)", balance=" Saldo 99999.99.",
-                      claimed=" 1000.00 EUR inviati a te sono tuoi.")  # fmt: skip
-    text = model.say(key, lang, **values)
-    assert model.gsm7_length(text) is not None, text
-    assert model.fits_one_sms(text), f"{len(text)}: {text}"
+        values.update(WORST_IT)
+    text = texts.say(key, lang, **values)
+    assert texts.gsm7_length(text) is not None, text
+    assert texts.fits_one_sms(text), f"{len(text)}: {text}"
 
 
 def test_gsm7_counts_extension_characters_twice():
     """The euro sign and brackets take two septets; anything outside GSM-7 is reported."""
-    assert model.gsm7_length("5€") == 3
-    assert model.gsm7_length("[a]") == 5
-    assert model.gsm7_length("caffè") == 5
-    assert model.gsm7_length("ок") is None
+    assert texts.gsm7_length("5€") == 3
+    assert texts.gsm7_length("[a]") == 5
+    assert texts.gsm7_length("caffè") == 5
+    assert texts.gsm7_length("ок") is None
     assert set(model.REF_ALPHABET) <= set(string.ascii_uppercase + string.digits)

@@ -41,10 +41,10 @@ from obolo.errors import NotFound, RateLimited
 from obolo.identity.emails import normalize_email
 from obolo.identity.errors import EmailTaken, InvalidCode, PhoneTaken, WrongPassword
 from obolo.identity.passwords import check_password
-from obolo.identity.phone_sign_in import CodeMessage, PhoneSignIn, new_code
 from obolo.identity.service import IdentityService
 from obolo.mail.outbox import queue_email
 from obolo.sms import model as sms_model
+from obolo.sms.phone_sign_in import CodeMessage, PhoneSignIn, new_code
 
 __all__ = ["AccountService", "SessionInfo"]
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 
 import phonenumbers
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from obolo.adapters.db.schema import users
 from obolo.identity.emails import email_key
+from obolo.locale import language_of
 
 
 def find_user_id(connection: Connection, handle: str) -> str | None:
@@ -43,3 +44,10 @@ def display_names(connection: Connection, user_ids: set[str]) -> dict[str, str]:
 
 def count_users(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(users)).scalar_one())
+
+
+def set_user_language(connection: Connection, user_id: str, language: str) -> str:
+    """Keep the language the person reads, taken to the nearest one spoken; returns it."""
+    chosen = language_of(language)
+    connection.execute(update(users).where(users.c.id == user_id).values(language=chosen))
+    return chosen

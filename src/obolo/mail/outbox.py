@@ -7,6 +7,7 @@ both send it, and its body (which may carry a claim code) is blanked once it is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -19,7 +20,7 @@ from obolo.adapters.db.schema_sms import sms_optouts, sms_outbox, sms_phones
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.email_gateway import EmailGateway, EmailNotSent, mask_address
 from obolo.adapters.ids import new_id
-from obolo.locale import DEFAULT_LANGUAGE
+from obolo.locale import DEFAULT_LANGUAGE, language_of
 from obolo.mail.messages import Notice
 
 log = structlog.get_logger("obolo.email")
@@ -81,6 +82,16 @@ def language_of_account(connection: Connection, user_id: str) -> str:
     """The language kept on the account; English for an id that names nobody."""
     found = connection.execute(select(users.c.language).where(users.c.id == user_id)).scalar_one_or_none()
     return found or DEFAULT_LANGUAGE
+
+
+def notify_account_in(
+    connection: Connection, user_id: str, write: Callable[[str], tuple[str, str]], now: int
+) -> None:
+    """`notify_account` with the subject and body `write(language)` gives in the language the
+    account reads ("en", "it")."""
+    language = connection.execute(select(users.c.language).where(users.c.id == user_id)).scalar()
+    subject, body = write(language_of(language))
+    notify_account(connection, user_id, subject, body, now)
 
 
 def deliver_emails(engine: Engine, gateway: EmailGateway, clock: Clock, limit: int = 100) -> int:

@@ -15,25 +15,25 @@ from obolo.adapters.ids import new_id
 from obolo.checkout.errors import PaymentRequestExpired, PaymentRequestNotFound, PaymentRequestPaid
 from obolo.checkout.model import Status
 from obolo.checkout.service import CheckoutService
-from obolo.money import format_units
+from obolo.sms import texts
 from obolo.sms.model import Lang
 from obolo.wallets.errors import CannotPayYourself
 
 if TYPE_CHECKING:
-    from obolo.sms.service import Number, SmsService
+    from obolo.sms.context import Number
+    from obolo.sms.service import SmsService
 
 #: Where a waiting confirmation names the payment request it would pay.
 PREFIX = "checkout:"
 
 TEXTS: dict[str, tuple[str, str]] = {
     "confirm": (
-        "Pay {amount} {asset} to {merchant} for {what}? Reply with your PIN to confirm, NO to cancel.",
-        "Pagare {amount} {asset} a {merchant} per {what}? Rispondi con il PIN per confermare, NO per "
-        "annullare.",
+        "Pay {amount} to {merchant} for {what}? Reply with your PIN to confirm, NO to cancel.",
+        "Pagare {amount} a {merchant} per {what}? Rispondi con il PIN per confermare, NO per annullare.",
     ),
     "paid": (
-        "Paid {amount} {asset} to {merchant} for {what}.{held}",
-        "Pagati {amount} {asset} a {merchant} per {what}.{held}",
+        "Paid {amount} to {merchant} for {what}.{held}",
+        "Pagati {amount} a {merchant} per {what}.{held}",
     ),
     "held": (" Held until you confirm receipt.", " Trattenuti finché non confermi la ricezione."),
     "unknown": (
@@ -59,8 +59,8 @@ class PaymentRequestsBySms:
     def is_theirs(waiting: Any) -> bool:
         return str(waiting.recipient).startswith(PREFIX)
 
-    def _show(self, units: int, asset: str) -> str:
-        return format_units(units, self.sms.wallets.asset(asset)).rstrip("0").rstrip(".")
+    def _show(self, units: int, asset: str, lang: Lang) -> str:
+        return texts.amount(units, self.sms.wallets.asset(asset), lang)
 
     def ask(self, number: Number, lang: Lang, code: str) -> str:
         """Name the request and wait for the PIN. Raises CannotPayYourself."""
@@ -91,7 +91,7 @@ class PaymentRequestsBySms:
             )  # fmt: skip
 
         run_in_transaction(self.sms.engine, work)
-        return text("confirm", lang, amount=self._show(request.amount, request.asset), asset=request.asset,
+        return text("confirm", lang, amount=self._show(request.amount, request.asset, lang),
                     merchant=request.merchant_name, what=request.description[:40])  # fmt: skip
 
     def confirm(self, number: Number, lang: Lang, confirmation_id: str) -> str:
@@ -124,5 +124,5 @@ class PaymentRequestsBySms:
         close("done")
         paid = payment.request
         held = text("held", lang) if paid.status == Status.HELD else ""
-        return text("paid", lang, amount=self._show(paid.amount, paid.asset), asset=paid.asset,
+        return text("paid", lang, amount=self._show(paid.amount, paid.asset, lang),
                     merchant=paid.merchant_name, what=paid.description[:40], held=held)  # fmt: skip

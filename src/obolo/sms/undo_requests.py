@@ -16,8 +16,8 @@ from obolo.adapters.ids import derived_id
 from obolo.audit import service as audit
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.sms.errors import RecipientCannotRepay, UndoAlreadyDecided, UndoRequestNotFound
-from obolo.sms.model import say
 from obolo.sms.service import SmsService
+from obolo.sms.texts import say
 from obolo.wallets.model import PlatformAccount, TransferCode
 
 _OPEN_STATUSES = ("paid", "claimed")
@@ -65,7 +65,7 @@ def open_requests(sms: SmsService, limit: int = 100) -> list[UndoRequest]:
         ).all()
         return [_request(row) for row in rows]
 
-    return sms._read(work)
+    return sms.context.read(work)
 
 
 def decide(
@@ -111,7 +111,7 @@ def decide(
         _tell(sms, session, row, reverse)
         return _request(connection.execute(select(sms_sends).where(sms_sends.c.id == send_id)).one())
 
-    decided = sms._run(work)
+    decided = sms.context.run(work)
     sms.deliver_outbox()  # now rather than at the job's next run; the job retries what fails
     return decided
 
@@ -139,21 +139,22 @@ def _reverse(sms: SmsService, session: LedgerSession, row: Any) -> None:
 
 def _tell(sms: SmsService, session: LedgerSession, row: Any, reversed_: bool) -> None:
     connection = session.connection
-    amount = sms._show(row.amount)
-    sender = sms._phone_of(connection, row.sender_id)
+    sender = sms.context.number_of_user(connection, row.sender_id)
     if sender is not None:
         if reversed_:
             wallet = sms.wallets.wallet(session, row.sender_id, row.asset)
-            text = say("reversed_sender", sender.language, amount=amount, asset=row.asset, ref=row.ref,
-                       name=sms._name(connection, row.recipient_id),
-                       balance=sms._balance_note(session, sender, wallet))  # fmt: skip
+            text = say("reversed_sender", sender.language, ref=row.ref,
+                       amount=sms.context.show(row.amount, sender.language),
+                       name=sms.context.masked_name(connection, row.recipient_id),
+                       balance=sms.context.balance_note(session, sender, wallet))  # fmt: skip
         else:
             text = say("undo_declined", sender.language, ref=row.ref)
-        sms._queue(connection, sender.phone, text)
-    recipient = sms._phone_of(connection, row.recipient_id) if reversed_ else None
+        sms.context.queue(connection, sender.phone, text)
+    recipient = sms.context.number_of_user(connection, row.recipient_id) if reversed_ else None
     if recipient is not None:
-        sms._queue(
+        sms.context.queue(
             connection, recipient.phone,
-            say("reversed_recipient", recipient.language, amount=amount, asset=row.asset, ref=row.ref,
-                name=sms._name(connection, row.sender_id)),
+            say("reversed_recipient", recipient.language, ref=row.ref,
+                amount=sms.context.show(row.amount, recipient.language),
+                name=sms.context.masked_name(connection, row.sender_id)),
         )  # fmt: skip

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from obolo import locale
 from obolo.adapters.clock import NS_PER_SECOND, iso
 from obolo.adapters.db.schema import movements, users
 from obolo.adapters.db.schema_invitations import invitations
@@ -43,8 +44,9 @@ from obolo.identity.errors import InvalidEmail, InvalidPhone
 from obolo.identity.lookup import display_names
 from obolo.identity.model import normalize_phone
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
-from obolo.mail.messages import INVITATION_EMAIL, INVITATION_SUBJECT, INVITATION_TEXT, Notice
-from obolo.mail.outbox import language_of_account, queue_email, queue_text, tell_account
+from obolo.mail.messages import INVITATION_EMAIL, INVITATION_SUBJECT, Notice
+from obolo.mail.outbox import language_of_account, notify_account_in, queue_email, queue_text
+from obolo.money import Asset
 from obolo.wallets.activity import Described
 from obolo.wallets.errors import InvitationNotFound, RecipientNotFound
 from obolo.wallets.model import PlatformAccount, TransferCode, Wallet
@@ -181,12 +183,56 @@ def hold(
         queue_email(connection, invitee.email, subject, body, now)
     else:
         assert invitee.phone is not None
-        _subject, text = Notice(
-            "", INVITATION_TEXT,
-            {"sender": sender[:30]}, amounts, {"until": expires_at},
-        ).written(language)  # fmt: skip
+        text = _text_invitation(sender, amount, asset, expires_at, invitee.phone)
         queue_text(connection, invitee.phone, text, now, essential=False)
     return principal_id, {"invitee": invitee.masked, "invitation": "waiting", "claim_by": iso(expires_at)}
+
+
+def _text_invitation(sender: str, amount: int, asset: Asset, expires_at: int, phone: str) -> str:
+    """The text inviting a number with no account: in its country's language (nobody has
+    chosen one for it yet), the amount and the day written for that reader."""
+    if phone.startswith("+39"):
+        return (
+            f"{sender[:30]} ti ha inviato {_sms_money(amount, asset, 'it')} con Obolo. Rispondi REGISTRA "
+            f"entro il {_sms_day(expires_at, 'it')} per ritirarli. STOP: niente più inviti."
+        )
+    return (
+        f"{sender[:30]} sent you {_sms_money(amount, asset, 'en')} on Obolo. Reply JOIN to claim it by "
+        f"{_sms_day(expires_at, 'en')}. STOP: no more invitations."
+    )
+
+
+def _sms_money(units: int, asset: Asset, language: str) -> str:
+    # GSM-7 has no no-break space: CLDR's becomes a plain one.
+    return locale.money(units, asset, language).replace("\u00a0", " ")
+
+
+def _sms_day(ns: int, language: str) -> str:
+    return locale.date(ns, language).replace("\u00a0", " ")
+
+
+def _claimed(row: Any, asset: Asset, language: str) -> tuple[str, str]:
+    """The sender's notice that the invitee claimed the money, in the sender's language."""
+    amount = _sms_money(row.amount, asset, language)
+    if language == "it":
+        return (
+            "Il tuo pagamento è stato ritirato",
+            f"I {amount} che hai inviato a {_shown(row)} sono arrivati.",
+        )
+    return "Your payment was claimed", f"The {amount} you sent to {_shown(row)} reached them."
+
+
+def _came_back(row: Any, asset: Asset, language: str) -> tuple[str, str]:
+    """The sender's notice that unclaimed money came back, in the sender's language."""
+    amount = _sms_money(row.amount, asset, language)
+    if language == "it":
+        return "Il tuo pagamento è tornato", (
+            f"Nessuno ha ritirato i {amount} che hai inviato a {_shown(row)}: "
+            "sono tornati nel tuo portafoglio."
+        )
+    return "Your payment came back", (
+        f"Nobody claimed the {amount} you sent to {_shown(row)}; it is back in your wallet."
+    )
 
 
 class Invitations:
@@ -261,10 +307,7 @@ class Invitations:
             self._move(session, row.id, "claim", wallet.account_id, row.asset, row.amount)
             self._settle_movement(connection, row.id, "claimed", now, to_user_id=user_id)
             asset = self.wallets.asset(row.asset)
-            tell_account(connection, row.sender_id, Notice(
-                "Your payment was claimed", "The {amount} you sent to {recipient} reached them.",
-                {"recipient": _shown(row)}, {"amount": (row.amount, asset)},
-            ), now)  # fmt: skip
+            notify_account_in(connection, row.sender_id, partial(_claimed, row, asset), now)
             claimed.append(row.id)
         return claimed
 
@@ -308,11 +351,7 @@ class Invitations:
         self._move(session, row.id, "return", wallet.account_id, row.asset, row.amount, fee=row.fee)
         self._settle_movement(connection, row.id, "returned", now)
         asset = self.wallets.asset(row.asset)
-        tell_account(connection, row.sender_id, Notice(
-            "Your payment came back",
-            "Nobody claimed the {amount} you sent to {recipient}; it is back in your wallet.",
-            {"recipient": _shown(row)}, {"amount": (row.amount, asset)},
-        ), now)  # fmt: skip
+        notify_account_in(connection, row.sender_id, partial(_came_back, row, asset), now)
         return 1
 
     # -- plumbing ---------------------------------------------------------------------------

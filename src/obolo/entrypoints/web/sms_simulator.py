@@ -4,12 +4,17 @@ Here anyone may type as any number and read what was texted to it, so every rout
 router is a 404 unless the server was started for a demo (`obolo serve --demo`) without a
 gateway secret (`Settings.serves_sms_simulator`), decided before anything is read. A
 message goes through the same `SmsService.receive` as the gateway's webhook; the page shows
-the reply and what the console gateway sent to that number, nothing else of anyone's.
+the number's whole thread: what was typed as it, the replies, and what the console gateway
+sent to it, nothing else of anyone's. Threads live in the server's memory (a demo's), a
+bounded number of messages per number and of numbers.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -51,19 +56,68 @@ def _console(platform: Platform) -> ConsoleSmsGateway:
     return gateway
 
 
-def _page(phone: str, sent: str | None, reply: str | None, inbox: list[str]) -> HTMLResponse:
-    shown = None if sent is None else ("•" * 4 if _SECRET.match(sent) else sent)
+@dataclass(frozen=True, slots=True)
+class Bubble:
+    text: str
+    typed: bool  # True: typed as the number; False: from Obolo (a reply or a text sent to it)
+
+
+@dataclass(slots=True)
+class Thread:
+    bubbles: list[Bubble] = field(default_factory=list)
+    delivered: int = 0  # how many of the console gateway's texts to the number are in `bubbles`
+
+
+class Threads:
+    """Each simulated number's conversation, oldest first, in memory."""
+
+    MESSAGES = 60
+    NUMBERS = 200
+
+    def __init__(self) -> None:
+        self._threads: OrderedDict[str, Thread] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def follow(self, phone: str, delivered: list[str], *exchange: Bubble) -> list[Bubble]:
+        """Add the texts the gateway delivered since the last look, then `exchange`; the thread."""
+        with self._lock:
+            thread = self._threads.pop(phone, None) or Thread()
+            self._threads[phone] = thread  # the most recent last; the oldest number goes first
+            while len(self._threads) > self.NUMBERS:
+                self._threads.popitem(last=False)
+            thread.bubbles += [Bubble(text, typed=False) for text in delivered[thread.delivered :]]
+            thread.delivered = len(delivered)
+            thread.bubbles += exchange
+            del thread.bubbles[: -self.MESSAGES]
+            return list(thread.bubbles)
+
+
+def _threads(request: Request) -> Threads:
+    state = request.app.state
+    if not hasattr(state, "sms_threads"):
+        state.sms_threads = Threads()
+    threads: Threads = state.sms_threads
+    return threads
+
+
+def _masked(typed: str) -> str:
+    return "•" * 4 if _SECRET.match(typed) else typed
+
+
+def _page(phone: str, thread: list[Bubble], notice: str | None = None) -> HTMLResponse:
     html = _templates.get_template("sms/simulator.html").render(
-        phone=phone, sent=shown, reply=reply, inbox=inbox[-8:], examples=[p[2] for p in PEOPLE]
+        phone=phone, thread=thread, notice=notice, examples=[p[2] for p in PEOPLE]
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/sms/simulator", response_class=HTMLResponse)
-def simulator(platform: PlatformDep, phone: str = "") -> HTMLResponse:
+def simulator(request: Request, platform: PlatformDep, phone: str = "") -> HTMLResponse:
     console = _console(platform)
     number = normalize_phone(phone) if phone else None
-    return _page(number or phone[:20], None, None, console.sent_to(number) if number else [])
+    if number is None:
+        return _page(phone[:20], [])
+    return _page(number, _threads(request).follow(number, console.sent_to(number)))
 
 
 @router.post("/sms/simulator", response_class=HTMLResponse)
@@ -73,7 +127,10 @@ async def simulate(request: Request, platform: PlatformDep) -> HTMLResponse:
     phone, body = form.get("phone", "")[:32], form.get("body", "")[:480]
     number = normalize_phone(phone)
     if number is None:
-        return _page(phone, body, "Write the number with its country code, e.g. +393331234567.", [])
+        return _page(phone, [], "Write the number with its country code, e.g. +393331234567.")
+    threads = _threads(request)
+    threads.follow(number, console.sent_to(number))  # what came before this message, in its place
     message = Inbound(sid=f"sim-{new_id()}", sender=number, to="simulator", body=body)
     reply = await run_in_threadpool(platform.sms.receive, message)
-    return _page(number, body, reply.text, console.sent_to(number))
+    exchange = (Bubble(_masked(body), typed=True), Bubble(reply.text, typed=False))
+    return _page(number, threads.follow(number, console.sent_to(number), *exchange))

@@ -47,7 +47,9 @@ from obolo.identity.errors import InvalidCode, InvalidPhone
 from obolo.identity.model import User
 from obolo.identity.service import IdentityService
 from obolo.identity.standing import check_may_sign_in
+from obolo.locale import language_of
 from obolo.sms import model as sms_model
+from obolo.sms.texts import say
 
 log = structlog.get_logger("obolo.identity")
 CODE_DIGITS = 6
@@ -92,11 +94,11 @@ class PhoneSignIn:
     def _account(connection: Connection, phone: str) -> tuple[str, sms_model.Lang] | None:
         """The account a number signs in to: verified by SMS, and without a password."""
         row = connection.execute(
-            select(sms_phones.c.user_id, sms_phones.c.language)
+            select(sms_phones.c.user_id, users.c.language)
             .join(users, users.c.id == sms_phones.c.user_id)
             .where(sms_phones.c.phone == phone, users.c.password_hash.is_(None))
         ).first()
-        return None if row is None else (row.user_id, sms_model.Lang(row.language))
+        return None if row is None else (row.user_id, sms_model.Lang(language_of(row.language)))
 
     # -- asking for a code --------------------------------------------------------------
     def request_code(self, phone: str, address: str) -> CodeMessage | None:
@@ -130,7 +132,7 @@ class PhoneSignIn:
                 )
             )  # fmt: skip
             audit.record(connection, now, "anonymous", "sign_in_code.created", user_id, address=address)
-            return CodeMessage(phone, sms_model.say("sign_in_code", language, code=code))
+            return CodeMessage(phone, say("sign_in_code", language, code=code))
 
         return run_in_transaction(self.identity.engine, work)
 
