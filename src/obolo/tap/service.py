@@ -1,8 +1,9 @@
 """Tap use cases: merchants and terminals, cards linked by UID, taps online and offline,
 transit days held and posted once, offline kits, debts, journey history.
 
-A tap is one unit of work in one transaction (`tap_in`), so many of them can share a
-commit (`GroupCommit`): a terminal's answer never waits for more than one commit.
+A tap is one unit of work in one transaction (`tap_in`), so many of them share a commit
+(the process's write path, `adapters/db/write_path.py`): a terminal's answer never waits
+for more than one commit.
 
 Retail: one posted transfer per approved tap (the merchant is paid at once; see
 docs/decisions/0004-tap-charges.md). Transit: the first tap of a card's day reserves all
@@ -20,7 +21,6 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ from obolo.adapters.db.schema_tap import (
     tap_terminals,
 )
 from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.db.write_path import run_each
 from obolo.adapters.ids import derived_id, keyed_id, new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.errors import OboloError
@@ -59,7 +60,6 @@ from obolo.tap.errors import (
     TapIdReused,
     TapReplayed,
 )
-from obolo.tap.group_commit import GroupCommit, run_each
 from obolo.tap.model import (
     Caps,
     Mode,
@@ -218,8 +218,6 @@ class TapService:
         self.tag_key = offline_key(card_key)
         self.settings = settings or TapSettings()
         self._key_id = keys.current_id  # derived from the public key: once, not per receipt
-        #: How taps are committed: each in its own transaction unless a GroupCommit is set.
-        self.runner: Callable[[Callable[[LedgerSession], Any]], Any] = self.ledger.run
 
     # -- merchants and terminals ---------------------------------------------------------------
     def register_merchant(
@@ -455,22 +453,15 @@ class TapService:
         """Answer one online tap: approved (with a signed receipt) or declined with a reason.
         The same tap id from the same terminal answers the same and charges once. Raises
         BadTerminalCredential, TapReplayed, TapIdReused, InvalidTap."""
-        outcome: TapOutcome = self.runner(
+        outcome: TapOutcome = self.ledger.run(
             lambda session: self.tap_in(session, credential, tap, offline=False)
         )
         return outcome
 
     def submit_tap(self, credential: Credential, tap: TapIn) -> Future[TapOutcome]:
         """`tap`, for an event loop: a future of the outcome (or of its error), completed after
-        the shared commit. Without group commit the tap runs now and the future is done."""
-        if isinstance(self.runner, GroupCommit):
-            return self.runner.submit(lambda session: self.tap_in(session, credential, tap, offline=False))
-        future: Future[TapOutcome] = Future()
-        try:
-            future.set_result(self.tap(credential, tap))
-        except Exception as error:  # handed to the awaiting caller, as GroupCommit does
-            future.set_exception(error)
-        return future
+        the shared commit. Without a writer the tap runs now and the future is done."""
+        return self.ledger.submit(lambda session: self.tap_in(session, credential, tap, offline=False))
 
     def upload_offline(self, credential: Credential, taps: list[TapIn]) -> list[TapOutcome | Exception]:
         """Collect taps a terminal accepted offline, each once whatever order and however
@@ -479,7 +470,9 @@ class TapService:
         works = [
             lambda session, item=item: self.tap_in(session, credential, item, offline=True) for item in taps
         ]
-        results = self.ledger.run(lambda session: run_each(session, works))
+        results = self.ledger.run(
+            lambda session: run_each(session.connection, [lambda _c, w=w: w(session) for w in works])
+        )
         for result in results:
             if isinstance(result, BadTerminalCredential):
                 raise result
