@@ -205,13 +205,14 @@ def _keyed(endpoint: Callable[..., Any], how: Keeping, status_code: int) -> Call
     return route
 
 
-def _inputs(request: Request, arguments: dict[str, Any]) -> dict[str, Any]:
-    """What the request asks for, beyond its method and path: its body and its query."""
+def _inputs(request: Request, arguments: dict[str, Any]) -> Any:
+    """What the request asks for, beyond its method and path: its body as the route read
+    it (`{}` for none) and its query, if any."""
     bodies = [value.model_dump(mode="json") for value in arguments.values() if isinstance(value, BaseModel)]
-    found: dict[str, Any] = {"body": bodies[0] if len(bodies) == 1 else bodies}
+    body: Any = bodies[0] if len(bodies) == 1 else (bodies or {})
     if request.query_params:
-        found["query"] = sorted(request.query_params.multi_items())
-    return found
+        return {"body": body, "query": sorted(request.query_params.multi_items())}
+    return body
 
 
 def _answer(result: Any, status_code: int) -> tuple[int, Any]:
