@@ -258,10 +258,17 @@ def _one_unit(
         status, body = error_answer(error)
     connection.exec_driver_sql("RELEASE SAVEPOINT use_case")
     if status < 500:
-        connection.execute(
-            insert(table).values(
-                principal=principal, key=key, request_hash=request_hash, created_at=now,
-                status_code=status, response_body=json.dumps(body), completed_at=now,
-            )
-        )  # fmt: skip
+        store_answer(connection, principal, key, request_hash, now, status, body)
     return respond(status, body, replayed=False)
+
+
+def store_answer(
+    connection: Connection, principal: str, key: str, request_hash: str, now: int, status: int, body: Any
+) -> None:
+    """The key and its answer, in the transaction of the work it answers for."""
+    connection.execute(
+        insert(idempotency_keys).values(
+            principal=principal, key=key, request_hash=request_hash, created_at=now,
+            status_code=status, response_body=json.dumps(body), completed_at=now,
+        )
+    )  # fmt: skip
