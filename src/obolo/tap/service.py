@@ -467,12 +467,15 @@ class TapService:
         """Collect taps a terminal accepted offline, each once whatever order and however
         often they arrive. What a wallet cannot pay becomes a debt (the card is denied until
         it is paid). One result per tap, in order; a tap's own error does not stop the others."""
-        works = [
-            lambda session, item=item: self.tap_in(session, credential, item, offline=True) for item in taps
-        ]
-        results = self.ledger.run(
-            lambda session: run_each(session.connection, [lambda _c, w=w: w(session) for w in works])
-        )
+
+        def each(session: LedgerSession) -> list[Any]:
+            works = [
+                lambda _connection, item=item: self.tap_in(session, credential, item, offline=True)
+                for item in taps
+            ]
+            return run_each(session.connection, works)
+
+        results = self.ledger.run(each)
         for result in results:
             if isinstance(result, BadTerminalCredential):
                 raise result

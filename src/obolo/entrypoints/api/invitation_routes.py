@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
@@ -39,7 +38,7 @@ def claim_invitation(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("wallets:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Move the money waiting for your account's email address into your wallet, with the
     code mailed to that address. A wrong, used or expired code, or one mailed to another
     address, is 404 `invitation_not_found` alike."""

@@ -358,7 +358,7 @@ def issue_receipt_key(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """A new key for view receipts (replacing the previous one): the middleware MACs each
     paid channel view with it, and the platform checks refunds against it. A retry with
     the same `Idempotency-Key` answers the key its first request issued."""
