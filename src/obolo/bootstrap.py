@@ -16,6 +16,7 @@ from obolo.adapters.cards import CardProcessor, SandboxCardProcessor
 from obolo.adapters.clock import Clock, system_clock
 from obolo.adapters.db.engine import is_sqlite, make_engine
 from obolo.adapters.db.migrate import upgrade
+from obolo.adapters.db.write_path import WritePath
 from obolo.adapters.egress import EgressGuard, EgressPolicy
 from obolo.adapters.email_gateway import ConsoleEmailGateway, EmailGateway
 from obolo.adapters.secretbox import SecretBox
@@ -45,7 +46,6 @@ from obolo.settlement.reconciliation import Reconciler
 from obolo.sms.payment_requests import PaymentRequestsBySms  # checkout
 from obolo.sms.phone_sign_in import PhoneSignIn
 from obolo.sms.service import SmsService
-from obolo.tap.group_commit import GroupCommit  # tap
 from obolo.tap.history import describe_tap_transfers
 from obolo.tap.service import TapService  # tap
 from obolo.tap.spending import tap_held_spent, tap_purchases, tap_spent
@@ -84,6 +84,8 @@ class Platform:
     # notices by email (the console gateway until a provider adapter is configured)
     invitations: Invitations = field(init=False)
     email_gateway: EmailGateway = field(default_factory=ConsoleEmailGateway)
+    # the one write path: every write transaction of the process, group-committed
+    writer: WritePath | None = None
 
     def __post_init__(self) -> None:
         self.identity.challenge_key = self.secrets.derive("sign-in-challenge")  # two-factor sign-in
@@ -140,8 +142,8 @@ class Platform:
         return CheckoutService(self.engine, self.ledger, self.clock, self.wallets, self.keys, self.settings)
 
     def close(self) -> None:
-        if isinstance(self.tap.runner, GroupCommit):  # tap
-            self.tap.runner.close()
+        if self.writer is not None:
+            self.writer.close()
         self.engine.dispose()
 
 
@@ -182,6 +184,11 @@ def build(
         upgrade(engine)
     ledger = Ledger(engine, clock=clock)
     ledger.register_assets_defaults()
+    # Every write from here on is group-committed by one writer (an in-memory SQLite database
+    # is one connection shared by all threads: its writes stay where they are made).
+    writer = None
+    if not (is_sqlite(engine) and engine.url.database in (None, "", ":memory:")):
+        writer = WritePath(engine, threads=settings.write_threads).install()
     local = None
     if is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
         local = Path(str(engine.url.database))
@@ -198,12 +205,10 @@ def build(
     tabs = TabService(engine, ledger, clock, wallets, paywall, keys, settings)
     channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
     tasks = TaskService(engine, ledger, clock, wallets, settings)
-    # tap: card UIDs are keyed by OBOLO_CARD_KEY (a key file beside a local SQLite database);
-    # taps from concurrent requests share commits.
+    # tap: card UIDs are keyed by OBOLO_CARD_KEY (a key file beside a local SQLite database)
     if card_key is None:
         card_key = card_key_from_environment(local.with_suffix(".card-key") if local else None)
     tap = TapService(engine, ledger, clock, wallets, keys, card_key, settings)
-    tap.runner = GroupCommit(ledger)
     # history: each product names its own transfers in people's wallet history
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)
@@ -235,4 +240,5 @@ def build(
         sms_gateway,
         sms,
         egress,
+        writer=writer,
     )

@@ -55,6 +55,9 @@ class Settings:
     phone_codes_per_hour: int = 5
     phone_codes_per_address_hour: int = 30
     max_body_bytes: int = 64 * 1024
+    # Writer threads of the write path on PostgreSQL, each batching on its own connection
+    # (SQLite has one write lock: always one).
+    write_threads: int = 1
     # Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed;
     # from anyone else the headers are ignored and the peer's address is the client's.
     trusted_proxies: tuple[str, ...] = ()
@@ -157,6 +160,7 @@ class Settings:
             refunds_per_day=int(env.get("OBOLO_REFUNDS_PER_DAY", defaults.refunds_per_day)),
             job_lease_seconds=int(env.get("OBOLO_JOB_LEASE_SECONDS", defaults.job_lease_seconds)),
             job_batch=int(env.get("OBOLO_JOB_BATCH", defaults.job_batch)),
+            write_threads=int(env.get("OBOLO_WRITE_THREADS", defaults.write_threads)),
             audit_anchor_file=env.get("OBOLO_AUDIT_ANCHOR_FILE") or None,
             withdrawal_resume_after_seconds=int(
                 env.get("OBOLO_WITHDRAWAL_RESUME_AFTER_SECONDS", defaults.withdrawal_resume_after_seconds)

@@ -1,5 +1,8 @@
 """A request whose work committed but whose answer was never stored (the server was
 killed in between) is run again by its retry, which takes the dead process's key over.
+Routes that call the outside world mid-way (claim, work, store) can leave that state; a
+one-unit route cannot (its answer commits with its work: asserted below), but a claim
+left by an earlier version's process is still taken over and must answer the same.
 The product must find its own earlier work and answer exactly as the first run did: the
 same status and body, no money moved, nothing recorded twice. One row per route that
 takes Idempotency-Key and per outcome it can have, success and each refusal; a new route
@@ -20,9 +23,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from obolo.adapters.clock import iso
-from obolo.adapters.db.schema import metadata
+from obolo.adapters.db.schema import idempotency_keys, metadata
 from obolo.adapters.db.schema_invitations import email_outbox
 from obolo.bootstrap import Platform
+from obolo.entrypoints.api import write_route
 from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.api.idempotency import fingerprint
 from obolo.identity.model import Role
@@ -564,6 +568,45 @@ def test_a_retry_after_a_crash_answers_as_the_first_run_and_moves_nothing(scene,
     assert "Idempotent-Replayed" not in retry.headers  # it ran again rather than replayed
     assert (retry.status_code, retry.json()) == (first.status_code, first.json())
     assert recorded(scene.platform.engine) == before
+    assert check_ledger(scene.platform.engine) == []
+
+
+# the routes that keep claim → work → store, and the taps (their tap id is their key)
+NOT_ONE_UNIT = ("topup", "withdrawal", "payout", "tap")
+ONE_UNIT_CASES = {name: case for name, case in CASES.items() if name.split()[0] not in NOT_ONE_UNIT}
+
+
+@pytest.mark.parametrize(
+    ("arrange", "status", "fields"), list(ONE_UNIT_CASES.values()), ids=list(ONE_UNIT_CASES)
+)
+def test_a_one_unit_route_killed_before_its_answer_is_stored_committed_nothing(
+    scene, monkeypatch, arrange, status, fields
+):
+    """The crash point "work committed, answer not stored" does not exist for a one-unit
+    route: killed before its answer is stored, nothing of its work committed either; the
+    retry runs it afresh and its answer is then replayed."""
+    call = arrange(scene)
+    key = str(uuid.uuid4())
+    headers = {**call.by, "Idempotency-Key": key}
+    before = recorded(scene.platform.engine)
+
+    def killed(*_args: Any) -> None:
+        raise RuntimeError("the process died before the answer was stored")
+
+    monkeypatch.setattr(write_route, "store_answer", killed)
+    lost = scene.client.post(call.path, json=call.body, headers=headers)
+    assert lost.status_code == 500, lost.text
+    assert recorded(scene.platform.engine) == before
+    with scene.platform.engine.connect() as connection:
+        stored = connection.execute(select(func.count()).where(idempotency_keys.c.key == key)).scalar_one()
+    assert stored == 0
+    monkeypatch.undo()
+    retry = scene.client.post(call.path, json=call.body, headers=headers)
+    assert retry.status_code == status, retry.text
+    assert says(retry.json(), fields), retry.text
+    replayed = scene.client.post(call.path, json=call.body, headers=headers)
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert (replayed.status_code, replayed.json()) == (retry.status_code, retry.json())
     assert check_ledger(scene.platform.engine) == []
 
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
+from obolo.adapters.db.write_path import WritePath
 from obolo.sdk.tap import TapTokenRefused, public_keys, verify_receipt
 from obolo.tap.errors import BadTerminalCredential, InvalidTap, TapIdReused, TapReplayed
-from obolo.tap.group_commit import GroupCommit
 from obolo.tap.model import Reason, Status
 from obolo.tap.service import Credential
 from tests.factories import checked_platform
@@ -173,8 +173,8 @@ def test_a_card_is_linked_once(platform, world):
 
 def test_concurrent_taps_share_commits_and_each_is_charged_exactly_once(platform, world):
     """Under group commit a declined tap rolls back alone; every approval is charged once."""
-    runner = platform.tap.runner
-    assert isinstance(runner, GroupCommit)
+    runner = platform.writer
+    assert isinstance(runner, WritePath)
     uids = [bytes.fromhex(f"05{n:012x}") for n in range(31)]
     for n, uid in enumerate(uids):
         platform.tap.link_card(world.rider, uid, f"tag {n}")

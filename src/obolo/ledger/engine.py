@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -19,7 +20,12 @@ from sqlalchemy import Connection, Engine
 
 from obolo.adapters.db.engine import make_engine
 from obolo.adapters.db.migrate import upgrade
-from obolo.adapters.db.transactions import TransactionBusy, run_in_transaction, transaction
+from obolo.adapters.db.transactions import (
+    TransactionBusy,
+    run_in_transaction,
+    submit_in_transaction,
+    transaction,
+)
 from obolo.ledger.batch import apply_batch
 from obolo.ledger.errors import BatchTooLarge, InvalidInput, LedgerBusy
 from obolo.ledger.history import balance_history
@@ -406,6 +412,11 @@ class Ledger:
             )
         except TransactionBusy as error:
             raise LedgerBusy(str(error)) from error
+
+    def submit(self, work: Callable[[LedgerSession], T]) -> Future[T]:
+        """`run` for an event loop: a future of the result, completed after the commit (the
+        process's writer commits it with others; without one it runs now)."""
+        return submit_in_transaction(self.engine, lambda used: work(LedgerSession(used, self.clock)))
 
     # -- one transaction each -----------------------------------------------------------
     def register_assets(self, assets: Iterable[Asset]) -> None:

@@ -1,8 +1,9 @@
 """Tap use cases: merchants and terminals, cards linked by UID, taps online and offline,
 transit days held and posted once, offline kits, debts, journey history.
 
-A tap is one unit of work in one transaction (`tap_in`), so many of them can share a
-commit (`GroupCommit`): a terminal's answer never waits for more than one commit.
+A tap is one unit of work in one transaction (`tap_in`), so many of them share a commit
+(the process's write path, `adapters/db/write_path.py`): a terminal's answer never waits
+for more than one commit.
 
 Retail: one posted transfer per approved tap (the merchant is paid at once; see
 docs/decisions/0004-tap-charges.md). Transit: the first tap of a card's day reserves all

@@ -9,7 +9,6 @@ import binascii
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -74,8 +73,6 @@ class TapStore:
         self.tag_key = offline_key(card_key)
         self.settings = settings
         self.key_id = keys.current_id  # derived from the public key: once, not per receipt
-        #: How taps are committed: each in its own transaction unless a GroupCommit is set.
-        self.runner: Callable[[Callable[[LedgerSession], Any]], Any] = self.ledger.run
 
     def terminal_row(self, session: LedgerSession, credential: Credential) -> Any:
         """The terminal's row joined with its merchant's, if the credential is its own."""

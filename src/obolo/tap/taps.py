@@ -11,12 +11,12 @@ from sqlalchemy import insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND
 from obolo.adapters.db.schema_tap import tap_corrections
+from obolo.adapters.db.write_path import run_each
 from obolo.adapters.ids import derived_id, new_id
 from obolo.errors import OboloError
 from obolo.ledger import LedgerSession, Transfer, TransferFlags, expect_ok
 from obolo.sdk.tap import canonical, sign_token
 from obolo.tap.errors import BadTerminalCredential, InvalidTap, TapIdReused, TapReplayed
-from obolo.tap.group_commit import GroupCommit, run_each
 from obolo.tap.model import (
     Caps,
     Mode,
@@ -60,31 +60,29 @@ class TapPayments(TapStore):
         """Answer one online tap: approved (with a signed receipt) or declined with a reason.
         The same tap id from the same terminal answers the same and charges once. Raises
         BadTerminalCredential, TapReplayed, TapIdReused, InvalidTap."""
-        outcome: TapOutcome = self.runner(
+        outcome: TapOutcome = self.ledger.run(
             lambda session: self.tap_in(session, credential, tap, offline=False)
         )
         return outcome
 
     def submit_tap(self, credential: Credential, tap: TapIn) -> Future[TapOutcome]:
         """`tap`, for an event loop: a future of the outcome (or of its error), completed after
-        the shared commit. Without group commit the tap runs now and the future is done."""
-        if isinstance(self.runner, GroupCommit):
-            return self.runner.submit(lambda session: self.tap_in(session, credential, tap, offline=False))
-        future: Future[TapOutcome] = Future()
-        try:
-            future.set_result(self.tap(credential, tap))
-        except Exception as error:  # handed to the awaiting caller, as GroupCommit does
-            future.set_exception(error)
-        return future
+        the shared commit. Without a writer the tap runs now and the future is done."""
+        return self.ledger.submit(lambda session: self.tap_in(session, credential, tap, offline=False))
 
     def upload_offline(self, credential: Credential, taps: list[TapIn]) -> list[TapOutcome | Exception]:
         """Collect taps a terminal accepted offline, each once whatever order and however
         often they arrive. What a wallet cannot pay becomes a debt (the card is denied until
         it is paid). One result per tap, in order; a tap's own error does not stop the others."""
-        works = [
-            lambda session, item=item: self.tap_in(session, credential, item, offline=True) for item in taps
-        ]
-        results = self.ledger.run(lambda session: run_each(session, works))
+
+        def each(session: LedgerSession) -> list[Any]:
+            works = [
+                lambda _connection, item=item: self.tap_in(session, credential, item, offline=True)
+                for item in taps
+            ]
+            return run_each(session.connection, works)
+
+        results = self.ledger.run(each)
         for result in results:
             if isinstance(result, BadTerminalCredential):
                 raise result

@@ -1,7 +1,16 @@
 """Run one unit of work in one transaction, again from the start if the database says it
 lost a race (deadlock, serialization failure, a busy SQLite, a concurrent insert of the
 same unique key). The work must do nothing outside the transaction (no HTTP calls, no
-emails): a rerun must be indistinguishable from a first run."""
+emails): a rerun must be indistinguishable from a first run.
+
+The current transaction is ambient: while a unit of work runs (in the writer of
+`write_path.py`, or in a write transaction a caller opened itself), `transaction()`,
+`run_in_transaction()` and everything built on them (the ledger's `run`) join it on its
+connection instead of opening another: no commit of their own, no retry loop of their
+own (a race propagates to whoever owns the transaction, which reruns it whole). Outside
+any unit, a write is handed to the engine's writer when one is installed (every write of
+the process group-committed); reads stay on the caller's thread.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +18,11 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import TypeVar
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import psycopg
 from sqlalchemy import Connection, Engine
@@ -88,18 +100,86 @@ def storage_failure(error: BaseException) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Ambient:
+    """The transaction units of work join: its engine and the connection it runs on."""
+
+    engine: Engine
+    connection: Connection
+
+
+_ambient: ContextVar[Ambient | None] = ContextVar("obolo_transaction", default=None)
+
+
+class Writer(Protocol):
+    """What runs a process's writes for one engine (see `write_path.WritePath`)."""
+
+    def run(self, work: Callable[[Connection], T]) -> T: ...
+
+    def submit(self, work: Callable[[Connection], T]) -> Future[T]: ...
+
+
+_writers: dict[int, tuple[Engine, Writer]] = {}
+
+
+def install_writer(engine: Engine, writer: Writer) -> None:
+    """From now on, every write transaction on `engine` that is not already inside one is
+    run by `writer`."""
+    _writers[id(engine)] = (engine, writer)
+
+
+def remove_writer(engine: Engine, writer: Writer) -> None:
+    found = _writers.get(id(engine))
+    if found is not None and found[1] is writer:
+        del _writers[id(engine)]
+
+
+def writer_for(engine: Engine) -> Writer | None:
+    found = _writers.get(id(engine))
+    return found[1] if found is not None and found[0] is engine else None
+
+
+def ambient(engine: Engine) -> Connection | None:
+    """The connection of the transaction this code runs inside, on `engine`, if any."""
+    current = _ambient.get()
+    return current.connection if current is not None and current.engine is engine else None
+
+
+@contextmanager
+def joined(engine: Engine, connection: Connection) -> Iterator[None]:
+    """Make `connection`'s open transaction the ambient one for the block."""
+    token = _ambient.set(Ambient(engine, connection))
+    try:
+        yield
+    finally:
+        _ambient.reset(token)
+
+
 @contextmanager
 def transaction(
     engine: Engine, *, read_only: bool = False, connection: Connection | None = None
 ) -> Iterator[Connection]:
     """One transaction, committed when the block ends without an exception; on a
-    connection from the pool, or on `connection` (one a caller keeps open) if given."""
+    connection from the pool, or on `connection` (one a caller keeps open) if given.
+    Inside a unit of work on `engine`, the block joins its transaction instead (nothing
+    is committed here: the unit commits or rolls back whole). A write transaction opened
+    here is the ambient one for the block, so what it calls joins it (on SQLite a thread
+    holding the write lock must never wait for another writer)."""
+    if connection is None:
+        joined_connection = ambient(engine)
+        if joined_connection is not None:
+            yield joined_connection
+            return
     if connection is not None:
-        with connection.begin():
+        with connection.begin(), joined(engine, connection):
             yield connection
         return
-    options = READ_ONLY if read_only and is_sqlite(engine) else {}
-    with engine.connect().execution_options(**options) as pooled, pooled.begin():
+    if read_only:
+        options = READ_ONLY if is_sqlite(engine) else {}
+        with engine.connect().execution_options(**options) as pooled, pooled.begin():
+            yield pooled
+        return
+    with engine.connect() as pooled, pooled.begin(), joined(engine, pooled):
         yield pooled
 
 
@@ -112,7 +192,45 @@ def run_in_transaction(
 ) -> T:
     """Run `work` in one transaction, retried from the start when it loses a race.
 
+    Inside a unit of work on `engine`, `work` runs there and then, in the unit's
+    transaction (a race propagates to the unit's owner). Outside one, a write goes to the
+    engine's writer when one is installed (group-committed with others), and runs here
+    otherwise.
+
     Raises TransactionBusy when the retries run out; any other error propagates."""
+    if connection is None:
+        joined_connection = ambient(engine)
+        if joined_connection is not None:
+            return work(joined_connection)
+        if not read_only:
+            writer = writer_for(engine)
+            if writer is not None:
+                return writer.run(work)
+    return _own_transaction(engine, work, read_only=read_only, connection=connection)
+
+
+def submit_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> Future[T]:
+    """`run_in_transaction` for an event loop: a future of the result (or of the error),
+    completed once the writer has committed; without a writer the work runs now."""
+    if ambient(engine) is None:
+        writer = writer_for(engine)
+        if writer is not None:
+            return writer.submit(work)
+    future: Future[T] = Future()
+    try:
+        future.set_result(run_in_transaction(engine, work))
+    except Exception as error:  # handed to the awaiting caller, as the writer does
+        future.set_exception(error)
+    return future
+
+
+def _own_transaction(
+    engine: Engine,
+    work: Callable[[Connection], T],
+    *,
+    read_only: bool,
+    connection: Connection | None,
+) -> T:
     for attempt in range(RETRIES):
         try:
             with transaction(engine, read_only=read_only, connection=connection) as used:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
@@ -14,13 +14,14 @@ from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_role, require_scope
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
-from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, MovementOut, _idempotent
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, MovementOut
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal, Role
 from obolo.money import Amount, format_units
 from obolo.sms import undo_requests
 from obolo.wallets.adjustments import Direction, adjust
 
-router = APIRouter(prefix="/v1/admin", tags=["operator"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1/admin", tags=["operator"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
@@ -45,19 +46,16 @@ def create_adjustment(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(_operator)],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Credit or debit a wallet by hand, with a reason: a transfer against the platform's
     adjustments account, written with its audit entry in one transaction."""
 
-    def work() -> tuple[int, Any]:
-        amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
-        movement = adjust(
-            platform.wallets, principal.user_id, body.user, amount, Direction(body.direction), body.reason,
-            idempotency_key,
-        )  # fmt: skip
-        return 201, MovementOut.of(movement, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
+    movement = adjust(
+        platform.wallets, principal.user_id, body.user, amount, Direction(body.direction), body.reason,
+        idempotency_key,
+    )  # fmt: skip
+    return MovementOut.of(movement, platform).model_dump(mode="json")
 
 
 class UndoRequestOut(BaseModel):
@@ -113,16 +111,13 @@ def decide_undo_request(
     principal: Annotated[Principal, Depends(_operator)],
     send_id: Annotated[str, Path(max_length=36)],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Rule once: `reverse` takes the amount back from the recipient's wallet (refused with
     `recipient_cannot_repay` when it cannot cover it, moving nothing) and refunds the fee;
     `decline` keeps the payment. Both people are told by SMS; the ruling is audited."""
 
-    def work() -> tuple[int, Any]:
-        decided = undo_requests.decide(
-            platform.sms, principal.user_id, send_id, reverse=body.decision == "reverse", note=body.note,
-            idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return 200, UndoRequestOut.of(decided, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    decided = undo_requests.decide(
+        platform.sms, principal.user_id, send_id, reverse=body.decision == "reverse", note=body.note,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
+    return UndoRequestOut.of(decided, platform).model_dump(mode="json")

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
@@ -19,11 +18,12 @@ from obolo.checkout.service import Payment, PaymentRequest
 from obolo.entrypoints.api.auth import get_platform, require_role, require_scope
 from obolo.entrypoints.api.common import PositiveAmountText, Strict
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
-from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal, Role
 from obolo.money import Amount, format_units
 
-router = APIRouter(tags=["checkout"])
+router = APIRouter(route_class=WriteRoute, tags=["checkout"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 Id = Annotated[str, Path(min_length=1, max_length=36)]
 Merchant = Annotated[Principal, Depends(require_scope("provider:*"))]
@@ -172,26 +172,23 @@ def create_payment_request(
     platform: PlatformDep,
     principal: Merchant,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Ask a buyer for a payment: answered with the hosted checkout URL, a payment link
     and its QR code, and the SMS code. The return URL must be on the site's origin."""
 
-    def work() -> tuple[int, Any]:
-        asset = platform.wallets.asset(body.asset)
-        terms = Terms(
-            amount=Amount.parse(body.amount, asset).units, description=body.description,
-            reference=body.reference, return_url=body.return_url, expires_in_seconds=body.expires_in_seconds,
-            items=tuple(
-                LineItem(i.label, i.quantity, Amount.parse(i.amount, asset).units) for i in body.items
-            ),
-            buyer_protection=body.buyer_protection,
-        )  # fmt: skip
-        merchant, site = principal.user_id, body.provider_id
-        made = platform.checkout.create(merchant, site, terms, asset.code, idempotency_key)
-        out = PaymentRequestOut.of(made, platform, base_url(platform, request))
-        return 201, CreatedOut(**out.model_dump(), qr_svg=qr_svg(out.link_url)).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    asset = platform.wallets.asset(body.asset)
+    terms = Terms(
+        amount=Amount.parse(body.amount, asset).units, description=body.description,
+        reference=body.reference, return_url=body.return_url, expires_in_seconds=body.expires_in_seconds,
+        items=tuple(
+            LineItem(i.label, i.quantity, Amount.parse(i.amount, asset).units) for i in body.items
+        ),
+        buyer_protection=body.buyer_protection,
+    )  # fmt: skip
+    merchant, site = principal.user_id, body.provider_id
+    made = platform.checkout.create(merchant, site, terms, asset.code, idempotency_key)
+    out = PaymentRequestOut.of(made, platform, base_url(platform, request))
+    return CreatedOut(**out.model_dump(), qr_svg=qr_svg(out.link_url)).model_dump(mode="json")
 
 
 @router.get("/v1/payment-requests", responses=ERRORS)
@@ -224,16 +221,13 @@ def refund_payment_request(
     platform: PlatformDep,
     principal: Merchant,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Refund part or all of a payment, never more than was paid, with a reason."""
 
-    def work() -> tuple[int, Any]:
-        amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
-        merchant, reason = principal.user_id, body.reason
-        done = platform.checkout.refund(merchant, payment_request_id, amount, reason, idempotency_key)
-        return 201, _out(done, platform, request)
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
+    merchant, reason = principal.user_id, body.reason
+    done = platform.checkout.refund(merchant, payment_request_id, amount, reason, idempotency_key)
+    return _out(done, platform, request)
 
 
 @router.post("/v1/payment-requests/{payment_request_id}/shipped", responses=ERRORS)
@@ -243,14 +237,11 @@ def mark_shipped(
     platform: PlatformDep,
     principal: Merchant,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """The seller marks a held order shipped; the buyer is told."""
 
-    def work() -> tuple[int, Any]:
-        done = platform.checkout.mark_shipped(principal.user_id, payment_request_id)
-        return 200, _out(done, platform, request)
-
-    return _idempotent(platform, request, principal, idempotency_key, _Empty(), work)
+    done = platform.checkout.mark_shipped(principal.user_id, payment_request_id)
+    return _out(done, platform, request)
 
 
 @router.post("/v1/payment-requests/{payment_request_id}/pay", response_model=PaymentOut, responses=ERRORS)
@@ -261,20 +252,17 @@ def pay_payment_request(
     platform: PlatformDep,
     principal: Payer,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Pay a payment request from your wallet, once: paying it again answers with the same
     payment; someone else's payment is 409 `payment_request_paid`, an expired request 409
     `payment_request_expired`. With `amount`, it must be the request's."""
 
-    def work() -> tuple[int, Any]:
-        expected = None
-        if body.amount is not None or body.asset is not None:
-            expected = Amount.parse(body.amount or "", platform.wallets.asset(body.asset or ""))
-        payer, protection = principal.user_id, body.protection
-        paid = platform.checkout.pay(payer, payment_request_id, protection=protection, expected=expected)
-        return 200, payment_out(paid, platform, request)
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    expected = None
+    if body.amount is not None or body.asset is not None:
+        expected = Amount.parse(body.amount or "", platform.wallets.asset(body.asset or ""))
+    payer, protection = principal.user_id, body.protection
+    paid = platform.checkout.pay(payer, payment_request_id, protection=protection, expected=expected)
+    return payment_out(paid, platform, request)
 
 
 @router.post("/v1/payment-requests/{payment_request_id}/receipt", responses=ERRORS)
@@ -284,14 +272,11 @@ def confirm_receipt(
     platform: PlatformDep,
     principal: Payer,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """The buyer has the goods: the held money goes to the seller now."""
 
-    def work() -> tuple[int, Any]:
-        done = platform.checkout.confirm_receipt(principal.user_id, payment_request_id)
-        return 200, _out(done, platform, request)
-
-    return _idempotent(platform, request, principal, idempotency_key, _Empty(), work)
+    done = platform.checkout.confirm_receipt(principal.user_id, payment_request_id)
+    return _out(done, platform, request)
 
 
 @router.post("/v1/payment-requests/{payment_request_id}/disputes", status_code=201, responses=ERRORS)
@@ -302,14 +287,11 @@ def open_dispute(
     platform: PlatformDep,
     principal: Payer,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """The buyer disputes a held payment within its window; an operator decides."""
 
-    def work() -> tuple[int, Any]:
-        done = platform.checkout.open_dispute(principal.user_id, payment_request_id, body.reason)
-        return 201, _out(done, platform, request)
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    done = platform.checkout.open_dispute(principal.user_id, payment_request_id, body.reason)
+    return _out(done, platform, request)
 
 
 @router.get("/v1/admin/payment-requests/disputes", responses=ERRORS)
@@ -327,13 +309,10 @@ def decide_dispute(
     platform: PlatformDep,
     principal: Operator,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """The operator's ruling on a disputed payment: refund the buyer or release to the seller."""
 
-    def work() -> tuple[int, Any]:
-        refund = body.decision == "refund"
-        operator, note = principal.user_id, body.note
-        done = platform.checkout.decide_dispute(operator, payment_request_id, refund=refund, note=note)
-        return 200, _out(done, platform, request)
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    refund = body.decision == "refund"
+    operator, note = principal.user_id, body.note
+    done = platform.checkout.decide_dispute(operator, payment_request_id, refund=refund, note=note)
+    return _out(done, platform, request)

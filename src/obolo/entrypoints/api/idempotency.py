@@ -1,4 +1,6 @@
-"""`Idempotency-Key` for every POST, as Stripe does it.
+"""`Idempotency-Key` claimed before the work and stored after it, as Stripe does it: for
+the routes whose use case calls the outside world mid-way (`write_route.CLAIM_THEN_STORE`);
+every other write route stores its answer in its own one transaction (`write_route.py`).
 
 The first request with a key claims it (a committed row) before any work; a retry with
 the same key and body replays the stored status and body; the same key with another
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Header
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -48,7 +50,7 @@ IdempotencyKeyHeader = Header(
 )
 
 _WAIT_SECONDS = 10.0
-_ABANDONED_AFTER_NS = 120 * 1_000_000_000  # a claim older than this was left by a dead process
+ABANDONED_AFTER_NS = 120 * 1_000_000_000  # a claim older than this was left by a dead process
 Handler = Callable[[], tuple[int, Any]]
 _HOST = socket.gethostname()[:40]
 _owner: tuple[int, str] | None = None
@@ -66,7 +68,7 @@ def process_owner() -> str:
     return _owner[1]
 
 
-def _owner_gone(owner: str | None, principal: str, key: str) -> bool:
+def owner_gone(owner: str | None, principal: str, key: str) -> bool:
     """Is the process that claimed this key known to have stopped working on it?"""
     if owner is None:
         return False
@@ -94,7 +96,8 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-def _error_response(error: Exception) -> tuple[int, dict[str, Any]]:
+def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
+    """A domain error as the (status, problem body) the API answers with."""
     if isinstance(error, OboloError):
         response = problem(error.code, error.detail, **error.data)
     elif isinstance(error, MoneyError):
@@ -104,9 +107,14 @@ def _error_response(error: Exception) -> tuple[int, dict[str, Any]]:
     return response.status_code, json.loads(bytes(response.body))
 
 
-def _respond(status: int, body: Any, *, replayed: bool) -> JSONResponse:
+def respond(status: int, body: Any, *, replayed: bool) -> Response:
+    """The answer as sent (and as replayed: `Idempotent-Replayed: true`)."""
     media = "application/problem+json" if status >= 400 else "application/json"
-    response = JSONResponse(body, status_code=status, media_type=media)
+    response = (
+        Response(status_code=status)
+        if status == 204
+        else JSONResponse(body, status_code=status, media_type=media)
+    )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -118,10 +126,10 @@ class Idempotency:
         self.clock = clock
         self._token: object | None = None  # this request's mark on a claim it holds
 
-    def run(self, principal: str, key: str | None, request_hash: str, handler: Handler) -> JSONResponse:
+    def run(self, principal: str, key: str | None, request_hash: str, handler: Handler) -> Response:
         if key is None:
             status, body = self._call(handler)
-            return _respond(status, body, replayed=False)
+            return respond(status, body, replayed=False)
         replay = self._claim(principal, key, request_hash)
         if replay is not None:
             return replay
@@ -133,16 +141,16 @@ class Idempotency:
             raise
         finally:
             self._done_running(principal, key)
-        return _respond(status, body, replayed=False)
+        return respond(status, body, replayed=False)
 
     @staticmethod
     def _call(handler: Handler) -> tuple[int, Any]:
         try:
             return handler()
         except (OboloError, MoneyError) as error:
-            return _error_response(error)
+            return error_answer(error)
 
-    def _claim(self, principal: str, key: str, request_hash: str) -> JSONResponse | None:
+    def _claim(self, principal: str, key: str, request_hash: str) -> Response | None:
         """None when this request now owns the key; otherwise the response to send."""
         deadline = time.monotonic() + _WAIT_SECONDS
         table = idempotency_keys
@@ -172,8 +180,8 @@ class Idempotency:
                             "this Idempotency-Key was used with a different request",
                         )
                     if row.status_code is not None:
-                        return _respond(row.status_code, json.loads(row.response_body), replayed=True)
-                    if _owner_gone(row.owner, principal, key) or now - row.created_at > _ABANDONED_AFTER_NS:
+                        return respond(row.status_code, json.loads(row.response_body), replayed=True)
+                    if owner_gone(row.owner, principal, key) or now - row.created_at > ABANDONED_AFTER_NS:
                         # take it over unless another retry just did (PostgreSQL reads without locking)
                         taken = connection.execute(
                             update(table)

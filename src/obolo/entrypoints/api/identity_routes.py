@@ -18,9 +18,10 @@ from obolo.entrypoints.api.auth import (
 )
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.wallet_routes import ERRORS
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import ApiKey, Principal, Role, User
 
-router = APIRouter(prefix="/v1", tags=["people"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["people"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 Me = Annotated[Principal, Depends(current_principal)]
 # Changing roles and keys needs a session: a stolen narrow key must not widen itself.

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
 from obolo.entrypoints.api.common import Strict
-from obolo.entrypoints.api.idempotency import Idempotency, IdempotencyKeyHeader, fingerprint
+from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 
-router = APIRouter(prefix="/v1", tags=["wallets"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["wallets"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
@@ -38,16 +38,10 @@ def claim_invitation(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("wallets:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Move the money waiting for your account's email address into your wallet, with the
     code mailed to that address. A wrong, used or expired code, or one mailed to another
     address, is 404 `invitation_not_found` alike."""
 
-    def work() -> tuple[int, Any]:
-        claimed = platform.invitations.claim(principal.user_id, body.code)
-        return 201, ClaimOut(claimed=claimed).model_dump(mode="json")
-
-    request_hash = fingerprint(request.method, request.url.path, body.model_dump(mode="json"))
-    return Idempotency(platform.engine, platform.clock).run(
-        principal.user_id, idempotency_key, request_hash, work
-    )
+    claimed = platform.invitations.claim(principal.user_id, body.code)
+    return ClaimOut(claimed=claimed)

@@ -18,11 +18,12 @@ from pydantic import BaseModel, Field
 
 from obolo.entrypoints.api.common import ID_PATTERN, Input
 from obolo.entrypoints.api.errors import ApiError
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.ledger import MAX_BATCH, BatchTooLarge, Ledger, LedgerBusy, Transfer, TransferFlags
 from obolo.ledger.check import check_ledger
 from obolo.ledger.model import Account
 
-router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1/ledger", tags=["ledger"])
 
 # a decimal or a UUID: the same rule as every id in a path (common.ID_PATTERN), so the
 # document and the answer agree wherever an id is written

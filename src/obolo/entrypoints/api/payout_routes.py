@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
-from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
 from obolo.settlement.payouts import NoPayoutAccount, NothingToPayOut, PayoutAccount, PayoutStatement
 
-router = APIRouter(prefix="/v1", tags=["payouts"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["payouts"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
@@ -102,17 +103,14 @@ def pay_out_now(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("wallets:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Pay out what the wallet holds now, less the payout fee, with the statement of the
     period since the last payout. `nothing_to_pay_out` below the minimum."""
 
-    def work() -> tuple[int, Any]:
-        record = platform.payouts.pay_out(principal.user_id, idempotency_key)
-        if record is None:
-            raise NothingToPayOut("nothing to pay out: the wallet holds less than the minimum and the fee")
-        return 201, _statement(platform, record).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    record = platform.payouts.pay_out(principal.user_id, idempotency_key)
+    if record is None:
+        raise NothingToPayOut("nothing to pay out: the wallet holds less than the minimum and the fee")
+    return _statement(platform, record).model_dump(mode="json")
 
 
 @router.get("/payouts", responses=ERRORS)

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
-from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
+from obolo.entrypoints.api.write_route import WriteRoute, revealed_by
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
 from obolo.paywall.model import MAX_CHAIN, Claim
 from obolo.sdk.payword import PaymentRefused, b64, unb64
 from obolo.wallets.errors import InvalidAmount
 
-router = APIRouter(tags=["paywall"])
+router = APIRouter(route_class=WriteRoute, tags=["paywall"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
@@ -111,17 +110,12 @@ def register_provider(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Register a site or API that accepts payments (needs the provider role). A retry
     with the same `Idempotency-Key` answers the same provider."""
 
-    def work() -> tuple[int, Any]:
-        provider = platform.paywall.register_provider(
-            principal.user_id, body.name, body.origin, idempotency_key
-        )
-        return 201, ProviderOut(id=provider.id, name=provider.name, origin=provider.origin).model_dump()
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    provider = platform.paywall.register_provider(principal.user_id, body.name, body.origin, idempotency_key)
+    return ProviderOut(id=provider.id, name=provider.name, origin=provider.origin).model_dump()
 
 
 @router.post("/v1/channels", status_code=201, response_model=ChannelOut, responses=ERRORS)
@@ -131,25 +125,22 @@ def open_channel(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Reserve length x price for one provider and get the signed certificate. A retry
     with the same `Idempotency-Key` answers the same channel and reserves nothing more."""
 
-    def work() -> tuple[int, Any]:
-        price = Amount.parse(body.price, platform.wallets.asset(body.asset))
-        channel_id, certificate = platform.paywall.open_channel(
-            principal.user_id, body.provider_id, price, body.length, body.root, body.ttl_seconds,
-            idempotency_key, reader_key=body.reader_key or "",
-        )  # fmt: skip
-        out = ChannelOut(
-            channel_id=channel_id,
-            certificate=certificate,
-            reserved=format_units(price.units * body.length, price.asset),
-            asset=body.asset,
-        )
-        return 201, out.model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    price = Amount.parse(body.price, platform.wallets.asset(body.asset))
+    channel_id, certificate = platform.paywall.open_channel(
+        principal.user_id, body.provider_id, price, body.length, body.root, body.ttl_seconds,
+        idempotency_key, reader_key=body.reader_key or "",
+    )  # fmt: skip
+    out = ChannelOut(
+        channel_id=channel_id,
+        certificate=certificate,
+        reserved=format_units(price.units * body.length, price.asset),
+        asset=body.asset,
+    )
+    return out.model_dump(mode="json")
 
 
 @router.post("/v1/channels/claims", response_model=list[ClaimOut], responses=ERRORS)
@@ -159,15 +150,12 @@ def settle_claims(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Settle channels from the highest payment received on each: the provider is paid
     index x price less the fee, the rest goes back to the payer. Sending a claim twice
     pays once; with the same `Idempotency-Key` the first answer is replayed."""
 
-    def work() -> tuple[int, Any]:
-        return 200, [claim.model_dump() for claim in _settle(platform, principal, body)]
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    return [claim.model_dump() for claim in _settle(platform, principal, body)]
 
 
 def _settle(platform: Platform, principal: Principal, body: ClaimsIn) -> list[ClaimOut]:
@@ -216,20 +204,17 @@ def buy_pass(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Buy a pass the provider publishes (`/v1/providers/{id}/prices`; its 402 lists them),
     on exactly its terms: pay once, visit offline. Other terms are 422 pass_not_on_sale and
     cost nothing. A retry with the same `Idempotency-Key` answers the same pass, paid once."""
 
-    def work() -> tuple[int, Any]:
-        price = Amount.parse(body.price, platform.wallets.asset(body.asset))
-        token = platform.paywall.buy_pass(
-            principal.user_id, body.provider_id, body.pattern, price,
-            visits=body.visits, hours=body.hours, idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return 201, PassOut(token=token).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    price = Amount.parse(body.price, platform.wallets.asset(body.asset))
+    token = platform.paywall.buy_pass(
+        principal.user_id, body.provider_id, body.pattern, price,
+        visits=body.visits, hours=body.hours, idempotency_key=idempotency_key,
+    )  # fmt: skip
+    return PassOut(token=token).model_dump(mode="json")
 
 
 class ConsentIn(Strict):
@@ -272,19 +257,14 @@ def create_charge(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Pay one view under your consent: accrued on your tab with the provider, answered
     with a signed receipt the provider's site accepts offline. The same charge_id again
     returns the same receipt and charges nothing more; so does the same `Idempotency-Key`."""
 
-    def work() -> tuple[int, Any]:
-        amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
-        receipt = platform.tabs.charge(
-            principal.user_id, body.provider_id, body.resource, amount, body.charge_id
-        )
-        return 201, ChargeOut(receipt=receipt).model_dump()
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
+    receipt = platform.tabs.charge(principal.user_id, body.provider_id, body.resource, amount, body.charge_id)
+    return ChargeOut(receipt=receipt).model_dump()
 
 
 class RefundIn(Strict):
@@ -303,16 +283,13 @@ def refund_charge(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Take back a charged view within 10 minutes (5 a day): netted against the provider's
     settlement, never a transfer of its own. A retry with the same `Idempotency-Key`
     replays the first answer."""
 
-    def work() -> tuple[int, Any]:
-        units = platform.tabs.refund(principal.user_id, body.provider_id, body.charge_id)
-        return 201, RefundOut(refunded_units=units).model_dump()
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    units = platform.tabs.refund(principal.user_id, body.provider_id, body.charge_id)
+    return RefundOut(refunded_units=units).model_dump()
 
 
 class PriceRule(Strict):
@@ -374,32 +351,21 @@ class ReceiptKeyOut(BaseModel):
 @router.post(
     "/v1/providers/{provider_id}/receipt-key", status_code=201, response_model=ReceiptKeyOut, responses=ERRORS
 )
+@revealed_by(lambda platform, sealed: ReceiptKeyOut(receipt_key=platform.secrets.open(sealed["sealed"])))
 def issue_receipt_key(
     provider_id: Annotated[str, Path(max_length=36)],
     request: Request,
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """A new key for view receipts (replacing the previous one): the middleware MACs each
     paid channel view with it, and the platform checks refunds against it. A retry with
     the same `Idempotency-Key` answers the key its first request issued."""
 
-    def work() -> tuple[int, Any]:
-        key = platform.channel_refunds.issue_receipt_key(principal.user_id, provider_id)
-        # The stored answer holds the key sealed, as the provider's row does: never in clear.
-        return 201, {"sealed": platform.secrets.seal(b64(key))}
-
-    answer = _idempotent(platform, request, principal, idempotency_key, NoBody(), work)
-    if answer.status_code != 201:
-        return answer
-    sealed = json.loads(bytes(answer.body))["sealed"]
-    shown = JSONResponse(
-        ReceiptKeyOut(receipt_key=platform.secrets.open(sealed)).model_dump(), status_code=201
-    )
-    if "Idempotent-Replayed" in answer.headers:
-        shown.headers["Idempotent-Replayed"] = answer.headers["Idempotent-Replayed"]
-    return shown
+    key = platform.channel_refunds.issue_receipt_key(principal.user_id, provider_id)
+    # The stored answer holds the key sealed, as the provider's row does: never in clear.
+    return {"sealed": platform.secrets.seal(b64(key))}
 
 
 class ViewRefundIn(Strict):
@@ -429,20 +395,17 @@ def refund_view(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Take back a view paid on a channel, within the refund window and the daily limit,
     with the view receipt the provider returned. No transfer: netted at settlement. A
     retry with the same `Idempotency-Key` replays the first answer."""
 
-    def work() -> tuple[int, Any]:
-        refund = platform.channel_refunds.refund_view(principal.user_id, channel_id, body.view)
-        out = ViewRefundOut(
-            channel_id=refund.channel_id,
-            index=refund.index,
-            refunded=format_units(refund.amount, platform.wallets.asset(refund.asset)),
-            asset=refund.asset,
-            netted=refund.netted,
-        )
-        return 201, out.model_dump()
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    refund = platform.channel_refunds.refund_view(principal.user_id, channel_id, body.view)
+    out = ViewRefundOut(
+        channel_id=refund.channel_id,
+        index=refund.index,
+        refunded=format_units(refund.amount, platform.wallets.asset(refund.asset)),
+        asset=refund.asset,
+        netted=refund.netted,
+    )
+    return out.model_dump()

@@ -15,13 +15,14 @@ from obolo.entrypoints.api.admin_routes import _operator
 from obolo.entrypoints.api.auth import get_platform
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.wallet_routes import ERRORS
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.errors import NotFound
 from obolo.identity import standing
 from obolo.identity.model import Principal
 from obolo.money import format_units
 from obolo.reports.person import person_file
 
-router = APIRouter(prefix="/v1/admin/people", tags=["operator"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1/admin/people", tags=["operator"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 Operator = Annotated[Principal, Depends(_operator)]
 PersonId = Annotated[str, Path(max_length=36)]

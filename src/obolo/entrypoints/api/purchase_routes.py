@@ -3,20 +3,20 @@ client), told after a channel-paid view."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import NS_PER_SECOND
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
 from obolo.entrypoints.api.common import Input
-from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
-from obolo.entrypoints.api.wallet_routes import ERRORS, _idempotent
+from obolo.entrypoints.api.wallet_routes import ERRORS
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 
-router = APIRouter(tags=["paywall"])
+router = APIRouter(route_class=WriteRoute, tags=["paywall"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 Payer = Annotated[Principal, Depends(require_scope("payments:write"))]
 
@@ -62,25 +62,14 @@ def reaccess(
 
 
 @router.post("/v1/purchases", status_code=201, response_model=PurchaseOut, responses=ERRORS)
-def record_view(
-    body: ViewIn,
-    request: Request,
-    platform: PlatformDep,
-    principal: Payer,
-    idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+def record_view(body: ViewIn, platform: PlatformDep, principal: Payer) -> PurchaseOut:
     """Keep a channel-paid view on the account, proved by the provider's view receipt
     (`view` in its Payment-Response), so your other devices do not pay for it again. The
     same view again changes nothing."""
-
-    def work() -> tuple[int, Any]:
-        found = platform.purchases.record_view(principal.user_id, body.view)
-        out = PurchaseOut(
-            provider_id=found.provider_id,
-            resource=found.resource,
-            bought_at=found.bought_at // NS_PER_SECOND,
-            until=found.until // NS_PER_SECOND,
-        )
-        return 201, out.model_dump()
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    found = platform.purchases.record_view(principal.user_id, body.view)
+    return PurchaseOut(
+        provider_id=found.provider_id,
+        resource=found.resource,
+        bought_at=found.bought_at // NS_PER_SECOND,
+        until=found.until // NS_PER_SECOND,
+    )

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
 from obolo.entrypoints.api.common import ERRORS
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 from obolo.money import format_units
 
-router = APIRouter(prefix="/v1", tags=["wallets"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["wallets"])
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 

@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field, ValidationError
 from obolo.adapters.clock import NS_PER_SECOND, from_iso, iso
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
-from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, Strict, _idempotent
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, Strict
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.errors import OboloError
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
@@ -31,7 +32,7 @@ from obolo.tap.errors import BadTerminalCredential, InvalidTap
 from obolo.tap.model import Mode, parse_uid
 from obolo.tap.service import Card, Credential, Journey, TapIn, TapOutcome
 
-router = APIRouter(prefix="/v1", tags=["tap"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["tap"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 IdempotencyKeyHeader = Header(None, alias="Idempotency-Key", min_length=1, max_length=255)
 UidText = Annotated[
@@ -242,32 +243,29 @@ def register_merchant(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("provider:*"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Register a shop or a transit operator (a provider of the tap kind; needs the provider role)."""
 
-    def work() -> tuple[int, Any]:
-        asset = platform.wallets.asset(body.asset)
-        units = {
-            name: _units(platform, getattr(body, name), body.asset)
-            for name in ("fare", "daily_cap", "weekly_cap")
-        }
-        merchant = platform.tap.register_merchant(
-            principal.user_id, body.name, body.origin, Mode(body.kind), body.asset,
-            offline_limit=_units(platform, body.offline_limit, body.asset) or 0, **units,
-            idempotency_key=idempotency_key,
-        )  # fmt: skip
+    asset = platform.wallets.asset(body.asset)
+    units = {
+        name: _units(platform, getattr(body, name), body.asset)
+        for name in ("fare", "daily_cap", "weekly_cap")
+    }
+    merchant = platform.tap.register_merchant(
+        principal.user_id, body.name, body.origin, Mode(body.kind), body.asset,
+        offline_limit=_units(platform, body.offline_limit, body.asset) or 0, **units,
+        idempotency_key=idempotency_key,
+    )  # fmt: skip
 
-        def text(units: int | None) -> str | None:
-            return None if units is None else format_units(units, asset)
+    def text(units: int | None) -> str | None:
+        return None if units is None else format_units(units, asset)
 
-        out = MerchantOut(
-            id=merchant.id, name=merchant.name, kind=merchant.kind.value, asset=merchant.asset,
-            offline_limit=format_units(merchant.offline_limit, asset), fare=text(merchant.fare),
-            daily_cap=text(merchant.daily_cap), weekly_cap=text(merchant.weekly_cap),
-        )  # fmt: skip
-        return 201, out.model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    out = MerchantOut(
+        id=merchant.id, name=merchant.name, kind=merchant.kind.value, asset=merchant.asset,
+        offline_limit=format_units(merchant.offline_limit, asset), fare=text(merchant.fare),
+        daily_cap=text(merchant.daily_cap), weekly_cap=text(merchant.weekly_cap),
+    )  # fmt: skip
+    return out.model_dump(mode="json")
 
 
 @router.post("/merchants/{merchant_id}/terminals", status_code=201, responses=ERRORS)
@@ -296,16 +294,13 @@ def link_card(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Link a contactless card or tag to your wallet by its UID (kept only as a keyed hash)."""
 
-    def work() -> tuple[int, Any]:
-        card = platform.tap.link_card(
-            principal.user_id, parse_uid(body.uid), body.label, body.asset, idempotency_key
-        )
-        return 201, CardOut.of(card, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    card = platform.tap.link_card(
+        principal.user_id, parse_uid(body.uid), body.label, body.asset, idempotency_key
+    )
+    return CardOut.of(card, platform).model_dump(mode="json")
 
 
 @router.get("/cards", responses=ERRORS)

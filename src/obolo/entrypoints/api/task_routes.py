@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import from_iso, iso
@@ -21,14 +20,15 @@ from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
 from obolo.entrypoints.api.common import Strict
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
-from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, _idempotent
+from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.errors import Forbidden, InvalidRequest
 from obolo.identity.model import Principal, Role
 from obolo.money import Amount, format_units
 from obolo.tasks.model import MAX_ASSIGNMENTS, MAX_REVIEW, AssignmentStatus, DisputeStatus, TaskStatus, Terms
 from obolo.tasks.service import Assignment, Decision, Dispute, Task
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1/tasks", tags=["tasks"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 Id = Annotated[str, Path(min_length=1, max_length=36)]
 
@@ -295,15 +295,12 @@ def submit(
     platform: PlatformDep,
     principal: Worker,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Hand in the answer, once, within the time allowed."""
 
-    def work() -> tuple[int, Any]:
-        answer = body.answer if isinstance(body.answer, str) else json.dumps(body.answer, sort_keys=True)
-        done = platform.tasks.submit(principal.user_id, assignment_id, answer, idempotency_key)
-        return 200, AssignmentOut.of(done, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    answer = body.answer if isinstance(body.answer, str) else json.dumps(body.answer, sort_keys=True)
+    done = platform.tasks.submit(principal.user_id, assignment_id, answer, idempotency_key)
+    return AssignmentOut.of(done, platform).model_dump(mode="json")
 
 
 @router.post("/assignments/{assignment_id}/dispute", status_code=201, responses=ERRORS)
@@ -314,14 +311,11 @@ def dispute(
     platform: PlatformDep,
     principal: Worker,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Contest a rejection, once, with a message for the operator."""
 
-    def work() -> tuple[int, Any]:
-        opened = platform.tasks.dispute(principal.user_id, assignment_id, body.message, idempotency_key)
-        return 201, DisputeOut.of(opened).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    opened = platform.tasks.dispute(principal.user_id, assignment_id, body.message, idempotency_key)
+    return DisputeOut.of(opened).model_dump(mode="json")
 
 
 @router.get("/workers/me", responses=ERRORS)
@@ -352,26 +346,23 @@ def pay_bonus(
     platform: PlatformDep,
     principal: Employer,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Pay the worker of an assignment a bonus (the employer's fee applies on top)."""
 
-    def work() -> tuple[int, Any]:
-        amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
-        paid = platform.tasks.bonus(principal.user_id, assignment_id, amount, body.reason, idempotency_key)
-        asset = platform.wallets.asset(paid.asset)
-        out = BonusOut(
-            id=paid.id,
-            assignment_id=paid.assignment_id,
-            worker_id=paid.worker_id,
-            asset=paid.asset,
-            amount=format_units(paid.amount, asset),
-            fee=format_units(paid.fee, asset),
-            reason=paid.reason,
-            created_at=iso(paid.created_at),
-        )
-        return 201, out.model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
+    paid = platform.tasks.bonus(principal.user_id, assignment_id, amount, body.reason, idempotency_key)
+    asset = platform.wallets.asset(paid.asset)
+    out = BonusOut(
+        id=paid.id,
+        assignment_id=paid.assignment_id,
+        worker_id=paid.worker_id,
+        asset=paid.asset,
+        amount=format_units(paid.amount, asset),
+        fee=format_units(paid.fee, asset),
+        reason=paid.reason,
+        created_at=iso(paid.created_at),
+    )
+    return out.model_dump(mode="json")
 
 
 # -- operators ---------------------------------------------------------------------------------
@@ -397,17 +388,14 @@ def decide_dispute(
     platform: PlatformDep,
     principal: Operator,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Rule on a dispute (operators only): `overturn` pays the worker from the employer's
     wallet, `uphold` keeps the rejection."""
 
-    def work() -> tuple[int, Any]:
-        decided = platform.tasks.decide_dispute(
-            principal.user_id, assignment_id, body.decision == "overturn", body.note, idempotency_key
-        )
-        return 200, DisputeOut.of(decided).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    decided = platform.tasks.decide_dispute(
+        principal.user_id, assignment_id, body.decision == "overturn", body.note, idempotency_key
+    )
+    return DisputeOut.of(decided).model_dump(mode="json")
 
 
 # -- tasks ---------------------------------------------------------------------------------------
@@ -429,28 +417,25 @@ def post_task(
     platform: PlatformDep,
     principal: Employer,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Post a task: `(reward + fee) x assignments` is held from the wallet at once, or
     the task is refused (`insufficient_funds`) and nothing is created."""
 
-    def work() -> tuple[int, Any]:
-        reward = Amount.parse(body.reward, platform.wallets.asset(body.asset))
-        auto = body.auto_approve_seconds
-        terms = Terms(
-            title=body.title,
-            instructions=body.instructions,
-            reward=reward.units,
-            assignments=body.assignments,
-            time_allowed_seconds=body.time_allowed_seconds,
-            deadline=_deadline(body.deadline),
-            auto_approve_seconds=platform.settings.task_auto_approve_seconds if auto is None else auto,
-            min_approval_rate_bp=body.min_approval_rate_bp,
-            min_approved=body.min_approved,
-        )
-        task = platform.tasks.post_task(principal.user_id, terms, body.asset, idempotency_key)
-        return 201, TaskOut.of(task, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    reward = Amount.parse(body.reward, platform.wallets.asset(body.asset))
+    auto = body.auto_approve_seconds
+    terms = Terms(
+        title=body.title,
+        instructions=body.instructions,
+        reward=reward.units,
+        assignments=body.assignments,
+        time_allowed_seconds=body.time_allowed_seconds,
+        deadline=_deadline(body.deadline),
+        auto_approve_seconds=platform.settings.task_auto_approve_seconds if auto is None else auto,
+        min_approval_rate_bp=body.min_approval_rate_bp,
+        min_approved=body.min_approved,
+    )
+    task = platform.tasks.post_task(principal.user_id, terms, body.asset, idempotency_key)
+    return TaskOut.of(task, platform).model_dump(mode="json")
 
 
 @router.get("", responses=ERRORS)
@@ -509,14 +494,11 @@ def accept(
     platform: PlatformDep,
     principal: Worker,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Take one assignment; it is yours for the time allowed, then it goes back."""
 
-    def work() -> tuple[int, Any]:
-        taken = platform.tasks.accept(principal.user_id, task_id, idempotency_key)
-        return 201, AssignmentOut.of(taken, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, _Empty(), work)
+    taken = platform.tasks.accept(principal.user_id, task_id, idempotency_key)
+    return AssignmentOut.of(taken, platform).model_dump(mode="json")
 
 
 @router.post("/{task_id}/reviews", responses=ERRORS)
@@ -527,17 +509,14 @@ def review(
     platform: PlatformDep,
     principal: Employer,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Approve or reject up to 2,000 submissions at once, all or none: approved workers
     are paid at once, rejected assignments release their money (a reason is required)."""
 
-    def work() -> tuple[int, Any]:
-        decisions = [Decision(i.assignment_id, i.decision == "approve", i.reason) for i in body.items]
-        done = platform.tasks.review(principal.user_id, task_id, decisions, idempotency_key)
-        asset = platform.tasks.task(task_id).asset
-        return 200, [AssignmentOut.of(a, platform, asset).model_dump(mode="json") for a in done]
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    decisions = [Decision(i.assignment_id, i.decision == "approve", i.reason) for i in body.items]
+    done = platform.tasks.review(principal.user_id, task_id, decisions, idempotency_key)
+    asset = platform.tasks.task(task_id).asset
+    return [AssignmentOut.of(a, platform, asset).model_dump(mode="json") for a in done]
 
 
 @router.post("/{task_id}/cancel", responses=ERRORS)
@@ -547,13 +526,10 @@ def cancel(
     platform: PlatformDep,
     principal: Employer,
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Stop the task: assignments nobody took give their money back now; work already
     accepted may still be submitted, and submitted work must still be reviewed (or is
     approved by silence)."""
 
-    def work() -> tuple[int, Any]:
-        cancelled = platform.tasks.cancel(principal.user_id, task_id, idempotency_key)
-        return 200, TaskOut.of(cancelled, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, _Empty(), work)
+    cancelled = platform.tasks.cancel(principal.user_id, task_id, idempotency_key)
+    return TaskOut.of(cancelled, platform).model_dump(mode="json")

@@ -24,13 +24,14 @@ from obolo.entrypoints.api.common import ERRORS as ERRORS
 from obolo.entrypoints.api.common import AmountText as AmountText
 from obolo.entrypoints.api.common import AssetCode as AssetCode
 from obolo.entrypoints.api.common import Strict as Strict
-from obolo.entrypoints.api.idempotency import Idempotency, IdempotencyKeyHeader, fingerprint
+from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.errors import InvalidRequest
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
 from obolo.wallets.service import Movement
 
-router = APIRouter(prefix="/v1", tags=["wallets"])
+router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["wallets"])
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
@@ -148,18 +149,6 @@ def _amount(platform: Platform, text: str, asset_code: str) -> Amount:
     return Amount.parse(text, platform.wallets.asset(asset_code))
 
 
-def _idempotent(
-    platform: Platform,
-    request: Request,
-    principal: Principal,
-    key: str | None,
-    body: BaseModel,
-    work: Any,
-) -> Response:
-    request_hash = fingerprint(request.method, request.url.path, body.model_dump(mode="json"))
-    return Idempotency(platform.engine, platform.clock).run(principal.user_id, key, request_hash, work)
-
-
 @router.get("/wallets", responses=ERRORS)
 def list_wallets(
     platform: PlatformDep, principal: Annotated[Principal, Depends(require_scope("wallets:read"))]
@@ -182,17 +171,14 @@ def create_topup(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("wallets:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Load the wallet from a card (sandbox test cards: 4242 4242 4242 4242 succeeds,
     4000 0000 0000 0002 is declined, 4000 0000 0000 9995 has insufficient funds)."""
 
-    def work() -> tuple[int, Any]:
-        card = Card(body.card.number, body.card.exp_month, body.card.exp_year, body.card.cvc)
-        amount = _amount(platform, body.amount, body.asset)
-        movement = platform.wallets.top_up(principal.user_id, amount, card, idempotency_key)
-        return 201, MovementOut.of(movement, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    card = Card(body.card.number, body.card.exp_month, body.card.exp_year, body.card.cvc)
+    amount = _amount(platform, body.amount, body.asset)
+    movement = platform.wallets.top_up(principal.user_id, amount, card, idempotency_key)
+    return MovementOut.of(movement, platform).model_dump(mode="json")
 
 
 @router.post("/payments", status_code=201, response_model=MovementOut, responses=ERRORS)
@@ -202,15 +188,12 @@ def create_payment(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("payments:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Pay another person at once; sub-cent amounts are fine down to the asset's scale."""
 
-    def work() -> tuple[int, Any]:
-        amount = _amount(platform, body.amount, body.asset)
-        movement = platform.wallets.pay(principal.user_id, body.to, amount, body.note, idempotency_key)
-        return 201, MovementOut.of(movement, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    amount = _amount(platform, body.amount, body.asset)
+    movement = platform.wallets.pay(principal.user_id, body.to, amount, body.note, idempotency_key)
+    return MovementOut.of(movement, platform).model_dump(mode="json")
 
 
 @router.post("/withdrawals", status_code=201, response_model=MovementOut, responses=ERRORS)
@@ -220,16 +203,13 @@ def create_withdrawal(
     platform: PlatformDep,
     principal: Annotated[Principal, Depends(require_scope("wallets:write"))],
     idempotency_key: str | None = IdempotencyKeyHeader,
-) -> Response:
+) -> Any:
     """Send money to a bank account (IBAN). Held while the payout is in flight, then
     paid (`succeeded`) or released back to the wallet (`failed`)."""
 
-    def work() -> tuple[int, Any]:
-        amount = _amount(platform, body.amount, body.asset)
-        movement = platform.wallets.withdraw(principal.user_id, amount, body.iban, idempotency_key)
-        return 201, MovementOut.of(movement, platform).model_dump(mode="json")
-
-    return _idempotent(platform, request, principal, idempotency_key, body, work)
+    amount = _amount(platform, body.amount, body.asset)
+    movement = platform.wallets.withdraw(principal.user_id, amount, body.iban, idempotency_key)
+    return MovementOut.of(movement, platform).model_dump(mode="json")
 
 
 @router.get("/transactions", responses=ERRORS)

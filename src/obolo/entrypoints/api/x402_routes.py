@@ -13,9 +13,10 @@ from pydantic import ConfigDict, Field
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform
 from obolo.entrypoints.api.common import Input
+from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.paywall.facilitator import Facilitator
 
-router = APIRouter(prefix="/x402", tags=["x402 facilitator"])
+router = APIRouter(route_class=WriteRoute, prefix="/x402", tags=["x402 facilitator"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 

@@ -1,0 +1,282 @@
+"""The one write path: every write transaction of the process, group-committed.
+
+On SQLite with `synchronous=FULL` a commit costs an fsync (~2 ms here), which caps one
+writer at a few hundred commits a second, and writers on several threads wait for the
+write lock by polling with sleeps. So one writer thread takes every unit of work waiting
+in the queue, runs each in the same transaction (in its own savepoint when there are
+several: a unit that fails rolls back alone), commits once, then answers every caller.
+Nobody waits for a batch to fill: a batch is whatever arrived while the previous commit
+ran, so an idle server commits each unit at once (no savepoint then) and a busy one
+amortises the commit over many.
+
+A race the database wants retried (deadlock, serialization failure, busy, a unique key
+inserted concurrently) reruns the whole batch from the start; a unit that keeps losing
+its race is answered `TransactionBusy` and the others go on. A failed commit (or a lost
+connection) fails every unit of the batch, and the next batch starts on a fresh
+connection. Units are code that touches only the database: a rerun must be
+indistinguishable from a first run.
+
+While a unit runs, its transaction is the ambient one (see `transactions.py`): what it
+calls joins it. On PostgreSQL more than one writer thread may share the queue, each
+batching on its own connection (`threads`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import queue
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from obolo.adapters.db.engine import is_sqlite
+from obolo.adapters.db.transactions import (
+    RETRIES,
+    TransactionBusy,
+    ambient,
+    install_writer,
+    is_retryable,
+    joined,
+    remove_writer,
+)
+
+T = TypeVar("T")
+Work = Callable[[Connection], Any]
+#: A unit that loses its race this many times in a row is answered TransactionBusy alone.
+_STRIKES = 3
+_DATABASE_ERRORS = (DBAPIError, sqlite3.Error, psycopg.Error)
+
+
+class _Retry(Exception):
+    """A unit lost a race: roll the batch back and run it again."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+class _Failed(Exception):
+    """The only unit of a batch failed: roll back rather than commit."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Unit:
+    work: Work
+    future: Future[Any]
+    context: contextvars.Context
+    strikes: int = 0
+    result: Any = field(default=None)
+
+
+def run_each(connection: Connection, works: Sequence[Callable[[Connection], Any]]) -> list[Any]:
+    """Run each work in a savepoint of the connection's open transaction; one result per
+    work, in order: its value, or the exception that rolled it (alone) back. A race the
+    database wants retried is raised, so the whole transaction reruns from the start."""
+    results: list[Any] = []
+    for work in works:
+        connection.exec_driver_sql("SAVEPOINT unit")
+        try:
+            results.append(work(connection))
+        except _DATABASE_ERRORS as error:
+            if is_retryable(error):
+                raise
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT unit")
+            results.append(error)
+        except Exception as error:  # the caller gets its own error back, the others go on
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT unit")
+            results.append(error)
+        connection.exec_driver_sql("RELEASE SAVEPOINT unit")
+    return results
+
+
+class WritePath:
+    """The writer of one engine. `run(work)` returns once `work` has committed (or raises
+    its error); installed, it carries every write `run_in_transaction` of the process."""
+
+    def __init__(self, engine: Engine, *, threads: int = 1, max_batch: int = 256) -> None:
+        self.engine = engine
+        # SQLite has one write lock: a second writer thread would only wait for it.
+        self.threads = 1 if is_sqlite(engine) else max(1, threads)
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.batches = 0  # commits made
+        self.units = 0  # units committed or answered with their own error
+
+    # -- for callers -------------------------------------------------------------------
+    def install(self) -> WritePath:
+        """Carry every write transaction on the engine from now on."""
+        install_writer(self.engine, self)
+        return self
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in the next shared transaction: its value, or its exception, once
+        committed. Inside a unit already, `work` joins it."""
+        connection = ambient(self.engine)
+        if connection is not None:
+            return work(connection)
+        return self.submit(work).result()
+
+    def submit(self, work: Callable[[Connection], T]) -> Future[T]:
+        """Queue `work` for the next shared transaction; the future completes after the
+        commit. The work runs in a copy of the caller's context (its log fields)."""
+        future: Future[T] = Future()
+        if self._closed:  # nobody would ever run it: say so rather than leave the caller waiting
+            future.set_exception(RuntimeError("the write path is closed"))
+            return future
+        if not self._workers:
+            self._start()
+        self._queue.put(_Unit(work, future, contextvars.copy_context()))
+        return future
+
+    def close(self) -> None:
+        self._closed = True
+        remove_writer(self.engine, self)
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join(timeout=5)
+
+    # -- the writer threads ------------------------------------------------------------
+    def _start(self) -> None:
+        with self._lock:
+            if self._workers:
+                return
+            for number in range(self.threads):
+                worker = threading.Thread(target=self._loop, name=f"obolo-writer-{number}", daemon=True)
+                worker.start()
+                self._workers.append(worker)
+
+    def _loop(self) -> None:
+        connection: Connection | None = None  # this thread's own, kept between batches
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                units = [first]
+                while len(units) < self.max_batch:
+                    try:
+                        unit = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if unit is None:
+                        self._queue.put(None)  # for this thread's next turn
+                        break
+                    units.append(unit)
+                connection = self._commit(units, connection)
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _commit(self, units: list[_Unit], connection: Connection | None) -> Connection | None:
+        """Run the batch to a commit (rerunning it after a race) and answer every unit; the
+        connection to use next (None when this one may be broken)."""
+        attempt = 0
+        while units:
+            try:
+                # Made here: a database that is down must not end the thread.
+                if connection is None:
+                    connection = self.engine.connect()
+                with connection.begin():
+                    self._run_units(connection, units)
+            except _Retry as lost:
+                units = self._after_race(units, lost.index, lost.error)
+                attempt += 1
+                if attempt >= RETRIES:
+                    for unit in units:
+                        unit.future.set_exception(TransactionBusy(str(lost.error)))
+                    return connection
+                time.sleep(min(0.2, 0.002 * 2**attempt) * random.random())
+                continue
+            except _Failed as failed:  # the only unit failed: rolled back, answered with its error
+                self.units += 1
+                units[0].future.set_exception(failed.error)
+                return connection
+            except _DATABASE_ERRORS as error:
+                if is_retryable(error) and attempt < RETRIES - 1:  # the commit itself lost a race
+                    attempt += 1
+                    continue
+                self._fail_all(units, error)
+                return self._discard(connection)
+            except Exception as error:  # no connection, or the commit failed: every caller hears it
+                self._fail_all(units, error)
+                return self._discard(connection)
+            self.batches += 1
+            self.units += len(units)
+            for unit in units:
+                if isinstance(unit.result, BaseException):
+                    unit.future.set_exception(unit.result)
+                else:
+                    unit.future.set_result(unit.result)
+            return connection
+        return connection
+
+    def _run_units(self, connection: Connection, units: list[_Unit]) -> None:
+        if len(units) == 1:  # alone: no savepoint, a failure rolls the transaction back
+            unit = units[0]
+            try:
+                unit.result = unit.context.run(self._run_one, connection, unit.work)
+            except _DATABASE_ERRORS as error:
+                if is_retryable(error):
+                    raise _Retry(0, error) from error
+                raise _Failed(error) from error
+            except Exception as error:
+                raise _Failed(error) from error
+            return
+        for index, unit in enumerate(units):
+            connection.exec_driver_sql("SAVEPOINT unit")
+            try:
+                unit.result = unit.context.run(self._run_one, connection, unit.work)
+            except _DATABASE_ERRORS as error:
+                if is_retryable(error):
+                    raise _Retry(index, error) from error
+                connection.exec_driver_sql("ROLLBACK TO SAVEPOINT unit")
+                unit.result = error
+            except Exception as error:  # the caller gets its own error back, the others go on
+                connection.exec_driver_sql("ROLLBACK TO SAVEPOINT unit")
+                unit.result = error
+            connection.exec_driver_sql("RELEASE SAVEPOINT unit")
+
+    def _run_one(self, connection: Connection, work: Work) -> Any:
+        with joined(self.engine, connection):
+            return work(connection)
+
+    def _after_race(self, units: list[_Unit], index: int, error: Exception) -> list[_Unit]:
+        """The units to run again: all, but one that lost its race too often is answered."""
+        loser = units[index]
+        loser.strikes += 1
+        if loser.strikes < _STRIKES or len(units) == 1:
+            return units
+        loser.future.set_exception(TransactionBusy(str(error)))
+        return [unit for unit in units if unit is not loser]
+
+    @staticmethod
+    def _fail_all(units: list[_Unit], error: Exception) -> None:
+        for unit in units:
+            unit.future.set_exception(error)
+
+    @staticmethod
+    def _discard(connection: Connection | None) -> None:
+        if connection is not None:  # it may be broken: the pool must not reuse it
+            with contextlib.suppress(Exception):  # already gone: nothing to give back
+                connection.invalidate()
+                connection.close()
+        return None

@@ -1,0 +1,124 @@
+"""The write path: units of work from many threads share one transaction and one commit,
+each failing alone; the writer outlives a database that is down (callers hear the error,
+the next batch commits on a fresh connection); once closed, it refuses work at once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from obolo.adapters.db.engine import make_engine
+from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.db.write_path import WritePath
+
+
+def count_rows(connection) -> int:
+    return connection.exec_driver_sql("SELECT count(*) FROM marks").scalar_one()
+
+
+def mark(connection) -> int:
+    connection.exec_driver_sql("INSERT INTO marks DEFAULT VALUES")
+    return count_rows(connection)
+
+
+def test_a_failed_connection_is_answered_and_the_next_batch_commits(sqlite_url, monkeypatch):
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE marks (id INTEGER PRIMARY KEY)")
+    runner = WritePath(engine)
+    real_connect = engine.connect
+    refusals = iter([OperationalError("connect", {}, Exception("the database is down"))])
+
+    def connect_when_up():
+        refusal = next(refusals, None)
+        if refusal is not None:
+            raise refusal
+        return real_connect()
+
+    monkeypatch.setattr(engine, "connect", connect_when_up)
+    try:
+        with pytest.raises(OperationalError):  # not a wait forever: the thread is not dead
+            runner.submit(mark).result(timeout=5)
+        assert runner.submit(mark).result(timeout=5) == 1  # the thread is alive, and committed
+        assert runner.run(count_rows) == 1
+    finally:
+        runner.close()
+        engine.dispose()
+
+
+def test_work_sent_after_close_is_refused_not_left_waiting(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE marks (id INTEGER PRIMARY KEY)")
+    runner = WritePath(engine)
+    try:
+        assert runner.run(mark) == 1
+        runner.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            runner.submit(mark).result(timeout=5)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM marks").scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def marks_table(engine) -> None:
+    kind = "INTEGER" if engine.dialect.name == "sqlite" else "SERIAL"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE TABLE marks (id {kind} PRIMARY KEY)")
+
+
+def test_units_waiting_together_share_one_commit_and_a_failing_one_rolls_back_alone(db_url):
+    """What waits while a commit runs is the next batch, one transaction: a unit that fails
+    in it undoes only its own writes and hears its own error; the others commit."""
+    engine = make_engine(db_url)
+    marks_table(engine)
+    runner = WritePath(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(connection) -> None:
+        started.set()
+        release.wait(10)
+
+    def fail(connection) -> None:
+        connection.exec_driver_sql("INSERT INTO marks DEFAULT VALUES")
+        raise ValueError("this unit's own refusal")
+
+    try:
+        held = runner.submit(hold)
+        assert started.wait(10)
+        waiting = [runner.submit(fail if n == 4 else mark) for n in range(10)]
+        release.set()
+        held.result(timeout=10)
+        with pytest.raises(ValueError, match="own refusal"):
+            waiting[4].result(timeout=10)
+        assert [f.result(timeout=10) for n, f in enumerate(waiting) if n != 4]  # each committed
+        assert runner.batches == 2  # the held unit's commit, then all ten together
+        with engine.connect() as connection:
+            assert count_rows(connection) == 9
+    finally:
+        runner.close()
+        engine.dispose()
+
+
+def test_a_write_inside_a_unit_joins_it_and_a_read_outside_does_not_wait(db_url):
+    """Inside a unit, `run_in_transaction` runs on the unit's connection (one commit);
+    outside, a write is handed to the installed writer and a read stays on the caller."""
+    engine = make_engine(db_url)
+    marks_table(engine)
+    runner = WritePath(engine).install()
+    try:
+
+        def twice(connection) -> tuple[bool, int]:
+            inner = run_in_transaction(engine, lambda joined: joined is connection and mark(joined) > 0)
+            return inner, mark(connection)
+
+        assert run_in_transaction(engine, twice) == (True, 2)
+        assert runner.batches == 1
+        assert run_in_transaction(engine, count_rows, read_only=True) == 2
+        assert runner.batches == 1
+    finally:
+        runner.close()
+        engine.dispose()
