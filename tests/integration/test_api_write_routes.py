@@ -135,6 +135,40 @@ def card_switch(action: str) -> Callable[[crash.Scene], Request]:
     return arrange
 
 
+def revoke_other_sessions(s: crash.Scene) -> Request:
+    return Request("DELETE", "/v1/me/sessions", s.person().headers)
+
+
+def revoke_unknown_session(s: crash.Scene) -> Request:
+    """Someone's session id that is not the caller's: the use case answers 404."""
+    return Request("DELETE", f"/v1/me/sessions/{uuid.uuid4()}", s.person().headers)
+
+
+def user_id(s: crash.Scene, person: crash.Person) -> str:
+    return str(s.client.get("/v1/me", headers=person.headers).json()["id"])
+
+
+def standing(action: str) -> Callable[[crash.Scene], Request]:
+    def arrange(s: crash.Scene) -> Request:
+        target, operator = s.person(), s.person(operator=True)
+        path = f"/v1/admin/people/{user_id(s, target)}"
+        reason = {"reason": "a card reported stolen by its owner"}
+        if action == "unfreeze":
+            s.ok(f"{path}/freeze", operator, reason)
+        return Request("POST", f"{path}/{action}", operator.headers, reason)
+
+    return arrange
+
+
+def close_with_money(s: crash.Scene) -> Request:
+    """Closing with money and no IBAN: 409 balance_not_zero, stored and replayed."""
+    return Request("POST", "/v1/me/close", s.person(top_up="5.00").headers, {"password": crash.PASSWORD})
+
+
+def forged_view(s: crash.Scene) -> Request:
+    return Request("POST", "/v1/purchases", s.person().headers, {"view": "not-a-view-receipt-at-all"})
+
+
 # One valid request per keyed write route (success or a refusal the use case decides).
 REQUESTS: dict[tuple[str, str], Callable[[crash.Scene], Request]] = {
     ("DELETE", "/v1/api-keys/{key_id}"): revoke_api_key,
@@ -180,6 +214,12 @@ REQUESTS: dict[tuple[str, str], Callable[[crash.Scene], Request]] = {
     ("POST", "/v1/admin/payment-requests/{payment_request_id}/decision"): post(
         crash.request_ruling("release")
     ),
+    ("DELETE", "/v1/me/sessions"): revoke_other_sessions,
+    ("DELETE", "/v1/me/sessions/{session_id}"): revoke_unknown_session,
+    ("POST", "/v1/admin/people/{user_id}/freeze"): standing("freeze"),
+    ("POST", "/v1/admin/people/{user_id}/unfreeze"): standing("unfreeze"),
+    ("POST", "/v1/me/close"): close_with_money,
+    ("POST", "/v1/purchases"): forged_view,
 }
 
 
