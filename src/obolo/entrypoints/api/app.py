@@ -45,8 +45,12 @@ Micropayments on one exact double-entry ledger.
 * Authenticate with `Authorization: Bearer <token>`: a session token from `POST /v1/sessions`
   or an API key from `POST /v1/api-keys`.
 * Amounts are decimal strings at the asset's scale (EUR and USD have 6 decimals).
-* Every POST accepts `Idempotency-Key`: a retry with the same key and body replays the first
-  response and moves no money again.
+* Every POST, PUT, PATCH and DELETE that changes something for a signed-in caller accepts
+  `Idempotency-Key`: a retry with the same key and body replays the first response and moves
+  no money again; the same key with another body is 422 `idempotency_key_reused`. The few
+  routes a key does not apply to (sign-in, answers holding a new secret, terminals' taps and
+  gateways' webhooks, deduplicated by their own ids) are listed with their reasons in
+  docs/decisions/0006-one-write-path.md.
 * Errors are RFC 9457 `application/problem+json` with a stable `code`.
 * Text never holds control characters (tab and line breaks only in multi-line fields such
   as a task's instructions) or Unicode bidi controls: 422 `validation_error`. Ids in paths
