@@ -48,6 +48,7 @@ from obolo.adapters.db.transactions import (
     is_retryable,
     joined,
     remove_writer,
+    storage_failure,
 )
 
 T = TypeVar("T")
@@ -209,6 +210,8 @@ class WritePath:
             except _Failed as failed:  # the only unit failed: rolled back, answered with its error
                 self.units += 1
                 units[0].future.set_exception(failed.error)
+                if storage_failure(failed.error) is not None:
+                    return self._discard(connection)  # lost: the next batch starts on a fresh one
                 return connection
             except _DATABASE_ERRORS as error:
                 if is_retryable(error) and attempt < RETRIES - 1:  # the commit itself lost a race
@@ -248,6 +251,8 @@ class WritePath:
             except _DATABASE_ERRORS as error:
                 if is_retryable(error):
                     raise _Retry(index, error) from error
+                if storage_failure(error) is not None:
+                    raise  # the connection itself is lost: every unit of the batch hears it
                 connection.exec_driver_sql("ROLLBACK TO SAVEPOINT unit")
                 unit.result = error
             except Exception as error:  # the caller gets its own error back, the others go on
