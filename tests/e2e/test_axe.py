@@ -1,0 +1,127 @@
+"""Every main page passes axe-core's WCAG 2 A and AA rules in a real browser (Debian's
+chromium via Playwright, against `obolo serve --demo`): signed out and signed in, as a
+reader, a provider and an operator, in English and Italian, on a desktop and on a phone.
+axe-core comes from npm (`make browser` fetches it into .cache/axe); without it the test
+skips with one line saying why."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_server import free_port
+from tests.e2e.widget_support import browser  # noqa: F401 -- a fixture
+
+AXE = Path(__file__).resolve().parents[2] / ".cache/axe/node_modules/axe-core/axe.min.js"
+DEMO_PASSWORD = "demo-password-1"  # the demo's published sandbox login
+OPERATOR = "alice@example.com"
+
+SIGNED_OUT_PAGES = ["/", "/signin", "/signup", "/no-such-page"]
+SIGNED_IN_PAGES = [
+    "/",
+    "/wallet",
+    "/wallet/history",
+    "/reading",
+    "/account",
+    "/provider",
+    "/tasks",
+    "/operator",
+    "/operator/people/{operator_id}",
+    "/no-such-page",
+]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+LOCALES = {"en": "en-GB", "it": "it-IT"}
+
+
+def _run(args: list[str], environment: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "obolo.entrypoints.cli", *args],
+        env=environment,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """`obolo serve --demo`, Alice made a provider and an operator; (url, Alice's id)."""
+    database = tmp_path_factory.mktemp("axe") / "obolo.db"
+    port = free_port()
+    environment = dict(os.environ, OBOLO_DATABASE_URL=f"sqlite:///{database}")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "obolo.entrypoints.cli", "serve", "--demo", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            assert server.poll() is None, "obolo serve exited"
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        for role in ("provider", "operator"):
+            _run(["users", "grant", OPERATOR, role], environment)
+        with sqlite3.connect(database) as connection:
+            (user_id,) = connection.execute("SELECT id FROM users WHERE email = ?", (OPERATOR,)).fetchone()
+        yield url, user_id
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _violations(page: Any) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " targets: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {v['targets']}" for v in found]
+
+
+def _sign_in(page: Any, url: str) -> None:
+    page.goto(f"{url}/signin")
+    page.fill("#f-email", OPERATOR)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{url}/wallet*")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", LOCALES)
+def test_every_main_page_has_no_wcag_violations(browser, demo, language, viewport):  # noqa: F811
+    if not AXE.is_file():
+        pytest.skip(f"accessibility test skipped: no axe-core at {AXE} (make browser fetches it with npm)")
+    url, operator_id = demo
+    # the pages forbid inline scripts (CSP): the injected axe-core is let through, nothing else
+    context = browser.new_context(locale=LOCALES[language], viewport=VIEWPORTS[viewport], bypass_csp=True)
+    page = context.new_page()
+    failures: list[str] = []
+
+    def check(path: str) -> None:
+        page.goto(f"{url}{path}")
+        assert page.locator("html").get_attribute("lang") == language
+        failures.extend(f"{path}: {violation}" for violation in _violations(page))
+
+    for path in SIGNED_OUT_PAGES:
+        check(path)
+    _sign_in(page, url)
+    for path in SIGNED_IN_PAGES:
+        check(path.format(operator_id=operator_id))
+    context.close()
+    assert failures == [], "\n".join(failures)
