@@ -25,7 +25,8 @@ AXE = Path(__file__).resolve().parents[2] / ".cache/axe/node_modules/axe-core/ax
 DEMO_PASSWORD = "demo-password-1"  # the demo's published sandbox login
 OPERATOR = "alice@example.com"
 
-SIGNED_OUT_PAGES = ["/", "/signin", "/signup", "/no-such-page"]
+MISSING = "/no-such-page"
+SIGNED_OUT_PAGES = ["/", "/signin", "/signin/phone", "/signup", "/pay/{request_id}", MISSING]
 SIGNED_IN_PAGES = [
     "/",
     "/wallet",
@@ -33,10 +34,17 @@ SIGNED_IN_PAGES = [
     "/reading",
     "/account",
     "/provider",
+    "/provider/payment-requests",
+    "/pay/{request_id}",
     "/tasks",
+    "/tasks/employer",
+    "/tasks/work",
     "/operator",
     "/operator/people/{operator_id}",
-    "/no-such-page",
+    "/operator/disputes",
+    "/operator/checkout-disputes",
+    "/operator/sms-undos",
+    MISSING,
 ]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 LOCALES = {"en": "en-GB", "it": "it-IT"}
@@ -53,8 +61,9 @@ def _run(args: list[str], environment: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """`obolo serve --demo`, Alice made a provider and an operator; (url, Alice's id)."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """`obolo serve --demo`, Alice made a provider (with a site) and an operator, Bob a
+    merchant who asks for a payment; the url and the ids the pages' paths need."""
     database = tmp_path_factory.mktemp("axe") / "obolo.db"
     port = free_port()
     environment = dict(os.environ, OBOLO_DATABASE_URL=f"sqlite:///{database}")
@@ -78,10 +87,33 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
             _run(["users", "grant", OPERATOR, role], environment)
         with sqlite3.connect(database) as connection:
             (user_id,) = connection.execute("SELECT id FROM users WHERE email = ?", (OPERATOR,)).fetchone()
-        yield url, user_id
+        yield {"url": url, "operator_id": user_id, "request_id": _payment_request(url)}
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _bearer(client: httpx.Client, email: str) -> dict[str, str]:
+    token = client.post("/v1/sessions", json={"email": email, "password": DEMO_PASSWORD}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _payment_request(url: str) -> str:
+    """Alice's site (her dashboard shows it) and Bob's payment request (a checkout page)."""
+    with httpx.Client(base_url=url) as client:
+        alice = _bearer(client, OPERATOR)
+        site = {"name": "Alice's notes", "origin": "https://notes.example"}
+        assert client.post("/v1/providers", json=site, headers=alice).status_code == 201
+        bob = _bearer(client, "bob@example.com")
+        client.post("/v1/me/roles", json={"role": "provider"}, headers=bob)
+        site = {"name": "Bob's bikes", "origin": "https://bikes.example"}
+        provider_id = client.post("/v1/providers", json=site, headers=bob).json()["id"]
+        asked = {"provider_id": provider_id, "amount": "12.50", "asset": "EUR", "description": "A bell",
+                 "reference": "order-1", "return_url": "https://bikes.example/done",
+                 "items": [{"label": "Bell", "amount": "12.50"}]}  # fmt: skip
+        answer = client.post("/v1/payment-requests", json=asked, headers=bob)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
 
 
 def _violations(page: Any) -> list[str]:
@@ -107,14 +139,17 @@ def _sign_in(page: Any, url: str) -> None:
 def test_every_main_page_has_no_wcag_violations(browser, demo, language, viewport):  # noqa: F811
     if not AXE.is_file():
         pytest.skip(f"accessibility test skipped: no axe-core at {AXE} (make browser fetches it with npm)")
-    url, operator_id = demo
+    url = demo["url"]
     # the pages forbid inline scripts (CSP): the injected axe-core is let through, nothing else
     context = browser.new_context(locale=LOCALES[language], viewport=VIEWPORTS[viewport], bypass_csp=True)
     page = context.new_page()
     failures: list[str] = []
 
     def check(path: str) -> None:
-        page.goto(f"{url}{path}")
+        answer = page.goto(url + path.format(**demo))
+        assert answer is not None
+        assert answer.status == (404 if path == MISSING else 200), path
+        assert page.url.startswith(url + path.format(**demo)), f"{path} went to {page.url}"
         assert page.locator("html").get_attribute("lang") == language
         failures.extend(f"{path}: {violation}" for violation in _violations(page))
 
@@ -122,6 +157,6 @@ def test_every_main_page_has_no_wcag_violations(browser, demo, language, viewpor
         check(path)
     _sign_in(page, url)
     for path in SIGNED_IN_PAGES:
-        check(path.format(operator_id=operator_id))
+        check(path)
     context.close()
     assert failures == [], "\n".join(failures)
