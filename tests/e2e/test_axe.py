@@ -1,6 +1,7 @@
 """Every main page passes axe-core's WCAG 2 A and AA rules in a real browser (Debian's
 chromium via Playwright, against `obolo serve --demo`): signed out and signed in, as a
-reader, a provider and an operator, in English and Italian, on a desktop and on a phone.
+reader, a provider and an operator, in English and Italian, on a desktop in the light colour
+scheme and on a phone in the dark one.
 axe-core comes from npm (`make browser` fetches it into .cache/axe); without it the test
 skips with one line saying why."""
 
@@ -58,7 +59,11 @@ SIGNED_IN_PAGES = [
     "/operator/sms-undos",
     MISSING,
 ]
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+# the phone in the dark colour scheme, so both of the style sheet's palettes are checked
+SCREENS: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"},
+    "phone": {"viewport": {"width": 390, "height": 844}, "color_scheme": "dark", "is_mobile": True},
+}
 LOCALES = {"en": "en-GB", "it": "it-IT"}
 
 
@@ -147,14 +152,14 @@ def _sign_in(page: Any, url: str) -> None:
     page.wait_for_url(f"{url}/wallet*")
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("screen", SCREENS)
 @pytest.mark.parametrize("language", LOCALES)
-def test_every_main_page_has_no_wcag_violations(browser, demo, language, viewport):  # noqa: F811
+def test_every_main_page_has_no_wcag_violations(browser, demo, language, screen):  # noqa: F811
     if not AXE.is_file():
         pytest.skip(f"accessibility test skipped: no axe-core at {AXE} (make browser fetches it with npm)")
     url = demo["url"]
     # the pages forbid inline scripts (CSP): the injected axe-core is let through, nothing else
-    context = browser.new_context(locale=LOCALES[language], viewport=VIEWPORTS[viewport], bypass_csp=True)
+    context = browser.new_context(locale=LOCALES[language], bypass_csp=True, **SCREENS[screen])
     page = context.new_page()
     failures: list[str] = []
 
@@ -169,6 +174,8 @@ def test_every_main_page_has_no_wcag_violations(browser, demo, language, viewpor
 
     for path in SIGNED_OUT_PAGES:
         check(path)
+    dark = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
+    assert dark == (SCREENS[screen]["color_scheme"] == "dark")
     _sign_in(page, url)
     for path in SIGNED_IN_PAGES:
         check(path)
