@@ -174,10 +174,22 @@ def test_every_main_page_has_no_wcag_violations(browser, demo, language, screen)
 
     for path in SIGNED_OUT_PAGES:
         check(path)
+    # a form answered with its errors: the messages must be tied to their fields
+    page.goto(f"{url}/signup")
+    page.fill("#f-email", "not an address")
+    page.fill("#f-password", "short")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("[id$=-error]")
+    failures.extend(f"/signup with errors: {violation}" for violation in _violations(page))
     dark = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
     assert dark == (SCREENS[screen]["color_scheme"] == "dark")
     _sign_in(page, url)
     for path in SIGNED_IN_PAGES:
         check(path)
+    # turning on two-factor sign-in: the QR code and its key
+    page.goto(f"{url}/account")
+    page.click("form[action='/account/two-factor'] button")
+    page.wait_for_selector(".qr svg")
+    failures.extend(f"/account/two-factor: {violation}" for violation in _violations(page))
     context.close()
     assert failures == [], "\n".join(failures)
