@@ -81,6 +81,8 @@ def _run(args: list[str], environment: dict[str, str]) -> None:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """`obolo serve --demo`, Alice made a provider (with a site) and an operator, Bob a
     merchant who asks for a payment; the url and the ids the pages' paths need."""
+    if not AXE.is_file():
+        pytest.skip(f"accessibility test skipped: no axe-core at {AXE} (make browser fetches it with npm)")
     database = tmp_path_factory.mktemp("axe") / "obolo.db"
     port = free_port()
     environment = dict(os.environ, OBOLO_DATABASE_URL=f"sqlite:///{database}")
@@ -155,8 +157,6 @@ def _sign_in(page: Any, url: str) -> None:
 @pytest.mark.parametrize("screen", SCREENS)
 @pytest.mark.parametrize("language", LOCALES)
 def test_every_main_page_has_no_wcag_violations(browser, demo, language, screen):  # noqa: F811
-    if not AXE.is_file():
-        pytest.skip(f"accessibility test skipped: no axe-core at {AXE} (make browser fetches it with npm)")
     url = demo["url"]
     # the pages forbid inline scripts (CSP): the injected axe-core is let through, nothing else
     context = browser.new_context(locale=LOCALES[language], bypass_csp=True, **SCREENS[screen])
