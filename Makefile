@@ -37,13 +37,19 @@ pytest: install browser
 	$(BIN)/pytest -q -n auto
 
 # widget: the browser tests drive Debian's chromium; installed here when running as root
-# with apt, else those tests skip with one line saying why.
+# with apt, else those tests skip with one line saying why. The accessibility test also
+# needs axe-core, fetched once with npm into .cache/axe (git-ignored).
+AXE_VERSION ?= 4.14.1
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
 browser:
 	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
 	      || echo "chromium could not be installed: the browser tests will skip"; \
 	  else echo "no chromium and not root: the browser tests will skip"; fi; }
+	@[ -f $(AXE) ] || { command -v npm >/dev/null 2>&1 \
+	  && npm install --silent --no-save --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION) >/dev/null \
+	  || echo "axe-core could not be fetched with npm: the accessibility test will skip"; }
 
 fuzz: install
 	OBOLO_FUZZ=1 $(BIN)/pytest -q -m slow tests --hypothesis-seed=random
