@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
 from obolo.adapters.db.engine import is_sqlite
@@ -118,6 +118,10 @@ class WritePath:
         self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
+        # Bumped when the engine is disposed (its connections dropped on purpose, e.g. after
+        # a failover or a change of settings): the writers' kept connections go too.
+        self._generation = 0
+        event.listen(engine, "engine_disposed", self._renew)
         self.batches = 0  # commits made
         self.units = 0  # units committed or answered with their own error
 
@@ -147,8 +151,13 @@ class WritePath:
         self._queue.put(_Unit(work, future, contextvars.copy_context()))
         return future
 
+    def _renew(self, _engine: Engine) -> None:
+        self._generation += 1
+
     def close(self) -> None:
         self._closed = True
+        with contextlib.suppress(Exception):  # closing twice is fine
+            event.remove(self.engine, "engine_disposed", self._renew)
         remove_writer(self.engine, self)
         for _ in self._workers:
             self._queue.put(None)
@@ -167,11 +176,16 @@ class WritePath:
 
     def _loop(self) -> None:
         connection: Connection | None = None  # this thread's own, kept between batches
+        generation = self._generation
         try:
             while True:
                 first = self._queue.get()
                 if first is None:
                     return
+                if generation != self._generation and connection is not None:
+                    connection.close()  # the engine was disposed: start on a fresh connection
+                    connection = None
+                generation = self._generation
                 units = [first]
                 while len(units) < self.max_batch:
                     try:
