@@ -56,18 +56,21 @@ def test_an_italian_reader_signs_up_tops_up_and_pays_reading_italian_amounts(bro
     context.close()
 
 
-def test_the_widget_speaks_the_provider_pages_language(browser, sites):  # noqa: F811
-    """On a page in Italian the widget's button reads "Paga 0,10 € con Obolo"; in English
-    "Pay €0.10 with Obolo"."""
-    context = browser.new_context(locale="it-IT")
-    page = context.new_page()
-    for lang, expected in (("it", f"Paga 0,10{NBSP}€ con Obolo"), ("en", "Pay €0.10 with Obolo")):
+def test_the_widget_speaks_the_readers_language(browser, sites):  # noqa: F811
+    """The widget speaks the reader's language (the browser's), whatever the provider's page
+    is written in: "Paga 0,10 € con Obolo" for an Italian reader on an English page, "Pay
+    €0.10 with Obolo" for an English reader on an Italian one."""
+    for locale, page_lang, expected in (
+        ("it-IT", "en", f"Paga 0,10{NBSP}€ con Obolo"),
+        ("en-GB", "it", "Pay €0.10 with Obolo"),
+    ):
+        context = browser.new_context(locale=locale)
+        page = context.new_page()
         page.set_content(
-            f'<!doctype html><html lang="{lang}"><body><div data-obolo-price="0.10" data-obolo-asset="EUR" '
-            f'data-obolo-provider="p" data-obolo-resource="/a"></div>'
+            f'<!doctype html><html lang="{page_lang}"><body><div data-obolo-price="0.10" '
+            f'data-obolo-asset="EUR" data-obolo-provider="p" data-obolo-resource="/a"></div>'
             f'<script src="{sites.obolo}/widget.js"></script></body></html>'
         )
         page.wait_for_selector("button.obolo-pay")
         assert page.locator("button.obolo-pay").inner_text() == expected
-        page.evaluate("() => { delete window.__oboloWidget; }")
-    context.close()
+        context.close()
