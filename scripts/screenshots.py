@@ -7,6 +7,7 @@ Any page that fails to load stops the run: a missing picture is a finding, not a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -44,6 +45,8 @@ PAGES = [
     ("operator", "/operator", "reader"),
     ("sms-simulator", "/sms/simulator", "reader"),
     ("operator-checkout-disputes", "/operator/checkout-disputes", "reader"),
+    ("account", "/account", "reader"),
+    ("operator-person", "/operator/people/{person}", "reader"),
     ("provider", "/provider", "provider"),
     ("provider-payment-requests", "/provider/payment-requests", "provider"),
 ]
@@ -54,6 +57,7 @@ class Sites:
     obolo: str
     magazine: str
     database_url: str
+    person: str = ""  # the id of a demo person, for the operator's person page
 
 
 def free_port() -> int:
@@ -92,6 +96,10 @@ def demo_sites(folder: Path) -> Iterator[Sites]:
     try:
         sites = Sites(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{magazine_port}", url)
         wait_for(f"{sites.obolo}/healthz", server, "obolo serve")
+        with httpx.Client(base_url=sites.obolo, timeout=10) as http:
+            token = http.post("/v1/sessions", json={"email": PEOPLE[1][0], "password": DEMO_PASSWORD})
+            me = http.get("/v1/me", headers={"Authorization": f"Bearer {token.json()['token']}"})
+            sites = dataclasses.replace(sites, person=me.json()["id"])
         wait_for(f"{sites.magazine}/healthz", server, "the Magazine")
         for reader in READERS.values():
             subprocess.run([*obolo, "users", "grant", reader, "operator", "--db", url], check=True,
@@ -151,7 +159,7 @@ def take_all(browser: Browser, sites: Sites, out: Path) -> None:
             for name, path, who in PAGES:
                 if who != "reader":
                     continue
-                page.goto(f"{sites.obolo}{path}")
+                page.goto(f"{sites.obolo}{path.format(person=sites.person)}")
                 shoot(page, out, f"{name}-{suffix}")
             context.close()
             context = browser.new_context(locale=locale, **options)
