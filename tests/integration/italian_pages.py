@@ -35,8 +35,8 @@ ALLOWED = _words(
 )
 
 _WORD = re.compile(r"[A-Za-zÀ-ÿ']+")
-#: Addresses and paths ("/v1/payment-requests", "https://…"): names, not prose.
-_ADDRESS = re.compile(r"\S*/\S*")
+#: Addresses, paths ("/v1/payment-requests", "https://…"), emails and ids: names, not prose.
+_ADDRESS = re.compile(r"\S*/\S*|\S+@\S+|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _CHECKS = {
     "raw code": re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b"),
     "raw decimal": re.compile(r"\d\.\d{4,}"),
