@@ -160,9 +160,9 @@ def test_pages_show_the_views_and_the_breakdown(world, clock):
     assert history.text.count("The Magazine — /articles/") == 3
     assert history.text.count(f'data-spent="100000">{MINUS}€0.10') == 3
     italian = browser.get("/wallet", headers={"accept-language": "it"})
-    assert "1,00 € trattenuti, di cui 0,30 € già spesi" in italian.text
+    assert "1,00\xa0€ trattenuti, di cui 0,30\xa0€ già spesi" in italian.text
     italian_history = browser.get("/wallet/history", headers={"accept-language": "it"})
-    assert italian_history.text.count(f"{MINUS}0,10 €") == 3
+    assert italian_history.text.count(f"{MINUS}0,10\xa0€") == 3
     statement = browser.get("/wallet/statement.csv?asset=EUR", headers={"accept-language": "it"})
     rows = list(csv.DictReader(io.StringIO(statement.text), delimiter=";"))
     assert [(r["Tipo"], r["Stato"], r["Descrizione"], r["Speso"]) for r in rows[1:]] == [
