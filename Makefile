@@ -34,7 +34,7 @@ contracts: install
 	$(BIN)/lint-imports
 
 pytest: install browser
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --durations=30
 
 # widget: the browser tests drive Debian's chromium; installed here when running as root
 # with apt, else those tests skip with one line saying why. The accessibility test also

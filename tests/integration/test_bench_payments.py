@@ -53,7 +53,8 @@ def assert_counted(section: str, *, fsyncs: bool) -> None:
     # Counted by the server itself on /metrics, per payment answered; above a warm payment's
     # by the first reads of each wallet and a session checked again every 2 s.
     assert 5 <= float(statements) <= STATEMENTS_PER_PAYMENT + 1
-    assert 1 <= float(commits) <= 4
+    # One commit per payment alone; fewer when the writer commits concurrent payments together.
+    assert 0 < float(commits) <= 4
     if fsyncs:
         assert float(fsync) > 0  # a durable commit costs at least one
     for name in INVARIANTS:
