@@ -14,6 +14,7 @@ import pytest
 from tests.e2e.widget_support import (
     PASSWORD,
     Sites,
+    article_shown,
     browser,  # noqa: F401 -- a fixture
     pay_on_magazine,
     sign_up,
@@ -35,10 +36,6 @@ def sign_in(page: Any, obolo: str, email: str) -> None:
     page.fill("#f-password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(f"{obolo}/wallet*")
-
-
-def article_shown(page: Any) -> None:
-    page.wait_for_function("() => !document.querySelector('.priced')", timeout=15_000)
 
 
 def charges_of(sites: Sites, email: str) -> list[tuple[Any, ...]]:

@@ -144,3 +144,8 @@ def pay_on_magazine(page: Any, magazine: str, article: int) -> Any:
     popup = opened.value
     popup.wait_for_load_state()
     return popup
+
+
+def article_shown(page: Any) -> None:
+    """The Magazine's page now shows the article itself, not its pay box."""
+    page.wait_for_function("() => !document.querySelector('.priced')", timeout=15_000)
