@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from obolo.adapters.cards import Card
 from obolo.entrypoints.api.app import create_app
+from obolo.entrypoints.web.i18n import translator
 from obolo.errors import InvalidRequest
 from obolo.identity.model import Role
 from obolo.money import EUR, Amount
@@ -93,6 +94,11 @@ def test_a_readers_history_shows_every_movement_and_sums_to_the_balance(platform
         ("posted", 20_000_000, 0, "Top-up by Visa 4242"),
     ]
     assert entries[4].released == 600_000  # six of the channel's ten views were never used
+    italian = translator("it")
+    assert [entries[n].text.render(italian) for n in (2, 4)] == [
+        "The Magazine — 11 letture, 1 rimborsata",  # one refund: the word agrees with it
+        "The Magazine — 4 letture",
+    ]
     assert [e.direction for e in entries] == ["out"] * 7 + ["in"]
     available, reserved = balance(platform, reader)
     assert sum(e.amount for e in entries) == available + reserved

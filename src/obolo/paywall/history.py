@@ -16,7 +16,11 @@ from obolo.wallets.activity import Described, Text
 
 def _views(used: int, refunded: int) -> Text:
     views = Text.of("{n} view" if used == 1 else "{n} views", n=str(used))
-    return Text.of("{views}, {refunded} refunded", views=views, refunded=str(refunded)) if refunded else views
+    if not refunded:
+        return views
+    if refunded == 1:  # its own message: Italian agrees the word with the number ("1 rimborsata")
+        return Text.of("{views}, 1 refunded", views=views)
+    return Text.of("{views}, {refunded} refunded", views=views, refunded=str(refunded))
 
 
 def describe_paywall_transfers(

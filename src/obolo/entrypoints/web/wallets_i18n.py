@@ -61,6 +61,7 @@ WALLETS_IT: dict[str, str] = {
     "{n} view": "{n} lettura",
     "{n} views": "{n} letture",
     "{views}, {refunded} refunded": "{views}, {refunded} rimborsate",
+    "{views}, 1 refunded": "{views}, 1 rimborsata",
     "Fee: {site} — {views}": "Commissione: {site} — {views}",
     "{site} — {views}": "{site} — {views}",
     "Reserved for {site}": "Riservato per {site}",
