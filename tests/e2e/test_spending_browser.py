@@ -73,7 +73,7 @@ class Language:
         return f"{self.number(units)}{NBSP}€"
 
     def units(self, shown: str) -> int:
-        """An amount read back from a page, signed ("−€0.10" → -100000)."""
+        """An amount read back from a page, signed (a minus sign before "€0.10" is -100000)."""
         negative = shown.strip().startswith((MINUS, "-"))
         digits = re.sub(r"[^0-9]", "", shown)
         assert re.search(rf"\d{re.escape(self.decimal)}\d\d(?!\d)", shown), shown
@@ -147,6 +147,11 @@ def api_for(sites: Sites, email: str) -> httpx.Client:
 def decimal(units: int) -> str:
     """How the API writes an EUR amount: six decimals, "-0.100000"."""
     return f"{'-' if units < 0 else ''}{abs(units) // 1_000_000}.{abs(units) % 1_000_000:06d}"
+
+
+def units(text: str) -> int:
+    """An amount the API wrote, signed."""
+    return -units(text[1:]) if text.startswith("-") else Amount.parse(text, EUR).units
 
 
 def history_rows(page: Any, obolo: str) -> list[tuple[str, str, str]]:
@@ -279,7 +284,9 @@ def test_every_paid_view_is_visible_at_once_and_every_page_agrees(browser, sites
         assert not_italian(page.content(), SITE_NAME) == []  # the history, last read
     page.goto(f"{sites.obolo}/reading")
     views = page.locator("section[aria-labelledby=charges-title] tbody tr").all()
-    assert [v.locator("td.num").inner_text() for v in views] == [lang.money(prices[n]) for n in reversed(BOUGHT)]
+    assert [v.locator("td.num").inner_text() for v in views] == [
+        lang.money(prices[n]) for n in reversed(BOUGHT)
+    ]
     assert all(bought_item(v.inner_text(), n) for v, n in zip(views, reversed(BOUGHT), strict=True))
     if lang is ITALIAN:
         assert not_italian(page.content(), SITE_NAME) == []
@@ -329,17 +336,23 @@ def test_every_paid_view_is_visible_at_once_and_every_page_agrees(browser, sites
         )
         assert (after["spent_today"], after["spent_this_month"]) == (decimal(spent), decimal(spent))
 
+    (settled,) = [row for row in history_rows(page, sites.obolo) if row[0] == "settled"]
+    assert settled[2].splitlines()[0] == MINUS + lang.money(spent)  # the posting, as the ledger made it
     page.goto(f"{sites.obolo}/wallet")
     assert page.locator(".balance[data-asset=EUR]").inner_text() == lang.money(TOP_UP - spent)
     assert page.locator("[data-held-spent]").count() == 0  # nothing held any more
-    assert page.locator("[data-spent-month]").inner_text() == f"{lang.say('Spent this month')}: {lang.money(spent)}"
+    month = page.locator("[data-spent-month]").inner_text()
+    assert month == f"{lang.say('Spent this month')}: {lang.money(spent)}"  # not counted twice
+    if lang is ITALIAN:
+        assert not_italian(page.content(), SITE_NAME) == []
     context.close()
 
 
 def test_a_refunded_view_lowers_spent_by_its_price_on_every_page(browser, sites):  # noqa: F811
     """The reader takes back one of three views on the reading page: what was spent drops
     by exactly that view's price on the wallet, the reading page, the tab, the history, the
-    statement and the API; the balance and the hold do not move (the open tab accrues less)."""
+    statement and the API; the balance and the hold do not move (the open tab accrues
+    less), and the settlement posts the two views kept."""
     lang = ENGLISH
     page = browser.new_context(accept_downloads=True).new_page()
     email = "refunder@example.com"
@@ -348,27 +361,35 @@ def test_a_refunded_view_lowers_spent_by_its_price_on_every_page(browser, sites)
     prices, cap = published_prices(page, sites.magazine), daily_cap()
     for n in BOUGHT:
         pay_for(page, sites, n, first=n == BOUGHT[0])
-    spent = sum(prices[n] for n in BOUGHT)
+    spent, refunded = sum(prices[n] for n in BOUGHT), BOUGHT[1]
+    kept = spent - prices[refunded]
     assert spent_shown(page, sites.obolo, lang) == spent_expected(lang, spent, cap)
     with api_for(sites, email) as api:
         before = api.get("/v1/spending").json()[0]
 
-        refunded = BOUGHT[1]
         page.goto(f"{sites.obolo}/reading")
-        label = f"Refund {lang.money(prices[refunded])} for /articles/{refunded}"
-        page.get_by_role("button", name=label).click()
+        views = page.locator("section[aria-labelledby=charges-title] tbody tr")
+        (view,) = [v for v in views.all() if bought_item(v.inner_text(), refunded)]
+        view.get_by_role("button", name="Refund").click()
         page.wait_for_url(f"{sites.obolo}/reading?done=refund")
-        assert "Refunded." in page.locator("main").inner_text()
+        assert "Refunded. The charge is taken off your tab." in page.locator("main").inner_text()
+        (view,) = [v for v in views.all() if bought_item(v.inner_text(), refunded)]
+        assert view.locator(".tag").inner_text() == "refunded"
 
-        assert spent_shown(page, sites.obolo, lang) == spent_expected(lang, spent - prices[refunded], cap)
+        assert spent_shown(page, sites.obolo, lang) == spent_expected(lang, kept, cap)
         after = api.get("/v1/spending").json()[0]
-        for name in ("held_spent", "spent_today", "spent_this_month"):
-            assert Amount.parse(before[name], EUR).units - Amount.parse(after[name], EUR).units == prices[refunded]
+        assert {k: after[k] for k in ("held_spent", "spent_today", "spent_this_month")} == dict.fromkeys(
+            ("held_spent", "spent_today", "spent_this_month"), decimal(kept)
+        )
         assert (after["available"], after["held"]) == (before["available"], before["held"])
+        assert after["sites"] == [{"site": SITE, "today": decimal(kept), "this_month": decimal(kept)}]
         entries = api.get("/v1/transactions", params={"limit": 200}).json()["data"]
         refunds = [e for e in entries if e["status"] == "refunded"]
-        assert [(e["counterparty"], e["spent"]) for e in refunds] == [(SITE, decimal(-prices[refunded]))]
+        assert [(e["counterparty"], e["spent"], e["amount"]) for e in refunds] == [
+            (SITE, decimal(-prices[refunded]), decimal(0))
+        ]
         assert bought_item(f"{refunds[0]['item']} {refunds[0]['description']}", refunded)
+        assert sum(units(e["spent"]) for e in entries) == kept
 
     status, description, amount = bought_rows(history_rows(page, sites.obolo))[0]
     assert (status, amount) == ("refunded", "+" + lang.money(prices[refunded]))
@@ -376,10 +397,17 @@ def test_a_refunded_view_lowers_spent_by_its_price_on_every_page(browser, sites)
     assert bought_item(description, refunded)
     page.goto(f"{sites.obolo}/wallet")
     assert page.locator(".balance[data-asset=EUR]").inner_text() == lang.money(TOP_UP - cap)  # nothing moved
-
     rows = statement(page, sites.obolo, lang)
     read = [r for r in rows if r["Kind"] == "Reading"]
-    assert sum(lang.units(r["Spent"]) for r in read) == spent - prices[refunded]
+    assert sum(lang.units(r["Spent"]) for r in read) == kept
     (back,) = [r for r in read if r["Status"] == "refunded"]
-    assert bought_item(back["Description"], refunded)
+    assert (back["Spent"], bought_item(back["Description"], refunded)) == (
+        lang.number(-prices[refunded]),
+        True,
+    )
+
+    assert settle_tab(sites, email) == (TOP_UP - kept, 0)  # the ledger posts the views kept
+    (settled,) = [row for row in history_rows(page, sites.obolo) if row[0] == "settled"]
+    assert settled[1].startswith(f"{SITE} — {len(BOUGHT)} views, 1 refunded")
+    assert settled[2].splitlines()[0] == MINUS + lang.money(kept)
     page.context.close()
