@@ -22,11 +22,11 @@ import httpx
 import pytest
 
 from obolo.bootstrap import build
+from obolo.entrypoints.web.security import SESSION_COOKIE
 from obolo.examples.magazine import PRICE_RULES
 from obolo.money import EUR, Amount
 from obolo.paywall.tabs import TAB_PERIOD_SECONDS
 from tests.e2e.widget_support import (
-    PASSWORD,
     Sites,
     article_shown,
     browser,  # noqa: F401 -- a fixture
@@ -136,12 +136,10 @@ def daily_cap() -> int:
     return Amount.parse(str(rule["daily_cap"]), EUR).units
 
 
-def api_for(sites: Sites, email: str) -> httpx.Client:
-    """The API as the same account, with a session of its own."""
-    signed_in = httpx.post(f"{sites.obolo}/v1/sessions", json={"email": email, "password": PASSWORD})
-    assert signed_in.status_code == 201, signed_in.text
-    token = signed_in.json()["token"]
-    return httpx.Client(base_url=sites.obolo, headers={"authorization": f"Bearer {token}"}, timeout=10)
+def api_for(page: Any, obolo: str) -> httpx.Client:
+    """The API as the reader of `page`, with the very session the pages signed them in with."""
+    (token,) = [c["value"] for c in page.context.cookies(obolo) if c["name"] == SESSION_COOKIE]
+    return httpx.Client(base_url=obolo, headers={"authorization": f"Bearer {token}"}, timeout=10)
 
 
 def decimal(units: int) -> str:
@@ -301,7 +299,7 @@ def test_every_paid_view_is_visible_at_once_and_every_page_agrees(browser, sites
     assert all(bought_item(r["Description"], n) for r, n in zip(read, BOUGHT, strict=True))
     assert all(r["Description"].startswith(f"{SITE} — ") for r in read)
 
-    with api_for(sites, email) as api:
+    with api_for(page, sites.obolo) as api:
         assert api.get("/v1/spending").json() == [
             {
                 "asset": "EUR",
@@ -364,7 +362,7 @@ def test_a_refunded_view_lowers_spent_by_its_price_on_every_page(browser, sites)
     spent, refunded = sum(prices[n] for n in BOUGHT), BOUGHT[1]
     kept = spent - prices[refunded]
     assert spent_shown(page, sites.obolo, lang) == spent_expected(lang, spent, cap)
-    with api_for(sites, email) as api:
+    with api_for(page, sites.obolo) as api:
         before = api.get("/v1/spending").json()[0]
 
         page.goto(f"{sites.obolo}/reading")
@@ -374,7 +372,7 @@ def test_a_refunded_view_lowers_spent_by_its_price_on_every_page(browser, sites)
         page.wait_for_url(f"{sites.obolo}/reading?done=refund")
         assert "Refunded. The charge is taken off your tab." in page.locator("main").inner_text()
         (view,) = [v for v in views.all() if bought_item(v.inner_text(), refunded)]
-        assert view.locator(".tag").inner_text() == "refunded"
+        assert view.locator(".tag").inner_text() == lang.say("refunded")
 
         assert spent_shown(page, sites.obolo, lang) == spent_expected(lang, kept, cap)
         after = api.get("/v1/spending").json()[0]
@@ -393,14 +391,14 @@ def test_a_refunded_view_lowers_spent_by_its_price_on_every_page(browser, sites)
 
     status, description, amount = bought_rows(history_rows(page, sites.obolo))[0]
     assert (status, amount) == ("refunded", "+" + lang.money(prices[refunded]))
-    assert description.startswith(f"Refunded: {SITE} — ")
+    assert description.startswith(lang.say("Refunded: {site} — {item}", site=SITE, item=""))
     assert bought_item(description, refunded)
     page.goto(f"{sites.obolo}/wallet")
     assert page.locator(".balance[data-asset=EUR]").inner_text() == lang.money(TOP_UP - cap)  # nothing moved
     rows = statement(page, sites.obolo, lang)
-    read = [r for r in rows if r["Kind"] == "Reading"]
+    read = [r for r in rows if r["Kind"] == lang.say("Reading")]
     assert sum(lang.units(r["Spent"]) for r in read) == kept
-    (back,) = [r for r in read if r["Status"] == "refunded"]
+    (back,) = [r for r in read if r["Status"] == lang.say("refunded")]
     assert (back["Spent"], bought_item(back["Description"], refunded)) == (
         lang.number(-prices[refunded]),
         True,
