@@ -55,6 +55,11 @@ class Settings:
     phone_codes_per_hour: int = 5
     phone_codes_per_address_hour: int = 30
     max_body_bytes: int = 64 * 1024
+    # Argon2id cost of hashing passwords and PINs (see obolo.identity.hashing): RFC 9106's
+    # second recommendation; lower only on a test bench.
+    password_time_cost: int = 3
+    password_memory_kib: int = 64 * 1024
+    password_parallelism: int = 4
     # Writer threads of the write path on PostgreSQL, each batching on its own connection
     # (SQLite has one write lock: always one).
     write_threads: int = 1
@@ -161,6 +166,9 @@ class Settings:
             job_lease_seconds=int(env.get("OBOLO_JOB_LEASE_SECONDS", defaults.job_lease_seconds)),
             job_batch=int(env.get("OBOLO_JOB_BATCH", defaults.job_batch)),
             write_threads=int(env.get("OBOLO_WRITE_THREADS", defaults.write_threads)),
+            password_time_cost=int(env.get("OBOLO_PASSWORD_TIME_COST", defaults.password_time_cost)),
+            password_memory_kib=int(env.get("OBOLO_PASSWORD_MEMORY_KIB", defaults.password_memory_kib)),
+            password_parallelism=int(env.get("OBOLO_PASSWORD_PARALLELISM", defaults.password_parallelism)),
             audit_anchor_file=env.get("OBOLO_AUDIT_ANCHOR_FILE") or None,
             withdrawal_resume_after_seconds=int(
                 env.get("OBOLO_WITHDRAWAL_RESUME_AFTER_SECONDS", defaults.withdrawal_resume_after_seconds)

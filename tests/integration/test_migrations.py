@@ -8,9 +8,9 @@ from obolo.adapters.db.schema import metadata, users
 from obolo.adapters.db.schema_sms import sms_phones
 
 
-def test_migrations_build_exactly_the_schema_the_code_queries(db_url):
+def test_migrations_build_exactly_the_schema_the_code_queries(empty_db_url):
     """Applying every migration yields the tables, columns, indexes the code declares."""
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     upgrade(engine)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
@@ -18,19 +18,19 @@ def test_migrations_build_exactly_the_schema_the_code_queries(db_url):
     assert diff == []
 
 
-def test_upgrade_is_safe_to_run_twice(db_url):
+def test_upgrade_is_safe_to_run_twice(empty_db_url):
     """A second upgrade finds nothing to do and leaves the database at head."""
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     upgrade(engine)
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
 
 
-def test_the_language_a_number_chose_moves_to_its_account(db_url):
+def test_the_language_a_number_chose_moves_to_its_account(empty_db_url):
     """0025: an account whose number chose Italian by SMS reads Italian everywhere after the
     upgrade; an account without a number keeps its own."""
-    engine = make_engine(db_url)
+    engine = make_engine(empty_db_url)
     upgrade(engine, "0024_user_language")
     with engine.begin() as connection:
         for user_id in ("texts", "web"):

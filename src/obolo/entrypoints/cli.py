@@ -10,6 +10,7 @@ import typer
 
 from obolo.entrypoints.bench import bench_app
 from obolo.entrypoints.operator_cli import adjust_wallet, audit_app, reconcile
+from obolo.identity.hashing import below_recommended
 
 app = typer.Typer(no_args_is_help=True, help="Obolo: micropayments on one exact ledger.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -132,6 +133,8 @@ def serve(
         typer.echo(
             f"outbound requests (webhooks, SMS) may reach these internal hosts: {settings.egress_allow}"
         )
+    if below_recommended(settings):
+        typer.echo("passwords are hashed below RFC 9106's recommended cost: fit for a test bench only")
     platform = build(settings, url=url)
     if demo:
         for line in seed_demo(platform):

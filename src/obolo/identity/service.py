@@ -26,6 +26,7 @@ from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
 from obolo.identity.emails import email_key, normalize_email
 from obolo.identity.errors import ApiKeyNotFound, InvalidCredentials, RoleNotSelfService, TwoFactorRequired
+from obolo.identity.hashing import password_hasher
 from obolo.identity.model import (
     SELF_SERVICE_ROLES,
     ApiKey,
@@ -89,16 +90,22 @@ class IdentityService:
         self.engine = engine
         self.clock = clock
         self.settings = settings
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or password_hasher(settings)
         self.throttle = SignInThrottle(engine, settings)
         # Signs the challenge a two-factor sign-in finishes with; the platform sets one key
         # derived from its secret, so any worker accepts a challenge any other made.
         self.challenge_key = secrets.token_bytes(32)
-        # Verified against when the email is unknown, so both failures take as long.
-        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        # Verified against when the email is unknown, so both failures take as long; made
+        # by the hasher in use on first need (tests and benches swap in a cheaper one).
+        self._dummy: tuple[PasswordHasher, str] | None = None
         # Sessions checked lately: token digest -> (principal, expires_at, when checked in
         # monotonic seconds). Saves a transaction on every request of a busy client.
         self._sessions: dict[str, tuple[Principal, int, float]] = {}
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None or self._dummy[0] is not self.hasher:
+            self._dummy = (self.hasher, self.hasher.hash(secrets.token_urlsafe(16)))
+        return self._dummy[1]
 
     def _run(self, work: Callable[[Connection], T], *, read_only: bool = False) -> T:
         return run_in_transaction(self.engine, work, read_only=read_only)
@@ -245,7 +252,7 @@ class IdentityService:
             ).first(),
             read_only=True,
         )
-        stored = row.password_hash if row is not None and row.password_hash else self._dummy_hash
+        stored = row.password_hash if row is not None and row.password_hash else self._dummy_hash()
         try:
             valid = self.hasher.verify(stored, password) and row is not None and bool(row.password_hash)
         except (VerificationError, InvalidHashError):

@@ -19,6 +19,7 @@ from obolo.adapters.db.schema_sms import sms_optouts, sms_outbox, sms_phones, sm
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.sms_gateway import SmsGateway
+from obolo.identity.hashing import password_hasher
 from obolo.identity.lookup import display_names, find_user_id, set_user_language
 from obolo.ledger import Account, AccountResult, LedgerSession, Transfer, TransferFlags, TransferResult
 from obolo.locale import language_of
@@ -121,7 +122,7 @@ class SmsContext:
         self.ledger = wallets.ledger
         self.gateway = gateway
         self.settings = settings
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher or password_hasher(settings)
         self.asset: Asset = wallets.asset(settings.sms_asset)
 
     # -- transactions -----------------------------------------------------------------------

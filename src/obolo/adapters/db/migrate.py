@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -35,6 +36,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@cache  # the scripts ship with the package: read once a process
 def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
