@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from obolo.entrypoints.web.account_i18n import ACCOUNT_IT
+from obolo.entrypoints.web.history_i18n import HISTORY_IT
 from obolo.entrypoints.web.problems_i18n import PROBLEMS_IT
 from obolo.entrypoints.web.reader_i18n import READER_IT
 from obolo.entrypoints.web.task_i18n import TASKS_IT
@@ -426,6 +427,7 @@ IT: dict[str, str] = {
 
 IT.update(TASKS_IT)  # tasks: the microtask pages keep their messages beside them
 IT.update(WALLETS_IT)  # wallets: the spending breakdown and purchases in the history
+IT.update(HISTORY_IT)  # the history's taps, shop payments and invitations
 
 # sms: operators' rulings on undo requests made too late
 IT.update(
