@@ -36,6 +36,9 @@ ACCOUNT_IT: dict[str, str] = {
     "This browser": "Questo browser",
     "Device": "Dispositivo",
     "{browser} on {system}": "{browser} su {system}",
+    "A browser on {system}": "Un browser su {system}",
+    "API client ({name})": "Client API ({name})",
+    "Unknown device": "Dispositivo sconosciuto",
     "Sign out everywhere else": "Esci da tutte le altre sessioni",
     "Your data": "I tuoi dati",
     "Everything we keep about you, as a JSON file: profile, wallets, history, sessions, API keys. "
