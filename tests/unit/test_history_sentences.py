@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from obolo.entrypoints.web.i18n import IT, translator
+from obolo.entrypoints.web.wallet_pages import HISTORY_KIND_LABELS
+from obolo.entrypoints.web.wallets_i18n import KIND_NAMES
 from obolo.wallets.activity import Day, Described, Text
+from obolo.wallets.model import MovementKind
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "obolo"
 
@@ -79,6 +82,25 @@ def test_every_history_sentence_has_its_italian():
     assert len(messages) > 50  # the scan found the describers' sentences
     missing = sorted(f"{place}: {message!r}" for place, message in messages if message not in IT)
     assert missing == []
+
+
+def test_every_kind_of_entry_has_a_name_in_the_filter_and_the_statement():
+    """The kind each description says (and each movement's) is named on the history's filter
+    and in the CSV statement, in English and Italian: never "refund" or "checkout" as such."""
+    said = [call for name in ("Described", "of", "_said") for _place, call in _calls(name)]
+    kinds = {
+        kind
+        for call in said
+        if call.args
+        and not (isinstance(call.func, ast.Attribute) and getattr(call.func.value, "id", "") == "Text")
+        for kind in _literals(call.args[0])
+    }
+    kinds |= {str(kind) for kind in MovementKind}
+    assert {"tap", "checkout", "refund", "reward"} <= kinds  # the scan finds them
+    assert sorted(kinds - set(KIND_NAMES)) == []
+    assert sorted(kinds - set(HISTORY_KIND_LABELS)) == []
+    named = set(KIND_NAMES.values()) | set(HISTORY_KIND_LABELS.values())
+    assert sorted(name for name in named if name not in IT) == []
 
 
 @pytest.mark.parametrize(

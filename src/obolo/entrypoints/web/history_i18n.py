@@ -20,6 +20,8 @@ HISTORY_IT: dict[str, str] = {
     "Card tap": "Pagamento con tessera",
     "Fee: card tap": "Commissione: pagamento con tessera",
     # shops' payment requests
+    "Shop purchases": "Acquisti nei negozi",
+    "Shop refunds": "Rimborsi dei negozi",
     "Paid {site}: {item}": "Pagato a {site}: {item}",
     "Sale: {site}: {item}": "Vendita: {site}: {item}",
     "Held for {site}: {item} (buyer protection)": "Trattenuto per {site}: {item} (tutela dell'acquirente)",
