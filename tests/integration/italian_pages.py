@@ -35,8 +35,11 @@ ALLOWED = _words(
 )
 
 _WORD = re.compile(r"[A-Za-zÀ-ÿ']+")
-#: Addresses, paths ("/v1/payment-requests", "https://…"), emails and ids: names, not prose.
-_ADDRESS = re.compile(r"\S*/\S*|\S+@\S+|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+#: Addresses, paths ("/v1/payment-requests", "https://…"), emails, ids and names masked in an
+#: SMS ("An*** Ro***"): names, not prose.
+_ADDRESS = re.compile(
+    r"\S*/\S*|\S+@\S+|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\S+\*{3}"
+)
 _CHECKS = {
     "raw code": re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b"),
     "raw decimal": re.compile(r"\d\.\d{4,}"),

@@ -8,6 +8,7 @@ Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -15,10 +16,17 @@ from obolo.ledger.check import check_ledger
 from obolo.settings import FeeRule, Settings
 from obolo.sms import undo_requests
 from obolo.sms.payment_requests import PaymentRequestsBySms
+from obolo.tap.model import Mode
+from obolo.tap.service import Credential, TapIn
 from tests.integration.checkout_helpers import merchant, terms
 from tests.integration.sms_helpers import ALICE, BOB, CARD, Phone, eur, ref_in, sms_platform
 
 DAY = 86_400
+CARD_UID = bytes.fromhex("04A1B2C3D4E5F6")
+HIST_WORDS = {
+    "it": ("Acquisto", "Rimborso", "Corsa", "Pagamento"),
+    "en": ("Purchase", "Refund", "Fare", "Payment"),
+}
 SETTINGS = Settings(
     fees={
         "payment": FeeRule(), "topup": FeeRule(), "withdrawal": FeeRule(), "checkout": FeeRule(100, 0),
@@ -254,12 +262,18 @@ def conversation(platform, gateway, clock, lang: str) -> list[str]:
     say(alice, "2468")
     clock.advance(8 * DAY)
     platform.sms.release_due()
-    # a shop's payment request
+    say(carol, k["hist"])  # the money that waited for the number, claimed
+    say(alice, k["hist"])  # ... and the money nobody claimed, back
+    # a shop's payment request, partly refunded; a card tapped at a shop's till
     say(alice, f"{k['pay']} ZZZZZZ")
     seller, shop = merchant(platform)
     request = platform.checkout.create(seller, shop, terms("20.00"), "EUR")
     say(alice, f"{k['pay']} {request.sms_code}")
     say(alice, "2468")
+    say(alice, k["hist"])
+    platform.checkout.refund(seller, request.id, eur("5.00"), "scratch")
+    tap_at_a_till(platform, alice_id, seller, "1.20")
+    say(alice, k["hist"])
     # lockout, opting out, the language itself, signing in by phone
     say(bob, "PIN 1111 9753", "sms_wrong_pin")
     say(bob, "PIN 1111 9753", "sms_wrong_pin")
@@ -273,15 +287,32 @@ def conversation(platform, gateway, clock, lang: str) -> list[str]:
     return read + [body for _, body in gateway.sent]
 
 
+def tap_at_a_till(platform, rider: str, owner: str, amount: str) -> None:
+    """The rider's card, linked now, tapped once at a till of the owner's new shop."""
+    shop = platform.tap.register_merchant(
+        owner, "Corner Cafe", "https://cafe.example", Mode.RETAIL, "EUR", offline_limit=eur("5.00").units
+    )
+    till, key = platform.tap.register_terminal(owner, shop.id, "till", Mode.RETAIL)
+    platform.tap.link_card(rider, CARD_UID, "blue card")
+    tapped = platform.tap.tap(
+        Credential(till.id, api_key=key), TapIn(str(uuid.uuid4()), CARD_UID, eur(amount).units)
+    )
+    assert tapped.charged == eur(amount).units
+
+
 @pytest.mark.parametrize("lang", ["it", "en"])
 def test_every_sms_is_in_the_readers_language_with_amounts_formatted(world, clock, lang):
     """An account reading `lang` reads every reply, refusal and notice in `lang`: no sentence of
-    the other language, no raw code, every amount formatted for it."""
+    the other language, no raw code, every amount formatted for it; its history names each
+    kind of movement in `lang`."""
     platform, gateway = world
     texts = conversation(platform, gateway, clock, lang)
     assert len(texts) > 80
     found = {text: problems(text, lang) for text in texts if problems(text, lang)}
     assert found == {}
+    # HIST names a shop's payment, its refund, a tap and money claimed or returned in `lang`.
+    lines = " ".join(text for text in texts if text.startswith(("Last:", "Ultimi:")))
+    assert [word for word in HIST_WORDS[lang] if word not in lines] == []
 
 
 @pytest.mark.parametrize(

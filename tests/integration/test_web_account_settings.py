@@ -112,6 +112,31 @@ def test_signing_out_a_session_but_not_someone_elses(platform, ann):
     assert ann.get("/account").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("agent", "english", "italian"),
+    [
+        ("python-httpx/0.27.0", "API client (httpx)", "Client API (httpx)"),
+        ("curl/8.5.0", "API client (curl)", "Client API (curl)"),
+        ("made-up-agent", "Unknown device", "Dispositivo sconosciuto"),
+    ],
+)
+def test_a_session_opened_by_a_program_is_named_honestly(platform, ann, agent, english, italian):
+    """A session signed in by a script reads "API client (httpx)", an unrecognised one "Unknown
+    device", on the person's account page and the operator's page about them, in each page's
+    language: never "httpx on ?"."""
+    script = Browser(platform)
+    script.client.headers["user-agent"] = agent
+    script.sign_in("ann@example.com")
+    operator = Browser(platform)
+    operator.sign_up("op@example.com", "Olga")
+    platform.identity.grant_role("op@example.com", Role.OPERATOR)
+    for language, name in (("en", english), ("it", italian)):
+        headers = {"accept-language": language}
+        assert f"<td>{name}</td>" in ann.get("/account", headers=headers).text
+        assert f" · {name} · " in operator.get(f"/operator/people/{ann.user_id}", headers=headers).text
+    assert " on ?" not in ann.get("/account").text
+
+
 def test_closing_with_money_asks_for_an_iban_then_closes(platform, ann):
     top_up_form(ann, "10.00")
     before = money_snapshot(platform)

@@ -6,26 +6,40 @@ with the amounts formatted, changing nothing."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import uuid
+from functools import partial
 from urllib.parse import urlencode
 
 import pytest
 from fastapi.routing import iter_route_contexts
+from markupsafe import escape
 
 from obolo import locale
 from obolo.checkout.model import LineItem, Terms
 from obolo.entrypoints.web.task_pages import from_ns_local
 from obolo.identity.errors import InvalidCredentials
 from obolo.identity.model import Role
+from obolo.mail.outbox import deliver_emails
 from obolo.money import EUR, Amount
 from obolo.settings import Settings
+from obolo.tap.model import Mode
+from obolo.tap.service import Credential, TapIn
+from tests.fakes import FakeEmailGateway
 from tests.integration.italian_pages import not_italian, visible_text
 from tests.web_support import Browser, make_platform, money_snapshot, top_up_form
 
 ITALIAN = {"accept-language": "it-IT,it;q=0.9", "accept": "text/html,application/xhtml+xml"}
 SITE = "https://rivista.esempio"
 #: What people and sites in the world are called: theirs, not ours to translate.
-NAMES = frozenset({"Anna", "Rossi", "Carla", "Dario", "Elena", "Olga", "Rivista", "Bottega"})
+NAMES = frozenset(
+    {"Anna", "Rossi", "Carla", "Dario", "Elena", "Olga", "Rivista", "Bottega", "Metro", "Franco"}
+)
+#: A number not yet on Obolo when Anna pays it; it joins on the SMS simulator.
+SMS_NUMBER = "+393401112233"
+CARD_UID = bytes.fromhex("04A1B2C3D4E5F6")
 
 #: GET routes that answer programs, not people (JSON, scripts, files, the API's docs).
 NOT_PAGES = {
@@ -38,8 +52,12 @@ NOT_PAGES = {
 
 @pytest.fixture
 def platform(sqlite_url, clock):
-    """The walks render many pages: on SQLite (what they test is the pages, not the store)."""
-    yield from make_platform(sqlite_url, clock, Settings(refund_window_seconds=600))
+    """The walks render many pages: on SQLite (what they test is the pages, not the store). A
+    demo's server, so the SMS simulator is a page too; invitations wait an hour."""
+    settings = Settings(refund_window_seconds=600, demo=True, invite_claim_seconds=3600)
+    for built in make_platform(sqlite_url, clock, settings):
+        built.email_gateway = FakeEmailGateway()
+        yield built
 
 
 @pytest.fixture
@@ -59,16 +77,30 @@ def italian(platform, email: str, name: str, role: Role | None = None) -> Browse
 
 
 def world(platform, clock) -> dict:
-    """Money has moved every way a page shows: top-ups, a payment, paid views and a refund on a
-    site, a task paid, a payment request, an API key."""
+    """Money has moved every way a page shows: top-ups, a payment, money sent before its
+    recipient joined (one claimed, one returned, one claimed by SMS on the simulator), card
+    taps (a shop, a transit day capped and closed), paid views and a refund on a site, a task
+    paid, a payment request paid and partly refunded and one open, an API key."""
     anna = italian(platform, "anna@esempio.it", "Anna Rossi")
     carla = italian(platform, "carla@esempio.it", "Carla", Role.PROVIDER)
+    assert top_up_form(anna, "10,50").status_code == 303
+    for to, amount in (("elena@esempio.it", "0,30"), ("nessuno@esempio.it", "0,40"), (SMS_NUMBER, "1,00")):
+        sent = anna.submit("/wallet", "/wallet/send", {"to": to, "amount": amount, "asset": "EUR"})
+        assert sent.status_code == 303, sent.text
     dario = italian(platform, "dario@esempio.it", "Dario", Role.EMPLOYER)
     elena = italian(platform, "elena@esempio.it", "Elena", Role.WORKER)
     olga = italian(platform, "olga@esempio.it", "Olga")
     platform.identity.grant_role("olga@esempio.it", Role.OPERATOR)
-    for who, amount in ((anna, "10,50"), (dario, "20,00")):
-        assert top_up_form(who, amount).status_code == 303
+    claimed = elena.submit("/wallet", "/wallet/claim", {"code": claim_code(platform, "elena@esempio.it")})
+    assert claimed.status_code == 303, claimed.text
+    for body in ("REGISTRA Franco", "SALDO", "STORICO"):
+        assert anna.client.post("/sms/simulator", data={"phone": SMS_NUMBER, "body": body}).status_code == 200
+    taps(platform, clock, anna.user_id, carla.user_id)
+    assert platform.invitations.return_due() == 1  # nessuno@ never joined: the money went back
+    for who, email in ((anna, "anna@esempio.it"), (carla, "carla@esempio.it"), (dario, "dario@esempio.it"),
+                       (elena, "elena@esempio.it"), (olga, "olga@esempio.it")):  # fmt: skip
+        who.sign_in(email)  # a day went by: sessions last 12 hours
+    assert top_up_form(dario, "20,00").status_code == 303
     assert anna.submit("/wallet", "/wallet/send", {"to": "elena@esempio.it", "amount": "1,25", "asset": "EUR",
                                                    "note": "Grazie"}).status_code == 303  # fmt: skip
     site = platform.paywall.register_provider(carla.user_id, "La Rivista", SITE)
@@ -97,6 +129,10 @@ def world(platform, clock) -> dict:
     terms = Terms(12_000_000, "Macchina fotografica", "ordine-1", f"{SITE}/ordini/1", 600,
                   (LineItem("Macchina", 1, 12_000_000),))  # fmt: skip
     request = platform.checkout.create(carla.user_id, site.id, terms, "EUR")
+    sold = Terms(2_000_000, "Cartolina", "ordine-2", f"{SITE}/ordini/2", 600)
+    paid = platform.checkout.create(carla.user_id, site.id, sold, "EUR")
+    platform.checkout.pay(anna.user_id, paid.id)
+    platform.checkout.refund(carla.user_id, paid.id, Amount(500_000, EUR), "Angolo piegato")
     stranger = Browser(platform)
     stranger.client.headers.update(ITALIAN)
     widget = {"provider": site.id, "resource": "/articoli/3", "price": "0.10", "asset": "EUR", "origin": SITE}
@@ -112,8 +148,41 @@ def world(platform, clock) -> dict:
             "/pay/{request_id}": f"/pay/{request.id}",
             "/widget/pay": "/widget/pay?" + urlencode(widget),
             "/pay/handler/confirm": "/pay/handler/confirm?" + urlencode(handler),
+            "/sms/simulator": "/sms/simulator?" + urlencode({"phone": SMS_NUMBER}),
         },
     }  # fmt: skip
+
+
+def claim_code(platform, address: str) -> str:
+    """The code the invitation mailed to `address` says."""
+    deliver_emails(platform.engine, platform.email_gateway, platform.clock)
+    (body,) = [body for _subject, body in platform.email_gateway.to(address)]
+    return re.search(r"\b([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})\b", body).group(1)
+
+
+def taps(platform, clock, rider: str, owner: str) -> None:
+    """The rider's card taps at the owner's shop, and twice at the owner's gates (fares 2,00, a
+    daily cap of 3,00); the next day the transit day closes, capped."""
+    euros = partial(Amount.parse, asset=EUR)
+    shop = platform.tap.register_merchant(
+        owner, "Bottega", "https://bottega.esempio", Mode.RETAIL, "EUR", offline_limit=euros("5.00").units
+    )
+    metro = platform.tap.register_merchant(
+        owner, "Metro", "https://metro.esempio", Mode.TRANSIT, "EUR", offline_limit=euros("5.00").units,
+        fare=euros("2.00").units, daily_cap=euros("3.00").units, weekly_cap=euros("15.00").units,
+    )  # fmt: skip
+    till, till_key = platform.tap.register_terminal(owner, shop.id, "cassa", Mode.RETAIL)
+    gate, gate_key = platform.tap.register_terminal(owner, metro.id, "tornello", Mode.TRANSIT)
+    platform.tap.link_card(rider, CARD_UID, "tessera blu")
+    charged = platform.tap.tap(
+        Credential(till.id, api_key=till_key), TapIn(str(uuid.uuid4()), CARD_UID, euros("1.20").units)
+    )
+    assert charged.charged == euros("1.20").units
+    for _ride in ("andata", "ritorno"):
+        platform.tap.tap(Credential(gate.id, api_key=gate_key), TapIn(str(uuid.uuid4()), CARD_UID))
+        clock.advance(3_600)
+    clock.advance(26 * 3_600)
+    assert platform.tap.close_days() == 1
 
 
 def page_routes(browser: Browser) -> list[str]:
@@ -154,8 +223,21 @@ def test_every_page_reads_in_italian_for_everyone(platform, clock):
     assert found == [], "\n".join(sorted(set(found)))
 
 
+#: What each person's history says of their taps, shop payments and invitations, in Italian.
+SAID = {
+    "lettrice": ["Pagamento con tessera presso Bottega", "Corse Metro, {day} (tetto giornaliero raggiunto)",
+                 "Pagato a La Rivista: Cartolina", "Rimborso da La Rivista: Cartolina (Angolo piegato)",
+                 "Restituito: pagamento non riscosso a ne***@esempio.it"],
+    "fornitrice": ["Pagamento con tessera", "Tariffe, {day}: 2 corse", "Vendita: La Rivista: Cartolina",
+                   "Rimborso concesso: La Rivista: Cartolina (Angolo piegato)"],
+    "lavoratrice": ["Pagamento da Anna Rossi"],
+}  # fmt: skip
+
+
 def test_the_history_reads_in_italian(platform, clock):
-    """Each person's history, entries included, is Italian."""
+    """Each person's history, entries included, is Italian: taps (the day written by Babel),
+    shop payments and refunds, invitations claimed and returned among them."""
+    started = clock()
     built = world(platform, clock)
     found = [
         f"{who}: {problem}"
@@ -163,6 +245,25 @@ def test_the_history_reads_in_italian(platform, clock):
         if who != "sconosciuto"
         for problem in not_italian(browser.get("/wallet/history").text, NAMES)
     ]
+    assert found == [], "\n".join(found)
+    day = locale.short_day(started, "it")
+    for who, sentences in SAID.items():
+        shown = visible_text(built["people"][who].get("/wallet/history").text)
+        assert [s for s in sentences if s.format(day=day) not in shown] == [], who
+
+
+def test_the_statement_reads_in_italian(platform, clock):
+    """The CSV statement's kinds, statuses and descriptions are Italian, for the buyer and the
+    seller of a refunded purchase, a rider and a transit operator."""
+    built = world(platform, clock)
+    found = []
+    for who in ("lettrice", "fornitrice"):
+        answer = built["people"][who].get("/wallet/statement.csv?asset=EUR")
+        rows = list(csv.reader(io.StringIO(answer.text), delimiter=";"))
+        assert rows[0][:4] == ["Data", "Tipo", "Stato", "Descrizione"]
+        assert len(rows) > 4
+        found += [f"{who}: {problem}" for row in rows[1:] for cell in row[1:4]
+                  for problem in not_italian(f"<p>{escape(cell)}</p>", NAMES)]  # fmt: skip
     assert found == [], "\n".join(found)
 
 
@@ -295,6 +396,7 @@ def test_the_detector_catches_what_an_italian_page_must_not_show():
     """English, codes and unformatted amounts are each found; an Italian sentence is not."""
     assert not_italian("<p>Fondi insufficienti: disponibili 4,00\u00a0€.</p>") == []
     assert not_italian("<p>1.234,50\u00a0€ · 0,001\u00a0€ · 3 dic 2026, 09:05</p>") == []
+    assert not_italian("<p>15 gen +1,00 € Pagamento An*** Ro***</p>") == []  # a name masked in an SMS
     for bad in ("La carta è stata rifiutata (card_declined).", "disponibili 4.000000",
                 "0.000000 EUR available; 1.000000 EUR is needed", "Totale 4.50 €", "Saldo 4,500000 €",
                 "Payment to Bob", "topup"):  # fmt: skip

@@ -83,29 +83,7 @@ class SessionInfo:
     expires_at: int
     address: str | None
     current: bool
-    device: str | None = None  # the User-Agent it was opened with
-
-    @property
-    def browser(self) -> tuple[str, str] | None:
-        """(browser, system) as people name them, e.g. ("Firefox", "Windows"); None if unknown."""
-        return device_name(self.device)
-
-
-# Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari", Android says "Linux".
-_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
-             ("Safari/", "Safari"), ("curl/", "curl"), ("python-httpx/", "httpx"))  # fmt: skip
-_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
-            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))  # fmt: skip
-
-
-def device_name(user_agent: str | None) -> tuple[str, str] | None:
-    if not user_agent:
-        return None
-    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
-    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
-    if browser is None and system is None:
-        return None
-    return browser or "?", system or "?"
+    device: str | None = None  # the User-Agent it was opened with (named by obolo.account.devices)
 
 
 class AccountService:

@@ -13,7 +13,7 @@ from obolo.adapters.ids import derived_id
 from obolo.checkout.model import TransferCode
 from obolo.checkout.store import transfer_id
 from obolo.ledger import Transfer
-from obolo.wallets.activity import Described
+from obolo.wallets.activity import Described, Text
 
 _CODES = {int(code) for code in TransferCode} - {int(TransferCode.FEE)}
 
@@ -36,16 +36,26 @@ def describe_checkout_transfers(
     by_request = {}
     for row in rows:
         by_request[row.id] = row
-        what = f"{row.name}: {row.description}"
+        site, item = row.name, row.description
         if row.merchant_id == user_id:
-            held = f"Held for you: {what}"
-            paid = Described("checkout", f"Sale: {what}", hold=held, release=f"Refunded: {what}")
+            paid = Described.of(
+                "checkout",
+                Text.of("Sale: {site}: {item}", site=site, item=item),
+                hold=Text.of("Held for you: {site}: {item}", site=site, item=item),
+                release=Text.of("Refunded: {site}: {item}", site=site, item=item),
+            )
         else:
-            held = f"Held for {what} (buyer protection)"
-            paid = Described("checkout", f"Paid {what}", hold=held, release=f"Refunded: {what}")
+            paid = Described.of(
+                "checkout",
+                Text.of("Paid {site}: {item}", site=site, item=item),
+                hold=Text.of("Held for {site}: {item} (buyer protection)", site=site, item=item),
+                release=Text.of("Refunded: {site}: {item}", site=site, item=item),
+            )
         for part in ("pay", "hold"):
             out[transfer_id(row.id, part)] = paid
-        out[transfer_id(row.id, "fee")] = Described("fee", f"Fee: {what}")
+        out[transfer_id(row.id, "fee")] = Described.of(
+            "fee", Text.of("Fee: {site}: {item}", site=site, item=item)
+        )
     if any(t.code == int(TransferCode.CHECKOUT_REFUND) for t in transfers) and by_request:
         refunds = connection.execute(
             select(checkout_refunds.c.id, checkout_refunds.c.request_id, checkout_refunds.c.reason).where(
@@ -54,7 +64,14 @@ def describe_checkout_transfers(
         ).all()
         for refund in refunds:
             row = by_request[refund.request_id]
-            out[derived_id("checkout-refund", refund.id)] = Described(
-                "refund", f"Refund from {row.name}: {row.description} ({refund.reason})"
+            # The buyer is refunded by the shop; the shop reads the refund it gave.
+            said = Text.of(
+                "Refund given: {site}: {item} ({reason})"
+                if row.merchant_id == user_id
+                else "Refund from {site}: {item} ({reason})",
+                site=row.name,
+                item=row.description,
+                reason=refund.reason,
             )
+            out[derived_id("checkout-refund", refund.id)] = Described.of("refund", said)
     return {key: value for key, value in out.items() if key in ids}

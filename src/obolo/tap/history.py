@@ -5,7 +5,6 @@ side of each (see obolo.wallets.activity)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, or_, select
 
@@ -13,14 +12,9 @@ from obolo.adapters.db.schema import providers
 from obolo.adapters.db.schema_tap import tap_cards, tap_days, tap_taps
 from obolo.adapters.ids import derived_id
 from obolo.ledger import Transfer
-from obolo.wallets.activity import Described
+from obolo.wallets.activity import Day, Described, Text
 
 _DAY_NS = 86_400 * 1_000_000_000
-
-
-def _date(day: int) -> str:
-    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)
-    return f"{when.day} {when:%b}"
 
 
 def describe_tap_transfers(
@@ -42,22 +36,34 @@ def describe_tap_transfers(
                or_(tap_days.c.user_id == user_id, providers.c.user_id == user_id))
     ).all()  # fmt: skip
     for row in days:
-        capped = " (capped)" if row.fares > row.accrued else ""
-        rides = f"{row.taps} ride" + ("" if row.taps == 1 else "s")
-        text = f"{row.name} fares, {_date(row.day)}{capped}"
+        day = Day(row.day)
         if row.user_id == user_id:
-            about = Described("tap", text, hold=f"Reserved for {text}", release=f"Released: {text}",
-                              counterparty=row.name)  # fmt: skip
+            about = Described.of(
+                "tap",
+                Text.of(
+                    "{site} fares, {day} (capped)" if row.fares > row.accrued else "{site} fares, {day}",
+                    site=row.name,
+                    day=day,
+                ),
+                hold=Text.of("Reserved for {site} fares, {day}", site=row.name, day=day),
+                release=Text.of("Released: {site} fares, {day}", site=row.name, day=day),
+                counterparty=row.name,
+            )
         else:
-            about = Described(
-                "settlement", f"Fares, {_date(row.day)}: {rides}", hold=f"Incoming fares, {rides}"
+            rides = Text.of("{n} ride" if row.taps == 1 else "{n} rides", n=str(row.taps))
+            about = Described.of(
+                "settlement",
+                Text.of("Fares, {day}: {rides}", day=day, rides=rides),
+                hold=Text.of("Incoming fares, {rides}", rides=rides),
             )
         for seq in range(1, row.hold_seq + 1):
             out[derived_id("transfer", "tap-day", row.id, "hold", str(seq))] = about
         close = derived_id("transfer", "tap-day", row.id, "close")
-        out[derived_id("transfer", str(close), "fee")] = Described("fee", f"Fee: fares, {_date(row.day)}")
+        fee = Text.of("Fee: fares, {day}", day=day)
+        out[derived_id("transfer", str(close), "fee")] = Described.of("fee", fee)
         week = derived_id("transfer", "tap-week", row.card_id, row.merchant_id, str(row.week))
-        out[week] = Described("tap", f"{row.name} fares, week of {_date(row.week)} (correction)")
+        correction = Text.of("{site} fares, week of {day} (correction)", site=row.name, day=Day(row.week))
+        out[week] = Described.of("tap", correction)
     taps = connection.execute(
         select(tap_taps.c.id, tap_cards.c.user_id, providers.c.name, providers.c.user_id.label("owner"))
         .join(tap_cards, tap_cards.c.id == tap_taps.c.card_id)
@@ -69,8 +75,8 @@ def describe_tap_transfers(
     for tap in taps:
         charge = derived_id("transfer", "tap", tap.id)
         if tap.user_id == user_id:
-            out[charge] = Described("tap", f"Tap at {tap.name}", counterparty=tap.name)
+            out[charge] = Described.of("tap", Text.of("Tap at {site}", site=tap.name), counterparty=tap.name)
         else:
-            out[charge] = Described("settlement", "Card tap")
-            out[derived_id("transfer", str(charge), "fee")] = Described("fee", "Fee: card tap")
+            out[charge] = Described.of("settlement", Text.of("Card tap"))
+            out[derived_id("transfer", str(charge), "fee")] = Described.of("fee", Text.of("Fee: card tap"))
     return out

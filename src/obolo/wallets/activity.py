@@ -13,28 +13,48 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from obolo import locale
 from obolo.ledger import Transfer
+
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """A calendar day inside a sentence (days since 1970-01-01), written where the sentence
+    is rendered in its reader's language by Babel ("3 Dec", "3 dic"); for programs, ISO 8601
+    ("2026-12-03")."""
+
+    days: int
+
+    def render(self, translate: Callable[..., str] | None = None) -> str:
+        """The day in the language of `translate` (a page's `t` knows its language), else English."""
+        language = getattr(translate, "language", locale.DEFAULT_LANGUAGE)
+        return locale.short_day(self.days * _DAY_NS, language)
+
+    def __str__(self) -> str:
+        return locale.moment(self.days * _DAY_NS).date().isoformat()
 
 
 @dataclass(frozen=True, slots=True)
 class Text:
     """A sentence for a person, kept as its English template (the message id) and its
     values, so that each edge (pages, CSV, SMS) renders it in the reader's language. A value
-    may itself be a Text; one named `what` is a clause inside the sentence, its first letter
-    lowered ("Reserved: payment to Bob")."""
+    may itself be a Text, or a Day (a date the edge writes); one named `what` is a clause
+    inside the sentence, its first letter lowered ("Reserved: payment to Bob")."""
 
     message: str
-    values: tuple[tuple[str, str | Text], ...] = ()
+    values: tuple[tuple[str, str | Text | Day], ...] = ()
 
     @classmethod
-    def of(cls, message: str, **values: str | Text) -> Text:
+    def of(cls, message: str, **values: str | Text | Day) -> Text:
         return cls(message, tuple(sorted(values.items())))
 
     def render(self, translate: Callable[..., str] | None = None) -> str:
         """The sentence through `translate(message, **values)` (a page's `t`), else in English."""
         values = {}
         for name, value in self.values:
-            text = value.render(translate) if isinstance(value, Text) else value
+            text = value if isinstance(value, str) else value.render(translate)
             values[name] = text[:1].lower() + text[1:] if name == "what" else text
         if translate is not None:
             return translate(self.message, **values)
@@ -61,6 +81,24 @@ class Described:
     text: Text | None = None
     hold_text: Text | None = None
     release_text: Text | None = None
+
+    @classmethod
+    def of(
+        cls,
+        kind: str,
+        text: Text,
+        *,
+        hold: Text | None = None,
+        release: Text | None = None,
+        counterparty: str | None = None,
+        movement_id: str | None = None,
+    ) -> Described:
+        """A description said as structured sentences, its English rendered beside them."""
+        return cls(
+            kind, text.render(), hold=hold.render() if hold else None,
+            release=release.render() if release else None, counterparty=counterparty,
+            movement_id=movement_id, text=text, hold_text=hold, release_text=release,
+        )  # fmt: skip
 
 
 #: `describe(connection, user_id, transfers)` → descriptions by transfer id, for those of
@@ -131,4 +169,4 @@ class ActivityEntry:
         return self.amount - self.reserved if self.reserved < 0 else 0
 
 
-__all__ = ["ActivityEntry", "Described", "Describer", "Purchase", "PurchaseSource", "Text"]
+__all__ = ["ActivityEntry", "Day", "Described", "Describer", "Purchase", "PurchaseSource", "Text"]

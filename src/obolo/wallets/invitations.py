@@ -47,7 +47,7 @@ from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult,
 from obolo.mail.messages import INVITATION_EMAIL, INVITATION_SUBJECT, Notice
 from obolo.mail.outbox import language_of_account, notify_account_in, queue_email, queue_text
 from obolo.money import Asset
-from obolo.wallets.activity import Described
+from obolo.wallets.activity import Described, Text
 from obolo.wallets.errors import InvitationNotFound, RecipientNotFound
 from obolo.wallets.model import PlatformAccount, TransferCode, Wallet
 
@@ -418,14 +418,17 @@ def describe_invitation_transfers(
         claim = transfer_id(row.id, "claim")
         if claim in candidates and row.claimed_by == user_id:
             name = names.get(row.sender_id)
-            out[claim] = Described("payment", f"Payment from {name}" if name else "Payment received",
-                                   counterparty=name, movement_id=row.id)  # fmt: skip
+            said = Text.of("Payment from {name}", name=name) if name else Text.of("Payment received")
+            out[claim] = Described.of("payment", said, counterparty=name, movement_id=row.id)
         for part in ("return", "return-fee"):
             returned = transfer_id(row.id, part)
             if returned in candidates and row.sender_id == user_id:
-                what = "fee" if part == "return-fee" else "payment"
-                out[returned] = Described(
-                    what, f"Returned: unclaimed payment to {_shown(row)}", movement_id=row.id
+                if part == "return-fee":
+                    back = Text.of("Returned: the fee for an unclaimed payment to {name}", name=_shown(row))
+                else:
+                    back = Text.of("Returned: unclaimed payment to {name}", name=_shown(row))
+                out[returned] = Described.of(
+                    "fee" if part == "return-fee" else "payment", back, movement_id=row.id
                 )
     return out
 

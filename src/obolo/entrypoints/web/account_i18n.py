@@ -36,6 +36,9 @@ ACCOUNT_IT: dict[str, str] = {
     "This browser": "Questo browser",
     "Device": "Dispositivo",
     "{browser} on {system}": "{browser} su {system}",
+    "A browser on {system}": "Un browser su {system}",
+    "API client ({name})": "Client API ({name})",
+    "Unknown device": "Dispositivo sconosciuto",
     "Sign out everywhere else": "Esci da tutte le altre sessioni",
     "Your data": "I tuoi dati",
     "Everything we keep about you, as a JSON file: profile, wallets, history, sessions, API keys. "
@@ -149,6 +152,18 @@ ACCOUNT_IT: dict[str, str] = {
     "account frozen": "account bloccato",
     "account unfrozen": "account sbloccato",
     "account closed": "account chiuso",
+    "paid a payment request": "richiesta di pagamento pagata",
+    "refund given": "rimborso concesso",
+    "marked as shipped": "segnato come spedito",
+    "dispute opened": "contestazione aperta",
+    "held payment released: receipt confirmed": "pagamento trattenuto liberato: ricevuta confermata",
+    "held payment released: nobody disputed it": "pagamento trattenuto liberato: nessuna contestazione",
+    "dispute decided for the seller": "contestazione decisa a favore del venditore",
+    "held payment refunded": "pagamento trattenuto rimborsato",
+    "receipt key issued": "chiave delle ricevute emessa",
+    "webhook endpoint created": "endpoint webhook creato",
+    "late SMS undo: payment reversed": "annullamento SMS tardivo: pagamento stornato",
+    "late SMS undo: declined": "annullamento SMS tardivo: respinto",
 }
 
 #: Audit actions as the person page says them (translated through the catalogue).
@@ -171,6 +186,19 @@ AUDIT_ACTIONS: dict[str, str] = {
     "account.frozen": "account frozen",
     "account.unfrozen": "account unfrozen",
     "account.closed": "account closed",
+    "checkout.pay": "paid a payment request",
+    "checkout.refund": "refund given",
+    "checkout.shipped": "marked as shipped",
+    "checkout.dispute": "dispute opened",
+    # a held payment settled (obolo.checkout.model.Release)
+    "checkout.received": "held payment released: receipt confirmed",
+    "checkout.automatic": "held payment released: nobody disputed it",
+    "checkout.operator": "dispute decided for the seller",
+    "checkout.refunded": "held payment refunded",
+    "provider.receipt_key_issued": "receipt key issued",
+    "webhook_endpoint.created": "webhook endpoint created",
+    "sms.undo_reversed": "late SMS undo: payment reversed",
+    "sms.undo_declined": "late SMS undo: declined",
 }
 
 #: Codes the person page shows, as words (translated through the catalogue).

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from obolo.entrypoints.web.account_i18n import ACCOUNT_IT
+from obolo.entrypoints.web.history_i18n import HISTORY_IT
 from obolo.entrypoints.web.problems_i18n import PROBLEMS_IT
 from obolo.entrypoints.web.reader_i18n import READER_IT
+from obolo.entrypoints.web.sms_simulator_i18n import SMS_SIMULATOR_IT
 from obolo.entrypoints.web.task_i18n import TASKS_IT
 from obolo.entrypoints.web.wallets_i18n import WALLETS_IT
 
@@ -426,6 +428,7 @@ IT: dict[str, str] = {
 
 IT.update(TASKS_IT)  # tasks: the microtask pages keep their messages beside them
 IT.update(WALLETS_IT)  # wallets: the spending breakdown and purchases in the history
+IT.update(HISTORY_IT)  # the history's taps, shop payments and invitations
 
 # sms: operators' rulings on undo requests made too late
 IT.update(
@@ -463,5 +466,6 @@ IT.update(
 IT.update(READER_IT)  # purchases, daily caps and passes: the popup and the reading page
 IT.update(ACCOUNT_IT)  # the account page and the operator's person page
 IT.update(PROBLEMS_IT)  # refusals, page errors and the pages' formatted labels
+IT.update(SMS_SIMULATOR_IT)  # the demo's phone on a page
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

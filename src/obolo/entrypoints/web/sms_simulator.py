@@ -7,6 +7,9 @@ message goes through the same `SmsService.receive` as the gateway's webhook; the
 the number's whole thread: what was typed as it, the replies, and what the console gateway
 sent to it, nothing else of anyone's. Threads live in the server's memory (a demo's), a
 bounded number of messages per number and of numbers.
+
+The page speaks the visitor's language like every page; the texts in the thread are in the
+language of the number's account, as the phone would get them.
 """
 
 from __future__ import annotations
@@ -20,14 +23,16 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from obolo.adapters.ids import new_id
 from obolo.adapters.sms_gateway import ConsoleSmsGateway
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform
-from obolo.entrypoints.demo import PEOPLE
+from obolo.entrypoints.demo import PEOPLE, SMS_PINS
+from obolo.entrypoints.web.context import Visitor, render, visitor
+from obolo.money import EUR, Amount
 from obolo.sms.model import normalize_phone
 from obolo.sms.service import Inbound
 
@@ -42,9 +47,6 @@ def demo_only(platform: PlatformDep) -> None:
 
 # On the router, not per route: a route added here later is off outside a demo as well.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(demo_only)])
-_templates = Environment(
-    loader=PackageLoader("obolo.entrypoints.web", "templates"), autoescape=select_autoescape(["html"])
-)
 # What a person types that holds a PIN is shown back masked: a bare PIN, OK <PIN>, PIN <old> <new>.
 _SECRET = re.compile(r"^\s*(?:ok\s+|pin\s+)?[0-9]{4,6}(?:\s+[0-9]{4,6})?\s*$", re.IGNORECASE)
 
@@ -104,33 +106,41 @@ def _masked(typed: str) -> str:
     return "•" * 4 if _SECRET.match(typed) else typed
 
 
-def _page(phone: str, thread: list[Bubble], notice: str | None = None) -> HTMLResponse:
-    html = _templates.get_template("sms/simulator.html").render(
-        phone=phone, thread=thread, notice=notice, examples=[p[2] for p in PEOPLE]
-    )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+def _page(page: Visitor, phone: str, thread: list[Bubble], notice: str | None = None) -> HTMLResponse:
+    def said(text: str, **commands: str) -> Markup:
+        """A sentence in the page's language with commands shown as code: the sentence is
+        escaped, then each command put in its place, escaped in its <code>."""
+        codes = {name: Markup("<code>{}</code>").format(command) for name, command in commands.items()}
+        return Markup(escape(page.t(text))).format(**codes)  # noqa: S704 (escaped just here)
+
+    people = [(name, number, pin) for (_, name, number), pin in zip(PEOPLE, SMS_PINS, strict=True)]
+    example = page.number(Amount.parse("1.50", EUR).units, "EUR")  # as the reader writes it: 1,50 in Italian
+    return render(page, "sms/simulator.html", phone=phone, thread=thread, notice=notice, people=people,
+                  said=said, example=example)  # fmt: skip
 
 
 @router.get("/sms/simulator", response_class=HTMLResponse)
 def simulator(request: Request, platform: PlatformDep, phone: str = "") -> HTMLResponse:
     console = _console(platform)
+    page = visitor(request)
     number = normalize_phone(phone) if phone else None
     if number is None:
-        return _page(phone[:20], [])
-    return _page(number, _threads(request).follow(number, console.sent_to(number)))
+        return _page(page, phone[:20], [])
+    return _page(page, number, _threads(request).follow(number, console.sent_to(number)))
 
 
 @router.post("/sms/simulator", response_class=HTMLResponse)
 async def simulate(request: Request, platform: PlatformDep) -> HTMLResponse:
     console = _console(platform)
+    page = visitor(request)
     form = dict(parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True))
     phone, body = form.get("phone", "")[:32], form.get("body", "")[:480]
     number = normalize_phone(phone)
     if number is None:
-        return _page(phone, [], "Write the number with its country code, e.g. +393331234567.")
+        return _page(page, phone, [], page.t("Write the number with its country code, e.g. +393331234567."))
     threads = _threads(request)
     threads.follow(number, console.sent_to(number))  # what came before this message, in its place
     message = Inbound(sid=f"sim-{new_id()}", sender=number, to="simulator", body=body)
     reply = await run_in_threadpool(platform.sms.receive, message)
     exchange = (Bubble(_masked(body), typed=True), Bubble(reply.text, typed=False))
-    return _page(number, threads.follow(number, console.sent_to(number), *exchange))
+    return _page(page, number, threads.follow(number, console.sent_to(number), *exchange))

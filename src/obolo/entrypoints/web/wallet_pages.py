@@ -217,7 +217,8 @@ def _date(value: str, page: Visitor, name: str, errors: dict[str, str], *, end: 
 HISTORY_KIND_LABELS = {
     "topup": "Top-ups", "payment": "Payments", "withdrawal": "Withdrawals", "fee": "Fees",
     "paywall": "Paid reading", "settlement": "Site earnings", "task": "Tasks", "reward": "Task rewards",
-    "bonus": "Bonuses", "tap": "Card taps", "adjustment": "Adjustments",
+    "bonus": "Bonuses", "tap": "Card taps", "adjustment": "Adjustments", "checkout": "Shop purchases",
+    "refund": "Shop refunds",
 }  # fmt: skip
 HISTORY_KINDS = tuple(HISTORY_KIND_LABELS)
 

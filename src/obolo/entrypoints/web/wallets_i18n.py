@@ -7,7 +7,7 @@ from __future__ import annotations
 KIND_NAMES = {
     "topup": "Top-up", "payment": "Payment", "withdrawal": "Withdrawal", "fee": "Fee", "paywall": "Reading",
     "settlement": "Settlement", "task": "Task", "reward": "Reward", "bonus": "Bonus", "tap": "Tap",
-    "adjustment": "Adjustment", "checkout": "Purchase",
+    "adjustment": "Adjustment", "checkout": "Purchase", "refund": "Purchase refund",
 }  # fmt: skip
 
 WALLETS_IT: dict[str, str] = {
@@ -19,6 +19,7 @@ WALLETS_IT: dict[str, str] = {
     "Bonus": "Bonus",
     "Tap": "Tessera",
     "Purchase": "Acquisto",
+    "Purchase refund": "Rimborso di un acquisto",
     "posted": "registrato",
     "{held} held, of which {spent} already spent": "{held} trattenuti, di cui {spent} già spesi",
     "Spent today": "Spesi oggi",
