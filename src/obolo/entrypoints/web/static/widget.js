@@ -74,7 +74,9 @@
       var heading = document.querySelector("h1");
       named = (heading && heading.textContent) || document.title || "";
     }
-    named = named.replace(/\s+/g, " ").trim();
+    // One line without control or bidi characters: the platform refuses those in any text.
+    named = named.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, " ")
+      .replace(/\s+/g, " ").trim();
     return named.length > TITLE_MAX ? named.slice(0, TITLE_MAX - 1).trim() + "\u2026" : named;
   }
 
