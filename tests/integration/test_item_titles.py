@@ -93,7 +93,9 @@ def test_the_history_page_names_the_article_in_english_and_italian(world, clock)
     client, platform, reader, provider_id = world
     assert _charge(client, reader, provider_id, "/articles/1", 1, title=TITLE).status_code == 201
     clock.advance(1)
-    refund = client.post("/v1/refunds", json={"provider_id": provider_id, "charge_id": "view-1"}, headers=reader)
+    refund = client.post(
+        "/v1/refunds", json={"provider_id": provider_id, "charge_id": "view-1"}, headers=reader
+    )
     assert refund.status_code == 201, refund.text
     browser = Browser(platform)
     browser.sign_in("reader@example.com")
@@ -115,11 +117,16 @@ def test_sms_hist_lists_each_view_by_site_and_title_in_the_persons_language(worl
     clock.advance(1)
     assert _charge(client, reader, provider_id, "/articles/1", 1, title=TITLE).status_code == 201
     clock.advance(1)
-    assert _charge(client, reader, provider_id, "/articles/2", 2, title="Hash chains — for “beginners”").status_code == 201
+    assert (
+        _charge(
+            client, reader, provider_id, "/articles/2", 2, title="Hash chains — for “beginners”"
+        ).status_code
+        == 201
+    )
     english = phone.say("HIST").text
     assert english.startswith("Last: "), english
     newest, hold, older = english.removeprefix("Last: ").split("; ")
-    assert newest.endswith("-€0.10 The Magazine: Hash chains - for \"beginners\""), english  # GSM-7
+    assert newest.endswith('-€0.10 The Magazine: Hash chains - for "beginners"'), english  # GSM-7
     assert hold.endswith("-€1.00 held Reading Th*** Ma***"), english  # the tab, opened by the first view
     assert older.endswith(f"-€0.10 The Magazine: {TITLE}"), english
     assert texts.fits_one_sms(english), english
@@ -181,7 +188,9 @@ def test_the_service_refuses_a_hostile_title_with_its_code_and_changes_nothing(w
     reader_id = client.get("/v1/me", headers=reader).json()["id"]
     before = money_snapshot(platform)
     with pytest.raises(InvalidTitle) as refused:
-        platform.tabs.charge(reader_id, provider_id, "/articles/1", Amount.parse("0.10", EUR), "c1", title=title)
+        platform.tabs.charge(
+            reader_id, provider_id, "/articles/1", Amount.parse("0.10", EUR), "c1", title=title
+        )
     assert refused.value.code == "invalid_title"
     assert money_snapshot(platform) == before
     assert _charge_rows(platform) == []

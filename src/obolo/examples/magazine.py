@@ -106,8 +106,8 @@ def article_title(path: str) -> str | None:
 
 def index_page(provider_id: str, server: str) -> str:
     links = "".join(
-        f"<li>{priced(provider_id, f'/articles/{n}', ARTICLE_PRICE, html.escape(title), 'a', title=title)}</li>"
-        for n, (title, _) in ARTICLES.items()
+        f"<li>{priced(provider_id, f'/articles/{n}', ARTICLE_PRICE, html.escape(name), 'a', title=name)}</li>"
+        for n, (name, _) in ARTICLES.items()
     )
     return f"{HEAD}<title>The Magazine</title>{widget_tags(server)}<h1>The Magazine</h1><ul>{links}</ul>"
 

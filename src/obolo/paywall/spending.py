@@ -31,7 +31,8 @@ def paywall_purchases(
 
     rows = connection.execute(
         select(charges.c.charge_id, charges.c.provider_id, charges.c.amount, charges.c.resource,
-               charges.c.title, charges.c.created_at, charges.c.refunded_at, tabs.c.asset, tabs.c.status, providers.c.name)
+               charges.c.title, charges.c.created_at, charges.c.refunded_at, tabs.c.asset, tabs.c.status,
+               providers.c.name)
         .join(tabs, tabs.c.id == charges.c.tab_id)
         .join(providers, providers.c.id == charges.c.provider_id)
         .where(charges.c.reader_id == user_id,

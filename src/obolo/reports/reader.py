@@ -228,7 +228,14 @@ def recent_charges(engine: Engine, reader_id: str, since: int, limit: int = 50) 
     )
     return [
         ChargeView(
-            r.provider_id, r.name, r.charge_id, r.resource, r.asset, r.amount, r.created_at, r.refunded_at,
+            r.provider_id,
+            r.name,
+            r.charge_id,
+            r.resource,
+            r.asset,
+            r.amount,
+            r.created_at,
+            r.refunded_at,
             r.title,
         )
         for r in rows

@@ -155,7 +155,8 @@ def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str,
         named = f' data-obolo-title="{html.escape(title)}"' if title else ""
         button = (
             f'<div data-obolo-price="{html.escape(price)}" data-obolo-asset="{html.escape(asset)}" '
-            f'data-obolo-provider="{html.escape(provider_id)}" data-obolo-resource="{html.escape(path)}"{named}>'
+            f'data-obolo-provider="{html.escape(provider_id)}" '
+            f'data-obolo-resource="{html.escape(path)}"{named}>'
             f"<p>{html.escape(title or path)} costs {html.escape(price)} {html.escape(asset)}.</p>"
             "<noscript>Paying needs JavaScript, or a paying client.</noscript></div>"
         )

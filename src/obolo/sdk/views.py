@@ -49,7 +49,11 @@ class ViewReceipt:
             fields = json.loads(unb64(body))
             title = fields.get("n")
             receipt = cls(
-                str(fields["c"]), fields["i"], str(fields["p"]), fields["t"], title if isinstance(title, str) else None
+                str(fields["c"]),
+                fields["i"],
+                str(fields["p"]),
+                fields["t"],
+                title if isinstance(title, str) else None,
             )
         except (PaymentRefused, ValueError, KeyError, TypeError) as error:
             raise InvalidViewReceipt("the view receipt is malformed") from error

@@ -316,8 +316,10 @@ def fits_one_sms(text: str) -> bool:
 
 
 # What GSM-7 lacks, as the nearest it has: typographic quotes and dashes, the ellipsis.
-_PLAIN = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-                        "…": "...", "«": '"', "»": '"', "\u00a0": " ", "\u202f": " "})  # fmt: skip
+_PLAIN = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00ab": '"', "\u00bb": '"', "\u00a0": " ", "\u202f": " ",
+})  # fmt: skip
 
 
 def gsm7_plain(text: str) -> str:
