@@ -341,12 +341,13 @@ def _cut(text: str, septets: int) -> str:
         return text
     if septets < 4:
         return ""
-    kept = ""
+    kept, used = [], 0
     for char in text:
-        if (gsm7_length(kept + char) or 0) > septets - 2:
+        used += gsm7_length(char) or 1
+        if used > septets - 2:
             break
-        kept += char
-    return kept.rstrip() + ".."
+        kept.append(char)
+    return "".join(kept).rstrip() + ".."
 
 
 def history(lines: list[tuple[str, str]], lang: Lang, limit: int = 160) -> str:
