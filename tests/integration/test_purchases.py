@@ -128,3 +128,22 @@ def test_forged_or_foreign_view_receipts_record_nothing(world):
     assert again.status_code == 201
     assert again.json()["resource"] == "/articles/7"
     assert recorded(world) == before  # the same view again changes nothing
+
+
+def test_a_channel_paid_view_is_remembered_with_the_providers_title(world):
+    """The site names its pages (`title_of`): the view receipt carries the title and the
+    purchase the client records keeps it; a title the rule refuses is left out, the
+    purchase still kept."""
+    from sqlalchemy import select
+
+    issue_receipt_key(world)
+    world.site.title_of = lambda path: "Article one" if path == "/articles/1" else "x" * 500
+    http = router(world)
+    laptop = client_of(world, http)
+    assert laptop.get("https://mag.example/articles/1").status_code == 200
+    assert laptop.get("https://mag.example/articles/2").status_code == 200
+    with world.platform.engine.connect() as connection:
+        kept = connection.execute(
+            select(purchases.c.resource, purchases.c.title).order_by(purchases.c.resource)
+        ).all()
+    assert kept == [("/articles/1", "Article one"), ("/articles/2", None)]

@@ -96,10 +96,18 @@ def priced(
     )
 
 
+def article_title(path: str) -> str | None:
+    """What the Magazine calls the article at `path`: the reader's wallet history shows it."""
+    number = path.rsplit("/", 1)[-1]
+    if not path.startswith("/articles/") or not number.isdigit():
+        return None
+    return ARTICLES.get(int(number), (f"Article {number}", ""))[0]
+
+
 def index_page(provider_id: str, server: str) -> str:
     links = "".join(
-        f"<li>{priced(provider_id, f'/articles/{n}', ARTICLE_PRICE, html.escape(title), 'a')}</li>"
-        for n, (title, _) in ARTICLES.items()
+        f"<li>{priced(provider_id, f'/articles/{n}', ARTICLE_PRICE, html.escape(name), 'a', title=name)}</li>"
+        for n, (name, _) in ARTICLES.items()
     )
     return f"{HEAD}<title>The Magazine</title>{widget_tags(server)}<h1>The Magazine</h1><ul>{links}</ul>"
 
@@ -108,8 +116,7 @@ def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str,
     """The 402 a browser sees: the article's title, its price and the widget's pay button."""
 
     def page(path: str, offers: list[dict[str, Any]]) -> str:
-        number = path.rsplit("/", 1)[-1]
-        title = ARTICLES.get(int(number), (f"Article {number}", ""))[0] if number.isdigit() else path
+        title = article_title(path) or path
         passes = [o for o in offers if o.get("scheme") == "obolo-pass"]
         on_sale = "".join(
             f"<p>Or a pass: {html.escape(str(o['name']))} for {html.escape(price_text(int(o['amount'])))} EUR"
@@ -183,4 +190,5 @@ def magazine(
         server=server,
         store=store,
         payment_page=payment_page(provider_id, server),
+        title_of=article_title,
     )

@@ -195,7 +195,7 @@ class AnonymousTabs:
             connection.execute(
                 insert(anonymous_charges).values(
                     provider_id=offer.provider.id, charge_id=charge_id, tab_id=tab,
-                    amount=offer.price.units, resource=offer.resource, created_at=now,
+                    amount=offer.price.units, resource=offer.resource, title=offer.title, created_at=now,
                 )
             )  # fmt: skip
             return tab, now
@@ -242,7 +242,7 @@ class AnonymousTabs:
             for row in rows:
                 self.tabs.carry_charge(
                     session, reader_id, row.provider_id, row.resource, Amount(int(row.amount), asset),
-                    row.charge_id, int(row.created_at),
+                    row.charge_id, int(row.created_at), row.title,
                 )  # fmt: skip
             return sum(int(row.amount) for row in rows)
 

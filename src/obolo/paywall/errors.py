@@ -36,3 +36,10 @@ class NotRefundable(OboloError):
 
 class InvalidViewReceipt(InvalidRequest):
     code = "invalid_view_receipt"
+
+
+class InvalidTitle(InvalidRequest):
+    """An item's title the reader would be shown is not one line of text of at most
+    TITLE_MAX characters."""
+
+    code = "invalid_title"

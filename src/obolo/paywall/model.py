@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from obolo.money import Asset, parse_units
+from obolo.paywall.errors import InvalidTitle
 
 MAX_CHAIN = 1_000_000
 GRACE_SECONDS = 3600  # claims after a channel's expiry still pay within this window
+#: What a provider calls the item a reader buys (an article's title), shown in the reader's
+#: history, statement, SMS and popup: one line, at most this many characters.
+TITLE_MAX = 200
+# C0 and C1 controls, DEL, bidi embeddings/overrides/isolates/marks, lone surrogates: they
+# rewrite what the reader sees (the API's text rule, obolo.entrypoints.api.common).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 class ClaimStatus(enum.StrEnum):
@@ -47,6 +55,34 @@ class ClaimResult:
     released: int = 0  # units back to the payer
     asset: str = ""
     refunded: int = 0  # units of used payments taken back by the payer (refunds, credit notes)
+
+
+def clean_title(text: str | None) -> str | None:
+    """A provider's title for an item, as the reader's history keeps it: runs of white
+    space (line breaks and tabs included) made one space, trimmed; None when empty.
+    Raises InvalidTitle for control or bidi characters, or past TITLE_MAX characters:
+    the platform refuses rather than shows something else than what the provider sent."""
+    if text is None:
+        return None
+    title = " ".join(text.split())
+    found = _UNSAFE.search(title)
+    if found is not None:
+        raise InvalidTitle(
+            "the title holds a control or bidi character", character=f"U+{ord(found.group()):04X}"
+        )
+    if len(title) > TITLE_MAX:
+        raise InvalidTitle(f"the title is at most {TITLE_MAX} characters", length=len(title))
+    return title or None
+
+
+def fit_title(text: str | None) -> str | None:
+    """A title read off a page (the widget sends its markup's or the document's title, not
+    a provider's API call): control and bidi characters dropped, white space made single,
+    cut to TITLE_MAX characters with an ellipsis. Always a valid `clean_title`."""
+    title = " ".join(_UNSAFE.sub("", text or "").split())
+    if len(title) > TITLE_MAX:
+        title = title[: TITLE_MAX - 1].rstrip() + "…"
+    return title or None
 
 
 def chain_reaches(token: bytes, index: int, root: bytes) -> bool:

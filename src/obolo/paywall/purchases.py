@@ -35,7 +35,8 @@ from obolo.adapters.ids import new_id
 from obolo.adapters.signing import SigningKeys
 from obolo.errors import NotFound
 from obolo.money import Amount, Asset, parse_units
-from obolo.paywall.errors import ChannelNotFound, InvalidViewReceipt, PassNotOnSale
+from obolo.paywall.errors import ChannelNotFound, InvalidTitle, InvalidViewReceipt, PassNotOnSale
+from obolo.paywall.model import clean_title
 from obolo.paywall.refunds import CLOCK_SKEW_SECONDS, ChannelRefunds
 from obolo.paywall.service import PaywallService
 from obolo.sdk.passes import Pass
@@ -94,6 +95,15 @@ def reader_tag(reader_id: str, provider_id: str) -> str:
     """The reader as a provider sees them (as channel certificates name the payer): stable
     per provider, and telling the provider nothing else."""
     return hashlib.sha256(f"{reader_id}:{provider_id}".encode()).hexdigest()[:24]
+
+
+def _title_of(receipt: ViewReceipt) -> str | None:
+    """The title a provider's view receipt names, if usable: the view is remembered either
+    way (the reader paid for it and cannot mend the provider's title)."""
+    try:
+        return clean_title(receipt.title)
+    except InvalidTitle:
+        return None
 
 
 class PurchaseService:
@@ -204,7 +214,8 @@ class PurchaseService:
                 connection.execute(
                     insert(purchases).values(
                         id=new_id(), reader_id=reader_id, provider_id=channel.provider_id,
-                        resource=receipt.path, bought_at=bought, channel_id=channel.id, idx=receipt.index,
+                        resource=receipt.path, title=_title_of(receipt), bought_at=bought,
+                        channel_id=channel.id, idx=receipt.index,
                     )
                 )  # fmt: skip
             return Purchase(
@@ -290,10 +301,13 @@ class PurchaseService:
         ]
         return min(usable, key=lambda held: held.expires_at) if usable else None
 
-    def use_pass(self, reader_id: str, provider_id: str, resource: str) -> HeldPass | None:
+    def use_pass(
+        self, reader_id: str, provider_id: str, resource: str, title: str | None = None
+    ) -> HeldPass | None:
         """Hand out one visit of a usable pass for `resource` (counted, and remembered as a
-        purchase so the page reopens on any device without another visit); None when the
-        reader holds no usable pass."""
+        purchase, named `title`, so the page reopens on any device without another visit);
+        None when the reader holds no usable pass. Raises InvalidTitle."""
+        title = clean_title(title)
         held = self.usable_pass(reader_id, provider_id, resource)
         if held is None:
             return None
@@ -312,7 +326,7 @@ class PurchaseService:
             connection.execute(
                 insert(purchases).values(
                     id=new_id(), reader_id=reader_id, provider_id=held.provider_id, resource=resource,
-                    bought_at=self.clock(), pass_id=held.id,
+                    title=title, bought_at=self.clock(), pass_id=held.id,
                 )
             )  # fmt: skip
             return True

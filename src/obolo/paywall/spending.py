@@ -17,8 +17,9 @@ from obolo.wallets.spending import Spent
 def paywall_purchases(
     connection: Connection, user_id: str, start: int | None, before: int | None, limit: int
 ) -> list[Purchase]:
-    """The reader's charged views and refunds with times in [start, before), newest first:
-    one query for the charges made or refunded in the window."""
+    """The reader's charged views and refunds with times in [start, before), newest first,
+    each named by its title (the path when the provider gave none): one query for the
+    charges made or refunded in the window."""
 
     def within(column: ColumnElement[Any]) -> ColumnElement[bool]:
         clauses: list[ColumnElement[bool]] = [column.is_not(None)]
@@ -30,7 +31,8 @@ def paywall_purchases(
 
     rows = connection.execute(
         select(charges.c.charge_id, charges.c.provider_id, charges.c.amount, charges.c.resource,
-               charges.c.created_at, charges.c.refunded_at, tabs.c.asset, tabs.c.status, providers.c.name)
+               charges.c.title, charges.c.created_at, charges.c.refunded_at, tabs.c.asset, tabs.c.status,
+               providers.c.name)
         .join(tabs, tabs.c.id == charges.c.tab_id)
         .join(providers, providers.c.id == charges.c.provider_id)
         .where(charges.c.reader_id == user_id,
@@ -49,7 +51,7 @@ def paywall_purchases(
             out.append(
                 Purchase(
                     key + (":refund" if refund else ""), int(at), row.asset, "paywall",
-                    "refunded" if refund else "charged", row.name, row.resource,
+                    "refunded" if refund else "charged", row.name, row.title or row.resource,
                     -amount if refund else amount, row.status in settled,
                 )
             )  # fmt: skip

@@ -24,6 +24,7 @@ from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, Transfe
 from obolo.money import Amount
 from obolo.paywall.credit import issue_credit_note, net_credit_notes, refunds_in_last_day
 from obolo.paywall.errors import NotRefundable, ProviderNotFound
+from obolo.paywall.model import clean_title
 from obolo.paywall.service import PaywallService
 from obolo.sdk.payword import b64
 from obolo.settings import FeeRule, Settings
@@ -120,12 +121,24 @@ class TabService:
 
         return run_in_transaction(self.engine, work)
 
-    def charge(self, reader_id: str, provider_id: str, resource: str, amount: Amount, charge_id: str) -> str:
+    def charge(
+        self,
+        reader_id: str,
+        provider_id: str,
+        resource: str,
+        amount: Amount,
+        charge_id: str,
+        *,
+        title: str | None = None,
+    ) -> str:
         """Charge one view under the reader's consent; returns the signed receipt to hand
-        to the provider. The same charge id again returns the same receipt and charges
-        nothing more. Raises NoConsent, OverLimit, ChargeIdReused, InsufficientFunds."""
+        to the provider. `title` is the provider's name for what was bought (shown in the
+        reader's history instead of the path). The same charge id again returns the same
+        receipt and charges nothing more (the first title stands). Raises InvalidTitle,
+        NoConsent, OverLimit, ChargeIdReused, InsufficientFunds."""
         if amount.units <= 0:
             raise InvalidRequest("a charge is positive")
+        title = clean_title(title)
 
         def work(session: LedgerSession) -> int:
             connection = session.connection
@@ -166,7 +179,7 @@ class TabService:
             connection.execute(
                 insert(charges).values(
                     provider_id=provider.id, charge_id=charge_id, reader_id=reader_id, tab_id=tab,
-                    amount=amount.units, resource=resource, created_at=now,
+                    amount=amount.units, resource=resource, title=title, created_at=now,
                 )
             )  # fmt: skip
             connection.execute(
@@ -228,6 +241,7 @@ class TabService:
         amount: Amount,
         charge_id: str,
         created_at: int,
+        title: str | None = None,
     ) -> None:
         """Inside the caller's ledger transaction, put a charge the platform already
         promised (an anonymous trial's) on the reader's tab, without a consent check: the
@@ -238,7 +252,7 @@ class TabService:
         connection.execute(
             insert(charges).values(
                 provider_id=provider.id, charge_id=charge_id, reader_id=reader_id, tab_id=tab,
-                amount=amount.units, resource=resource, created_at=created_at,
+                amount=amount.units, resource=resource, title=title, created_at=created_at,
             )
         )  # fmt: skip
         connection.execute(update(tabs).where(tabs.c.id == tab).values(accrued=tabs.c.accrued + amount.units))

@@ -25,7 +25,7 @@ from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.signing import SigningKeys
 from obolo.errors import Forbidden, InvalidRequest
 from obolo.money import Amount, Asset, parse_units
-from obolo.paywall.model import Provider
+from obolo.paywall.model import Provider, clean_title
 from obolo.paywall.purchases import HeldPass, PurchaseService, sign_receipt
 from obolo.paywall.service import PaywallService
 from obolo.paywall.tabs import RECEIPT_SECONDS, TAB_HOLD, TabService
@@ -49,6 +49,7 @@ class Offer:
     resource: str
     price: Amount
     daily_cap: int | None
+    title: str | None = None  # the provider's name for it (paywall.model.clean_title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +100,16 @@ class WidgetService:
         self.assets = assets
         self.purchases = purchases
 
-    def offer(self, provider_id: str, resource: str, price: str, asset: str, origin: str) -> Offer:
-        """The offer behind a pay button, for a page at `origin`. The price and daily cap
-        the provider published on the platform win over the page's markup; without a
+    def offer(
+        self, provider_id: str, resource: str, price: str, asset: str, origin: str, title: str | None = None
+    ) -> Offer:
+        """The offer behind a pay button, for a page at `origin`, named `title` (what the
+        page calls it: the reader's history shows it). The price and daily cap the
+        provider published on the platform win over the page's markup; without a
         published rule the markup's price stands, with no cap. Raises ProviderNotFound,
         WrongOrigin (the page is not the provider's registered site: the popup would post
-        the proof nowhere else), NoPrice."""
+        the proof nowhere else), NoPrice, InvalidTitle."""
+        title = clean_title(title)
 
         def work(connection: Connection) -> Provider:
             return self.paywall.provider(connection, provider_id)
@@ -126,6 +131,7 @@ class WidgetService:
                     resource,
                     Amount(parse_units(rule["price"], known), known),
                     None if cap is None else parse_units(cap, known),
+                    title,
                 )
         known = self._asset(asset)
         try:
@@ -134,7 +140,7 @@ class WidgetService:
             raise NoPrice("the price is a decimal amount", price=price) from error
         if units <= 0:
             raise NoPrice("the price is a positive amount", price=price)
-        return Offer(provider, resource, Amount(units, known), None)
+        return Offer(provider, resource, Amount(units, known), None, title)
 
     def _asset(self, code: str) -> Asset:
         known = self.assets.get(code)
@@ -229,7 +235,7 @@ class WidgetService:
             return Payment(receipt, charge_id, 0, False, kind="reaccess")
         if self.is_capped(self.spent_today(reader_id, offer.provider.id), offer):
             return self.capped_receipt(offer, charge_id)
-        held = self.purchases.use_pass(reader_id, offer.provider.id, offer.resource)
+        held = self.purchases.use_pass(reader_id, offer.provider.id, offer.resource, offer.title)
         if held is not None:
             return Payment(held.token, charge_id, 0, False, kind="pass", held=held)
         if not self.has_consent(reader_id, offer):
@@ -237,7 +243,9 @@ class WidgetService:
                 return None
             per_day = Amount(self.consent_per_day(offer), offer.price.asset)
             self.tabs.set_consent(reader_id, offer.provider.id, offer.price, per_day)
-        receipt = self.tabs.charge(reader_id, offer.provider.id, offer.resource, offer.price, charge_id)
+        receipt = self.tabs.charge(
+            reader_id, offer.provider.id, offer.resource, offer.price, charge_id, title=offer.title
+        )
         return Payment(receipt, charge_id, offer.price.units, False)
 
 

@@ -80,6 +80,12 @@ class ChargeView:
     amount: int
     created_at: int
     refunded_at: int | None
+    title: str | None = None  # the provider's name for it, when it gave one
+
+    @property
+    def item(self) -> str:
+        """What the reader is shown for it: its title, else its path."""
+        return self.title or self.resource
 
 
 def day_of(ns: int) -> int:
@@ -222,7 +228,15 @@ def recent_charges(engine: Engine, reader_id: str, since: int, limit: int = 50) 
     )
     return [
         ChargeView(
-            r.provider_id, r.name, r.charge_id, r.resource, r.asset, r.amount, r.created_at, r.refunded_at
+            r.provider_id,
+            r.name,
+            r.charge_id,
+            r.resource,
+            r.asset,
+            r.amount,
+            r.created_at,
+            r.refunded_at,
+            r.title,
         )
         for r in rows
     ]

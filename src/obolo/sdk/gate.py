@@ -151,10 +151,13 @@ def payment_page(provider_id: str, server: str) -> Callable[[str, list[dict[str,
     def page(path: str, offers: list[dict[str, Any]]) -> str:
         channel = next((o for o in offers if o.get("scheme") == "obolo-channel"), None)
         price, asset = (str(channel["price"]), str(channel["asset"])) if channel else ("", "EUR")
+        title = str(channel.get("title") or "") if channel else ""
+        named = f' data-obolo-title="{html.escape(title)}"' if title else ""
         button = (
             f'<div data-obolo-price="{html.escape(price)}" data-obolo-asset="{html.escape(asset)}" '
-            f'data-obolo-provider="{html.escape(provider_id)}" data-obolo-resource="{html.escape(path)}">'
-            f"<p>{html.escape(path)} costs {html.escape(price)} {html.escape(asset)}.</p>"
+            f'data-obolo-provider="{html.escape(provider_id)}" '
+            f'data-obolo-resource="{html.escape(path)}"{named}>'
+            f"<p>{html.escape(title or path)} costs {html.escape(price)} {html.escape(asset)}.</p>"
             "<noscript>Paying needs JavaScript, or a paying client.</noscript></div>"
         )
         return f"<!doctype html><html><meta charset=utf-8><title>Payment required</title>{script}{button}"

@@ -117,10 +117,15 @@ class PaywallMiddleware:
         reread_seconds: int = 24 * 3600,
         receipt_key: bytes | None = None,
         payment_page: Callable[[str, list[dict[str, Any]]], str] | None = None,
+        title_of: Callable[[str], str | None] | None = None,
     ) -> None:
         """`payment_page(path, offers)`, when given, is the HTML a browser (a request
-        accepting text/html) gets with its 402, e.g. a page with the Obolo widget."""
+        accepting text/html) gets with its 402, e.g. a page with the Obolo widget.
+        `title_of(path)`, when given, names what a path sells (an article's title): its 402
+        offers and view receipts carry it, and the reader's history shows it instead of
+        the path (one line, at most 200 characters, or the platform refuses it)."""
         self.app = app
+        self.title_of = title_of
         # Shared with the platform (POST /v1/providers/{id}/receipt-key): with it, every paid
         # channel view carries a view receipt the reader can take back within the window.
         self.receipt_key = receipt_key
@@ -157,8 +162,12 @@ class PaywallMiddleware:
     def _view_receipt(self, certificate: Certificate, index: int, path: str) -> dict[str, str]:
         if self.receipt_key is None:
             return {}
-        view = ViewReceipt(certificate.channel_id, index, path, int(self.clock()))
+        view = ViewReceipt(certificate.channel_id, index, path, int(self.clock()), self.title(path))
         return {"view": view.sign(self.receipt_key)}
+
+    def title(self, path: str) -> str | None:
+        """What the provider calls what `path` sells (None: it did not say)."""
+        return self.title_of(path) if self.title_of is not None else None
 
     def passes_for(self, path: str) -> list[PassOffer]:
         return [offer for offer in self.pass_offers if fnmatch.fnmatchcase(path, offer.pattern)]
@@ -412,6 +421,9 @@ class PaywallMiddleware:
                     "keys": f"{self.server}/.well-known/obolo-keys",
                 }
             )
+            title = self.title(scope.get("path", ""))
+            if title:
+                listed[-1]["title"] = title
         for offer in passes:
             listed.append(
                 {

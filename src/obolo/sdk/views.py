@@ -29,13 +29,13 @@ class ViewReceipt:
     index: int
     path: str
     at: int  # unix seconds, the provider's clock
+    title: str | None = None  # the provider's name for what was viewed (an article's title)
 
     def sign(self, key: bytes) -> str:
-        body = b64(
-            json.dumps(
-                {"c": self.channel_id, "i": self.index, "p": self.path, "t": self.at}, separators=(",", ":")
-            ).encode()
-        )
+        fields: dict[str, object] = {"c": self.channel_id, "i": self.index, "p": self.path, "t": self.at}
+        if self.title:
+            fields["n"] = self.title
+        body = b64(json.dumps(fields, separators=(",", ":")).encode())
         return body + "." + b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
 
     @classmethod
@@ -47,7 +47,14 @@ class ViewReceipt:
             raise InvalidViewReceipt("the view receipt was not issued by this provider")
         try:
             fields = json.loads(unb64(body))
-            receipt = cls(str(fields["c"]), fields["i"], str(fields["p"]), fields["t"])
+            title = fields.get("n")
+            receipt = cls(
+                str(fields["c"]),
+                fields["i"],
+                str(fields["p"]),
+                fields["t"],
+                title if isinstance(title, str) else None,
+            )
         except (PaymentRefused, ValueError, KeyError, TypeError) as error:
             raise InvalidViewReceipt("the view receipt is malformed") from error
         if type(receipt.index) is not int or type(receipt.at) is not int or receipt.index < 1:

@@ -25,28 +25,40 @@ class Reads:
         return say("balance", lang, available=ctx.show(available, lang), held=held)
 
     def history(self, _command: model.History, number: Number, lang: Lang) -> str:
-        """The three newest entries of the ledger on the wallet that changed what can be
-        spent (payments, top-ups, fees, holds shown as held, whatever product made them),
-        each named in the reader's language with the other party when there is one."""
+        """The three newest entries of the wallet's history, as the web shows it (whatever
+        product made them): what changed what can be spent (payments, top-ups, fees, holds
+        shown as held), and each thing bought as it was bought (a view, a ride, a refund:
+        the site and what it was). Named in the reader's language, the other party masked,
+        fitted into one message."""
         ctx = self.context
         entries, _ = ctx.wallets.activity(number.user_id, 12, asset=ctx.asset.code)
-        lines = []
+        lines: list[tuple[str, str]] = []
         for entry in entries:
-            if entry.status == "reserved":
+            when = texts.day(entry.timestamp, lang)
+            if entry.status in ("charged", "refunded"):  # bought on a hold, as it happened
+                bought = entry.status == "charged"
+                amount = ("-" if bought else "+") + ctx.show(abs(entry.spent), lang)
+                head = f"{when} {amount}" if bought else f"{when} {amount} {texts.kind_word('refund', lang)}"
+                site = entry.counterparty or ""
+                what = f"{site}: {entry.item}" if entry.item and site else site or entry.item or ""
+                lines.append((head, texts.gsm7_plain(what)))
+            elif entry.status == "reserved":
                 amount = "-" + say("balance_held", lang, reserved=ctx.show(entry.reserved, lang)).strip(" ()")
+                lines.append((self._line(when, amount, entry.kind, entry.counterparty, lang), ""))
             elif entry.amount:
                 amount = ("-" if entry.amount < 0 else "+") + ctx.show(abs(entry.amount), lang)
-            else:
-                continue  # a release or an expiry: shown by the balance, not worth a line here
-            what = texts.kind_word(entry.kind, lang)
-            if entry.counterparty:
-                what = f"{what} {model.mask_name(entry.counterparty)}"
-            lines.append(f"{texts.day(entry.timestamp, lang)} {amount} {what}")
+                lines.append((self._line(when, amount, entry.kind, entry.counterparty, lang), ""))
+            # else: a release or an expiry, shown by the balance, not worth a line here
             if len(lines) == 3:
                 break
-        if not lines:
-            return say("history_empty", lang)
-        return say("history", lang, lines="; ".join(lines))
+        return texts.history(lines, lang)
+
+    @staticmethod
+    def _line(when: str, amount: str, kind: str, counterparty: str | None, lang: Lang) -> str:
+        what = texts.kind_word(kind, lang)
+        if counterparty:
+            what = f"{what} {texts.gsm7_plain(model.mask_name(counterparty))}"
+        return f"{when} {amount} {what}"
 
 
 __all__ = ["Reads"]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from obolo import locale
 from obolo.money import Asset
 from obolo.sms.model import Lang
@@ -311,3 +313,59 @@ def gsm7_length(text: str) -> int | None:
 def fits_one_sms(text: str) -> bool:
     length = gsm7_length(text)
     return length is not None and length <= 160
+
+
+# What GSM-7 lacks, as the nearest it has: typographic quotes and dashes, the ellipsis.
+_PLAIN = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00ab": '"', "\u00bb": '"', "\u00a0": " ", "\u202f": " ",
+})  # fmt: skip
+
+
+def gsm7_plain(text: str) -> str:
+    """Someone else's words (a site's name, an article's title) in GSM-7: quotes and dashes
+    made plain, accents GSM-7 lacks dropped ("ç" → "c"), anything else "?"; one line."""
+    out = []
+    for char in " ".join(text.translate(_PLAIN).split()):
+        if gsm7_length(char) is not None:
+            out.append(char)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        out.append(base if base and gsm7_length(base) is not None else "?")
+    return "".join(out)
+
+
+def _cut(text: str, septets: int) -> str:
+    """`text` (GSM-7) within `septets`, ending ".." when cut; "" when not even that fits."""
+    if (gsm7_length(text) or 0) <= septets:
+        return text
+    if septets < 4:
+        return ""
+    kept, used = [], 0
+    for char in text:
+        used += gsm7_length(char) or 1
+        if used > septets - 2:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + ".."
+
+
+def history(lines: list[tuple[str, str]], lang: Lang, limit: int = 160) -> str:
+    """HIST's reply: each line a fixed part (day, amount, kind) and a part that may be cut
+    (a site and what was bought), fitted into one GSM-7 message: the room left is shared
+    out, a short part keeping all of its own and the long ones the rest, equally."""
+    if not lines:
+        return say("history_empty", lang)
+    fixed = gsm7_length(say("history", lang, lines="; ".join(head for head, _ in lines))) or 0
+    fixed += sum(1 for _, tail in lines if tail)  # the space before each tail
+    room = limit - fixed
+    tails = sorted((gsm7_length(tail) or 0, i) for i, (_, tail) in enumerate(lines) if tail)
+    share: dict[int, int] = {}
+    for position, (length, i) in enumerate(tails):
+        share[i] = min(length, max(0, room) // (len(tails) - position))
+        room -= share[i]
+    shown = []
+    for i, (head, tail) in enumerate(lines):
+        cut = _cut(tail, share.get(i, 0))
+        shown.append(f"{head} {cut}" if cut else head)
+    return say("history", lang, lines="; ".join(shown))

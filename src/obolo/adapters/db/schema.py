@@ -448,6 +448,7 @@ charges = Table(
     Column("tab_id", String(36), ForeignKey("tabs.id"), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("resource", String(500), nullable=False),
+    Column("title", String(200), nullable=True),  # the provider's name for it (paywall.model.TITLE_MAX)
     Column("created_at", BigInteger, nullable=False),
     Column("refunded_at", BigInteger, nullable=True),
     Index("ix_charges_reader_day", "reader_id", "provider_id", "created_at"),
@@ -463,6 +464,7 @@ purchases = Table(
     Column("reader_id", String(36), ForeignKey("users.id"), nullable=False),
     Column("provider_id", String(36), ForeignKey("providers.id"), nullable=False),
     Column("resource", String(500), nullable=False),
+    Column("title", String(200), nullable=True),  # the provider's name for it, when it gave one
     Column("bought_at", BigInteger, nullable=False),
     Column("channel_id", String(36), nullable=True),
     Column("idx", Integer, nullable=True),

@@ -34,6 +34,7 @@ anonymous_charges = Table(
     Column("tab_id", String(36), ForeignKey("anonymous_tabs.id"), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("resource", String(500), nullable=False),
+    Column("title", String(200), nullable=True),  # carried to the reader's charge
     Column("created_at", BigInteger, nullable=False),
     CheckConstraint("amount > 0", name="positive"),
     Index("ix_anonymous_charges_tab", "tab_id", "provider_id", "created_at"),

@@ -45,6 +45,14 @@ ID_PATTERN = rf"^(?:{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{
 _ID = re.compile(ID_PATTERN)
 
 
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell holding someone else's words (a site's name, an item's title) as a
+    spreadsheet shows it: one starting like a formula (=, +, -, @) gets a leading
+    apostrophe, so opening a statement never runs what a provider wrote (OWASP's CSV
+    injection advice)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def is_id_parameter(name: str) -> bool:
     """A path parameter named as an id (`id`, `..._id`) must be one; others (a payment link's
     short code) keep their route's own rule and the text rule."""

@@ -104,6 +104,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "nothing_to_pay_out": 409,
     "reason_required": 422,
     "invalid_view_receipt": 422,
+    "invalid_title": 422,
     # tasks
     "task_not_found": 404,
     "assignment_not_found": 404,

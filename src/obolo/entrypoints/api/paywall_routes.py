@@ -15,7 +15,7 @@ from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
 from obolo.entrypoints.api.write_route import WriteRoute, revealed_by
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
-from obolo.paywall.model import MAX_CHAIN, Claim
+from obolo.paywall.model import MAX_CHAIN, TITLE_MAX, Claim
 from obolo.sdk.payword import PaymentRefused, b64, unb64
 from obolo.wallets.errors import InvalidAmount
 
@@ -229,6 +229,14 @@ class ChargeIn(Strict):
     asset: AssetCode
     amount: AmountText
     charge_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=TITLE_MAX,
+            description="What the provider calls what is bought (an article's title): your history "
+            "shows it instead of the path. One line.",
+        ),
+    ] = None
 
 
 class ChargeOut(BaseModel):
@@ -263,7 +271,9 @@ def create_charge(
     returns the same receipt and charges nothing more; so does the same `Idempotency-Key`."""
 
     amount = Amount.parse(body.amount, platform.wallets.asset(body.asset))
-    receipt = platform.tabs.charge(principal.user_id, body.provider_id, body.resource, amount, body.charge_id)
+    receipt = platform.tabs.charge(
+        principal.user_id, body.provider_id, body.resource, amount, body.charge_id, title=body.title
+    )
     return ChargeOut(receipt=receipt).model_dump()
 
 

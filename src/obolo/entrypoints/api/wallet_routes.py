@@ -24,6 +24,7 @@ from obolo.entrypoints.api.common import ERRORS as ERRORS
 from obolo.entrypoints.api.common import AmountText as AmountText
 from obolo.entrypoints.api.common import AssetCode as AssetCode
 from obolo.entrypoints.api.common import Strict as Strict
+from obolo.entrypoints.api.common import spreadsheet_safe
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.errors import InvalidRequest
@@ -322,7 +323,8 @@ def statement_file(
         for line in lines
     ]  # fmt: skip
     rows += [
-        (p.timestamp, [iso(p.timestamp), "", p.kind, p.status, f"{p.site} — {p.item}", p.item,
+        (p.timestamp, [iso(p.timestamp), "", p.kind, p.status, spreadsheet_safe(f"{p.site} — {p.item}"),
+                       spreadsheet_safe(p.item),
                        format_units(0, code), "", format_units(p.spent, code), asset])
         for p in bought
     ]  # fmt: skip

@@ -106,6 +106,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "charge_id_reused": (FORM, "This payment was already made with other details."),
     "invalid_channel": (FORM, "That payment channel is not valid."),
     "invalid_view_receipt": (FORM, "That receipt is not valid."),
+    "invalid_title": (FORM, "The site's name for this page is not valid: nothing was charged."),
     "not_the_buyer": (FORM, "Only the buyer can do that."),
     "party_to_dispute": (FORM, "You cannot decide a dispute you are part of."),
     "invalid_payment_request": (FORM, "That payment request is not valid."),

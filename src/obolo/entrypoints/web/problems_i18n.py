@@ -91,6 +91,8 @@ PROBLEMS_IT: dict[str, str] = {
     "This payment was already made with other details.": "Questo pagamento è già stato fatto con altri dati.",
     "That payment channel is not valid.": "Questo canale di pagamento non è valido.",
     "That receipt is not valid.": "Questa ricevuta non è valida.",
+    "The site's name for this page is not valid: nothing was charged.": "Il nome che il sito dà a questa "
+    "pagina non è valido: non è stato addebitato nulla.",
     "Only the buyer can do that.": "Solo chi compra può farlo.",
     "You cannot decide a dispute you are part of.": "Non puoi decidere una contestazione di cui sei parte.",
     "That payment request is not valid.": "Questa richiesta di pagamento non è valida.",

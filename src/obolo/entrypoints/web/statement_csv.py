@@ -12,6 +12,7 @@ import io
 
 from fastapi.responses import Response
 
+from obolo.entrypoints.api.common import spreadsheet_safe
 from obolo.entrypoints.web.context import Visitor
 from obolo.entrypoints.web.wallets_i18n import KIND_NAMES
 
@@ -36,7 +37,7 @@ def statement_csv(page: Visitor, asset: str, start: int, end: int) -> Response:
     ]  # fmt: skip
     for p in bought:
         message = "Refunded: {site} — {item}" if p.status == "refunded" else "{site} — {item}"
-        text = t(message, site=p.site, item=p.item)
+        text = spreadsheet_safe(t(message, site=p.site, item=p.item))
         when, what, status = page.date_time(p.timestamp), kind(p.kind), t(p.status)
         spent = page.number(p.spent, asset)
         rows.append((p.timestamp, [when, what, status, text, page.number(0, asset), "", spent, asset]))

@@ -25,7 +25,8 @@ from obolo.entrypoints.web.widget_script_i18n import with_texts
 from obolo.errors import OboloError
 from obolo.money import EUR
 from obolo.paywall.anonymous import TrialNotFound
-from obolo.paywall.errors import ProviderNotFound
+from obolo.paywall.errors import InvalidTitle, ProviderNotFound
+from obolo.paywall.model import fit_title
 from obolo.paywall.widget import NoPrice, Offer, Payment, WrongOrigin, origin_of
 
 router = APIRouter(include_in_schema=False)
@@ -58,8 +59,12 @@ def popup_script() -> Response:
 
 
 def _fields(source: Any) -> dict[str, str]:
-    # The title is what the page calls what it sells: shown to the reader (escaped), never trusted.
-    return {name: " ".join(str(source.get(name) or "").split())[:500] for name in OFFER_FIELDS}
+    fields = {name: " ".join(str(source.get(name) or "").split())[:500] for name in OFFER_FIELDS}
+    # The title is what the page calls what it sells, read off the page by the widget: kept
+    # in the reader's history, so made one safe line of bounded length (shown escaped,
+    # never trusted).
+    fields["title"] = fit_title(str(source.get("title") or "")) or ""
+    return fields
 
 
 def _popup(page: Visitor, template: str, status: int = 200, **context: Any) -> Response:
@@ -77,8 +82,9 @@ def _offer(page: Visitor, fields: dict[str, str]) -> Offer | Response:
             fields["price"],
             fields["asset"] or "EUR",
             fields["origin"],
+            fields["title"] or None,
         )
-    except (WrongOrigin, ProviderNotFound, NoPrice) as refused:
+    except (WrongOrigin, ProviderNotFound, NoPrice, InvalidTitle) as refused:
         return _popup(page, "widget/refused.html", 403 if isinstance(refused, WrongOrigin) else 400,
                       title=widget_translator(page)("Payment refused"), problem=refused)  # fmt: skip
 

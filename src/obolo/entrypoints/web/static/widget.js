@@ -12,8 +12,9 @@
  * Origins are checked both ways: the widget accepts messages only from the origin it was
  * loaded from (Obolo's), and the popup posts only to the provider's registered origin.
  *
- * Optional markup: data-obolo-title (what the popup names; else the link's text or the
- * page's heading) and data-obolo-pass (the label of a second button offering the site's
+ * Optional markup: data-obolo-title (what the popup names and the reader's history keeps;
+ * on the element, else on this script tag for a page selling one thing; else the link's
+ * text, the page's heading or its title; one line, at most 200 characters) and data-obolo-pass (the label of a second button offering the site's
  * passes in the popup). What the popup tells the reader (paid, free past the site's daily
  * cap, already bought, a pass visit) stays on the page as a banner. The widget speaks the
  * reader's language (English or Italian).
@@ -63,12 +64,20 @@
     };
   }
 
+  var PAGE_TITLE = script.getAttribute("data-obolo-title") || "";
+  var TITLE_MAX = 200; // the platform's bound (paywall.model.TITLE_MAX)
+
   function titleOf(element) {
-    var named = element.getAttribute("data-obolo-title");
-    if (named) { return named; }
-    if (element.tagName === "A") { return (element.getAttribute("data-obolo-text") || element.textContent).trim(); }
-    var heading = document.querySelector("h1");
-    return ((heading && heading.textContent) || document.title || "").trim();
+    var named = element.getAttribute("data-obolo-title") || PAGE_TITLE;
+    if (!named && element.tagName === "A") { named = element.getAttribute("data-obolo-text") || element.textContent; }
+    if (!named) {
+      var heading = document.querySelector("h1");
+      named = (heading && heading.textContent) || document.title || "";
+    }
+    // One line without control or bidi characters: the platform refuses those in any text.
+    named = named.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, " ")
+      .replace(/\s+/g, " ").trim();
+    return named.length > TITLE_MAX ? named.slice(0, TITLE_MAX - 1).trim() + "\u2026" : named;
   }
 
   function banner(text) {
