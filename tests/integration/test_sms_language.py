@@ -14,7 +14,6 @@ import pytest
 from obolo.ledger.check import check_ledger
 from obolo.settings import FeeRule, Settings
 from obolo.sms import undo_requests
-from obolo.sms.payment_requests import PaymentRequestsBySms
 from tests.integration.checkout_helpers import merchant, terms
 from tests.integration.sms_helpers import ALICE, BOB, CARD, Phone, eur, ref_in, sms_platform
 
@@ -156,7 +155,6 @@ def problems(text: str, lang: str) -> list[str]:
 @pytest.fixture
 def world(db_url, clock):
     platform, gateway = sms_platform(db_url, clock, SETTINGS)
-    platform.sms.payment_requests = PaymentRequestsBySms(platform.sms, platform.checkout)
     yield platform, gateway
     assert check_ledger(platform.engine) == []
     platform.close()
