@@ -59,7 +59,7 @@ from obolo.webhooks.service import WebhookService
 class Platform:
     """Every adapter and service of one process, built once by `build` in dependency order."""
 
-    # -- adapters ---------------------------------------------------------------------------
+    # -- adapters -----------------------------------------------------------------------------
     settings: Settings
     engine: Engine
     clock: Clock
@@ -75,7 +75,7 @@ class Platform:
     sms_gateway: SmsGateway
     # notices by email (the console gateway until a provider adapter is configured)
     email_gateway: EmailGateway
-    # -- people: sign-in, two-factor, an account its holder manages ----------------------------
+    # -- people: sign-in, two-factor, an account its holder manages ---------------------------
     identity: IdentityService
     two_factor: TwoFactor
     # people who joined by SMS sign in on the web with a code texted to their number
@@ -95,12 +95,12 @@ class Platform:
     # paying on another site through the wallet's popup, and anonymous trial tabs
     widget: WidgetService
     anonymous: AnonymousTabs
-    # -- tasks, tap, checkout (payment requests for shops and auctions), sms --------------------
+    # -- tasks, tap, checkout (payment requests for shops and auctions), sms ------------------
     tasks: TaskService
     tap: TapService
     checkout: CheckoutService
     sms: SmsService
-    # -- settlement: paying people out, and reconciling with the processor and the bank ------
+    # -- settlement: paying people out, and reconciling with the processor and the bank -------
     payouts: PayoutService
     reconciler: Reconciler
 
@@ -144,7 +144,7 @@ def build(
     Migrations run when `migrate` is true, or by default on SQLite. Outbound requests
     follow `egress`, else the allow-list in the settings (a bad entry raises ValueError).
     Tests pass fakes for the adapters (a clock, gateways, a cheap password `hasher`)."""
-    # -- adapters ---------------------------------------------------------------------------
+    # -- adapters -----------------------------------------------------------------------------
     settings = settings or Settings.from_environment()
     egress = egress or EgressGuard(EgressPolicy.parse(settings.egress_allow))
     engine = make_engine(url or settings.database_url)
@@ -205,8 +205,9 @@ def build(
     # spending: what was bought on holds, shown as it happens, and summed
     wallets.register_spending(paywall_purchases, paywall_spent, paywall_held_spent)
     wallets.register_spending(tap_purchases, tap_spent, tap_held_spent)
-    # -- sms: PAY <code> pays checkout's requests; a number verified by SMS claims what API
-    # payments hold for it -------------------------------------------------------------------
+    # -- sms ----------------------------------------------------------------------------------
+    # PAY <code> pays checkout's requests; a number verified by SMS claims what API payments
+    # hold for it.
     sms = SmsService(
         engine, ledger, clock, wallets, sms_gateway, settings,
         checkout=checkout, claimers=[invitations.claim_phone], hasher=hasher,
