@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -19,9 +20,10 @@ CARD = {"number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2031", 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def make_platform(db_url, clock, settings: Settings | None = None) -> Iterator[Platform]:
-    """A platform on the test database; the books must balance when the test ends."""
-    built = build(settings or Settings(), url=db_url, clock=clock, migrate=True)
+def make_platform(db_url, clock, settings: Settings | None = None, **fakes: Any) -> Iterator[Platform]:
+    """A platform on the test database (`fakes`: adapters for `build`, e.g. a gateway); the
+    books must balance when the test ends."""
+    built = build(settings or Settings(), url=db_url, clock=clock, migrate=True, **fakes)
     # Cheap password hashing: these tests are about pages, and each signs several people up.
     built.identity.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield built

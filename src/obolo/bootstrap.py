@@ -3,10 +3,10 @@ with fakes (a clock they move by hand, an HTTP transport they script)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from obolo.account.service import AccountService
@@ -43,7 +43,6 @@ from obolo.paywall.widget import WidgetService
 from obolo.settings import Settings
 from obolo.settlement.payouts import PayoutService
 from obolo.settlement.reconciliation import Reconciler
-from obolo.sms.payment_requests import PaymentRequestsBySms  # checkout
 from obolo.sms.phone_sign_in import PhoneSignIn
 from obolo.sms.service import SmsService
 from obolo.tap.history import describe_tap_transfers
@@ -56,90 +55,54 @@ from obolo.wallets.service import WalletService
 from obolo.webhooks.service import WebhookService
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Platform:
+    """Every adapter and service of one process, built once by `build` in dependency order."""
+
+    # -- adapters -----------------------------------------------------------------------------
     settings: Settings
     engine: Engine
     clock: Clock
     ledger: Ledger
+    # the one write path: every write transaction of the process, group-committed
+    writer: WritePath | None
+    # every outbound HTTP request goes through a client from here (never a bare httpx.Client)
+    egress: EgressGuard
+    secrets: SecretBox
+    keys: SigningKeys
     cards: CardProcessor
     bank: BankPayouts
-    secrets: SecretBox
+    sms_gateway: SmsGateway
+    # notices by email (the console gateway until a provider adapter is configured)
+    email_gateway: EmailGateway
+    # -- people: sign-in, two-factor, an account its holder manages ---------------------------
     identity: IdentityService
+    two_factor: TwoFactor
+    # people who joined by SMS sign in on the web with a code texted to their number
+    phone_sign_in: PhoneSignIn
+    account: AccountService
+    # -- wallets ------------------------------------------------------------------------------
     wallets: WalletService
+    # money to an email or number without an account, held until claimed
+    invitations: Invitations
     webhooks: WebhookService
-    keys: SigningKeys
+    # -- paywall ------------------------------------------------------------------------------
     paywall: PaywallService
     tabs: TabService
     channel_refunds: ChannelRefunds
-    # tasks
-    tasks: TaskService
-    tap: TapService  # tap
-    # sms
-    sms_gateway: SmsGateway
-    sms: SmsService
-    # every outbound HTTP request goes through a client from here (never a bare httpx.Client)
-    egress: EgressGuard = field(default_factory=EgressGuard)
-    # invitations: money to an email or number without an account, held until claimed;
-    # notices by email (the console gateway until a provider adapter is configured)
-    invitations: Invitations = field(init=False)
-    email_gateway: EmailGateway = field(default_factory=ConsoleEmailGateway)
-    # the one write path: every write transaction of the process, group-committed
-    writer: WritePath | None = None
-
-    def __post_init__(self) -> None:
-        self.identity.challenge_key = self.secrets.derive("sign-in-challenge")  # two-factor sign-in
-        self.invitations = Invitations(self.wallets)
-        # A number verified by SMS claims what API payments hold for it.
-        self.sms.claimers.append(self.invitations.claim_phone)
-        self.sms.payment_requests = PaymentRequestsBySms(self.sms, self.checkout)  # checkout: PAY <code>
-
-    # widget: paying on another site through the wallet's popup, and anonymous trial tabs
-    @cached_property
-    def widget(self) -> WidgetService:
-        return WidgetService(
-            self.engine, self.clock, self.paywall, self.tabs, self.keys, self.wallets.assets, self.purchases
-        )
-
     # what a reader bought follows them to any device; passes bought through the wallet
-    @cached_property
-    def purchases(self) -> PurchaseService:
-        return PurchaseService(
-            self.engine, self.clock, self.paywall, self.channel_refunds, self.keys, self.wallets.assets
-        )
-
-    @cached_property
-    def anonymous(self) -> AnonymousTabs:
-        limits = (self.settings.anonymous_tab_limit, self.settings.anonymous_tabs_per_address)
-        return AnonymousTabs(self.engine, self.ledger, self.clock, self.tabs, self.widget, self.keys, *limits)
-
-    # people who joined by SMS sign in on the web with a code texted to their number
-    @cached_property
-    def phone_sign_in(self) -> PhoneSignIn:
-        return PhoneSignIn(self.identity, self.sms_gateway, self.secrets.derive("phone-sign-in-code"))
-
-    # an account its holder manages: password, email, phone, sessions, two-factor sign-in
-    @cached_property
-    def account(self) -> AccountService:
-        return AccountService(self.identity, self.phone_sign_in, self.secrets.derive("contact-codes"))
-
-    @cached_property
-    def two_factor(self) -> TwoFactor:
-        return TwoFactor(self.identity, self.secrets)
-
-    # settlement: paying people out, and reconciling with the processor and the bank
-    @cached_property
-    def payouts(self) -> PayoutService:
-        return PayoutService(self.engine, self.ledger, self.clock, self.wallets, self.secrets, self.settings)
-
-    @cached_property
-    def reconciler(self) -> Reconciler:
-        return Reconciler(self.engine, self.ledger, self.cards, self.bank)
-
-    # checkout: payment requests for shops and auctions, paid from the wallet
-    @cached_property
-    def checkout(self) -> CheckoutService:
-        return CheckoutService(self.engine, self.ledger, self.clock, self.wallets, self.keys, self.settings)
+    purchases: PurchaseService
+    # paying on another site through the wallet's popup, and anonymous trial tabs
+    widget: WidgetService
+    anonymous: AnonymousTabs
+    # -- tasks, tap, checkout (payment requests for shops and auctions), sms ------------------
+    tasks: TaskService
+    tap: TapService
+    checkout: CheckoutService
+    sms: SmsService
+    # -- settlement: paying people out, and reconciling with the processor and the bank -------
+    payouts: PayoutService
+    reconciler: Reconciler
 
     def close(self) -> None:
         if self.writer is not None:
@@ -173,10 +136,15 @@ def build(
     keys: SigningKeys | None = None,
     card_key: bytes | None = None,
     egress: EgressGuard | None = None,
+    sms_gateway: SmsGateway | None = None,
+    email_gateway: EmailGateway | None = None,
+    hasher: PasswordHasher | None = None,
 ) -> Platform:
     """Wire the platform over the database at `url` (else settings, else the default).
     Migrations run when `migrate` is true, or by default on SQLite. Outbound requests
-    follow `egress`, else the allow-list in the settings (a bad entry raises ValueError)."""
+    follow `egress`, else the allow-list in the settings (a bad entry raises ValueError).
+    Tests pass fakes for the adapters (a clock, gateways, a cheap password `hasher`)."""
+    # -- adapters -----------------------------------------------------------------------------
     settings = settings or Settings.from_environment()
     egress = egress or EgressGuard(EgressPolicy.parse(settings.egress_allow))
     engine = make_engine(url or settings.database_url)
@@ -196,19 +164,38 @@ def build(
         secrets = SecretBox.from_environment(local.with_suffix(".secret-key") if local else None)
     if keys is None:
         keys = SigningKeys.from_environment(local.with_suffix(".signing-key") if local else None)
-    cards = SandboxCardProcessor(engine, clock)
-    bank = SandboxBank(engine, clock)
-    identity = IdentityService(engine, clock, settings)
-    wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
-    webhooks = WebhookService(engine, clock, secrets, egress)
-    paywall = PaywallService(engine, ledger, clock, wallets, keys, settings)
-    tabs = TabService(engine, ledger, clock, wallets, paywall, keys, settings)
-    channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
-    tasks = TaskService(engine, ledger, clock, wallets, settings)
     # tap: card UIDs are keyed by OBOLO_CARD_KEY (a key file beside a local SQLite database)
     if card_key is None:
         card_key = card_key_from_environment(local.with_suffix(".card-key") if local else None)
+    cards = SandboxCardProcessor(engine, clock)
+    bank = SandboxBank(engine, clock)
+    sms_gateway = sms_gateway or sms_gateway_for(settings, egress)
+    email_gateway = email_gateway or ConsoleEmailGateway()
+    # -- people -------------------------------------------------------------------------------
+    identity = IdentityService(
+        engine, clock, settings, hasher, challenge_key=secrets.derive("sign-in-challenge")
+    )
+    two_factor = TwoFactor(identity, secrets)
+    phone_sign_in = PhoneSignIn(identity, sms_gateway, secrets.derive("phone-sign-in-code"))
+    account = AccountService(identity, phone_sign_in, secrets.derive("contact-codes"))
+    # -- wallets ------------------------------------------------------------------------------
+    wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
+    invitations = Invitations(engine, ledger, clock, wallets)
+    webhooks = WebhookService(engine, clock, secrets, egress)
+    # -- paywall ------------------------------------------------------------------------------
+    paywall = PaywallService(engine, ledger, clock, wallets, keys, settings)
+    tabs = TabService(engine, ledger, clock, wallets, paywall, keys, settings)
+    channel_refunds = ChannelRefunds(engine, clock, paywall, secrets, settings)
+    purchases = PurchaseService(engine, clock, paywall, channel_refunds, keys, wallets.assets)
+    widget = WidgetService(engine, clock, paywall, tabs, keys, wallets.assets, purchases)
+    anonymous = AnonymousTabs(
+        engine, ledger, clock, tabs, widget, keys,
+        settings.anonymous_tab_limit, settings.anonymous_tabs_per_address,
+    )  # fmt: skip
+    # -- tasks, tap, checkout -----------------------------------------------------------------
+    tasks = TaskService(engine, ledger, clock, wallets, settings)
     tap = TapService(engine, ledger, clock, wallets, keys, card_key, settings)
+    checkout = CheckoutService(engine, ledger, clock, wallets, keys, settings)
     # history: each product names its own transfers in people's wallet history
     wallets.register_describer(describe_paywall_transfers)
     wallets.register_describer(describe_task_transfers)
@@ -218,27 +205,24 @@ def build(
     # spending: what was bought on holds, shown as it happens, and summed
     wallets.register_spending(paywall_purchases, paywall_spent, paywall_held_spent)
     wallets.register_spending(tap_purchases, tap_spent, tap_held_spent)
-    sms_gateway = sms_gateway_for(settings, egress)
-    sms = SmsService(engine, clock, wallets, sms_gateway, settings)
+    # -- sms ----------------------------------------------------------------------------------
+    # PAY <code> pays checkout's requests; a number verified by SMS claims what API payments
+    # hold for it.
+    sms = SmsService(
+        engine, ledger, clock, wallets, sms_gateway, settings,
+        checkout=checkout, claimers=[invitations.claim_phone], hasher=hasher,
+    )  # fmt: skip
+    # -- settlement ---------------------------------------------------------------------------
+    payouts = PayoutService(engine, ledger, clock, wallets, secrets, settings)
+    reconciler = Reconciler(engine, ledger, cards, bank)
     return Platform(
-        settings,
-        engine,
-        clock,
-        ledger,
-        cards,
-        bank,
-        secrets,
-        identity,
-        wallets,
-        webhooks,
-        keys,
-        paywall,
-        tabs,
-        channel_refunds,
-        tasks,
-        tap,
-        sms_gateway,
-        sms,
-        egress,
-        writer=writer,
-    )
+        settings=settings, engine=engine, clock=clock, ledger=ledger, writer=writer, egress=egress,
+        secrets=secrets, keys=keys, cards=cards, bank=bank, sms_gateway=sms_gateway,
+        email_gateway=email_gateway,
+        identity=identity, two_factor=two_factor, phone_sign_in=phone_sign_in, account=account,
+        wallets=wallets, invitations=invitations, webhooks=webhooks,
+        paywall=paywall, tabs=tabs, channel_refunds=channel_refunds, purchases=purchases, widget=widget,
+        anonymous=anonymous,
+        tasks=tasks, tap=tap, checkout=checkout, sms=sms,
+        payouts=payouts, reconciler=reconciler,
+    )  # fmt: skip

@@ -13,7 +13,7 @@ from obolo.bootstrap import Platform, build
 from obolo.ledger.check import check_ledger
 from obolo.money import EUR, Amount
 from obolo.settings import Settings
-from obolo.sms.service import Inbound, Reply, SmsService
+from obolo.sms.service import Inbound, Reply
 from tests.sms_fakes import FakeSmsGateway
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -24,12 +24,9 @@ _sids = itertools.count()
 
 
 def sms_platform(url: str, clock, settings: Settings | None = None) -> tuple[Platform, FakeSmsGateway]:
-    platform = build(settings or Settings(), url=url, clock=clock, migrate=True)
-    platform.identity.hasher = CHEAP
     gateway = FakeSmsGateway()
-    platform.sms_gateway = gateway
-    platform.sms = SmsService(
-        platform.engine, clock, platform.wallets, gateway, platform.settings, hasher=CHEAP
+    platform = build(
+        settings or Settings(), url=url, clock=clock, migrate=True, sms_gateway=gateway, hasher=CHEAP
     )
     return platform, gateway
 

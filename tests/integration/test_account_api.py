@@ -27,10 +27,7 @@ IBAN = "IT60X0542811101000000123456"
 
 @pytest.fixture
 def platform(db_url, clock):
-    for built in make_platform(db_url, clock):
-        built.email_gateway = FakeEmailGateway()
-        built.sms_gateway = FakeSmsGateway()
-        yield built
+    yield from make_platform(db_url, clock, email_gateway=FakeEmailGateway(), sms_gateway=FakeSmsGateway())
 
 
 @pytest.fixture

@@ -39,9 +39,8 @@ VOLATILE = {"id", "created_at", "updated_at"}
 @pytest.fixture
 def platform(db_url, clock):
     settings = Settings(fees={"payment": FeeRule(basis_points=100)}, invite_claim_seconds=CLAIM_SECONDS)
-    built = build(settings, url=db_url, clock=clock, migrate=True)
+    built = build(settings, url=db_url, clock=clock, migrate=True, email_gateway=FakeEmailGateway())
     cheap_hashing(built)
-    built.email_gateway = FakeEmailGateway()
     yield built
     assert check_ledger(built.engine) == []
     built.close()

@@ -15,7 +15,6 @@ import pytest
 from obolo.ledger.check import check_ledger
 from obolo.settings import FeeRule, Settings
 from obolo.sms import undo_requests
-from obolo.sms.payment_requests import PaymentRequestsBySms
 from obolo.tap.model import Mode
 from obolo.tap.service import Credential, TapIn
 from tests.integration.checkout_helpers import merchant, terms
@@ -164,7 +163,6 @@ def problems(text: str, lang: str) -> list[str]:
 @pytest.fixture
 def world(db_url, clock):
     platform, gateway = sms_platform(db_url, clock, SETTINGS)
-    platform.sms.payment_requests = PaymentRequestsBySms(platform.sms, platform.checkout)
     yield platform, gateway
     assert check_ledger(platform.engine) == []
     platform.close()

@@ -7,7 +7,6 @@ import pytest
 
 from obolo.checkout.model import Status
 from obolo.sms import model
-from obolo.sms.payment_requests import PaymentRequestsBySms
 from tests.integration.checkout_helpers import SETTINGS, balance, merchant, snapshot, terms, units
 from tests.integration.sms_helpers import ALICE, CARD, Phone, eur, sms_platform
 
@@ -15,7 +14,6 @@ from tests.integration.sms_helpers import ALICE, CARD, Phone, eur, sms_platform
 @pytest.fixture
 def world(db_url, clock):
     platform, _ = sms_platform(db_url, clock, SETTINGS)
-    platform.sms.payment_requests = PaymentRequestsBySms(platform.sms, platform.checkout)
     alice_id = platform.identity.sign_up("alice@example.com", "alice password 1", "Alice Verdi", ALICE).id
     platform.wallets.top_up(alice_id, eur("50.00"), CARD)
     alice = Phone(platform, ALICE)

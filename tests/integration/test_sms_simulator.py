@@ -19,7 +19,7 @@ from obolo.entrypoints.api.app import create_app
 from obolo.entrypoints.cli import app as cli
 from obolo.ledger.check import check_ledger
 from obolo.settings import Settings
-from obolo.sms.service import Inbound, SmsService
+from obolo.sms.service import Inbound
 from tests.integration.sms_helpers import ALICE, BOB, CARD, CHEAP, available, eur
 
 TOKEN = "gateway-auth-token"
@@ -30,11 +30,7 @@ def simulator_world(url, clock, settings):
     """Alice (20 EUR, PIN 7391) and Bob (PIN 1357), both verified, on a platform wired by
     `build` as `obolo serve` wires it; Alice already paid Bob 1 EUR by SMS, so whatever
     gateway the settings chose was handed Bob's receipt."""
-    platform = build(settings, url=url, clock=clock, migrate=True)
-    platform.identity.hasher = CHEAP
-    platform.sms = SmsService(
-        platform.engine, clock, platform.wallets, platform.sms_gateway, platform.settings, hasher=CHEAP
-    )
+    platform = build(settings, url=url, clock=clock, migrate=True, hasher=CHEAP)
     alice_id = platform.identity.sign_up("a@example.com", "alice password 1", "Alice", ALICE).id
     platform.wallets.top_up(alice_id, eur("20.00"), CARD)
     bob_id = platform.identity.sign_up("b@example.com", "bob password 12", "Bob", BOB).id

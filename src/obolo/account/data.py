@@ -12,6 +12,7 @@ taken from it). Closing revokes every session and API key; sign-in is refused af
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
@@ -25,8 +26,7 @@ from obolo.audit import service as audit
 from obolo.identity.errors import AccountClosed, BalanceNotZero
 from obolo.identity.standing import standing_of
 from obolo.money import Amount, format_units
-from obolo.settings import FeeRule
-from obolo.wallets.model import MovementKind, fee_for
+from obolo.wallets.model import MovementKind
 from obolo.wallets.service import WalletService
 
 __all__ = ["close", "export"]
@@ -136,9 +136,9 @@ def close(
         )
     for balance in held.values():
         assert iban is not None
-        rule = wallets.settings.fees.get(MovementKind.WITHDRAWAL.value, FeeRule())
-        units = balance.available - fee_for(balance.available, rule)
-        while units > 0 and units + fee_for(units, rule) > balance.available:
+        fee = partial(wallets.fee_of, MovementKind.WITHDRAWAL)
+        units = balance.available - fee(balance.available)
+        while units > 0 and units + fee(units) > balance.available:
             units -= 1
         if units > 0:
             wallets.withdraw(

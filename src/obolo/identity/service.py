@@ -85,16 +85,22 @@ _SESSIONS_CACHED = 10_000  # at most, per process
 
 class IdentityService:
     def __init__(
-        self, engine: Engine, clock: Clock, settings: Settings, hasher: PasswordHasher | None = None
+        self,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        hasher: PasswordHasher | None = None,
+        *,
+        challenge_key: bytes | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.settings = settings
         self.hasher = hasher or password_hasher(settings)
         self.throttle = SignInThrottle(engine, settings)
-        # Signs the challenge a two-factor sign-in finishes with; the platform sets one key
+        # Signs the challenge a two-factor sign-in finishes with; the platform passes one key
         # derived from its secret, so any worker accepts a challenge any other made.
-        self.challenge_key = secrets.token_bytes(32)
+        self.challenge_key = challenge_key or secrets.token_bytes(32)
         # Verified against when the email is unknown, so both failures take as long; made
         # by the hasher in use on first need (tests and benches swap in a cheaper one).
         self._dummy: tuple[PasswordHasher, str] | None = None

@@ -21,7 +21,7 @@ from obolo.adapters.ids import derived_id, new_id
 from obolo.adapters.sms_gateway import SmsGateway
 from obolo.identity.hashing import password_hasher
 from obolo.identity.lookup import display_names, find_user_id, set_user_language
-from obolo.ledger import Account, AccountResult, LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.ledger import Account, Ledger, LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.locale import language_of
 from obolo.money import Asset
 from obolo.settings import Settings
@@ -110,6 +110,7 @@ class SmsContext:
     def __init__(
         self,
         engine: Engine,
+        ledger: Ledger,
         clock: Clock,
         wallets: WalletService,
         gateway: SmsGateway,
@@ -117,9 +118,9 @@ class SmsContext:
         hasher: PasswordHasher | None = None,
     ) -> None:
         self.engine = engine
+        self.ledger = ledger
         self.clock = clock
         self.wallets = wallets
-        self.ledger = wallets.ledger
         self.gateway = gateway
         self.settings = settings
         self.hasher = hasher or password_hasher(settings)
@@ -209,11 +210,10 @@ class SmsContext:
 
     # -- money held ---------------------------------------------------------------------------
     def ensure_holding(self, session: LedgerSession, asset: str) -> None:
-        (result,) = session.create_accounts(
+        results = session.create_accounts(
             [Account(holding_account_id(asset), asset, code=HOLDING_CODE, owner="platform:sms_holding")]
         )
-        if result not in (AccountResult.OK, AccountResult.EXISTS):
-            raise RuntimeError(f"sms holding account for {asset}: {result}")
+        expect_ok(results, f"sms holding account for {asset}")
 
     def resolve_hold(self, session: LedgerSession, send: SendRow, *, post: bool) -> bool:
         """Post (or void) a held send and its fee together; False if the ledger had already
@@ -234,8 +234,7 @@ class SmsContext:
         results = session.create_transfers(transfers)
         if TransferResult.PENDING_EXPIRED in results:
             return False
-        if any(r not in (TransferResult.OK, TransferResult.EXISTS) for r in results):
-            raise RuntimeError(f"sms send {send.id} could not be {name}ed: {results}")
+        expect_ok(results, f"{name} of sms send {send.id}")
         return True
 
     def finish(self, connection: Connection, send: SendRow, status: str) -> None:

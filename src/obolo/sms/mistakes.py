@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from obolo.adapters.db.schema import movements
 from obolo.adapters.db.schema_sms import sms_sends
 from obolo.adapters.ids import derived_id
-from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.ledger import LedgerSession, Transfer, TransferFlags, expect_ok
 from obolo.money import Amount
 from obolo.sms import model
 from obolo.sms.context import Number, SmsContext, send_of
@@ -70,8 +70,7 @@ class Mistakes:
                                  send.fee, send.asset, code=int(TransferCode.FEE))
                     )  # fmt: skip
                 results = session.create_transfers(transfers)
-                if any(r not in (TransferResult.OK, TransferResult.EXISTS) for r in results):
-                    raise RuntimeError(f"sms send {send.id} could not be undone: {results}")
+                expect_ok(results, f"undoing sms send {send.id}")
                 now = ctx.clock()
                 connection.execute(
                     update(sms_sends).where(sms_sends.c.id == send.id).values(status="undone", updated_at=now)

@@ -20,8 +20,7 @@ from obolo.sms.model import Lang
 from obolo.wallets.errors import CannotPayYourself
 
 if TYPE_CHECKING:
-    from obolo.sms.context import Number
-    from obolo.sms.service import SmsService
+    from obolo.sms.context import Number, SmsContext
 
 #: Where a waiting confirmation names the payment request it would pay.
 PREFIX = "checkout:"
@@ -51,8 +50,8 @@ def text(key: str, lang: Lang, **values: object) -> str:
 
 
 class PaymentRequestsBySms:
-    def __init__(self, sms: SmsService, checkout: CheckoutService) -> None:
-        self.sms = sms
+    def __init__(self, context: SmsContext, checkout: CheckoutService) -> None:
+        self.context = context
         self.checkout = checkout
 
     @staticmethod
@@ -60,7 +59,7 @@ class PaymentRequestsBySms:
         return str(waiting.recipient).startswith(PREFIX)
 
     def _show(self, units: int, asset: str, lang: Lang) -> str:
-        return texts.amount(units, self.sms.wallets.asset(asset), lang)
+        return texts.amount(units, self.context.wallets.asset(asset), lang)
 
     def ask(self, number: Number, lang: Lang, code: str) -> str:
         """Name the request and wait for the PIN. Raises CannotPayYourself."""
@@ -68,7 +67,7 @@ class PaymentRequestsBySms:
             request = self.checkout.by_sms_code(code)
         except PaymentRequestNotFound:
             return text("unknown", lang, code=code)
-        now = self.sms.clock()
+        now = self.context.clock()
         if request.status == Status.EXPIRED or (request.status == Status.OPEN and now >= request.expires_at):
             return text("expired", lang)
         if request.status != Status.OPEN:
@@ -86,11 +85,12 @@ class PaymentRequestsBySms:
                 insert(sms_confirmations).values(
                     id=new_id(), phone=number.phone, user_id=number.user_id, recipient=PREFIX + request.id,
                     asset=request.asset, amount=request.amount, note=None, status="waiting",
-                    expires_at=now + self.sms.settings.sms_confirm_seconds * 1_000_000_000, created_at=now,
+                    expires_at=now + self.context.seconds(self.context.settings.sms_confirm_seconds),
+                    created_at=now,
                 )
             )  # fmt: skip
 
-        run_in_transaction(self.sms.engine, work)
+        run_in_transaction(self.context.engine, work)
         return text("confirm", lang, amount=self._show(request.amount, request.asset, lang),
                     merchant=request.merchant_name, what=request.description[:40])  # fmt: skip
 
@@ -100,7 +100,7 @@ class PaymentRequestsBySms:
 
         def close(status: str) -> None:
             run_in_transaction(
-                self.sms.engine,
+                self.context.engine,
                 lambda c: c.execute(
                     update(sms_confirmations)
                     .where(sms_confirmations.c.id == confirmation_id)
@@ -109,7 +109,7 @@ class PaymentRequestsBySms:
             )
 
         waiting = run_in_transaction(
-            self.sms.engine,
+            self.context.engine,
             lambda c: c.execute(
                 sms_confirmations.select().where(sms_confirmations.c.id == confirmation_id)
             ).one(),

@@ -5,14 +5,14 @@ the message that came from it; money waiting for it is claimed in the same trans
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from obolo.adapters.db.schema import movements, user_roles, users
 from obolo.adapters.db.schema_sms import sms_link_codes, sms_optouts, sms_phones, sms_sends
 from obolo.adapters.ids import derived_id, new_id
-from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult
+from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.sms import model
 from obolo.sms.context import SmsContext, digest, holding_account_id, send_of
 from obolo.sms.errors import AlreadyRegistered, InvalidLinkCode, InvalidRecipient
@@ -29,11 +29,11 @@ Claimer = Callable[[LedgerSession, str, str], int]
 
 
 class Registration:
-    def __init__(self, context: SmsContext) -> None:
+    def __init__(self, context: SmsContext, claimers: Sequence[Claimer] = ()) -> None:
         self.context = context
         # Money other products hold for a number until it is verified (payments from the API
         # to a number without an account), claimed with the SMS sends waiting for it.
-        self.claimers: list[Claimer] = []
+        self.claimers = tuple(claimers)
 
     def join(self, phone: str, lang: Lang, name: str | None = None, code: str | None = None) -> str:
         """Bind `phone` to a wallet. With a link code from the account's API, to that
@@ -190,8 +190,7 @@ class Registration:
             if TransferResult.PENDING_EXPIRED in results:
                 ctx.finish(connection, send, "returned")
                 continue
-            if any(r not in (TransferResult.OK, TransferResult.EXISTS) for r in results):
-                raise RuntimeError(f"sms send {send.id} could not be claimed: {results}")
+            expect_ok(results, f"claiming sms send {send.id}")
             (account,) = session.lookup_accounts([wallet.account_id])
             connection.execute(
                 update(sms_sends)

@@ -9,7 +9,7 @@ re-checks the limits and moves the money. A send's money is, by its status:
             wallet; unclaimed, the periodic job voids it back to the sender
 
 Ledger transfer ids derive from the send id, so a retried step never moves money twice.
-PAY <code> hands a shop's payment request to `payment_requests` (wired by the bootstrap)."""
+PAY <code> hands a shop's payment request to `payment_requests` (given when checkout is served)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,13 @@ if TYPE_CHECKING:
 
 
 class Sending:
-    def __init__(self, context: SmsContext, pins: Pins) -> None:
+    def __init__(
+        self, context: SmsContext, pins: Pins, payment_requests: PaymentRequestsBySms | None = None
+    ) -> None:
         self.context = context
         self.pins = pins
-        # checkout: PAY <code> for shops' payment requests (wired by the bootstrap)
-        self.payment_requests: PaymentRequestsBySms | None = None
+        # checkout: PAY <code> for shops' payment requests (none: PAY is not served)
+        self.payment_requests = payment_requests
 
     def limits(self, connection: Connection, number: Number, amount: int) -> None:
         ctx = self.context

@@ -17,7 +17,7 @@ What a person sends is never stored or logged: it may carry their PIN.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from obolo.adapters.clock import Clock
 from obolo.adapters.db.schema_sms import sms_inbound
 from obolo.adapters.sms_gateway import SmsGateway
 from obolo.errors import OboloError
+from obolo.ledger import Ledger
 from obolo.money import parse_units
 from obolo.settings import Settings
 from obolo.sms import model, texts
@@ -37,6 +38,7 @@ from obolo.sms.errors import MessageIdRequired, NotRegistered
 from obolo.sms.jobs import Jobs
 from obolo.sms.mistakes import Mistakes
 from obolo.sms.model import Lang
+from obolo.sms.payment_requests import PaymentRequestsBySms
 from obolo.sms.pins import Pins
 from obolo.sms.reads import Reads
 from obolo.sms.registration import Claimer, Registration
@@ -45,7 +47,7 @@ from obolo.sms.texts import say
 from obolo.wallets.service import WalletService
 
 if TYPE_CHECKING:
-    from obolo.sms.payment_requests import PaymentRequestsBySms
+    from obolo.checkout.service import CheckoutService
 
 log = structlog.get_logger("obolo.sms")
 
@@ -72,39 +74,33 @@ class SmsService:
     def __init__(
         self,
         engine: Engine,
+        ledger: Ledger,
         clock: Clock,
         wallets: WalletService,
         gateway: SmsGateway,
         settings: Settings,
+        *,
+        checkout: CheckoutService | None = None,
+        claimers: Sequence[Claimer] = (),
         hasher: PasswordHasher | None = None,
     ) -> None:
-        self.context = SmsContext(engine, clock, wallets, gateway, settings, hasher)
+        """`checkout` serves PAY <code> (without it PAY is refused); `claimers` are other
+        products' holds for a number, claimed when it is verified (JOIN)."""
+        self.context = SmsContext(engine, ledger, clock, wallets, gateway, settings, hasher)
         self.engine = engine
         self.clock = clock
         self.wallets = wallets
         self.settings = settings
         self.asset = self.context.asset
         self.pins = Pins(self.context)
-        self.registration = Registration(self.context)
-        self.sending = Sending(self.context, self.pins)
+        self.registration = Registration(self.context, claimers)
+        payment_requests = None if checkout is None else PaymentRequestsBySms(self.context, checkout)
+        self.sending = Sending(self.context, self.pins, payment_requests)
         self.mistakes = Mistakes(self.context, self.pins, self.sending)
         self.reads = Reads(self.context)
         self.jobs = Jobs(self.context, self.sending)
 
-    # -- wiring and the use cases others call --------------------------------------------------
-    @property
-    def claimers(self) -> list[Claimer]:
-        """Other products' holds for a number, claimed when it is verified (JOIN)."""
-        return self.registration.claimers
-
-    @property
-    def payment_requests(self) -> PaymentRequestsBySms | None:
-        return self.sending.payment_requests
-
-    @payment_requests.setter
-    def payment_requests(self, handler: PaymentRequestsBySms | None) -> None:
-        self.sending.payment_requests = handler
-
+    # -- the use cases others call ------------------------------------------------------------
     def number(self, phone: str) -> Number | None:
         """The verified number `phone` (E.164), or None."""
         return self.context.read(lambda c: self.context.number(c, phone))

@@ -28,6 +28,7 @@ from obolo.ledger import (
     Transfer,
     TransferFlags,
     TransferResult,
+    expect_ok,
 )
 from obolo.money import DEFAULT_ASSETS, Amount, Asset, format_units
 from obolo.settings import FeeRule, Settings
@@ -127,8 +128,7 @@ class WalletAccounts:
                 for purpose in PlatformAccount
             ]
         )
-        if any(r not in (AccountResult.OK, AccountResult.EXISTS) for r in results):
-            raise RuntimeError(f"platform accounts for {asset}: {results}")
+        expect_ok(results, f"platform accounts for {asset}")
         created = self._platform_created.setdefault(session, set())
         if any(r is AccountResult.OK for r in results):
             created.add(asset)
@@ -157,7 +157,7 @@ class WalletAccounts:
             return None
         self.ensure_platform_accounts(session, asset)
         account_id = uuid7(self.clock()).int
-        result = session.create_accounts(
+        results = session.create_accounts(
             [
                 Account(
                     account_id,
@@ -168,8 +168,7 @@ class WalletAccounts:
                 )
             ]
         )
-        if result != [AccountResult.OK]:
-            raise RuntimeError(f"wallet account: {result}")
+        expect_ok(results, f"wallet account of {user_id} in {asset}", retry_ok=False)
         wallet = Wallet(new_id(), user_id, asset, account_id)
         self._wallets_created.setdefault(session, set()).add((user_id, asset))
         # A concurrent first use inserts the same (user, asset): the unique constraint
@@ -300,8 +299,7 @@ class WalletAccounts:
                 for w in created.values()
             ]
         )  # fmt: skip
-        if any(r is not AccountResult.OK for r in results):
-            raise RuntimeError(f"wallet accounts: {set(results)}")
+        expect_ok(results, f"{len(created)} wallet accounts in {asset}", retry_ok=False)
         # As in `find_wallet`: a concurrent first use fails the unique constraint and reruns.
         connection.execute(
             insert(wallets),
@@ -351,8 +349,7 @@ class WalletAccounts:
         results = session.create_transfers(transfers)
         if _R.EXCEEDS_CREDITS in results:
             raise self.insufficient(session, wallet, amount + fee)
-        if any(r not in (_R.OK, _R.EXISTS) for r in results):
-            raise RuntimeError(f"{code.name.lower()} {transfer_id:x} refused by the ledger: {results}")
+        expect_ok(results, f"{code.name.lower()} {transfer_id:x}")
 
     def debit_movement(
         self,

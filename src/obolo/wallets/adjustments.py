@@ -87,4 +87,4 @@ def adjust(
         audit.record(connection, now, operator_id, "ledger.adjusted", user_id, details)
         return movement
 
-    return wallets.ledger.run(work)
+    return wallets.run(work)

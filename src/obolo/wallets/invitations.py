@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from obolo import locale
-from obolo.adapters.clock import NS_PER_SECOND, iso
+from obolo.adapters.clock import NS_PER_SECOND, Clock, iso
 from obolo.adapters.db.schema import movements, users
 from obolo.adapters.db.schema_invitations import invitations
 from obolo.adapters.db.schema_sms import sms_phones
@@ -43,7 +43,7 @@ from obolo.identity.emails import normalize_email
 from obolo.identity.errors import InvalidEmail, InvalidPhone
 from obolo.identity.lookup import display_names
 from obolo.identity.model import normalize_phone
-from obolo.ledger import LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
+from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, TransferResult, expect_ok
 from obolo.mail.messages import INVITATION_EMAIL, INVITATION_SUBJECT, Notice
 from obolo.mail.outbox import language_of_account, notify_account_in, queue_email, queue_text
 from obolo.money import Asset
@@ -238,10 +238,11 @@ def _came_back(row: Any, asset: Asset, language: str) -> tuple[str, str]:
 class Invitations:
     """Claims and returns: the use cases after the payment that held the money."""
 
-    def __init__(self, wallets: WalletAccounts) -> None:
+    def __init__(self, engine: Engine, ledger: Ledger, clock: Clock, wallets: WalletAccounts) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.clock = clock
         self.wallets = wallets
-        self.engine = wallets.engine
-        self.clock = wallets.clock
 
     # -- claims -----------------------------------------------------------------------------
     def claim(self, user_id: str, code: str) -> list[str]:
@@ -273,7 +274,7 @@ class Invitations:
                 ).scalars()
             )
 
-        return self.wallets.ledger.run(work)
+        return self.ledger.run(work)
 
     def claim_phone(self, session: LedgerSession, phone: str, user_id: str) -> int:
         """In the caller's transaction (SMS JOIN, which proves the number): pay everything
@@ -332,7 +333,7 @@ class Invitations:
         )
         done = 0
         for invitation_id in ids:
-            done += self.wallets.ledger.run(partial(self._return, invitation_id=invitation_id, now=now))
+            done += self.ledger.run(partial(self._return, invitation_id=invitation_id, now=now))
         return done
 
     def _return(self, session: LedgerSession, invitation_id: str, now: int) -> int:

@@ -11,24 +11,18 @@ from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_role, require_scope
+from obolo.entrypoints.api.auth import get_platform, require_operator
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, MovementOut
 from obolo.entrypoints.api.write_route import WriteRoute
-from obolo.identity.model import Principal, Role
+from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
 from obolo.sms import undo_requests
 from obolo.wallets.adjustments import Direction, adjust
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1/admin", tags=["operator"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
-
-
-async def _operator(
-    principal: Annotated[Principal, Depends(require_scope("*"))],
-) -> Principal:
-    return await require_role(Role.OPERATOR)(principal)
 
 
 class AdjustmentIn(Input):
@@ -44,7 +38,7 @@ def create_adjustment(
     body: AdjustmentIn,
     request: Request,
     platform: PlatformDep,
-    principal: Annotated[Principal, Depends(_operator)],
+    principal: Annotated[Principal, Depends(require_operator)],
     idempotency_key: str | None = IdempotencyKeyHeader,
 ) -> Any:
     """Credit or debit a wallet by hand, with a reason: a transfer against the platform's
@@ -95,7 +89,7 @@ class UndoDecisionIn(Input):
 @router.get("/sms/undo-requests", responses=ERRORS)
 def list_undo_requests(
     platform: PlatformDep,
-    principal: Annotated[Principal, Depends(_operator)],
+    principal: Annotated[Principal, Depends(require_operator)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[UndoRequestOut]:
     """SMS sends whose sender asked UNDO too late (after the window, or once the recipient
@@ -108,7 +102,7 @@ def decide_undo_request(
     body: UndoDecisionIn,
     request: Request,
     platform: PlatformDep,
-    principal: Annotated[Principal, Depends(_operator)],
+    principal: Annotated[Principal, Depends(require_operator)],
     send_id: Annotated[str, Path(max_length=36)],
     idempotency_key: str | None = IdempotencyKeyHeader,
 ) -> Any:

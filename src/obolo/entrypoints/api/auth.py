@@ -55,6 +55,14 @@ def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return dependency
 
 
+async def require_operator(
+    principal: Annotated[Principal, Depends(require_scope("*"))],
+) -> Principal:
+    """An operator, on a credential allowed everything (`*`): what reaches into people's
+    money and accounts is never done with a narrower key."""
+    return await require_role(Role.OPERATOR)(principal)
+
+
 async def require_session(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """Credentials and roles are changed by a signed-in person, never by a program: an API
     key, whatever its scopes, could otherwise mint a broader key for itself."""
