@@ -8,6 +8,9 @@ from obolo.sms.context import Number, SmsContext
 from obolo.sms.model import Lang
 from obolo.sms.texts import say
 
+# Movements whose other party is a provider, a merchant or a shop, never a person.
+BUSINESS_KINDS = frozenset({"paywall", "tap", "checkout"})
+
 
 class Reads:
     def __init__(self, context: SmsContext) -> None:
@@ -57,7 +60,10 @@ class Reads:
     def _line(when: str, amount: str, kind: str, counterparty: str | None, lang: Lang) -> str:
         what = texts.kind_word(kind, lang)
         if counterparty:
-            what = f"{what} {texts.gsm7_plain(model.mask_name(counterparty))}"
+            # A person's name is masked (a text shows on a locked screen); a site's or a
+            # shop's is what the reader knows it by.
+            shown = counterparty if kind in BUSINESS_KINDS else model.mask_name(counterparty)
+            what = f"{what} {texts.gsm7_plain(shown)}"
         return f"{when} {amount} {what}"
 
 
