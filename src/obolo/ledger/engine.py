@@ -8,6 +8,8 @@ rolled back and run again from the start, so it never applies twice.
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,7 +53,41 @@ from obolo.ledger.store import SqlStore, account_ids_of, store_for
 from obolo.money import DEFAULT_ASSETS, Asset
 
 Clock = Callable[[], int]
-_LOOK_UP_DIRECTLY = 16  # transfer ids a batch checks for by id, not by the newest id first
+# Up to this many transfer ids, a batch looks them up by id; beyond, it looks at the
+# newest stored id first, sparing the look-up when (as recommended) the ids rise.
+_LOOK_UP_DIRECTLY = 16
+
+
+# From this many transfers, a batch runs with the cyclic garbage collector paused.
+_PAUSE_COLLECTOR_FROM = 256
+_collector_lock = threading.Lock()
+_collector_holds = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block (across threads: it resumes when
+    the last paused block ends, and only if it was running before the first).
+
+    A large batch allocates tens of thousands of objects, none in a reference cycle (they
+    are freed by reference counting all the same); to the collector they look like a
+    growing heap, so it runs generation after generation over them and, worse, full
+    collections over the whole process: measured, that doubled the time spent applying
+    a batch of 8,000 transfers."""
+    global _collector_holds, _collector_was_enabled
+    with _collector_lock:
+        if _collector_holds == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_holds += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_holds -= 1
+            if _collector_holds == 0 and _collector_was_enabled:
+                gc.enable()
 
 
 def _valid_id(value: int | None) -> bool:
@@ -202,6 +238,12 @@ class LedgerSession:
             raise BatchTooLarge(len(transfers), MAX_BATCH)
         if not transfers:
             return []
+        if len(transfers) >= _PAUSE_COLLECTOR_FROM:
+            with _collector_paused():
+                return self._create_transfers(transfers)
+        return self._create_transfers(transfers)
+
+    def _create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
         started = time.perf_counter()
         items = [_normalize(t) for t in transfers]
         ids = {t.id for t in items if _valid_id(t.id)}
@@ -221,20 +263,14 @@ class LedgerSession:
         # funds they held are free for this batch. Their other accounts join the lock.
         candidates = store.due_pendings(account_ids, clock_now) if account_ids else []
         account_ids |= account_ids_of((p.debit_account_id, p.credit_account_id) for p in candidates)
-        locked = store.lock_accounts(account_ids)
-        now = max([clock_now] + [last + 1 for _, last in locked.values()])
         watched = set(referenced) | {p.id for p in candidates}
-        pending_states = store.pending_states(watched) if watched else {}
+        locked, existing, failed, pending_states = store.load_locked(
+            account_ids, ids, watched, look_up_directly=len(ids) <= _LOOK_UP_DIRECTLY
+        )
+        now = max([clock_now] + [last + 1 for _, last in locked.values()])
         due = [
             pending_states[p.id] for p in candidates if pending_states[p.id].status is PendingStatus.PENDING
         ]
-        lowest = min(ids) if ids else 0
-        # A few ids are looked up directly; for many, one look at the newest stored id
-        # first spares the look-up when (as recommended) the ids rise.
-        if len(ids) <= _LOOK_UP_DIRECTLY or lowest <= store.newest_id():
-            existing, failed = store.outcomes(ids) if ids else ({}, {})
-        else:
-            existing, failed = {}, {}
         outcome = apply_batch(
             items,
             accounts={account_id: account for account_id, (account, _) in locked.items()},

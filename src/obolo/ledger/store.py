@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection
 
 from obolo.adapters.db.statements import counted_cursor
@@ -40,6 +41,14 @@ from obolo.ledger.rows import (
 
 _SQLITE_CHUNK = 30_000  # below SQLite's 32,766 bound parameters per statement
 
+#: (locked accounts, applied transfers among the ids, failed ids, pending states).
+Loaded = tuple[
+    dict[AccountId, tuple[AccountRow, int]],
+    dict[TransferId, StoredTransfer],
+    dict[TransferId, TransferResult],
+    dict[TransferId, PendingState],
+]
+
 
 class SqlStore:
     """Statements shared by both backends; subclasses supply the bulk operations."""
@@ -64,29 +73,22 @@ class SqlStore:
         self, ids: Collection[TransferId]
     ) -> tuple[dict[TransferId, StoredTransfer], dict[TransferId, TransferResult]]:
         """What became of each of `ids` already seen: (applied transfers, failures)."""
-        applied: dict[TransferId, StoredTransfer] = {}
-        failed: dict[TransferId, TransferResult] = {}
-        for row in self._select_in(
-            f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN {{ids}}", ids
-        ):
-            if row[12] is None:
-                applied[id_int(row[0])] = transfer_from_row(row)
-            else:
-                failed[id_int(row[0])] = TransferResult(row[12])
-        return applied, failed
+        return _split_outcomes(self._select_in(self._OUTCOMES_SQL, ids))
+
+    _OUTCOMES_SQL = f"SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN {{ids}}"
+    _NEWEST_SQL = "SELECT id FROM ledger_transfers ORDER BY id DESC LIMIT 1"
+    _PENDING_SQL = f"SELECT {PENDING_COLUMNS} FROM ledger_pending_transfers WHERE id IN {{ids}}"
 
     def newest_id(self) -> int:
         """The highest transfer id stored, applied or failed (0 when none): one
         primary-key lookup. Clients that choose time-ordered ids (UUIDv7, or TigerBeetle's
         recommended ids) send ids above it, so the batch needs no per-id existence check."""
-        self.cursor.execute("SELECT id FROM ledger_transfers ORDER BY id DESC LIMIT 1")
+        self.cursor.execute(self._NEWEST_SQL)
         row = self.cursor.fetchone()
         return 0 if row is None else id_int(bytes(row[0]))
 
     def pending_states(self, ids: Collection[TransferId]) -> dict[TransferId, PendingState]:
-        rows = self._select_in(
-            f"SELECT {PENDING_COLUMNS} FROM ledger_pending_transfers WHERE id IN {{ids}}", ids
-        )
+        rows = self._select_in(self._PENDING_SQL, ids)
         return {id_int(row[0]): pending_from_row(row) for row in rows}
 
     def accounts(self, ids: Collection[AccountId]) -> dict[AccountId, Account]:
@@ -103,6 +105,28 @@ class SqlStore:
         """Lock the accounts for this transaction; {id: (row for the batch, last timestamp)}."""
         rows = self._select_in(self._LOCK_SQL, ids)
         return {id_int(row[0]): (tuple(row[1:7]), row[7]) for row in rows}
+
+    def load_locked(
+        self,
+        account_ids: Collection[AccountId],
+        ids: Collection[TransferId],
+        watched: Collection[TransferId],
+        *,
+        look_up_directly: bool,
+    ) -> Loaded:
+        """What a batch reads once its accounts are locked: the locked accounts, what
+        became of `ids` already seen, and the state of the `watched` pending transfers.
+
+        With `look_up_directly` false, one look at the newest stored id first spares
+        the look-up when every id in `ids` is above it (as when clients send rising ids).
+        One method, so that a backend can send the statements together."""
+        locked = self.lock_accounts(account_ids) if account_ids else {}
+        states = self.pending_states(watched) if watched else {}
+        if ids and (look_up_directly or min(ids) <= self.newest_id()):
+            existing, failed = self.outcomes(ids)
+        else:
+            existing, failed = {}, {}
+        return locked, existing, failed, states
 
     _FEW_DUE = 500
 
@@ -218,27 +242,89 @@ _TRANSFER_COPY_TYPES = ["bytea"] * 3 + ["int8", "int8", "bytea", "text"]
 _TRANSFER_COPY_TYPES += ["int4"] * 3 + ["text", "int8", "text"]
 
 
+#: Up to this many rows, single-row statements sent together in one pipeline beat a COPY.
+_FEW_ROWS = 64
+
+
 class PostgresStore(SqlStore):
+    """Statements that do not depend on each other's answers go out together in one
+    pipeline (one round trip, and the transaction's BEGIN rides along): the reads a batch
+    makes under lock, and the writes of a small batch."""
+
     mark = "%s"
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+
+    def _send_in(self, sql: str, ids: Collection[int]) -> Any:
+        """Execute `sql` over `ids` on a cursor of its own; its rows are read later."""
+        cursor = counted_cursor(self.driver.cursor(binary=True))
+        keys = [i.to_bytes(16, "big") for i in ids]
+        # %b: send the array in binary; psycopg's text escaping of bytea costs more
+        # than the query. Results in binary too: decoding hex bytea text costs as much
+        # as the query.
+        cursor.execute(sql.replace("IN {ids}", "= ANY(%(ids)b)"), {"ids": keys})
+        return cursor
 
     def _select_in(self, sql: str, ids: Collection[int]) -> list[Any]:
         if not ids:
             return []
-        keys = [i.to_bytes(16, "big") for i in ids]
-        # %b: send the array in binary; psycopg's text escaping of bytea costs more
-        # than the query.
-        # Results in binary too: decoding hex bytea text costs as much as the query.
-        self.cursor.execute(sql.replace("IN {ids}", "= ANY(%(ids)b)"), {"ids": keys}, binary=True)
-        rows: list[Any] = self.cursor.fetchall()
+        rows: list[Any] = self._send_in(sql, ids).fetchall()
         return rows
 
+    # Rows are locked in the order the sort hands them up: every batch takes its locks in
+    # ascending id order, so two batches can never wait on each other.
+    _LOCK_ORDERED_SQL = SqlStore._LOCK_SQL + " ORDER BY id FOR UPDATE"
+
     def lock_accounts(self, ids: Collection[AccountId]) -> dict[AccountId, tuple[AccountRow, int]]:
-        # Rows are locked in the order the sort hands them up: every batch takes its
-        # locks in ascending id order, so two batches can never wait on each other.
-        rows = self._select_in(self._LOCK_SQL + " ORDER BY id FOR UPDATE", ids)
+        rows = self._select_in(self._LOCK_ORDERED_SQL, ids)
         return {id_int(row[0]): (tuple(row[1:7]), row[7]) for row in rows}
 
+    def load_locked(
+        self,
+        account_ids: Collection[AccountId],
+        ids: Collection[TransferId],
+        watched: Collection[TransferId],
+        *,
+        look_up_directly: bool,
+    ) -> Loaded:
+        lock = looked = newest = states = None
+        with self.driver.pipeline():
+            if account_ids:
+                lock = self._send_in(self._LOCK_ORDERED_SQL, account_ids)
+            if watched:
+                states = self._send_in(self._PENDING_SQL, watched)
+            if ids and look_up_directly:
+                looked = self._send_in(self._OUTCOMES_SQL, ids)
+            elif ids:
+                newest = counted_cursor(self.driver.cursor(binary=True))
+                newest.execute(self._NEWEST_SQL)
+        locked = {} if lock is None else {id_int(r[0]): (tuple(r[1:7]), r[7]) for r in lock.fetchall()}
+        pending = {} if states is None else {id_int(r[0]): pending_from_row(r) for r in states.fetchall()}
+        if newest is not None:
+            row = newest.fetchone()
+            if row is not None and min(ids) <= id_int(bytes(row[0])):
+                looked = self._send_in(self._OUTCOMES_SQL, ids)
+        existing, failed = _split_outcomes(looked.fetchall()) if looked is not None else ({}, {})
+        return locked, existing, failed, pending
+
+    def write(self, outcome: BatchOutcome, now: int) -> None:
+        if (
+            len(outcome.transfers) + len(outcome.failures) <= _FEW_ROWS
+            and len(outcome.account_changes) <= _FEW_ROWS
+        ):
+            with self.driver.pipeline():
+                super().write(outcome, now)
+        else:
+            super().write(outcome, now)
+
     def insert_transfers(self, rows: list[tuple[Any, ...]]) -> None:
+        if len(rows) <= _FEW_ROWS:
+            self.cursor.executemany(
+                f"INSERT INTO ledger_transfers ({TRANSFER_COLUMNS}) VALUES ({self.marks(13)})", rows
+            )
+            return
         with self.cursor.copy(
             f"COPY ledger_transfers ({TRANSFER_COLUMNS}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
@@ -247,7 +333,7 @@ class PostgresStore(SqlStore):
                 copy.write_row(row)
 
     def update_accounts(self, changes: dict[AccountId, AccountChange]) -> None:
-        if len(changes) <= 64:
+        if len(changes) <= _FEW_ROWS:
             # A few accounts: pipelined single-row updates beat setting up a COPY.
             self.cursor.executemany(
                 "UPDATE ledger_accounts SET debits_posted = debits_posted + %s, "
@@ -305,6 +391,19 @@ def _transfer_row(t: StoredTransfer) -> tuple[Any, ...]:
         t.timestamp,
         None,
     )
+
+
+def _split_outcomes(
+    rows: Iterable[Any],
+) -> tuple[dict[TransferId, StoredTransfer], dict[TransferId, TransferResult]]:
+    applied: dict[TransferId, StoredTransfer] = {}
+    failed: dict[TransferId, TransferResult] = {}
+    for row in rows:
+        if row[12] is None:
+            applied[id_int(row[0])] = transfer_from_row(row)
+        else:
+            failed[id_int(row[0])] = TransferResult(row[12])
+    return applied, failed
 
 
 def store_for(connection: Connection) -> SqlStore:
