@@ -36,7 +36,8 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, delete, insert, select
 
 from obolo.adapters.db.schema import idempotency_keys
-from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.db.transactions import Isolate, optimistic, run_in_transaction
+from obolo.adapters.ids import unused_key
 from obolo.entrypoints.api.errors import problem
 from obolo.entrypoints.api.idempotency import (
     ABANDONED_AFTER_NS,
@@ -263,13 +264,27 @@ def _one_unit(
         if not (owner_gone(stored.owner, principal, key) or now - stored.created_at > ABANDONED_AFTER_NS):
             return problem("idempotency_key_in_use", "a request with this Idempotency-Key is still running")
         connection.execute(delete(table).where(where))
-    connection.exec_driver_sql("SAVEPOINT use_case")
-    try:
-        status, body = _answer(use_case(), status_code)
-    except (OboloError, MoneyError) as error:
-        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT use_case")
-        status, body = error_answer(error)
-    connection.exec_driver_sql("RELEASE SAVEPOINT use_case")
+        run = use_case  # its work may have committed before its claim died: it looks for it
+    else:
+        # No answer stored, and every answer is stored with its work: nothing was made with
+        # this key, so the use case need not look for what a first request made.
+        def run() -> Any:
+            with unused_key(principal, key):
+                return use_case()
+
+    if optimistic():  # no savepoint (two statements): a refusal reruns the unit with one
+        try:
+            status, body = _answer(run(), status_code)
+        except (OboloError, MoneyError) as error:
+            raise Isolate() from error
+    else:
+        connection.exec_driver_sql("SAVEPOINT use_case")
+        try:
+            status, body = _answer(run(), status_code)
+        except (OboloError, MoneyError) as error:
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT use_case")
+            status, body = error_answer(error)
+        connection.exec_driver_sql("RELEASE SAVEPOINT use_case")
     if status < 500:
         store_answer(connection, principal, key, request_hash, now, status, body)
     return respond(status, body, replayed=False)
