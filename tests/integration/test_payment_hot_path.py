@@ -161,3 +161,30 @@ def test_an_endpoint_added_is_seen_by_the_next_payment(client, platform):
 def deliveries(platform) -> int:
     with platform.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(webhook_deliveries)).scalar_one())
+
+
+def test_a_freeze_is_seen_by_the_payers_next_payment(client, platform):
+    """The payer's standing is reused between payments, but a freeze made in the process
+    drops it: the very next payment is refused and moves nothing; an unfreeze restores."""
+    wallets = platform.wallets
+    wallets.settings = dataclasses.replace(wallets.settings, session_cache_seconds=3600)
+    payer = person(client, "freezing.payer@example.com", top_up="20.00")
+    payee = user_id(client, person(client, "freezing.payee@example.com"))
+    operator = person(client, "freezing.operator@example.com")
+    platform.identity.grant_role("freezing.operator@example.com", Role.OPERATOR)
+    payer_id = user_id(client, payer)
+    assert pay(client, payer, payee).status_code == 201
+    path = f"/v1/admin/people/{payer_id}"
+    frozen = client.post(f"{path}/freeze", json={"reason": "card fraud report"}, headers=operator)
+    assert frozen.status_code == 200, frozen.text
+    refused = pay(client, payer, payee)
+    assert (refused.status_code, refused.json()["code"]) == (403, "account_frozen")
+    assert available(client, payer) == "19.900000"
+    unfrozen = client.post(f"{path}/unfreeze", json={"reason": "cleared by the bank"}, headers=operator)
+    assert unfrozen.status_code == 200, unfrozen.text
+    assert pay(client, payer, payee).status_code == 201
+    assert available(client, payer) == "19.800000"
+
+
+def available(client, headers) -> str:
+    return {w["asset"]: w["available"] for w in client.get("/v1/wallets", headers=headers).json()}["EUR"]

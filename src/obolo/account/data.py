@@ -22,8 +22,8 @@ from obolo.adapters.db.schema import api_keys, audit_log, sessions
 from obolo.adapters.db.schema_account import account_standing, two_factor
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.audit import service as audit
-from obolo.identity.errors import AccountClosed, BalanceNotZero
 from obolo.identity import standing
+from obolo.identity.errors import AccountClosed, BalanceNotZero
 from obolo.identity.standing import standing_of
 from obolo.money import Amount, format_units
 from obolo.settings import FeeRule

@@ -3,11 +3,17 @@
 On SQLite with `synchronous=FULL` a commit costs an fsync (~2 ms here), which caps one
 writer at a few hundred commits a second, and writers on several threads wait for the
 write lock by polling with sleeps. So one writer thread takes every unit of work waiting
-in the queue, runs each in the same transaction (in its own savepoint when there are
-several: a unit that fails rolls back alone), commits once, then answers every caller.
+in the queue, runs each in the same transaction, commits once, then answers every caller.
 Nobody waits for a batch to fill: a batch is whatever arrived while the previous commit
-ran, so an idle server commits each unit at once (no savepoint then) and a busy one
-amortises the commit over many.
+ran, so an idle server commits each unit at once and a busy one amortises the commit
+over many.
+
+Savepoints only once something failed: a batch first runs with none (a savepoint pair is
+two statements a unit, and failures are rare). If a unit of several fails, the batch is
+rolled back and run again with each unit in its own savepoint, so the failure is that
+unit's alone. A unit alone in its batch never needs one: its failure rolls back the
+transaction and is its answer (a unit that would undo part of its work and go on asks
+for a rerun with a savepoint: `transactions.Isolate`).
 
 A race the database wants retried (deadlock, serialization failure, busy, a unique key
 inserted concurrently) reruns the whole batch from the start; a unit that keeps losing
