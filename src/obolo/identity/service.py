@@ -20,10 +20,11 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import api_keys, sessions, user_roles, users
-from obolo.adapters.db.schema_account import two_factor
+from obolo.adapters.db.schema_account import account_standing, two_factor
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
+from obolo.identity import standing
 from obolo.identity.emails import email_key, normalize_email
 from obolo.identity.errors import ApiKeyNotFound, InvalidCredentials, RoleNotSelfService, TwoFactorRequired
 from obolo.identity.model import (
@@ -331,12 +332,29 @@ class IdentityService:
                 return principal
             self._sessions.pop(token_hash, None)
 
+        # One statement: the session, its person's roles (a row each) and standing, which
+        # the payment that follows then need not read again (`standing.remember`).
+        query = (
+            select(
+                sessions.c.token_hash, sessions.c.user_id, sessions.c.expires_at,
+                sessions.c.revoked_at, sessions.c.last_used_at, user_roles.c.role,
+                account_standing.c.frozen_at, account_standing.c.closed_at,
+            )
+            .select_from(sessions)
+            .outerjoin(user_roles, user_roles.c.user_id == sessions.c.user_id)
+            .outerjoin(account_standing, account_standing.c.user_id == sessions.c.user_id)
+            .where(sessions.c.token_hash == token_hash)
+        )  # fmt: skip
+        since = standing.changes(self.engine)
+
         def work(connection: Connection) -> tuple[Principal, int, bool] | None:
-            row = connection.execute(select(sessions).where(sessions.c.token_hash == token_hash)).first()
+            rows = connection.execute(query).all()
+            row = rows[0] if rows else None
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 return None
+            standing.remember(self.engine, row.user_id, row.frozen_at, row.closed_at, since)
             stale = row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY
-            roles = self._roles(connection, row.user_id)
+            roles = frozenset(Role(r.role) for r in rows if r.role is not None)
             principal = Principal(row.user_id, frozenset({"*"}), "session", row.token_hash[:12], roles)
             return principal, row.expires_at, stale
 

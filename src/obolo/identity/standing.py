@@ -20,10 +20,12 @@ REASON_LENGTH = (5, 500)  # as an adjustment's
 
 __all__ = [
     "Standing",
+    "changes",
     "check_may_move_money",
     "check_may_sign_in",
     "forget",
     "freeze",
+    "remember",
     "standing_of",
     "unfreeze",
 ]
@@ -91,6 +93,27 @@ def check_may_move_money(connection: Connection, user_id: str, *, reuse_for: flo
             if len(seen.good) >= _SEEN_KEPT:
                 seen.good.clear()
             seen.good[user_id] = now
+
+
+def changes(engine: Engine) -> int:
+    """How many standings changed in this process so far, on `engine`'s database: taken
+    before a read of someone's standing that is to be `remember`ed."""
+    with _seen_lock:
+        return _seen.setdefault(engine.url, _Seen()).changes
+
+
+def remember(engine: Engine, user_id: str, frozen_at: int | None, closed_at: int | None, since: int) -> None:
+    """Keep what another read found of someone's standing (sign-in's read of a session
+    carries it), as `check_may_move_money` keeps its own: a good standing read after
+    `since` (`changes`) with no change made in this process since."""
+    if frozen_at is not None or closed_at is not None:
+        return
+    with _seen_lock:
+        seen = _seen.setdefault(engine.url, _Seen())
+        if seen.changes == since:
+            if len(seen.good) >= _SEEN_KEPT:
+                seen.good.clear()
+            seen.good[user_id] = time.monotonic()
 
 
 def forget(engine: Engine, user_id: str) -> None:
