@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, insert, select
+from sqlalchemy import URL, Connection, Engine, bindparam, insert, select
 
 from obolo.adapters.db.schema import events, webhook_deliveries, webhook_endpoints
 from obolo.adapters.ids import new_id
@@ -96,6 +96,15 @@ class _Known:
 
 
 _KNOWN_KEPT = 100_000  # people at most, per database
+# Built once (a payment's hot path): construction and cache key are paid by the first use.
+_INSERT_EVENTS = insert(events)
+_INSERT_DELIVERIES = insert(webhook_deliveries)
+_ACTIVE_ENDPOINTS = select(
+    webhook_endpoints.c.id, webhook_endpoints.c.user_id, webhook_endpoints.c.events
+).where(
+    webhook_endpoints.c.user_id.in_(bindparam("users", expanding=True)),
+    webhook_endpoints.c.disabled_at.is_(None),
+)
 _known: dict[URL, _Known] = {}
 _known_lock = threading.Lock()
 
@@ -128,12 +137,7 @@ def _endpoints_of(
     if not missing:
         return found
     read: dict[str, list[_Subscription]] = {user_id: [] for user_id in missing}
-    for endpoint in connection.execute(
-        select(webhook_endpoints.c.id, webhook_endpoints.c.user_id, webhook_endpoints.c.events).where(
-            webhook_endpoints.c.user_id.in_(sorted(missing)),
-            webhook_endpoints.c.disabled_at.is_(None),
-        )
-    ).all():
+    for endpoint in connection.execute(_ACTIVE_ENDPOINTS, {"users": sorted(missing)}).all():
         read[endpoint.user_id].append((endpoint.id, endpoint.events))
     with _known_lock:
         keep = reuse_for > 0 and known.changes == changes  # no endpoint changed since the read
@@ -171,7 +175,7 @@ def record_events(
             {"id": event_id, "user_id": user_id, "type": event_type, "created_at": now,
              "payload": json.dumps(payload, separators=(",", ":"), sort_keys=True)}
         )  # fmt: skip
-    connection.execute(insert(events), rows)
+    connection.execute(_INSERT_EVENTS, rows)
     endpoints = _endpoints_of(connection, {row["user_id"] for row in rows}, reuse_for)
     deliveries = [
         {"id": new_id(), "event_id": row["id"], "endpoint_id": endpoint_id, "status": "pending",
@@ -181,4 +185,4 @@ def record_events(
         if subscribed(wanted, row["type"])
     ]  # fmt: skip
     if deliveries:
-        connection.execute(insert(webhook_deliveries), deliveries)
+        connection.execute(_INSERT_DELIVERIES, deliveries)

@@ -33,7 +33,7 @@ from fastapi.params import Header as HeaderParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from obolo.adapters.db.schema import idempotency_keys
 from obolo.adapters.db.transactions import Isolate, optimistic, run_in_transaction
@@ -236,6 +236,14 @@ def _answer(result: Any, status_code: int) -> tuple[int, Any]:
     return status_code, jsonable_encoder(result)
 
 
+# Built once: a statement made per request costs more Python than its database work
+# (construction and the compiled-statement cache key, memoized on the object).
+_ANSWER = select(idempotency_keys).where(
+    idempotency_keys.c.principal == bindparam("principal"), idempotency_keys.c.key == bindparam("key")
+)
+_STORE_ANSWER = insert(idempotency_keys)
+
+
 def _one_unit(
     connection: Connection,
     clock: Callable[[], int],
@@ -251,8 +259,7 @@ def _one_unit(
     if key is None:  # a domain error rolls the unit back and is answered by the app's handlers
         status, body = _answer(use_case(), status_code)
         return respond(status, body, replayed=False)
-    where = (table.c.principal == principal) & (table.c.key == key)
-    stored = connection.execute(select(table).where(where)).first()
+    stored = connection.execute(_ANSWER, {"principal": principal, "key": key}).first()
     now = clock()
     if stored is not None:
         if stored.request_hash != request_hash:
@@ -263,7 +270,7 @@ def _one_unit(
         # first, or of a route that does) is taken over; one still running is waited for.
         if not (owner_gone(stored.owner, principal, key) or now - stored.created_at > ABANDONED_AFTER_NS):
             return problem("idempotency_key_in_use", "a request with this Idempotency-Key is still running")
-        connection.execute(delete(table).where(where))
+        connection.execute(delete(table).where((table.c.principal == principal) & (table.c.key == key)))
         run = use_case  # its work may have committed before its claim died: it looks for it
     else:
         # No answer stored, and every answer is stored with its work: nothing was made with
@@ -295,8 +302,7 @@ def store_answer(
 ) -> None:
     """The key and its answer, in the transaction of the work it answers for."""
     connection.execute(
-        insert(idempotency_keys).values(
-            principal=principal, key=key, request_hash=request_hash, created_at=now,
-            status_code=status, response_body=json.dumps(body), completed_at=now,
-        )
+        _STORE_ANSWER,
+        {"principal": principal, "key": key, "request_hash": request_hash, "created_at": now,
+         "status_code": status, "response_body": json.dumps(body), "completed_at": now},
     )  # fmt: skip
