@@ -25,9 +25,11 @@ class Settings:
     database_url: str | None = None
     public_url: str | None = None
     session_ttl_seconds: int = 12 * 3600
-    # How long a process reuses a session it has checked (0: read it on every request).
-    # A sign-out or a role granted in this process is seen at once; in another process of
-    # the same deployment, within this time.
+    # How long a process reuses what it has read of a person on a payment's hot path (0:
+    # read it on every request): a session it has checked, the payer's standing (not
+    # frozen, not closed), a person's webhook endpoints. A sign-out, a role granted, a
+    # freeze or an endpoint added or disabled in this process is seen at once; in another
+    # process of the same deployment, within this time.
     session_cache_seconds: float = 2.0
     # Money limits, in units (EUR/USD at scale 6).
     topup_min: int = parse_units("1.00", EUR)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from obolo.adapters.db.engine import make_engine
 from obolo.adapters.db.migrate import upgrade
-from obolo.adapters.db.schema import webhook_deliveries
+from obolo.adapters.db.schema import webhook_deliveries, webhook_endpoints
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.secretbox import SecretBox
 from obolo.errors import NotFound
 from obolo.sdk import verify_signature
 from obolo.webhooks.delivery import MAX_ATTEMPTS, deliver_due
 from obolo.webhooks.errors import InvalidUrl, UnknownEventType
-from obolo.webhooks.outbox import record_event
+from obolo.webhooks.outbox import record_event, record_events
 from obolo.webhooks.service import WebhookService
 from tests.factories import make_user
 
@@ -182,3 +182,31 @@ def test_concurrent_workers_never_send_one_delivery_twice(hooks, owner):
     assert done == 40
     ids = [r.headers["Obolo-Event-Id"] for r in seen]
     assert len(ids) == len(set(ids)) == 40
+
+
+def emit_reusing(hooks, *user_ids, event_type="payment.received"):
+    """Events recorded as a payment records them: reusing the endpoints read lately."""
+    items = [(user_id, event_type, {"amount": "0.10"}) for user_id in user_ids]
+    run_in_transaction(hooks.engine, lambda c: record_events(c, items, hooks.clock(), reuse_for=3600))
+
+
+def test_endpoints_reused_between_events_never_send_to_a_disabled_one(hooks, owner):
+    """Endpoints read for one event are reused for the next: one disabled in this process
+    is seen at once; one disabled elsewhere may still get a delivery made, but it is
+    cancelled when claimed, never sent."""
+    other = make_user(hooks.engine, "other@example.com")
+    here, _ = hooks.create_endpoint(owner, "https://example.com/here", ["payment.received"])
+    elsewhere, _ = hooks.create_endpoint(other, "https://example.com/elsewhere", ["payment.received"])
+    emit_reusing(hooks, owner, other)  # reads both people's endpoints, and keeps them
+    client, seen = scripted()
+    assert deliver_due(hooks.engine, hooks.secrets, hooks.clock, client) == 2
+    hooks.disable_endpoint(owner, here.id)
+    with hooks.engine.begin() as connection:  # as another process would: this one is not told
+        connection.execute(
+            update(webhook_endpoints).where(webhook_endpoints.c.id == elsewhere.id).values(disabled_at=1)
+        )
+    emit_reusing(hooks, owner, other)
+    assert [d.status for d in hooks.deliveries(owner, here.id)] == ["delivered"]
+    assert deliver_due(hooks.engine, hooks.secrets, hooks.clock, client) == 0
+    assert len(seen) == 2
+    assert [d.status for d in hooks.deliveries(other, elsewhere.id)] == ["cancelled", "delivered"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from obolo.adapters.db.engine import make_engine
@@ -119,6 +120,54 @@ def test_a_write_inside_a_unit_joins_it_and_a_read_outside_does_not_wait(db_url)
         assert runner.batches == 1
         assert run_in_transaction(engine, count_rows, read_only=True) == 2
         assert runner.batches == 1
+    finally:
+        runner.close()
+        engine.dispose()
+
+
+def test_units_take_savepoints_only_once_one_has_failed(db_url):
+    """A batch runs without savepoints (two statements a unit); when a unit fails, the
+    batch is rolled back and run again with one around each unit, so the failure stays
+    its own and the others commit once, each exactly once."""
+    engine = make_engine(db_url)
+    marks_table(engine)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2].split()[0].upper()))
+    runner = WritePath(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(connection) -> None:
+        started.set()
+        release.wait(10)
+
+    def fail(connection) -> None:
+        connection.exec_driver_sql("INSERT INTO marks DEFAULT VALUES")
+        raise ValueError("this unit's own refusal")
+
+    def batch(works) -> list:
+        held = runner.submit(hold)
+        assert started.wait(10)
+        waiting = [runner.submit(work) for work in works]
+        release.set()
+        held.result(timeout=10)
+        started.clear()
+        release.clear()
+        return waiting
+
+    try:
+        sent.clear()
+        assert [f.result(timeout=10) for f in batch([mark] * 5)]
+        assert "SAVEPOINT" not in sent
+        sent.clear()
+        waiting = batch([mark, fail, mark])
+        with pytest.raises(ValueError, match="own refusal"):
+            waiting[1].result(timeout=10)
+        assert waiting[0].result(timeout=10)
+        assert waiting[2].result(timeout=10)
+        assert sent.count("SAVEPOINT") == 3  # the rerun, one a unit
+        assert runner.batches == 4
+        with engine.connect() as connection:
+            assert count_rows(connection) == 7
     finally:
         runner.close()
         engine.dispose()

@@ -23,6 +23,7 @@ from obolo.adapters.db.schema import api_keys, audit_log, sessions
 from obolo.adapters.db.schema_account import account_standing, two_factor
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.audit import service as audit
+from obolo.identity import standing
 from obolo.identity.errors import AccountClosed, BalanceNotZero
 from obolo.identity.standing import standing_of
 from obolo.money import Amount, format_units
@@ -178,3 +179,4 @@ def close(
         run_in_transaction(identity.engine, work)
     finally:
         identity.forget_sessions()
+        standing.forget(identity.engine, user_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 
 def uuid7(now_ns: int | None = None) -> uuid.UUID:
@@ -32,3 +35,25 @@ def keyed_id(idempotency_key: str | None, namespace: str, *parts: str) -> str:
     if idempotency_key is None:
         return new_id()
     return str(uuid.UUID(int=derived_id(namespace, *parts, idempotency_key)))
+
+
+_unused: ContextVar[tuple[str, str] | None] = ContextVar("obolo_unused_key", default=None)
+
+
+@contextmanager
+def unused_key(owner: str, key: str) -> Iterator[None]:
+    """Say, for the block, that nothing was ever made with `owner`'s idempotency `key`: the
+    transaction the block runs in has looked the key up and found it unused (the API's
+    write route, which stores every keyed answer in the transaction of its work)."""
+    token = _unused.set((owner, key))
+    try:
+        yield
+    finally:
+        _unused.reset(token)
+
+
+def maybe_used(owner: str, key: str | None) -> bool:
+    """Could something made with this key (a `keyed_id`) exist already? Not without a key
+    (each id is new), nor for a key found unused (`unused_key`); else it could, and a use
+    case looks for what a first request made before making it again."""
+    return key is not None and _unused.get() != (owner, key)

@@ -16,14 +16,15 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import api_keys, sessions, user_roles, users
-from obolo.adapters.db.schema_account import two_factor
+from obolo.adapters.db.schema_account import account_standing, two_factor
 from obolo.adapters.db.transactions import run_in_transaction
 from obolo.adapters.ids import new_id
 from obolo.audit import service as audit
+from obolo.identity import standing
 from obolo.identity.emails import email_key, normalize_email
 from obolo.identity.errors import ApiKeyNotFound, InvalidCredentials, RoleNotSelfService, TwoFactorRequired
 from obolo.identity.hashing import password_hasher
@@ -46,6 +47,19 @@ from obolo.settings import Settings
 T = TypeVar("T")
 API_KEY_PREFIX = "obo_"
 _LAST_USED_GRANULARITY = 60 * NS_PER_SECOND
+# One statement, built once: a session, its person's roles (a row each) and standing,
+# which the payment that follows then need not read again (`standing.remember`).
+_SESSION = (
+    select(
+        sessions.c.token_hash, sessions.c.user_id, sessions.c.expires_at, sessions.c.revoked_at,
+        sessions.c.last_used_at, user_roles.c.role, account_standing.c.frozen_at,
+        account_standing.c.closed_at,
+    )
+    .select_from(sessions)
+    .outerjoin(user_roles, user_roles.c.user_id == sessions.c.user_id)
+    .outerjoin(account_standing, account_standing.c.user_id == sessions.c.user_id)
+    .where(sessions.c.token_hash == bindparam("token_hash"))
+)  # fmt: skip
 CHALLENGE_SECONDS = 300  # to type the code after the password
 
 
@@ -344,12 +358,16 @@ class IdentityService:
                 return principal
             self._sessions.pop(token_hash, None)
 
+        since = standing.changes(self.engine)
+
         def work(connection: Connection) -> tuple[Principal, int, bool] | None:
-            row = connection.execute(select(sessions).where(sessions.c.token_hash == token_hash)).first()
+            rows = connection.execute(_SESSION, {"token_hash": token_hash}).all()
+            row = rows[0] if rows else None
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 return None
+            standing.remember(self.engine, row.user_id, row.frozen_at, row.closed_at, since)
             stale = row.last_used_at is None or now - row.last_used_at > _LAST_USED_GRANULARITY
-            roles = self._roles(connection, row.user_id)
+            roles = frozenset(Role(r.role) for r in rows if r.role is not None)
             principal = Principal(row.user_id, frozenset({"*"}), "session", row.token_hash[:12], roles)
             return principal, row.expires_at, stale
 

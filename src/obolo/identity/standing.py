@@ -4,9 +4,11 @@ the wallet's money-moving use cases inside their own transactions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import URL, Connection, Engine, insert, select, update
 
 from obolo.adapters.clock import Clock
 from obolo.adapters.db.schema_account import account_standing
@@ -16,7 +18,17 @@ from obolo.identity.errors import AccountClosed, AccountFrozen, ReasonRequired
 
 REASON_LENGTH = (5, 500)  # as an adjustment's
 
-__all__ = ["Standing", "check_may_move_money", "check_may_sign_in", "freeze", "standing_of", "unfreeze"]
+__all__ = [
+    "Standing",
+    "changes",
+    "check_may_move_money",
+    "check_may_sign_in",
+    "forget",
+    "freeze",
+    "remember",
+    "standing_of",
+    "unfreeze",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +55,75 @@ def check_may_sign_in(connection: Connection, user_id: str) -> None:
         raise AccountFrozen("this account is frozen; contact support")
 
 
-# The same two refusals: a frozen account neither signs in nor moves money.
-check_may_move_money = check_may_sign_in
+@dataclass
+class _Seen:
+    """The people a process found in good standing lately, on one database."""
+
+    good: dict[str, float] = field(default_factory=dict)  # user id -> when (monotonic)
+    changes: int = 0  # bumped by every freeze or closing made in this process
+
+
+_SEEN_KEPT = 100_000  # people at most, per database
+_seen: dict[URL, _Seen] = {}
+_seen_lock = threading.Lock()
+
+
+def check_may_move_money(connection: Connection, user_id: str, *, reuse_for: float = 0.0) -> None:
+    """The same two refusals as sign-in: a frozen account neither signs in nor moves money.
+    Raises AccountClosed or AccountFrozen.
+
+    With `reuse_for` (seconds), someone this process found in good standing at most that
+    long ago is not read again (a statement on a payment's hot path): a freeze or a
+    closing made in this process is seen at once (`forget`), one made in another process
+    of the deployment within that time, as a sign-out is (`session_cache_seconds`)."""
+    if reuse_for <= 0:
+        check_may_sign_in(connection, user_id)
+        return
+    url = connection.engine.url
+    with _seen_lock:
+        seen = _seen.setdefault(url, _Seen())
+        when = seen.good.get(user_id)
+        changes = seen.changes
+    now = time.monotonic()
+    if when is not None and now - when < reuse_for:
+        return
+    check_may_sign_in(connection, user_id)
+    with _seen_lock:
+        if seen.changes == changes:  # no freeze since the read: what it saw still holds
+            if len(seen.good) >= _SEEN_KEPT:
+                seen.good.clear()
+            seen.good[user_id] = now
+
+
+def changes(engine: Engine) -> int:
+    """How many standings changed in this process so far, on `engine`'s database: taken
+    before a read of someone's standing that is to be `remember`ed."""
+    with _seen_lock:
+        return _seen.setdefault(engine.url, _Seen()).changes
+
+
+def remember(engine: Engine, user_id: str, frozen_at: int | None, closed_at: int | None, since: int) -> None:
+    """Keep what another read found of someone's standing (sign-in's read of a session
+    carries it), as `check_may_move_money` keeps its own: a good standing read after
+    `since` (`changes`) with no change made in this process since."""
+    if frozen_at is not None or closed_at is not None:
+        return
+    with _seen_lock:
+        seen = _seen.setdefault(engine.url, _Seen())
+        if seen.changes == since:
+            if len(seen.good) >= _SEEN_KEPT:
+                seen.good.clear()
+            seen.good[user_id] = time.monotonic()
+
+
+def forget(engine: Engine, user_id: str) -> None:
+    """The person's standing changed (frozen, unfrozen, closed): read it again next time.
+    Called once the change has committed; a check that read it before and would keep
+    what it read after this call keeps nothing."""
+    with _seen_lock:
+        seen = _seen.setdefault(engine.url, _Seen())
+        seen.changes += 1
+        seen.good.pop(user_id, None)
 
 
 def _save(connection: Connection, user_id: str, **values: object) -> None:
@@ -81,7 +160,10 @@ def freeze(engine: Engine, clock: Clock, operator_id: str, user_id: str, reason:
         audit.record(connection, now, operator_id, "account.frozen", user_id, {"reason": reason})
         return standing_of(connection, user_id)
 
-    return run_in_transaction(engine, work)
+    try:
+        return run_in_transaction(engine, work)
+    finally:
+        forget(engine, user_id)
 
 
 def unfreeze(engine: Engine, clock: Clock, operator_id: str, user_id: str, reason: str) -> Standing:
@@ -97,4 +179,7 @@ def unfreeze(engine: Engine, clock: Clock, operator_id: str, user_id: str, reaso
         audit.record(connection, now, operator_id, "account.unfrozen", user_id, {"reason": reason})
         return standing_of(connection, user_id)
 
-    return run_in_transaction(engine, work)
+    try:
+        return run_in_transaction(engine, work)
+    finally:
+        forget(engine, user_id)

@@ -73,6 +73,8 @@ def transfer_id_of(movement_id: str, part: str) -> int:
 
 
 _WALLETS_CACHED = 100_000  # at most, per process
+# Built once (a payment's hot path): construction and cache key are paid by the first use.
+_INSERT_MOVEMENT = insert(movements)
 
 
 class WalletAccounts:
@@ -217,22 +219,23 @@ class WalletAccounts:
         iban_sealed: str | None = None,
     ) -> None:
         connection.execute(
-            insert(movements).values(
-                id=movement.id,
-                kind=str(movement.kind),
-                status=str(movement.status),
-                asset=movement.asset,
-                amount=movement.amount,
-                fee=movement.fee,
-                from_user_id=movement.from_user_id,
-                to_user_id=movement.to_user_id,
-                note=movement.note,
-                transfer_id=None if transfer_id is None else transfer_id.to_bytes(16, "big"),
-                details=json.dumps(movement.details, sort_keys=True) if movement.details else None,
-                created_at=movement.created_at,
-                updated_at=movement.updated_at,
-                iban_sealed=iban_sealed,
-            )
+            _INSERT_MOVEMENT,
+            {
+                "id": movement.id,
+                "kind": str(movement.kind),
+                "status": str(movement.status),
+                "asset": movement.asset,
+                "amount": movement.amount,
+                "fee": movement.fee,
+                "from_user_id": movement.from_user_id,
+                "to_user_id": movement.to_user_id,
+                "note": movement.note,
+                "transfer_id": None if transfer_id is None else transfer_id.to_bytes(16, "big"),
+                "details": json.dumps(movement.details, sort_keys=True) if movement.details else None,
+                "created_at": movement.created_at,
+                "updated_at": movement.updated_at,
+                "iban_sealed": iban_sealed,
+            },
         )
 
     def check_amount(self, amount: Amount, low: int, high: int) -> None:

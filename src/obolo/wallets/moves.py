@@ -24,6 +24,7 @@ from obolo.adapters.cards import Card, CardProcessor, ChargeStatus
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import movements
 from obolo.adapters.db.transactions import transaction
+from obolo.adapters.ids import maybe_used
 from obolo.adapters.secretbox import SecretBox
 from obolo.identity.standing import check_may_move_money
 from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, TransferResult
@@ -182,10 +183,11 @@ class WalletMoves(WalletAccounts):
 
         def work(session: LedgerSession) -> Movement:
             connection = session.connection
-            existing = self._find_movement(connection, movement_id)
-            if existing is not None:
-                return existing
-            check_may_move_money(connection, user_id)
+            if maybe_used(user_id, idempotency_key):
+                existing = self._find_movement(connection, movement_id)
+                if existing is not None:
+                    return existing
+            check_may_move_money(connection, user_id, reuse_for=self.settings.session_cache_seconds)
             recipient = self.known_person(to, asset) or invitations.resolve(connection, to)
             if recipient.user_id == user_id:
                 raise CannotPayYourself("a payment needs someone else to receive it")
@@ -222,7 +224,7 @@ class WalletMoves(WalletAccounts):
             if recipient.user_id is not None:
                 received = {**payload, "fee": format_units(0, amount.asset), "from": user_id}
                 notices.append((recipient.user_id, "payment.received", received))
-            record_events(connection, notices, now)
+            record_events(connection, notices, now, reuse_for=self.settings.session_cache_seconds)
             return movement
 
         return invitations.answer(self._run(work), to)

@@ -112,6 +112,7 @@ def _claim(engine: Engine, secrets: SecretBox, now: int, limit: int, per_endpoin
                 webhook_deliveries.c.attempts,
                 webhook_endpoints.c.url,
                 webhook_endpoints.c.secret_encrypted,
+                webhook_endpoints.c.disabled_at,
                 events.c.id.label("event_id"),
                 events.c.type,
                 events.c.payload,
@@ -124,7 +125,17 @@ def _claim(engine: Engine, secrets: SecretBox, now: int, limit: int, per_endpoin
         )
         if not is_sqlite(engine):
             query = query.with_for_update(skip_locked=True, of=webhook_deliveries)
-        rows = connection.execute(query).all()
+        found = connection.execute(query).all()
+        # Disabling an endpoint cancels its pending deliveries; another process may still
+        # make one for it for a moment (it reuses the endpoints it read: `outbox`).
+        cancelled = [r.id for r in found if r.disabled_at is not None]
+        if cancelled:
+            connection.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id.in_(cancelled))
+                .values(status="cancelled")
+            )
+        rows = [r for r in found if r.disabled_at is None]
         if rows:
             connection.execute(
                 update(webhook_deliveries)

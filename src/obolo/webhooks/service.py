@@ -18,7 +18,7 @@ from obolo.adapters.secretbox import SecretBox
 from obolo.audit import service as audit
 from obolo.webhooks.delivery import shown_error
 from obolo.webhooks.errors import EndpointNotFound, InvalidUrl, UnknownEventType, UrlNotAllowed
-from obolo.webhooks.outbox import EVENT_TYPES
+from obolo.webhooks.outbox import EVENT_TYPES, forget_endpoints
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,10 @@ class WebhookService:
                 connection, endpoint.created_at, user_id, "webhook_endpoint.created", endpoint.id, details
             )
 
-        run_in_transaction(self.engine, work)
+        try:
+            run_in_transaction(self.engine, work)
+        finally:
+            forget_endpoints(self.engine, user_id)
         return endpoint, secret
 
     def list_endpoints(self, user_id: str) -> list[Endpoint]:
@@ -153,7 +156,10 @@ class WebhookService:
                 .values(status="cancelled")
             )
 
-        run_in_transaction(self.engine, work)
+        try:
+            run_in_transaction(self.engine, work)
+        finally:
+            forget_endpoints(self.engine, user_id)
 
     def deliveries(self, user_id: str, endpoint_id: str, limit: int = 50) -> list[Delivery]:
         """The endpoint's deliveries, newest first, each with its attempts."""

@@ -109,6 +109,32 @@ class Ambient:
 
 
 _ambient: ContextVar[Ambient | None] = ContextVar("obolo_transaction", default=None)
+_optimistic: ContextVar[bool] = ContextVar("obolo_unit_optimistic", default=False)
+
+
+class Isolate(Exception):
+    """Raised by a unit running optimistically (see `optimistic`) that must undo part of
+    its work and go on: the writer rolls the transaction back and runs the unit again,
+    with a savepoint of its own."""
+
+
+def optimistic() -> bool:
+    """Is the running unit of work without a savepoint to fall back on? The writer runs
+    units so while none has failed (a savepoint pair is two statements, and failures are
+    rare): whatever a unit raises rolls back the whole transaction, and the writer reruns
+    the batch with a savepoint around each unit. A unit that would catch an error and go
+    on (roll back to its own savepoint, then write something else) raises `Isolate`
+    instead, and does so only when this is true; elsewhere it takes its savepoint."""
+    return _optimistic.get()
+
+
+@contextmanager
+def running_optimistically(value: bool) -> Iterator[None]:
+    token = _optimistic.set(value)
+    try:
+        yield
+    finally:
+        _optimistic.reset(token)
 
 
 class Writer(Protocol):

@@ -3,11 +3,17 @@
 On SQLite with `synchronous=FULL` a commit costs an fsync (~2 ms here), which caps one
 writer at a few hundred commits a second, and writers on several threads wait for the
 write lock by polling with sleeps. So one writer thread takes every unit of work waiting
-in the queue, runs each in the same transaction (in its own savepoint when there are
-several: a unit that fails rolls back alone), commits once, then answers every caller.
+in the queue, runs each in the same transaction, commits once, then answers every caller.
 Nobody waits for a batch to fill: a batch is whatever arrived while the previous commit
-ran, so an idle server commits each unit at once (no savepoint then) and a busy one
-amortises the commit over many.
+ran, so an idle server commits each unit at once and a busy one amortises the commit
+over many.
+
+Savepoints only once something failed: a batch first runs with none (a savepoint pair is
+two statements a unit, and failures are rare). If a unit of several fails, the batch is
+rolled back and run again with each unit in its own savepoint, so the failure is that
+unit's alone. A unit alone in its batch never needs one: its failure rolls back the
+transaction and is its answer (a unit that would undo part of its work and go on asks
+for a rerun with a savepoint: `transactions.Isolate`).
 
 A race the database wants retried (deadlock, serialization failure, busy, a unique key
 inserted concurrently) reruns the whole batch from the start; a unit that keeps losing
@@ -42,12 +48,14 @@ from sqlalchemy.exc import DBAPIError
 from obolo.adapters.db.engine import is_sqlite
 from obolo.adapters.db.transactions import (
     RETRIES,
+    Isolate,
     TransactionBusy,
     ambient,
     install_writer,
     is_retryable,
     joined,
     remove_writer,
+    running_optimistically,
     storage_failure,
 )
 
@@ -65,6 +73,11 @@ class _Retry(Exception):
         super().__init__(str(error))
         self.index = index
         self.error = error
+
+
+class _Isolate(Exception):
+    """A unit failed with no savepoint to fall back on: roll the batch back and run it
+    again with a savepoint around each unit."""
 
 
 class _Failed(Exception):
@@ -205,13 +218,17 @@ class WritePath:
         """Run the batch to a commit (rerunning it after a race) and answer every unit; the
         connection to use next (None when this one may be broken)."""
         attempt = 0
+        isolated = False  # each unit in a savepoint: once one has failed in this batch
         while units:
             try:
                 # Made here: a database that is down must not end the thread.
                 if connection is None:
                     connection = self.engine.connect()
                 with connection.begin():
-                    self._run_units(connection, units)
+                    self._run_units(connection, units, isolated)
+            except _Isolate:  # rolled back: the same units again, each able to fail alone
+                isolated = True
+                continue
             except _Retry as lost:
                 units = self._after_race(units, lost.index, lost.error)
                 attempt += 1
@@ -246,11 +263,21 @@ class WritePath:
             return connection
         return connection
 
-    def _run_units(self, connection: Connection, units: list[_Unit]) -> None:
-        if len(units) == 1:  # alone: no savepoint, a failure rolls the transaction back
+    def _run_units(self, connection: Connection, units: list[_Unit], isolated: bool) -> None:
+        """Run the batch's units in the connection's transaction. At first no unit has a
+        savepoint (two statements each, and failures are rare): a unit's failure rolls
+        the whole batch back (`_Isolate`) and it runs again `isolated`, each unit in its
+        own savepoint so that one fails alone. A unit alone in its batch needs no
+        savepoint even then: its failure rolls back the transaction and is its answer,
+        unless it asked to run again with one (`Isolate`)."""
+        if len(units) == 1:
             unit = units[0]
             try:
-                unit.result = unit.context.run(self._run_one, connection, unit.work)
+                unit.result = unit.context.run(self._run_one, connection, unit.work, not isolated)
+            except Isolate as error:
+                if isolated:  # cannot happen: a unit raises it only when run optimistically
+                    raise _Failed(error) from error
+                raise _Isolate() from error
             except _DATABASE_ERRORS as error:
                 if is_retryable(error):
                     raise _Retry(0, error) from error
@@ -258,10 +285,23 @@ class WritePath:
             except Exception as error:
                 raise _Failed(error) from error
             return
+        if not isolated:
+            for index, unit in enumerate(units):
+                try:
+                    unit.result = unit.context.run(self._run_one, connection, unit.work, True)
+                except _DATABASE_ERRORS as error:
+                    if is_retryable(error):
+                        raise _Retry(index, error) from error
+                    if storage_failure(error) is not None:
+                        raise  # the connection itself is lost: every unit of the batch hears it
+                    raise _Isolate() from error
+                except Exception as error:
+                    raise _Isolate() from error
+            return
         for index, unit in enumerate(units):
             connection.exec_driver_sql("SAVEPOINT unit")
             try:
-                unit.result = unit.context.run(self._run_one, connection, unit.work)
+                unit.result = unit.context.run(self._run_one, connection, unit.work, False)
             except _DATABASE_ERRORS as error:
                 if is_retryable(error):
                     raise _Retry(index, error) from error
@@ -274,8 +314,8 @@ class WritePath:
                 unit.result = error
             connection.exec_driver_sql("RELEASE SAVEPOINT unit")
 
-    def _run_one(self, connection: Connection, work: Work) -> Any:
-        with joined(self.engine, connection):
+    def _run_one(self, connection: Connection, work: Work, optimistic: bool) -> Any:
+        with joined(self.engine, connection), running_optimistically(optimistic):
             return work(connection)
 
     def _after_race(self, units: list[_Unit], index: int, error: Exception) -> list[_Unit]:

@@ -33,10 +33,11 @@ from fastapi.params import Header as HeaderParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from obolo.adapters.db.schema import idempotency_keys
-from obolo.adapters.db.transactions import run_in_transaction
+from obolo.adapters.db.transactions import Isolate, optimistic, run_in_transaction
+from obolo.adapters.ids import unused_key
 from obolo.entrypoints.api.errors import problem
 from obolo.entrypoints.api.idempotency import (
     ABANDONED_AFTER_NS,
@@ -235,6 +236,14 @@ def _answer(result: Any, status_code: int) -> tuple[int, Any]:
     return status_code, jsonable_encoder(result)
 
 
+# Built once: a statement made per request costs more Python than its database work
+# (construction and the compiled-statement cache key, memoized on the object).
+_ANSWER = select(idempotency_keys).where(
+    idempotency_keys.c.principal == bindparam("principal"), idempotency_keys.c.key == bindparam("key")
+)
+_STORE_ANSWER = insert(idempotency_keys)
+
+
 def _one_unit(
     connection: Connection,
     clock: Callable[[], int],
@@ -250,8 +259,7 @@ def _one_unit(
     if key is None:  # a domain error rolls the unit back and is answered by the app's handlers
         status, body = _answer(use_case(), status_code)
         return respond(status, body, replayed=False)
-    where = (table.c.principal == principal) & (table.c.key == key)
-    stored = connection.execute(select(table).where(where)).first()
+    stored = connection.execute(_ANSWER, {"principal": principal, "key": key}).first()
     now = clock()
     if stored is not None:
         if stored.request_hash != request_hash:
@@ -262,14 +270,28 @@ def _one_unit(
         # first, or of a route that does) is taken over; one still running is waited for.
         if not (owner_gone(stored.owner, principal, key) or now - stored.created_at > ABANDONED_AFTER_NS):
             return problem("idempotency_key_in_use", "a request with this Idempotency-Key is still running")
-        connection.execute(delete(table).where(where))
-    connection.exec_driver_sql("SAVEPOINT use_case")
-    try:
-        status, body = _answer(use_case(), status_code)
-    except (OboloError, MoneyError) as error:
-        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT use_case")
-        status, body = error_answer(error)
-    connection.exec_driver_sql("RELEASE SAVEPOINT use_case")
+        connection.execute(delete(table).where((table.c.principal == principal) & (table.c.key == key)))
+        run = use_case  # its work may have committed before its claim died: it looks for it
+    else:
+        # No answer stored, and every answer is stored with its work: nothing was made with
+        # this key, so the use case need not look for what a first request made.
+        def run() -> Any:
+            with unused_key(principal, key):
+                return use_case()
+
+    if optimistic():  # no savepoint (two statements): a refusal reruns the unit with one
+        try:
+            status, body = _answer(run(), status_code)
+        except (OboloError, MoneyError) as error:
+            raise Isolate() from error
+    else:
+        connection.exec_driver_sql("SAVEPOINT use_case")
+        try:
+            status, body = _answer(run(), status_code)
+        except (OboloError, MoneyError) as error:
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT use_case")
+            status, body = error_answer(error)
+        connection.exec_driver_sql("RELEASE SAVEPOINT use_case")
     if status < 500:
         store_answer(connection, principal, key, request_hash, now, status, body)
     return respond(status, body, replayed=False)
@@ -280,8 +302,7 @@ def store_answer(
 ) -> None:
     """The key and its answer, in the transaction of the work it answers for."""
     connection.execute(
-        insert(idempotency_keys).values(
-            principal=principal, key=key, request_hash=request_hash, created_at=now,
-            status_code=status, response_body=json.dumps(body), completed_at=now,
-        )
+        _STORE_ANSWER,
+        {"principal": principal, "key": key, "request_hash": request_hash, "created_at": now,
+         "status_code": status, "response_body": json.dumps(body), "completed_at": now},
     )  # fmt: skip
