@@ -71,6 +71,21 @@ def marks_table(engine) -> None:
         connection.exec_driver_sql(f"CREATE TABLE marks (id {kind} PRIMARY KEY)")
 
 
+def holding(started: threading.Event, release: threading.Event):
+    """A unit that keeps the writer busy (so the next units wait together) until released."""
+
+    def hold(connection) -> None:
+        started.set()
+        release.wait(10)
+
+    return hold
+
+
+def fail(connection) -> None:
+    connection.exec_driver_sql("INSERT INTO marks DEFAULT VALUES")
+    raise ValueError("this unit's own refusal")
+
+
 def test_units_waiting_together_share_one_commit_and_a_failing_one_rolls_back_alone(db_url):
     """What waits while a commit runs is the next batch, one transaction: a unit that fails
     in it undoes only its own writes and hears its own error; the others commit."""
@@ -78,14 +93,7 @@ def test_units_waiting_together_share_one_commit_and_a_failing_one_rolls_back_al
     marks_table(engine)
     runner = WritePath(engine)
     started, release = threading.Event(), threading.Event()
-
-    def hold(connection) -> None:
-        started.set()
-        release.wait(10)
-
-    def fail(connection) -> None:
-        connection.exec_driver_sql("INSERT INTO marks DEFAULT VALUES")
-        raise ValueError("this unit's own refusal")
+    hold = holding(started, release)
 
     try:
         held = runner.submit(hold)
@@ -135,14 +143,7 @@ def test_units_take_savepoints_only_once_one_has_failed(db_url):
     event.listen(engine, "before_cursor_execute", lambda *a: sent.append(a[2].split()[0].upper()))
     runner = WritePath(engine)
     started, release = threading.Event(), threading.Event()
-
-    def hold(connection) -> None:
-        started.set()
-        release.wait(10)
-
-    def fail(connection) -> None:
-        connection.exec_driver_sql("INSERT INTO marks DEFAULT VALUES")
-        raise ValueError("this unit's own refusal")
+    hold = holding(started, release)
 
     def batch(works) -> list:
         held = runner.submit(hold)

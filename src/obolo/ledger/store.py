@@ -275,11 +275,7 @@ class PostgresStore(SqlStore):
 
     # Rows are locked in the order the sort hands them up: every batch takes its locks in
     # ascending id order, so two batches can never wait on each other.
-    _LOCK_ORDERED_SQL = SqlStore._LOCK_SQL + " ORDER BY id FOR UPDATE"
-
-    def lock_accounts(self, ids: Collection[AccountId]) -> dict[AccountId, tuple[AccountRow, int]]:
-        rows = self._select_in(self._LOCK_ORDERED_SQL, ids)
-        return {id_int(row[0]): (tuple(row[1:7]), row[7]) for row in rows}
+    _LOCK_SQL = SqlStore._LOCK_SQL + " ORDER BY id FOR UPDATE"
 
     def load_locked(
         self,
@@ -292,7 +288,7 @@ class PostgresStore(SqlStore):
         lock = looked = newest = states = None
         with self.driver.pipeline():
             if account_ids:
-                lock = self._send_in(self._LOCK_ORDERED_SQL, account_ids)
+                lock = self._send_in(self._LOCK_SQL, account_ids)
             if watched:
                 states = self._send_in(self._PENDING_SQL, watched)
             if ids and look_up_directly:
