@@ -217,10 +217,10 @@ def test_history_is_the_ledgers_so_other_products_show_too(world, people):
     text = alice.say("HIST").text
     assert text.startswith("Last: ")
     first, second = text.removeprefix("Last: ").split("; ")[:2]
-    assert first.endswith("-€1.00 held Reading Bo*** Ne***"), text  # the provider, masked
+    assert first.endswith("-€1.00 held Reading Bob's News"), text  # a site, by its name
     assert "-€0.25 Payment Bo*** Ro***" in second
     alice.say("LINGUA it")
-    assert "-1,00 € riservati Lettura Bo*** Ne***" in alice.say("STORICO").text
+    assert "-1,00 € riservati Lettura Bob's News" in alice.say("STORICO").text
 
 
 def test_confirmation_expires_after_five_minutes(world, people, clock):
