@@ -79,7 +79,7 @@ def _crash_round(url: str, first: int, rng: random.Random, admin=None, *, at_ins
     """Run a writer from batch `first`; kill it inside batch first + 1, at a random moment
     of its transaction or (`at_insert`) once all its transfer rows are written."""
     app = f"obolo-crash-{uuid.uuid4().hex[:8]}"
-    worker_url = url if admin is None else f"{url}&application_name={app}"
+    worker_url = url if admin is None else f"{url}{'&' if '?' in url else '?'}application_name={app}"
     process = lw.start("crash", worker_url, first, int(at_insert))
     process.stdin.close()  # type: ignore[union-attr]
     lines: queue.Queue = queue.Queue()
