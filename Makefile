@@ -34,7 +34,7 @@ contracts: install
 	$(BIN)/lint-imports
 
 pytest: install browser
-	$(BIN)/pytest -q -n auto --durations=30
+	$(BIN)/pytest -q -n auto --durations=30 -m 'not long'
 
 # widget: the browser tests drive Debian's chromium; installed here when running as root
 # with apt, else those tests skip with one line saying why. The accessibility test also
@@ -52,7 +52,7 @@ browser:
 	  || echo "axe-core could not be fetched with npm: the accessibility test will skip"; }
 
 fuzz: install
-	OBOLO_FUZZ=1 $(BIN)/pytest -q -m slow tests --hypothesis-seed=random
+	OBOLO_FUZZ=1 $(BIN)/pytest -q -m 'slow or long' tests --hypothesis-seed=random
 
 # security: known vulnerabilities in the installed dependencies (PyPI's advisory data, so it
 # needs the network; --strict fails when a dependency could not be checked at all).

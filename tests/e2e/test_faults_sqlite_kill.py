@@ -50,7 +50,7 @@ def test_a_server_killed_under_load_loses_and_doubles_nothing(tmp_path):
     drill(tmp_path, KILLS, ANSWERS_PER_ROUND)
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_a_server_killed_ten_times_under_load_loses_and_doubles_nothing(tmp_path):
     """The same, longer: ten kills, 150 answers between them."""
     drill(tmp_path, 10, 150)
