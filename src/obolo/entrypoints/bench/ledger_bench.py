@@ -14,6 +14,7 @@ import itertools
 import os
 import platform as host
 import random
+import re
 import sqlite3
 import tempfile
 import time
@@ -274,10 +275,12 @@ def markdown(figures: list[Figure], command: str, machine: str) -> str:
 
 
 def replace_section(document: str, section: str, heading: str = "## Ledger") -> str:
-    """Put `section` in place of the `heading` section of `document` (or append it)."""
-    if heading not in document:
+    """Put `section` in place of the `heading` section of `document` (or append it). The
+    heading is a line of its own: the same words quoted in a paragraph are not it."""
+    found = re.search(rf"^{re.escape(heading)}$", document, flags=re.MULTILINE)
+    if found is None:
         return (document.rstrip() + "\n\n" + section) if document.strip() else "# Benchmarks\n\n" + section
-    before, _, rest = document.partition(heading)
+    before, rest = document[: found.start()], document[found.end() :]
     following = rest.find("\n## ")
     after = rest[following + 1 :] if following >= 0 else ""
     return before + section + ("\n" + after if after else "")
