@@ -156,7 +156,7 @@ def build(
     # is one connection shared by all threads: its writes stay where they are made).
     writer = None
     if not (is_sqlite(engine) and engine.url.database in (None, "", ":memory:")):
-        writer = WritePath(engine, threads=settings.write_threads).install()
+        writer = WritePath(engine, threads=settings.write_threads, max_batch=settings.write_batch).install()
     local = None
     if is_sqlite(engine) and engine.url.database not in (None, "", ":memory:"):
         local = Path(str(engine.url.database))

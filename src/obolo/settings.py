@@ -65,6 +65,10 @@ class Settings:
     # Writer threads of the write path on PostgreSQL, each batching on its own connection
     # (SQLite has one write lock: always one).
     write_threads: int = 1
+    # Most write units one writer commits together. Several API processes on one database
+    # take turns on the accounts a batch holds until its commit: there, 1 (each unit commits
+    # alone) lets processes add up (docs/benchmarks.md, "one process or two").
+    write_batch: int = 256
     # Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed;
     # from anyone else the headers are ignored and the peer's address is the client's.
     trusted_proxies: tuple[str, ...] = ()
@@ -168,6 +172,7 @@ class Settings:
             job_lease_seconds=int(env.get("OBOLO_JOB_LEASE_SECONDS", defaults.job_lease_seconds)),
             job_batch=int(env.get("OBOLO_JOB_BATCH", defaults.job_batch)),
             write_threads=int(env.get("OBOLO_WRITE_THREADS", defaults.write_threads)),
+            write_batch=max(1, int(env.get("OBOLO_WRITE_BATCH", defaults.write_batch))),
             password_time_cost=int(env.get("OBOLO_PASSWORD_TIME_COST", defaults.password_time_cost)),
             password_memory_kib=int(env.get("OBOLO_PASSWORD_MEMORY_KIB", defaults.password_memory_kib)),
             password_parallelism=int(env.get("OBOLO_PASSWORD_PARALLELISM", defaults.password_parallelism)),
