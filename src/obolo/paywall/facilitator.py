@@ -13,7 +13,6 @@ channel payments without running Obolo's SDK.
 
 from __future__ import annotations
 
-import base64
 import hmac
 from typing import Any
 
@@ -27,6 +26,7 @@ from obolo.adapters.signing import SigningKeys
 from obolo.paywall.model import Claim
 from obolo.paywall.service import PaywallService
 from obolo.sdk import x402
+from obolo.sdk.encoding import unb64url
 from obolo.sdk.payword import (
     CLOSED,
     MALFORMED,
@@ -194,7 +194,7 @@ class Facilitator:
             due = connection.execute(query).all()
         settled = 0
         for channel_id, index, token, owner in due:
-            claim = Claim(channel_id, index, base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            claim = Claim(channel_id, index, unb64url(token))
             (result,) = self.paywall.settle_claims(owner, [claim])
             settled += result.status.value == "settled"
         return settled

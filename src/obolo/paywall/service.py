@@ -9,8 +9,6 @@ rest: one reservation and one settlement for any number of payments in between.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
@@ -39,6 +37,7 @@ from obolo.paywall.model import (
     chain_reaches,
     pass_on_sale,
 )
+from obolo.sdk.encoding import unb64url
 from obolo.sdk.passes import Pass
 from obolo.sdk.payword import Certificate
 from obolo.settings import FeeRule, Settings
@@ -50,8 +49,8 @@ _R = TransferResult
 
 def _b64decode(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error) as error:
+        return unb64url(text)
+    except ValueError as error:
         raise InvalidChannel("the root is base64url of 32 bytes") from error
 
 

@@ -10,7 +10,6 @@ the preimages, so a claim for more than was paid cannot be forged.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -20,6 +19,8 @@ from dataclasses import asdict, dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from obolo.sdk.encoding import b64url, unb64url
 
 #: Why a payment or certificate was refused; stable strings providers can log and count.
 REPLAYED = "replayed"
@@ -46,14 +47,13 @@ def _sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+b64 = b64url
 
 
 def unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as error:
+        return unb64url(text)
+    except ValueError as error:
         raise PaymentRefused(MALFORMED, "not base64url") from error
 
 

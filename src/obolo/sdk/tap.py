@@ -7,8 +7,6 @@ public keys come from `/.well-known/obolo-keys` (`{kid: Ed25519PublicKey}`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -20,20 +18,20 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from obolo.money import DEFAULT_ASSETS, format_units
+from obolo.sdk.encoding import b64url, unb64url
 
 
 class TapTokenRefused(Exception):
     """A receipt or kit that is malformed, signed by an unknown key, or forged."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+_b64 = b64url
 
 
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error) as error:
+        return unb64url(text)
+    except ValueError as error:
         raise TapTokenRefused("not base64url") from error
 
 

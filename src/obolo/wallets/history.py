@@ -8,7 +8,6 @@ what a transfer was for, the products say through the describers registered here
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from obolo.adapters.db.transactions import transaction
 from obolo.errors import InvalidRequest, NotFound
 from obolo.identity.lookup import display_names
 from obolo.ledger import LedgerSession, Transfer, TransferFlags
+from obolo.sdk.encoding import b64url, unb64url
 from obolo.wallets.accounts import WalletAccounts, movement_from_row
 from obolo.wallets.activity import ActivityEntry, Described, Describer, Purchase, PurchaseSource, Text
 from obolo.wallets.describing import describe_movement_transfers
@@ -382,12 +382,12 @@ def _fallback(transfer: Transfer) -> Described:
 
 
 def _encode_activity_cursor(timestamp: int) -> str:
-    return base64.urlsafe_b64encode(f"t:{timestamp}".encode()).decode().rstrip("=")
+    return b64url(f"t:{timestamp}".encode())
 
 
 def _decode_activity_cursor(cursor: str) -> int:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text = unb64url(cursor).decode()
         tag, value = text.split(":", 1)
         if tag != "t":
             raise ValueError(tag)
@@ -397,12 +397,12 @@ def _decode_activity_cursor(cursor: str) -> int:
 
 
 def _encode_cursor(created_at: int, movement_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at}:{movement_id}".encode()).decode().rstrip("=")
+    return b64url(f"{created_at}:{movement_id}".encode())
 
 
 def _decode_cursor(cursor: str) -> tuple[int, str]:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text = unb64url(cursor).decode()
         created_at, movement_id = text.split(":", 1)
         return int(created_at), str(uuid.UUID(movement_id))
     except (ValueError, UnicodeDecodeError) as error:
