@@ -209,9 +209,9 @@ def test_two_factor_sign_in_with_totp_and_recovery_codes(api, platform, clock):
     assert opened.json()["token"]
     replayed = api.post("/v1/sessions/two-factor", json={"challenge": challenge, "code": code})
     assert replayed.json()["code"] == "invalid_two_factor_code"
-    forged = api.post(
-        "/v1/sessions/two-factor", json={"challenge": challenge[:-1] + "0", "code": recovery[0]}
-    )
+    # The MAC is hex: flip its last digit to another one, never to itself.
+    forged_challenge = challenge[:-1] + ("1" if challenge[-1] == "0" else "0")
+    forged = api.post("/v1/sessions/two-factor", json={"challenge": forged_challenge, "code": recovery[0]})
     assert forged.json()["code"] == "invalid_two_factor_code"
     assert (
         api.post("/v1/sessions/two-factor", json={"challenge": challenge, "code": recovery[0]}).status_code
