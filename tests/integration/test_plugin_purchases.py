@@ -66,7 +66,9 @@ def mpp_device(world: World) -> Device:
 DEVICES: dict[str, Callable[[World], Device]] = {"x402": x402_device, "pympp": mpp_device}
 
 
-def get(transport: httpx.AsyncBaseTransport, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+def get(
+    transport: httpx.AsyncBaseTransport, path: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     async def call() -> httpx.Response:
         async with httpx.AsyncClient(transport=transport, base_url="https://mag.example") as http:
             return await http.get(path, headers=headers)
@@ -138,9 +140,7 @@ def test_a_refunded_view_is_paid_again_on_the_other_device(world, second):
     assert phone.spent == PRICE
 
 
-@pytest.mark.parametrize(
-    ("second", "header"), [("x402", "payment-signature"), ("pympp", "authorization")]
-)
+@pytest.mark.parametrize(("second", "header"), [("x402", "payment-signature"), ("pympp", "authorization")])
 def test_a_replayed_re_access_receipt_is_refused_and_nothing_moves(world, second, header):
     """The phone's request carrying the re-access receipt (x402's PAYMENT-SIGNATURE, or the
     `Authorization: Payment` credential), sent again: 402 `replayed`, nothing paid or moved."""
@@ -178,3 +178,53 @@ def test_a_re_access_receipt_the_site_refuses_is_paid_for_instead(world, second)
     paid = get(phone_transport, "/articles/6")
     assert (paid.status_code, paid.text) == (200, "article 6")
     assert phone.spent == PRICE
+
+
+def test_the_sync_x402_client_over_real_http_reopens_what_another_device_bought(world):
+    """x402ClientSync over x402's requests adapter and a real HTTP server: the laptop pays,
+    the phone (a fresh client, same account) opens the page with nothing paid or moved."""
+    import threading
+
+    import requests
+    import uvicorn
+    from x402 import x402ClientSync
+    from x402.http.clients import wrapRequestsWithPayment
+
+    from tests.e2e.test_server import free_port
+
+    issue_receipt_key(world)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(world.site, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+
+    def device() -> tuple[PayingClient, requests.Session]:
+        paying = world.paying()
+        client = x402ClientSync()
+        client.register("obolo:*", OboloScheme(paying))
+        client.set_spend_controls(SPEND)  # type: ignore[arg-type]
+        return paying, wrapRequestsWithPayment(requests.Session(), client)
+
+    try:
+        laptop, laptop_session = device()
+        with laptop_session:
+            assert laptop_session.get(f"http://127.0.0.1:{port}/articles/1", timeout=10).status_code == 200
+        assert laptop.spent == PRICE
+        before = books(world)
+        phone, phone_session = device()
+        with phone_session:
+            opened = phone_session.get(f"http://127.0.0.1:{port}/articles/1", timeout=10)
+        assert (opened.status_code, opened.text) == (200, "article 1")
+        settled = decode_payment_response_header(opened.headers["PAYMENT-RESPONSE"])
+        assert (settled.success, settled.amount, settled.transaction.startswith("charge:")) == (
+            True,
+            "0",
+            True,
+        )
+        assert (phone.spent, phone.reserved) == (0, 0)
+        assert books(world) == before
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
