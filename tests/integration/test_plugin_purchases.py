@@ -23,6 +23,7 @@ from obolo.sdk.mpp_method import OboloMethod
 from obolo.sdk.paywall import CHARGE_SCHEME, encode_header
 from obolo.sdk.x402_scheme import OboloScheme
 from tests.integration.paying_world import PRICE, SPEND, World, world
+from tests.integration.test_gate import gate_for
 from tests.integration.test_purchases import issue_receipt_key, recorded
 
 __all__ = ["world"]  # a fixture: imported here for pytest to find
@@ -43,27 +44,28 @@ class Recording(httpx.AsyncBaseTransport):
 Device = tuple[PayingClient, httpx.AsyncBaseTransport, Recording]
 
 
-def x402_device(world: World) -> Device:
-    """A fresh client of the reader's account (no wallet file shared): x402's own client."""
+def x402_device(world: World, app: object = None) -> Device:
+    """A fresh client of the reader's account (no wallet file shared): x402's own client,
+    reaching the Magazine (or `app`)."""
     paying = world.paying()
     client = x402Client()
     client.register("obolo:*", OboloScheme(paying))
     client.set_spend_controls(SPEND)  # type: ignore[arg-type]
-    site = Recording(world.site)
+    site = Recording(app or world.site)
     return paying, x402_httpx_transport(client, site), site
 
 
-def mpp_device(world: World) -> Device:
+def mpp_device(world: World, app: object = None) -> Device:
     """A fresh client of the reader's account: pympp's transport, Obolo's method watching it."""
     paying = world.paying()
     method = OboloMethod(paying)
-    site = Recording(world.site)
+    site = Recording(app or world.site)
     transport = PaymentTransport(methods=[method.client_method()], inner=site)
     method.watch(transport)
     return paying, transport, site
 
 
-DEVICES: dict[str, Callable[[World], Device]] = {"x402": x402_device, "pympp": mpp_device}
+DEVICES: dict[str, Callable[[World, object], Device]] = {"x402": x402_device, "pympp": mpp_device}
 
 
 def get(
@@ -103,13 +105,13 @@ def test_a_page_bought_on_one_device_opens_on_another_without_a_second_charge(wo
     same) plugin: 200 with the page, device B spends and reserves nothing, and no balance,
     transfer, movement, charge or channel changes. The provider is paid for one view."""
     issue_receipt_key(world)
-    laptop, laptop_transport, _ = DEVICES[first](world)
+    laptop, laptop_transport, _ = DEVICES[first](world, None)
     bought = get(laptop_transport, "/articles/1")
     assert (bought.status_code, bought.text, laptop.spent) == (200, "article 1", PRICE)
     assert recorded(world) == 1
     before = books(world)
 
-    phone, phone_transport, _ = DEVICES[second](world)
+    phone, phone_transport, _ = DEVICES[second](world, None)
     opened = get(phone_transport, "/articles/1")
     assert (opened.status_code, opened.text) == (200, "article 1")
     assert paid_view(opened)["reaccess"] is True
@@ -133,7 +135,7 @@ def test_a_refunded_view_is_paid_again_on_the_other_device(world, second):
         f"/v1/channels/{receipt['channel']}/refunds", json={"view": receipt["view"]}, headers=world.reader
     )
     assert refunded.status_code == 201, refunded.text
-    phone, phone_transport, _ = DEVICES[second](world)
+    phone, phone_transport, _ = DEVICES[second](world, None)
     again = get(phone_transport, "/articles/3")
     assert (again.status_code, again.text) == (200, "article 3")
     assert "reaccess" not in paid_view(again)
@@ -147,7 +149,7 @@ def test_a_replayed_re_access_receipt_is_refused_and_nothing_moves(world, second
     issue_receipt_key(world)
     _, laptop_transport, _ = x402_device(world)
     assert get(laptop_transport, "/articles/5").status_code == 200
-    phone, phone_transport, site = DEVICES[second](world)
+    phone, phone_transport, site = DEVICES[second](world, None)
     assert get(phone_transport, "/articles/5").status_code == 200
     before = books(world)
 
@@ -168,7 +170,7 @@ def test_a_re_access_receipt_the_site_refuses_is_paid_for_instead(world, second)
     issue_receipt_key(world)
     _, laptop_transport, _ = x402_device(world)
     assert get(laptop_transport, "/articles/6").status_code == 200
-    phone, phone_transport, _ = DEVICES[second](world)
+    phone, phone_transport, _ = DEVICES[second](world, None)
     used = phone.reaccess(world.provider_id, "/articles/6")
     assert used is not None
     spend = {"Payment": encode_header({"scheme": CHARGE_SCHEME, "receipt": used})}
@@ -228,3 +230,23 @@ def test_the_sync_x402_client_over_real_http_reopens_what_another_device_bought(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("second", ["x402", "pympp"])
+def test_behind_obolo_gate_the_other_device_reopens_the_page_for_nothing(world, second, tmp_path):
+    """The same behind `obolo gate` (its own paywall, the provider's receipt key): the laptop
+    pays through x402, the phone opens the page through x402 or pympp with nothing moved, and
+    the upstream never sees a proof."""
+    issue_receipt_key(world)
+    gate = gate_for(world, tmp_path / "gate.db", receipt_key=world.site.receipt_key)
+    laptop, laptop_transport, _ = x402_device(world, gate)
+    assert get(laptop_transport, "/api/echo").status_code == 200
+    assert (laptop.spent, recorded(world)) == (PRICE, 1)
+    before = books(world)
+    phone, phone_transport, _ = DEVICES[second](world, gate)
+    opened = get(phone_transport, "/api/echo")
+    assert opened.status_code == 200
+    assert opened.json()["signature"] is None
+    assert paid_view(opened)["reaccess"] is True
+    assert (phone.spent, phone.reserved) == (0, 0)
+    assert books(world) == before
