@@ -61,9 +61,10 @@ def upstream() -> Starlette:
     )
 
 
-def gate_for(w: World, store: Any) -> Gate:
+def gate_for(w: World, store: Any, **options: Any) -> Gate:
     return build_gate(upstream=upstream(), provider_id=w.provider_id, rules=RULES, server=SERVER,
-                      keys=w.platform.keys.public_keys(), store=store, clock=w.site.clock)  # fmt: skip
+                      keys=w.platform.keys.public_keys(), store=store, clock=w.site.clock,
+                      **options)  # fmt: skip
 
 
 def call(

@@ -251,29 +251,18 @@ class PayingClient:
             self._save()
         if answer.get("receipt") and answer.get("receipt_key"):
             self._receipts[url] = (str(answer["receipt"]), str(answer["receipt_key"]))
-        if self.purchases and paid.status_code < 400 and answer.get("view"):
-            self._record(str(answer["view"]))
+        if paid.status_code < 400 and answer.get("view"):
+            self.record(str(answer["view"]))
         return paid
 
     # -- purchases kept by the platform: paid once, read again from any client ----------------
     def _bought(self, method: str, url: str, provider: str, kwargs: dict[str, Any]) -> httpx.Response | None:
         """The page opened with the platform's re-access receipt, if the account bought it
         within its re-access period; None when it did not (or the site refused it)."""
-        if not self.purchases:
-            return None
-        path = httpx.URL(url).path or "/"
-        try:
-            asked = self.http.get(
-                f"{self.server}/v1/purchases",
-                params={"provider_id": provider, "resource": path},
-                headers=self.auth,
-            )
-        except httpx.HTTPError:
-            return None  # the platform is unreachable: pay as if nothing was bought
-        if asked.status_code != 200:
+        receipt = self.reaccess(provider, httpx.URL(url).path or "/")
+        if receipt is None:
             return None
         headers = dict(kwargs.get("headers") or {})
-        receipt = str(asked.json().get("receipt", ""))
         headers["Payment"] = encode_header({"scheme": CHARGE_SCHEME, "receipt": receipt})
         opened = self.http.request(method, url, **{**kwargs, "headers": headers})
         if opened.status_code == 402:
@@ -284,10 +273,31 @@ class PayingClient:
             self._receipts[url] = (str(answer["receipt"]), str(answer["receipt_key"]))
         return opened
 
-    def _record(self, view: str) -> None:
+    def reaccess(self, provider: str, resource: str) -> str | None:
+        """The platform's re-access receipt for `resource` (a path) at `provider`, if the
+        account bought it within its re-access period from any device or client; None when
+        it did not, or when this client keeps its purchases to itself."""
+        if not self.purchases:
+            return None
+        try:
+            asked = self.http.get(
+                f"{self.server}/v1/purchases",
+                params={"provider_id": provider, "resource": resource},
+                headers=self.auth,
+            )
+        except httpx.HTTPError:
+            return None  # the platform is unreachable: pay as if nothing was bought
+        if asked.status_code != 200:
+            return None
+        receipt = asked.json().get("receipt")
+        return receipt if isinstance(receipt, str) and receipt else None
+
+    def record(self, view: str) -> None:
         """Tell the platform what this view bought (the provider's view receipt proves it),
         so the account's other clients do not pay for it again. A failure costs nothing
         but that memory."""
+        if not self.purchases:
+            return
         try:
             self.http.post(f"{self.server}/v1/purchases", json={"view": view}, headers=self.auth)
         except httpx.HTTPError:

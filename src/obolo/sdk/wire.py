@@ -85,7 +85,9 @@ class ForeignProof:
         if status >= 400 or own is None:
             return headers
         receipt = _receipt(own)
-        paid = "0" if receipt.get("capped") or "pass" in receipt else str(self.units)
+        # Capped views and re-access receipts pay nothing; a pass was paid when bought.
+        free = receipt.get("capped") or receipt.get("reaccess") or "pass" in receipt
+        paid = "0" if free else str(self.units)
         transaction = x402.transaction_of(receipt)
         if self.wire == X402:
             settled = x402.settlement(success=True, asset=self.asset, transaction=transaction, amount=paid,

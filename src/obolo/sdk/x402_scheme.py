@@ -13,6 +13,13 @@ facilitator.
 The proof is counted spent only once the site's PAYMENT-RESPONSE says it took it: a
 failed or capped request leaves it to pay again, and a channel the site settled or that
 expired is dropped and the request paid once more from a new one (x402's recovery retry).
+
+Purchases belong to the account: before paying, the plugin asks the platform whether the
+account bought this resource within its re-access period (on any device, with any client)
+and, if so, sends the platform's re-access receipt as the payload instead of a payment
+(an `obolo-charge` proof of amount 0); should the site refuse it, x402's recovery retry
+pays. A paid view is told to the platform with the site's view receipt, so the account's
+other clients find it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from x402.schemas.hooks import PaymentResponseContext, RecoveredResponseResult
 from obolo.money import Asset, MoneyError, format_units, parse_units
 from obolo.sdk import x402
 from obolo.sdk.client import PayingClient, PaymentFailed, Proof
+from obolo.sdk.paywall import CHARGE_SCHEME
 
 _SCALE = 6  # EUR and USD on Obolo: micro-units
 
@@ -47,6 +55,10 @@ class OboloScheme:
     def __init__(self, paying: PayingClient) -> None:
         self.paying = paying
         self._sent: dict[tuple[str, int], Proof] = {}
+        #: Re-access receipts sent, with the (provider, resource) each reopens.
+        self._reopening: dict[str, tuple[str, str]] = {}
+        #: Purchases a site would not reopen: the next payload for them pays.
+        self._refused: set[tuple[str, str]] = set()
         self.scheme_hooks = _ResponseHooks(self)
 
     def create_payment_payload(
@@ -58,21 +70,49 @@ class OboloScheme:
         cap = context.max_amount_per_payment if context is not None else None
         if cap is not None and int(requirements.amount) > int(cap):
             raise PaymentFailed(f"{requirements.amount} is over the cap of {cap} per payment")
+        resource = extra.get("resource")
+        if isinstance(resource, str) and resource:
+            reopened = self._reopen(requirements.pay_to, resource)
+            if reopened is not None:
+                return reopened
         offer = {"payTo": requirements.pay_to, "asset": requirements.asset, "amount": requirements.amount,
-                 "price": str(extra.get("price", "")), "resource": extra.get("resource")}  # fmt: skip
+                 "price": str(extra.get("price", "")), "resource": resource}  # fmt: skip
         proof = self.paying.proof_for(offer)
         self._sent[(str(proof.payload["certificate"]), proof.index)] = proof
         return dict(proof.payload)
 
+    def _reopen(self, provider: str, resource: str) -> dict[str, Any] | None:
+        """The re-access payload for a resource the account bought, if it did (and the site
+        did not just refuse it)."""
+        purchase = (provider, resource)
+        if purchase in self._refused:
+            self._refused.discard(purchase)
+            return None
+        receipt = self.paying.reaccess(provider, resource)
+        if receipt is None:
+            return None
+        self._reopening[receipt] = purchase
+        return {"scheme": CHARGE_SCHEME, "receipt": receipt}
+
     def answered(self, context: PaymentResponseContext) -> RecoveredResponseResult | None:
-        """What the site said of a proof: keep it spent, give it back, or drop its channel."""
+        """What the site said of a proof: keep it spent, give it back, or drop its channel;
+        a re-access receipt it refused is paid for instead."""
         payload = context.payment_payload.payload
+        settled = context.settle_response
+        if payload.get("scheme") == CHARGE_SCHEME:
+            purchase = self._reopening.pop(str(payload.get("receipt")), None)
+            if purchase is None or (settled is not None and settled.success):
+                return None
+            self._refused.add(purchase)
+            return RecoveredResponseResult()
         proof = self._sent.pop((str(payload.get("certificate")), int(payload.get("index", 0))), None)
         if proof is None:
             return None
-        settled = context.settle_response
         taken = bool(settled and settled.success and not (settled.extra or {}).get("capped"))
         refused = "" if settled is None or settled.success else str(settled.error_reason or "")
+        view = (settled.extra or {}).get("view") if settled is not None and settled.success else None
+        if view:
+            self.paying.record(str(view))
         if self.paying.took(proof, taken=taken, refused=refused):
             return RecoveredResponseResult()
         return None
