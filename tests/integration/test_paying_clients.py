@@ -177,31 +177,19 @@ def test_past_the_daily_cap_neither_plugin_spends_a_payment(world):
 def test_the_sync_x402_client_pays_over_requests(world):
     """x402ClientSync with the plugin, over x402's requests adapter and real HTTP: two pages 200,
     one payment each (the second on the same channel)."""
-    import threading
-
     import requests
-    import uvicorn
     from x402 import x402ClientSync
     from x402.http.clients import wrapRequestsWithPayment
 
-    from tests.e2e.test_server import free_port
+    from tests.serving import served
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(world.site, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    try:
+    with served(world.site) as base:
         paying = world.paying()
         client = x402ClientSync()
         client.register("obolo:*", OboloScheme(paying))
         client.set_spend_controls(SPEND)  # type: ignore[arg-type]
         with wrapRequestsWithPayment(requests.Session(), client) as session:
-            pages = [session.get(f"http://127.0.0.1:{port}/articles/{n}", timeout=10) for n in (1, 2)]
+            pages = [session.get(f"{base}/articles/{n}", timeout=10) for n in (1, 2)]
         assert [p.status_code for p in pages] == [200, 200]
         assert decode_payment_response_header(pages[1].headers["PAYMENT-RESPONSE"]).transaction.endswith(":2")
         assert paying.spent == 2 * PRICE
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -185,22 +185,13 @@ def test_a_re_access_receipt_the_site_refuses_is_paid_for_instead(world, second)
 def test_the_sync_x402_client_over_real_http_reopens_what_another_device_bought(world):
     """x402ClientSync over x402's requests adapter and a real HTTP server: the laptop pays,
     the phone (a fresh client, same account) opens the page with nothing paid or moved."""
-    import threading
-
     import requests
-    import uvicorn
     from x402 import x402ClientSync
     from x402.http.clients import wrapRequestsWithPayment
 
-    from tests.e2e.test_server import free_port
+    from tests.serving import served
 
     issue_receipt_key(world)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(world.site, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
 
     def device() -> tuple[PayingClient, requests.Session]:
         paying = world.paying()
@@ -209,15 +200,15 @@ def test_the_sync_x402_client_over_real_http_reopens_what_another_device_bought(
         client.set_spend_controls(SPEND)  # type: ignore[arg-type]
         return paying, wrapRequestsWithPayment(requests.Session(), client)
 
-    try:
+    with served(world.site) as base:
         laptop, laptop_session = device()
         with laptop_session:
-            assert laptop_session.get(f"http://127.0.0.1:{port}/articles/1", timeout=10).status_code == 200
+            assert laptop_session.get(f"{base}/articles/1", timeout=10).status_code == 200
         assert laptop.spent == PRICE
         before = books(world)
         phone, phone_session = device()
         with phone_session:
-            opened = phone_session.get(f"http://127.0.0.1:{port}/articles/1", timeout=10)
+            opened = phone_session.get(f"{base}/articles/1", timeout=10)
         assert (opened.status_code, opened.text) == (200, "article 1")
         settled = decode_payment_response_header(opened.headers["PAYMENT-RESPONSE"])
         assert (settled.success, settled.amount, settled.transaction.startswith("charge:")) == (
@@ -227,9 +218,6 @@ def test_the_sync_x402_client_over_real_http_reopens_what_another_device_bought(
         )
         assert (phone.spent, phone.reserved) == (0, 0)
         assert books(world) == before
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.mark.parametrize("second", ["x402", "pympp"])
