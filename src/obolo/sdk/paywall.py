@@ -64,6 +64,10 @@ PASS_SCHEME = "obolo-pass"  # noqa: S105 -- a scheme name, not a password
 RECEIPT_SCHEME = "obolo-receipt"
 CHARGE_SCHEME = "obolo-charge"
 _VERIFIED_CACHE = 10_000
+#: How long a paid page reopens unless the provider chose otherwise, and the most it may
+#: choose (a year): the platform's own bounds (obolo.paywall.model), which the SDK cannot import.
+DEFAULT_REACCESS_SECONDS = 24 * 3600
+MAX_REACCESS_SECONDS = 365 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,7 @@ class PaywallMiddleware:
         assets: dict[str, Asset] | None = None,
         passes: list[PassOffer] | None = None,
         clock: Callable[[], float] = time.time,
-        reread_seconds: int = 24 * 3600,
+        reaccess_seconds: int = DEFAULT_REACCESS_SECONDS,
         receipt_key: bytes | None = None,
         payment_page: Callable[[str, list[dict[str, Any]]], str] | None = None,
         title_of: Callable[[str], str | None] | None = None,
@@ -123,7 +127,12 @@ class PaywallMiddleware:
         accepting text/html) gets with its 402, e.g. a page with the Obolo widget.
         `title_of(path)`, when given, names what a path sells (an article's title): its 402
         offers and view receipts carry it, and the reader's history shows it instead of
-        the path (one line, at most 200 characters, or the platform refuses it)."""
+        the path (one line, at most 200 characters, or the platform refuses it).
+        `reaccess_seconds` is how long a paid page reopens for its reader without paying
+        (0: every view is paid): give the period set on the platform
+        (PUT /v1/providers/{id}/reaccess-period), so this device and the reader's others agree."""
+        if not isinstance(reaccess_seconds, int) or not 0 <= reaccess_seconds <= MAX_REACCESS_SECONDS:
+            raise ValueError(f"reaccess_seconds is a whole number of seconds, 0 to {MAX_REACCESS_SECONDS}")
         self.app = app
         self.title_of = title_of
         # Shared with the platform (POST /v1/providers/{id}/receipt-key): with it, every paid
@@ -137,7 +146,7 @@ class PaywallMiddleware:
         self.pass_offers = passes or []
         self.pass_book = PassBook(store)
         self.clock = clock
-        self.reread_seconds = reread_seconds
+        self.reaccess_seconds = reaccess_seconds
         self.payment_page = payment_page
         self._verified: dict[str, Certificate] = {}
         self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
@@ -151,8 +160,11 @@ class PaywallMiddleware:
     def read_again_receipt(self, path: str) -> dict[str, str]:
         """Payment-Response members reopening `path` without paying until they expire:
         the receipt (MACed with the provider's own secret: only this provider issues and
-        checks it) and its holder key, which only this response carries (see proofs)."""
-        receipt, key = issue_reread(self.book.secret, path, int(self.clock()) + self.reread_seconds)
+        checks it) and its holder key, which only this response carries (see proofs). Nothing
+        when every view is paid (`reaccess_seconds` 0)."""
+        if not self.reaccess_seconds:
+            return {}
+        receipt, key = issue_reread(self.book.secret, path, int(self.clock()) + self.reaccess_seconds)
         return {"receipt": receipt, "receipt_key": key}
 
     def _use(self, proof_id: str) -> None:
