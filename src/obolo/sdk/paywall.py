@@ -157,14 +157,18 @@ class PaywallMiddleware:
                 return price
         return None
 
-    def read_again_receipt(self, path: str) -> dict[str, str]:
+    def read_again_receipt(self, path: str, until: int | None = None) -> dict[str, str]:
         """Payment-Response members reopening `path` without paying until they expire:
         the receipt (MACed with the provider's own secret: only this provider issues and
-        checks it) and its holder key, which only this response carries (see proofs). Nothing
-        when every view is paid (`reaccess_seconds` 0)."""
-        if not self.reaccess_seconds:
+        checks it) and its holder key, which only this response carries (see proofs). It
+        lasts `reaccess_seconds`, never past `until` (a re-access ends with its purchase's
+        period, not a new one); nothing when every view is paid (`reaccess_seconds` 0)."""
+        expires_at = int(self.clock()) + self.reaccess_seconds
+        if until is not None:
+            expires_at = min(expires_at, until)
+        if not self.reaccess_seconds or expires_at <= self.clock():
             return {}
-        receipt, key = issue_reread(self.book.secret, path, int(self.clock()) + self.reaccess_seconds)
+        receipt, key = issue_reread(self.book.secret, path, expires_at)
         return {"receipt": receipt, "receipt_key": key}
 
     def _use(self, proof_id: str) -> None:
@@ -306,7 +310,7 @@ class PaywallMiddleware:
             {
                 "charge": charge["charge_id"],
                 "paid": format_units(paid, self.assets[price.asset]),
-                **self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(scope.get("path", ""), charge.get("reaccess")),
             }
             | ({free: True} if free else {})
         )
