@@ -35,9 +35,7 @@ def asked(world: World, resource: str) -> object:
     return world.api.get("/v1/purchases", params=query, headers=world.reader)
 
 
-def test_a_purchase_reopens_elsewhere_within_the_providers_period_and_is_charged_again_after(
-    world, clock
-):
+def test_a_purchase_reopens_elsewhere_within_the_providers_period_and_is_charged_again_after(world, clock):
     """Ten minutes set: the phone reopens what the laptop bought at 9:59 for nothing, with
     a re-access receipt that ends with the purchase; at 10:01 it pays again (that payment a
     new purchase a third client then reopens)."""

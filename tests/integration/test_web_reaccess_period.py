@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests.integration.test_web_provider import platform, provider, pub
 from tests.integration.test_web_italian import ITALIAN
+from tests.integration.test_web_provider import platform, provider, pub
 
 __all__ = ["platform", "pub"]  # fixtures: imported here for pytest to find
 
@@ -26,7 +26,8 @@ def test_a_new_site_reopens_for_a_day_and_the_provider_sets_its_own(pub, platfor
     assert answer.status_code == 303, answer.text
     assert platform.paywall.reaccess_period(pub.site_id) == 30 * 86_400
     page = pub.get(answer.headers["location"]).text
-    assert "for 30 days." in page and "Re-access period saved." in page
+    assert "for 30 days." in page
+    assert "Re-access period saved." in page
     pub.client.headers.update(ITALIAN)
     assert "per 30 giorni." in pub.get(f"/provider?site={pub.site_id}").text
     assert set_period(pub, pub.site_id, "0", "minute").status_code == 303

@@ -16,8 +16,8 @@ from obolo.entrypoints.web.context import Form, PageForbidden, SignedIn, Visitor
 from obolo.entrypoints.web.format import parse_amount, plain
 from obolo.entrypoints.web.problems import FORM
 from obolo.errors import NotFound, OboloError
-from obolo.locale import SPAN_UNITS, span_in_units
 from obolo.identity.model import Role
+from obolo.locale import SPAN_UNITS, span_in_units
 from obolo.money import MoneyError
 from obolo.paywall.errors import InvalidReaccessPeriod
 from obolo.paywall.model import MAX_REACCESS_SECONDS, Provider
