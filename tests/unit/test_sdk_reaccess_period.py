@@ -54,7 +54,7 @@ def test_with_no_period_every_view_is_paid_and_no_receipt_is_given(tmp_path):
     assert app.book.earned() == {"EUR": 2_000}
 
 
-@pytest.mark.parametrize("seconds", [-1, 365 * 86_400 + 1, 1.5, "600"])
+@pytest.mark.parametrize("seconds", [-1, 365 * 86_400 + 1, 1.5, "600", True])
 def test_a_period_out_of_bounds_or_not_whole_seconds_is_refused_at_start(tmp_path, seconds):
     """The middleware starts only with a period the platform would accept."""
     with pytest.raises(ValueError, match="reaccess_seconds"):

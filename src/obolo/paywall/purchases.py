@@ -31,7 +31,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, and_, cast, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channel_refunds, channels, charges, providers, purchases, reader_passes
@@ -94,6 +94,12 @@ def _purchase(provider_id: str, resource: str, bought_at: int, seconds: int | No
     return Purchase(provider_id, resource, bought_at, bought_at + period * NS_PER_SECOND)
 
 
+def _period_ns(column: ColumnElement[Any]) -> ColumnElement[int]:
+    """A stored period in nanoseconds, in SQL: 64-bit (an INTEGER times 10^9 overflows
+    PostgreSQL's 32), NULL read as the one day every purchase had before 0029."""
+    return cast(func.coalesce(column, DEFAULT_REACCESS_SECONDS), BigInteger) * NS_PER_SECOND
+
+
 def sign_receipt(keys: SigningKeys, fields: dict[str, Any]) -> str:
     """The token format of a charge receipt (tabs.ChargeReceipt): body.signature."""
     message = json.dumps({**fields, "key_id": keys.current_id}, sort_keys=True, separators=(",", ":"))
@@ -138,7 +144,8 @@ class PurchaseService:
         within their re-access period: a charge not refunded, a channel view not refunded,
         or a pass visit. Each keeps the provider's period in force when it was bought."""
         now = self.clock()
-        # No purchase reopens for longer than the longest period a provider may set.
+        # No purchase reopens for longer than the longest period a provider may set: the
+        # index's range; each row's own period then decides.
         since = now - MAX_REACCESS_SECONDS * NS_PER_SECOND
 
         def work(connection: Connection) -> list[tuple[int, int | None]]:
@@ -150,6 +157,7 @@ class PurchaseService:
                     charges.c.resource == resource,
                     charges.c.refunded_at.is_(None),
                     charges.c.created_at > since,
+                    charges.c.created_at + _period_ns(charges.c.reaccess_seconds) > now,
                 )
             ).all()
             refunded = and_(
@@ -164,6 +172,7 @@ class PurchaseService:
                     purchases.c.provider_id == provider.id,
                     purchases.c.resource == resource,
                     purchases.c.bought_at > since,
+                    purchases.c.bought_at + _period_ns(purchases.c.reaccess_seconds) > now,
                     channel_refunds.c.idx.is_(None),
                 )
             ).all()

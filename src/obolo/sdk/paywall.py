@@ -131,7 +131,8 @@ class PaywallMiddleware:
         `reaccess_seconds` is how long a paid page reopens for its reader without paying
         (0: every view is paid): give the period set on the platform
         (PUT /v1/providers/{id}/reaccess-period), so this device and the reader's others agree."""
-        if not isinstance(reaccess_seconds, int) or not 0 <= reaccess_seconds <= MAX_REACCESS_SECONDS:
+        whole = isinstance(reaccess_seconds, int) and not isinstance(reaccess_seconds, bool)
+        if not whole or not 0 <= reaccess_seconds <= MAX_REACCESS_SECONDS:
             raise ValueError(f"reaccess_seconds is a whole number of seconds, 0 to {MAX_REACCESS_SECONDS}")
         self.app = app
         self.title_of = title_of
