@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
+from obolo.sdk.paywall import fetch_reaccess_period
 from obolo.sdk.payword import unb64
 from tests.integration.api_world import person
 from tests.integration.paying_world import PRICE, World, world
@@ -142,3 +144,17 @@ def test_only_the_providers_owner_sets_its_period(world):
     )
     assert (unknown.status_code, unknown.json()["code"]) == (404, "provider_not_found")
     assert period(world) == 24 * 3600
+
+
+def test_the_sdk_fetches_the_period_the_provider_set(world):
+    """What the gate starts with: a day unless set, then the provider's; an unknown
+    provider is an error, not a default; a platform without the setting gave a day."""
+    assert fetch_reaccess_period(world.api, "", world.provider_id) == 24 * 3600
+    set_period(world, MINUTES_10)
+    assert fetch_reaccess_period(world.api, "", world.provider_id) == MINUTES_10
+    with pytest.raises(httpx.HTTPStatusError):
+        fetch_reaccess_period(world.api, "", "00000000-0000-4000-8000-000000000000")
+    older = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(404, json={"code": "not_found"}))
+    )
+    assert fetch_reaccess_period(older, "http://old.example", world.provider_id) == 24 * 3600

@@ -581,3 +581,15 @@ def fetch_price_rules(http: Any, server: str, provider_id: str) -> tuple[list[Pr
     response = http.get(f"{server.rstrip('/')}/v1/providers/{provider_id}/prices")
     response.raise_for_status()
     return price_rules_from(response.json())
+
+
+def fetch_reaccess_period(http: Any, server: str, provider_id: str) -> int:
+    """The re-access period the provider set on the platform, for
+    PaywallMiddleware(reaccess_seconds=...): the site's read-again receipts then end when
+    the platform's re-access does. A platform without the setting answers 404: it gave
+    every provider a day."""
+    response = http.get(f"{server.rstrip('/')}/v1/providers/{provider_id}/reaccess-period")
+    if response.status_code == 404 and response.json().get("code") != "provider_not_found":
+        return DEFAULT_REACCESS_SECONDS
+    response.raise_for_status()
+    return int(response.json()["seconds"])
