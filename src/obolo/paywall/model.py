@@ -16,8 +16,6 @@ GRACE_SECONDS = 3600  # claims after a channel's expiry still pay within this wi
 #: What a provider calls the item a reader buys (an article's title), shown in the reader's
 #: history, statement, SMS and popup: one line, at most this many characters.
 TITLE_MAX = 200
-# C0 and C1 controls, DEL, bidi embeddings/overrides/isolates/marks, lone surrogates: they
-# rewrite what the reader sees (the API's text rule, obolo.entrypoints.api.common).
 #: How long a purchase reopens its page on any of the reader's devices, unless the provider
 #: chose otherwise: the one period every provider had before it was a setting.
 DEFAULT_REACCESS_SECONDS = 24 * 3600
@@ -26,6 +24,8 @@ DEFAULT_REACCESS_SECONDS = 24 * 3600
 #: (or a shop's order) sells; and a bound keeps every `until` a plain date the reader's
 #: history, the SDK's receipts and a 64-bit nanosecond clock all hold.
 MAX_REACCESS_SECONDS = 365 * 24 * 3600
+# C0 and C1 controls, DEL, bidi embeddings/overrides/isolates/marks, lone surrogates: they
+# rewrite what the reader sees (the API's text rule, obolo.entrypoints.api.common).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
