@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
+from babel.units import format_unit
 
 from obolo.money import Asset, format_units
 
@@ -25,6 +26,8 @@ DEFAULT_LANGUAGE = "en"
 #: The CLDR locale each language is formatted with.
 _LOCALES = {"en": "en_GB", "it": "it_IT"}
 _NS_PER_SECOND = 1_000_000_000
+#: Units a span is told in, largest first, in seconds.
+SPAN_UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1))
 
 
 def language_of(text: str | None) -> str:
@@ -89,3 +92,18 @@ def date(ns: int, language: str = DEFAULT_LANGUAGE, tz: tzinfo = UTC) -> str:
 def short_day(ns: int, language: str = DEFAULT_LANGUAGE, tz: tzinfo = UTC) -> str:
     """A chart's axis label: "3 Dec" / "3 dic"."""
     return format_datetime(moment(ns, tz), "d MMM", locale=locale_of(language))
+
+
+def span_in_units(seconds: int) -> tuple[int, str]:
+    """(count, unit) in the largest unit that tells `seconds` exactly: 86400 → (1, "day"),
+    5400 → (90, "minute"), 90 → (90, "second"); never rounded."""
+    for unit, size in SPAN_UNITS:
+        if seconds and seconds % size == 0:
+            return seconds // size, unit
+    return seconds, "second"
+
+
+def span(seconds: int, language: str = DEFAULT_LANGUAGE) -> str:
+    """A span of time, exact, in words: "1 day" / "1 giorno", "90 minutes" / "90 minuti"."""
+    count, unit = span_in_units(seconds)
+    return format_unit(count, f"duration-{unit}", locale=locale_of(language))

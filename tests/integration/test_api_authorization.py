@@ -44,6 +44,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST",   "/v1/sessions",                               {},    (422, 422, 422, 422, 422, 422, 422)),
     ("POST",   "/v1/sessions/phone-codes",                   {},    (422, 422, 422, 422, 422, 422, 422)),
     ("GET",    "/v1/providers/{provider_id}/prices",         None,  (200, 200, 200, 200, 200, 200, 200)),
+    ("GET",    "/v1/providers/{provider_id}/reaccess-period", None, (200, 200, 200, 200, 200, 200, 200)),
     # x402 facilitator: public, as x402's facilitators are; a proof is its own authority
     ("GET",    "/x402/supported",                            None,  (200, 200, 200, 200, 200, 200, 200)),
     ("POST",   "/x402/verify",                               {},    (422, 422, 422, 422, 422, 422, 422)),
@@ -103,6 +104,8 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST",   "/v1/purchases",                              {},    (401, 422, 422, 422, 422, 422, 403)),
     ("PUT",    "/v1/providers/{provider_id}/prices",         PRICES, (401, 404, 404, 404, 404, 404, 403)),
     ("POST",   "/v1/providers/{provider_id}/receipt-key",    None,  (401, 404, 404, 404, 404, 404, 403)),
+    ("PUT",    "/v1/providers/{provider_id}/reaccess-period", {"seconds": 600},
+                                                                    (401, 404, 404, 404, 404, 404, 403)),
     # the view receipt (MACed by the provider) is checked first: a stranger cannot make one
     ("POST",   "/v1/channels/{channel_id}/refunds",          {"view": "x" * 20},
                                                                     (401, 422, 422, 422, 422, 422, 403)),

@@ -99,6 +99,11 @@ def set_prices(s: crash.Scene) -> Request:
     return Request("PUT", f"/v1/providers/{provider_id}/prices", site.headers, crash_prices())
 
 
+def set_reaccess_period(s: crash.Scene) -> Request:
+    site, provider_id = own_provider(s)
+    return Request("PUT", f"/v1/providers/{provider_id}/reaccess-period", site.headers, {"seconds": 600})
+
+
 def crash_prices() -> dict[str, Any]:
     return {"prices": [{"pattern": "/*", "price": "0.01"}]}
 
@@ -187,6 +192,7 @@ REQUESTS: dict[tuple[str, str], Callable[[crash.Scene], Request]] = {
     ("POST", "/v1/charges"): charge,
     ("POST", "/v1/refunds"): refund_charge,
     ("PUT", "/v1/providers/{provider_id}/prices"): set_prices,
+    ("PUT", "/v1/providers/{provider_id}/reaccess-period"): set_reaccess_period,
     ("POST", "/v1/providers/{provider_id}/receipt-key"): receipt_key,
     ("POST", "/v1/channels/{channel_id}/refunds"): view_refund,
     ("POST", "/v1/tasks/assignments/{assignment_id}/submit"): post(crash.submit),

@@ -4,7 +4,7 @@ from sqlalchemy import insert, select
 
 from obolo.adapters.db.engine import make_engine
 from obolo.adapters.db.migrate import current_revision, head_revision, upgrade
-from obolo.adapters.db.schema import metadata, users
+from obolo.adapters.db.schema import metadata, providers, purchases, users
 from obolo.adapters.db.schema_sms import sms_phones
 
 
@@ -49,3 +49,29 @@ def test_the_language_a_number_chose_moves_to_its_account(empty_db_url):
         languages = dict(connection.execute(select(users.c.id, users.c.language)).all())
     engine.dispose()
     assert languages == {"texts": "it", "web": "en"}
+
+
+def test_existing_providers_keep_a_day_and_earlier_purchases_their_day(empty_db_url):
+    """0029: a provider registered before keeps the one-day re-access period (the server
+    default); what was bought before keeps no period of its own (NULL, read as that day)."""
+    engine = make_engine(empty_db_url)
+    upgrade(engine, "0028_item_titles")
+    with engine.begin() as connection:
+        connection.execute(
+            insert(users).values(id="owner", email="owner@example.com", password_hash=None,
+                                 display_name="owner", phone=None, created_at=1)
+        )  # fmt: skip
+        connection.execute(
+            insert(providers).values(id="site", user_id="owner", name="Site", origin="https://s.example",
+                                     created_at=1)
+        )  # fmt: skip
+        connection.execute(
+            insert(purchases).values(id="p1", reader_id="owner", provider_id="site", resource="/a",
+                                     bought_at=1)
+        )  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as connection:
+        period = connection.execute(select(providers.c.reaccess_seconds)).scalar_one()
+        bought_under = connection.execute(select(purchases.c.reaccess_seconds)).scalar_one()
+    engine.dispose()
+    assert (period, bought_under) == (24 * 3600, None)

@@ -16,6 +16,7 @@ import pytest
 
 from obolo.adapters.cards import Card
 from obolo.adapters.db.schema import charges, reader_passes
+from obolo.entrypoints.web.format import date_time
 from obolo.examples.magazine import PRICE_RULES, magazine
 from obolo.identity.model import Role
 from obolo.money import EUR, Amount
@@ -124,7 +125,11 @@ def test_a_page_bought_in_one_browser_opens_in_another_without_a_charge(platform
     assert 'data-mode="auto"' in page  # no question: it is already the reader's
     again = phone.client.post("/widget/pay", data=form_in(page, "/widget/pay"))
     assert attribute(again.text, "data-kind") == "reaccess"
-    assert "Already yours" in attribute(again.text, "data-notice")
+    bought = platform.purchases.purchase(laptop.user_id, provider_id, "/articles/1")
+    notice = attribute(again.text, "data-notice")  # until when: the site's period, a day by default
+    assert notice.startswith("Already yours")
+    assert date_time(bought.until) in notice
+    assert bought.until - bought.bought_at == 24 * 3600 * 10**9
     assert money_snapshot(platform) == before
     assert count(platform, charges) == 1
     receipt = attribute(again.text, "data-receipt")

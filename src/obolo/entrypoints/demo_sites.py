@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from obolo.examples.magazine import PRICE_RULES, magazine, public_keys
+from obolo.examples.magazine import PRICE_RULES, REACCESS_SECONDS, magazine, public_keys
 from obolo.sdk.claims import ClaimSender
 from obolo.sdk.paywall import PaywallMiddleware
 from obolo.sdk.payword import unb64
@@ -25,7 +25,8 @@ PROVIDER_PASSWORD = "demo-password-1"  # noqa: S105 -- a published sandbox login
 def provider_setup(server: str, state_file: Path, origin: str = "http://127.0.0.1") -> dict[str, Any]:
     """The magazine's provider id, claim key and the platform keys, created if missing (or
     again when the site moved to another origin: the wallet's popup hands payments only to
-    the provider's registered origin); its prices published on the platform."""
+    the provider's registered origin); its prices and re-access period published on the
+    platform (the middleware is given the same period)."""
     state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.exists() else {}
     with httpx.Client(base_url=server, timeout=10) as http:
         http.post(
@@ -58,6 +59,11 @@ def provider_setup(server: str, state_file: Path, origin: str = "http://127.0.0.
         state_file.chmod(0o600)
         http.put(
             f"/v1/providers/{state['provider_id']}/prices", json=PRICE_RULES, headers=auth
+        ).raise_for_status()
+        http.put(
+            f"/v1/providers/{state['provider_id']}/reaccess-period",
+            json={"seconds": REACCESS_SECONDS},
+            headers=auth,
         ).raise_for_status()
         state["keys"] = http.get("/.well-known/obolo-keys").json()["keys"]
     return state

@@ -26,6 +26,10 @@ from obolo.sdk.paywall import PaywallMiddleware, Price
 ARTICLE_PRICE = 100_000  # 0.10 EUR
 DAILY_CAP = 500_000  # 0.50 EUR: never more a day than a subscription would cost
 EUR_ASSET = Asset("EUR", 6)
+# A news magazine's article reopens for a day on all the reader's devices: set on the
+# platform (PUT /v1/providers/{id}/reaccess-period) and given to the middleware below, so
+# the platform's re-access and the site's own read-again receipts end together.
+REACCESS_SECONDS = 24 * 3600
 # What the Magazine publishes on the platform, so the wallet's popup charges this price
 # and knows this cap (the same numbers the middleware below enforces).
 PRICE_RULES = {
@@ -191,4 +195,5 @@ def magazine(
         store=store,
         payment_page=payment_page(provider_id, server),
         title_of=article_title,
+        reaccess_seconds=REACCESS_SECONDS,
     )

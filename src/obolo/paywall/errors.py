@@ -38,6 +38,10 @@ class InvalidViewReceipt(InvalidRequest):
     code = "invalid_view_receipt"
 
 
+class InvalidReaccessPeriod(InvalidRequest):
+    code = "invalid_reaccess_period"
+
+
 class InvalidTitle(InvalidRequest):
     """An item's title the reader would be shown is not one line of text of at most
     TITLE_MAX characters."""

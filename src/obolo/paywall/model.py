@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from obolo.money import Asset, parse_units
-from obolo.paywall.errors import InvalidTitle
+from obolo.paywall.errors import InvalidReaccessPeriod, InvalidTitle
 
 MAX_CHAIN = 1_000_000
 GRACE_SECONDS = 3600  # claims after a channel's expiry still pay within this window
 #: What a provider calls the item a reader buys (an article's title), shown in the reader's
 #: history, statement, SMS and popup: one line, at most this many characters.
 TITLE_MAX = 200
+#: How long a purchase reopens its page on any of the reader's devices, unless the provider
+#: chose otherwise: the one period every provider had before it was a setting.
+DEFAULT_REACCESS_SECONDS = 24 * 3600
+#: The provider's choice is bounded. 0 means every view is paid (a live score). A year is
+#: the longest a per-view purchase reasonably promises: longer is ownership, which a pass
+#: (or a shop's order) sells; and a bound keeps every `until` a plain date the reader's
+#: history, the SDK's receipts and a 64-bit nanosecond clock all hold.
+MAX_REACCESS_SECONDS = 365 * 24 * 3600
 # C0 and C1 controls, DEL, bidi embeddings/overrides/isolates/marks, lone surrogates: they
 # rewrite what the reader sees (the API's text rule, obolo.entrypoints.api.common).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -36,6 +44,20 @@ class Provider:
     user_id: str
     name: str
     origin: str
+    reaccess_seconds: int = DEFAULT_REACCESS_SECONDS
+
+
+def check_reaccess_seconds(seconds: object) -> int:
+    """The provider's re-access period, whole seconds within bounds. Raises
+    InvalidReaccessPeriod (a bool, a float or text is not a number of seconds)."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        raise InvalidReaccessPeriod("the re-access period is a whole number of seconds")
+    if not 0 <= seconds <= MAX_REACCESS_SECONDS:
+        raise InvalidReaccessPeriod(
+            f"the re-access period is 0 (every view is paid) to {MAX_REACCESS_SECONDS} seconds (a year)",
+            most=MAX_REACCESS_SECONDS,
+        )
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)

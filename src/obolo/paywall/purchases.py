@@ -12,10 +12,15 @@ Purchases come from three places:
   - visits of passes bought through the wallet (`reader_passes`), handed out one by one
     so the reader sees the visits left.
 
+Each purchase keeps the provider's re-access period in force when it was bought (the
+provider sets it, 0 to a year): what the reader was told, `until`, holds even if the
+provider changes its period afterwards, as the read-again receipt the site itself gave
+does.
+
 A re-access receipt is signed by the platform like a charge receipt, pays nothing
 (`amount` 0, `reaccess` until when), names the reader (a hash, as channel certificates
-do), lives `REACCESS_RECEIPT_SECONDS` and is good once (its charge id): a captured one
-opens one page for a minute, once.
+do), lives `REACCESS_RECEIPT_SECONDS` but never past its purchase's `until`, and is good
+once (its charge id): a captured one opens one page for a minute, once.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import BigInteger, ColumnElement, Connection, Engine, and_, cast, func, insert, select, update
 
 from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channel_refunds, channels, charges, providers, purchases, reader_passes
@@ -36,7 +41,7 @@ from obolo.adapters.signing import SigningKeys
 from obolo.errors import NotFound
 from obolo.money import Amount, Asset, parse_units
 from obolo.paywall.errors import ChannelNotFound, InvalidTitle, InvalidViewReceipt, PassNotOnSale
-from obolo.paywall.model import clean_title
+from obolo.paywall.model import DEFAULT_REACCESS_SECONDS, MAX_REACCESS_SECONDS, clean_title
 from obolo.paywall.refunds import CLOCK_SKEW_SECONDS, ChannelRefunds
 from obolo.paywall.service import PaywallService
 from obolo.sdk.passes import Pass
@@ -44,9 +49,6 @@ from obolo.sdk.payword import b64
 from obolo.sdk.views import InvalidViewReceipt as MalformedReceipt
 from obolo.sdk.views import ViewReceipt
 
-#: How long a purchase reopens its resource on any device: the SDK's read-again period
-#: (PaywallMiddleware.reread_seconds), so both answers agree.
-REACCESS_SECONDS = 24 * 3600
 #: A re-access receipt is asked for right before it is used.
 REACCESS_RECEIPT_SECONDS = 120
 
@@ -83,6 +85,19 @@ class HeldPass:
     @property
     def visits_left(self) -> int | None:
         return None if self.visits is None else self.visits - self.used
+
+
+def _purchase(provider_id: str, resource: str, bought_at: int, seconds: int | None) -> Purchase:
+    """A purchase reopening for the period it was bought under (None: bought before the
+    period was the provider's, when it was a day for every provider)."""
+    period = DEFAULT_REACCESS_SECONDS if seconds is None else int(seconds)
+    return Purchase(provider_id, resource, bought_at, bought_at + period * NS_PER_SECOND)
+
+
+def _period_ns(column: ColumnElement[Any]) -> ColumnElement[int]:
+    """A stored period in nanoseconds, in SQL: 64-bit (an INTEGER times 10^9 overflows
+    PostgreSQL's 32), NULL read as the one day every purchase had before 0029."""
+    return cast(func.coalesce(column, DEFAULT_REACCESS_SECONDS), BigInteger) * NS_PER_SECOND
 
 
 def sign_receipt(keys: SigningKeys, fields: dict[str, Any]) -> str:
@@ -125,43 +140,48 @@ class PurchaseService:
 
     # -- what was bought ---------------------------------------------------------------------
     def purchase(self, reader_id: str, provider_id: str, resource: str) -> Purchase | None:
-        """The reader's latest purchase of `resource` still within its re-access period:
-        a charge not refunded, a channel view not refunded, or a pass visit."""
-        since = self.clock() - REACCESS_SECONDS * NS_PER_SECOND
+        """The reader's purchase of `resource` reopening it longest, among those still
+        within their re-access period: a charge not refunded, a channel view not refunded,
+        or a pass visit. Each keeps the provider's period in force when it was bought."""
+        now = self.clock()
+        # No purchase reopens for longer than the longest period a provider may set: the
+        # index's range; each row's own period then decides.
+        since = now - MAX_REACCESS_SECONDS * NS_PER_SECOND
 
-        def work(connection: Connection) -> int | None:
+        def work(connection: Connection) -> list[tuple[int, int | None]]:
             provider = self.paywall.provider(connection, provider_id)
             charged = connection.execute(
-                select(func.max(charges.c.created_at)).where(
+                select(charges.c.created_at, charges.c.reaccess_seconds).where(
                     charges.c.reader_id == reader_id,
                     charges.c.provider_id == provider.id,
                     charges.c.resource == resource,
                     charges.c.refunded_at.is_(None),
                     charges.c.created_at > since,
+                    charges.c.created_at + _period_ns(charges.c.reaccess_seconds) > now,
                 )
-            ).scalar_one()
+            ).all()
             refunded = and_(
                 channel_refunds.c.channel_id == purchases.c.channel_id,
                 channel_refunds.c.idx == purchases.c.idx,
             )
             recorded = connection.execute(
-                select(func.max(purchases.c.bought_at))
+                select(purchases.c.bought_at, purchases.c.reaccess_seconds)
                 .select_from(purchases.outerjoin(channel_refunds, refunded))
                 .where(
                     purchases.c.reader_id == reader_id,
                     purchases.c.provider_id == provider.id,
                     purchases.c.resource == resource,
                     purchases.c.bought_at > since,
+                    purchases.c.bought_at + _period_ns(purchases.c.reaccess_seconds) > now,
                     channel_refunds.c.idx.is_(None),
                 )
-            ).scalar_one()
-            times = [int(t) for t in (charged, recorded) if t is not None]
-            return max(times) if times else None
+            ).all()
+            return [(int(at), seconds) for at, seconds in [*charged, *recorded]]
 
         bought = run_in_transaction(self.engine, work, read_only=True)
-        if bought is None:
-            return None
-        return Purchase(provider_id, resource, bought, bought + REACCESS_SECONDS * NS_PER_SECOND)
+        found = [_purchase(provider_id, resource, at, seconds) for at, seconds in bought]
+        open_ = [one for one in found if one.until > now]
+        return max(open_, key=lambda one: (one.until, one.bought_at)) if open_ else None
 
     def reaccess_receipt(self, reader_id: str, provider_id: str, resource: str) -> tuple[str, Purchase]:
         """A fresh receipt reopening `resource` for nothing, for any of the reader's
@@ -199,6 +219,7 @@ class PurchaseService:
             channel = connection.execute(select(channels).where(channels.c.id == channel_id)).first()
             if channel is None or channel.payer_id != reader_id:
                 raise ChannelNotFound("no such channel of yours")
+            period = self.paywall.provider(connection, channel.provider_id).reaccess_seconds
             receipt = self.refunds.view_receipt(connection, channel.provider_id, token)
             if receipt.index > channel.length:
                 raise InvalidViewReceipt("the view receipt names a payment beyond the channel")
@@ -206,7 +227,7 @@ class PurchaseService:
                 raise InvalidViewReceipt("the view receipt is dated in the future")
             bought = receipt.at * NS_PER_SECOND
             known = connection.execute(
-                select(purchases.c.id).where(
+                select(purchases.c.reaccess_seconds).where(
                     purchases.c.channel_id == channel.id, purchases.c.idx == receipt.index
                 )
             ).first()
@@ -215,12 +236,12 @@ class PurchaseService:
                     insert(purchases).values(
                         id=new_id(), reader_id=reader_id, provider_id=channel.provider_id,
                         resource=receipt.path, title=_title_of(receipt), bought_at=bought,
-                        channel_id=channel.id, idx=receipt.index,
+                        channel_id=channel.id, idx=receipt.index, reaccess_seconds=period,
                     )
                 )  # fmt: skip
-            return Purchase(
-                channel.provider_id, receipt.path, bought, bought + REACCESS_SECONDS * NS_PER_SECOND
-            )
+            else:
+                period = known.reaccess_seconds
+            return _purchase(channel.provider_id, receipt.path, bought, period)
 
         return run_in_transaction(self.engine, work)
 
@@ -313,6 +334,7 @@ class PurchaseService:
             return None
 
         def work(connection: Connection) -> bool:
+            period = self.paywall.provider(connection, held.provider_id).reaccess_seconds
             counted = connection.execute(
                 update(reader_passes)
                 .where(
@@ -326,7 +348,7 @@ class PurchaseService:
             connection.execute(
                 insert(purchases).values(
                     id=new_id(), reader_id=reader_id, provider_id=held.provider_id, resource=resource,
-                    title=title, bought_at=self.clock(), pass_id=held.id,
+                    title=title, bought_at=self.clock(), pass_id=held.id, reaccess_seconds=period,
                 )
             )  # fmt: skip
             return True
@@ -337,7 +359,6 @@ class PurchaseService:
 
 
 __all__ = [
-    "REACCESS_SECONDS",
     "HeldPass",
     "NotPurchased",
     "Purchase",

@@ -35,6 +35,7 @@ from obolo.paywall.model import (
     ClaimStatus,
     Provider,
     chain_reaches,
+    check_reaccess_seconds,
     pass_on_sale,
 )
 from obolo.sdk.encoding import unb64url
@@ -69,6 +70,10 @@ def _is_public_key(text: str) -> bool:
     return True
 
 
+def _provider_of(row: Any) -> Provider:
+    return Provider(row.id, row.user_id, row.name, row.origin, int(row.reaccess_seconds))
+
+
 class PaywallService:
     def __init__(
         self,
@@ -97,7 +102,7 @@ class PaywallService:
         def work(connection: Connection) -> Provider:
             found = connection.execute(select(providers).where(providers.c.id == provider_id)).first()
             if found is not None:
-                return Provider(found.id, found.user_id, found.name, found.origin)
+                return _provider_of(found)
             roles = connection.execute(
                 select(user_roles.c.role).where(user_roles.c.user_id == user_id)
             ).scalars()
@@ -158,7 +163,32 @@ class PaywallService:
         row = connection.execute(select(providers).where(providers.c.id == key)).first()
         if row is None:
             raise ProviderNotFound("no such provider")
-        return Provider(row.id, row.user_id, row.name, row.origin)
+        return _provider_of(row)
+
+    def set_reaccess_period(self, user_id: str, provider_id: str, seconds: int) -> int:
+        """How long a purchase from this provider reopens its page on any of the reader's
+        devices, from now on (what was bought keeps the period it was bought under).
+        Raises InvalidReaccessPeriod (nothing changed), ProviderNotFound (also someone
+        else's provider)."""
+        seconds = check_reaccess_seconds(seconds)
+
+        def work(connection: Connection) -> None:
+            provider = self._provider(connection, provider_id)
+            if provider.user_id != user_id:
+                raise ProviderNotFound("no such provider")
+            connection.execute(
+                update(providers).where(providers.c.id == provider.id).values(reaccess_seconds=seconds)
+            )
+
+        run_in_transaction(self.engine, work)
+        return seconds
+
+    def reaccess_period(self, provider_id: str) -> int:
+        """The provider's re-access period in seconds (public: the reader may know it
+        before paying). Raises ProviderNotFound."""
+        return run_in_transaction(
+            self.engine, lambda c: self._provider(c, provider_id).reaccess_seconds, read_only=True
+        )
 
     # -- channels ----------------------------------------------------------------------------
     def open_channel(

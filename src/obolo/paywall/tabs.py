@@ -180,6 +180,7 @@ class TabService:
                 insert(charges).values(
                     provider_id=provider.id, charge_id=charge_id, reader_id=reader_id, tab_id=tab,
                     amount=amount.units, resource=resource, title=title, created_at=now,
+                    reaccess_seconds=provider.reaccess_seconds,
                 )
             )  # fmt: skip
             connection.execute(
@@ -253,6 +254,7 @@ class TabService:
             insert(charges).values(
                 provider_id=provider.id, charge_id=charge_id, reader_id=reader_id, tab_id=tab,
                 amount=amount.units, resource=resource, title=title, created_at=created_at,
+                reaccess_seconds=provider.reaccess_seconds,
             )
         )  # fmt: skip
         connection.execute(update(tabs).where(tabs.c.id == tab).values(accrued=tabs.c.accrued + amount.units))

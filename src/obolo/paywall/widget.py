@@ -61,6 +61,7 @@ class Payment:
     #: charge, capped, reaccess (bought before, on any device) or pass (a visit of a pass)
     kind: str = "charge"
     held: HeldPass | None = None  # the pass a visit was taken from
+    until: int | None = None  # ns: when a page already bought stops reopening for nothing
 
     @property
     def scheme(self) -> str:
@@ -232,7 +233,7 @@ class WidgetService:
         bought = self.purchases.purchase(reader_id, offer.provider.id, offer.resource)
         if bought is not None:
             receipt = self.purchases.signed_reaccess(reader_id, bought)
-            return Payment(receipt, charge_id, 0, False, kind="reaccess")
+            return Payment(receipt, charge_id, 0, False, kind="reaccess", until=bought.until)
         if self.is_capped(self.spent_today(reader_id, offer.provider.id), offer):
             return self.capped_receipt(offer, charge_id)
         held = self.purchases.use_pass(reader_id, offer.provider.id, offer.resource, offer.title)

@@ -63,7 +63,7 @@ def sites_of(engine: Engine, user_id: str) -> list[Provider]:
         ).all(),
         read_only=True,
     )
-    return [Provider(r.id, r.user_id, r.name, r.origin) for r in rows]
+    return [Provider(r.id, r.user_id, r.name, r.origin, int(r.reaccess_seconds)) for r in rows]
 
 
 def earnings(engine: Engine, site: Provider, since: int) -> list[Earning]:

@@ -10,6 +10,8 @@ language, with Obolo's paywall in front of it (as Lightning Labs' Aperture does 
   for the retry.
 - A browser (Accept: text/html) gets a page carrying Obolo's widget; any other client the
   three challenge encodings (Obolo's offers, x402's PAYMENT-REQUIRED, IETF `Payment`).
+- Read-again receipts last the re-access period the provider set on the platform
+  (fetched at start), so they end when the platform's re-access on other devices does.
 - The claim sender settles finished channels every minute and all of them on shutdown;
   the store is a SQLite file, so a restarted gate still refuses a replayed payment.
 
@@ -32,7 +34,16 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from obolo.sdk.paywall import ASGIApp, Message, PaywallMiddleware, Receive, Scope, Send, price_rules_from
+from obolo.sdk.paywall import (
+    ASGIApp,
+    Message,
+    PaywallMiddleware,
+    Receive,
+    Scope,
+    Send,
+    fetch_reaccess_period,
+    price_rules_from,
+)
 
 #: Never forwarded: they describe one connection, not the message (RFC 9110 §7.6.1).
 HOP_BY_HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
@@ -231,8 +242,10 @@ def serve(
 
     server = server.rstrip("/")
     keys = public_keys(httpx.get(f"{server}/.well-known/obolo-keys", timeout=10).json()["keys"])
+    # The period the provider set on the platform: the gate's read-again receipts end with it.
+    period = fetch_reaccess_period(httpx, server, provider_id)
     gate = build_gate(upstream=upstream, provider_id=provider_id, rules=json.loads(prices.read_text()),
-                      server=server, keys=keys, store=store)  # fmt: skip
+                      server=server, keys=keys, store=store, reaccess_seconds=period)  # fmt: skip
     claims = ClaimSender(gate.paywall.book, server, api_key).start() if api_key else None
     # uvicorn re-raises SIGTERM once it has stopped serving: leave through `finally`, so the
     # claim sender settles every channel before the process ends.

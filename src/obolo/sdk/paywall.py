@@ -64,6 +64,10 @@ PASS_SCHEME = "obolo-pass"  # noqa: S105 -- a scheme name, not a password
 RECEIPT_SCHEME = "obolo-receipt"
 CHARGE_SCHEME = "obolo-charge"
 _VERIFIED_CACHE = 10_000
+#: How long a paid page reopens unless the provider chose otherwise, and the most it may
+#: choose (a year): the platform's own bounds (obolo.paywall.model), which the SDK cannot import.
+DEFAULT_REACCESS_SECONDS = 24 * 3600
+MAX_REACCESS_SECONDS = 365 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +118,7 @@ class PaywallMiddleware:
         assets: dict[str, Asset] | None = None,
         passes: list[PassOffer] | None = None,
         clock: Callable[[], float] = time.time,
-        reread_seconds: int = 24 * 3600,
+        reaccess_seconds: int = DEFAULT_REACCESS_SECONDS,
         receipt_key: bytes | None = None,
         payment_page: Callable[[str, list[dict[str, Any]]], str] | None = None,
         title_of: Callable[[str], str | None] | None = None,
@@ -123,7 +127,13 @@ class PaywallMiddleware:
         accepting text/html) gets with its 402, e.g. a page with the Obolo widget.
         `title_of(path)`, when given, names what a path sells (an article's title): its 402
         offers and view receipts carry it, and the reader's history shows it instead of
-        the path (one line, at most 200 characters, or the platform refuses it)."""
+        the path (one line, at most 200 characters, or the platform refuses it).
+        `reaccess_seconds` is how long a paid page reopens for its reader without paying
+        (0: every view is paid): give the period set on the platform
+        (PUT /v1/providers/{id}/reaccess-period), so this device and the reader's others agree."""
+        whole = isinstance(reaccess_seconds, int) and not isinstance(reaccess_seconds, bool)
+        if not whole or not 0 <= reaccess_seconds <= MAX_REACCESS_SECONDS:
+            raise ValueError(f"reaccess_seconds is a whole number of seconds, 0 to {MAX_REACCESS_SECONDS}")
         self.app = app
         self.title_of = title_of
         # Shared with the platform (POST /v1/providers/{id}/receipt-key): with it, every paid
@@ -137,7 +147,7 @@ class PaywallMiddleware:
         self.pass_offers = passes or []
         self.pass_book = PassBook(store)
         self.clock = clock
-        self.reread_seconds = reread_seconds
+        self.reaccess_seconds = reaccess_seconds
         self.payment_page = payment_page
         self._verified: dict[str, Certificate] = {}
         self.assets = assets or {"EUR": Asset("EUR", 6), "USD": Asset("USD", 6)}
@@ -148,11 +158,18 @@ class PaywallMiddleware:
                 return price
         return None
 
-    def read_again_receipt(self, path: str) -> dict[str, str]:
+    def read_again_receipt(self, path: str, until: int | None = None) -> dict[str, str]:
         """Payment-Response members reopening `path` without paying until they expire:
         the receipt (MACed with the provider's own secret: only this provider issues and
-        checks it) and its holder key, which only this response carries (see proofs)."""
-        receipt, key = issue_reread(self.book.secret, path, int(self.clock()) + self.reread_seconds)
+        checks it) and its holder key, which only this response carries (see proofs). It
+        lasts `reaccess_seconds`, never past `until` (a re-access ends with its purchase's
+        period, not a new one); nothing when every view is paid (`reaccess_seconds` 0)."""
+        expires_at = int(self.clock()) + self.reaccess_seconds
+        if until is not None:
+            expires_at = min(expires_at, until)
+        if not self.reaccess_seconds or expires_at <= self.clock():
+            return {}
+        receipt, key = issue_reread(self.book.secret, path, expires_at)
         return {"receipt": receipt, "receipt_key": key}
 
     def _use(self, proof_id: str) -> None:
@@ -294,7 +311,7 @@ class PaywallMiddleware:
             {
                 "charge": charge["charge_id"],
                 "paid": format_units(paid, self.assets[price.asset]),
-                **self.read_again_receipt(scope.get("path", "")),
+                **self.read_again_receipt(scope.get("path", ""), charge.get("reaccess")),
             }
             | ({free: True} if free else {})
         )
@@ -564,3 +581,15 @@ def fetch_price_rules(http: Any, server: str, provider_id: str) -> tuple[list[Pr
     response = http.get(f"{server.rstrip('/')}/v1/providers/{provider_id}/prices")
     response.raise_for_status()
     return price_rules_from(response.json())
+
+
+def fetch_reaccess_period(http: Any, server: str, provider_id: str) -> int:
+    """The re-access period the provider set on the platform, for
+    PaywallMiddleware(reaccess_seconds=...): the site's read-again receipts then end when
+    the platform's re-access does. A platform without the setting answers 404: it gave
+    every provider a day."""
+    response = http.get(f"{server.rstrip('/')}/v1/providers/{provider_id}/reaccess-period")
+    if response.status_code == 404 and response.json().get("code") != "provider_not_found":
+        return DEFAULT_REACCESS_SECONDS
+    response.raise_for_status()
+    return int(response.json()["seconds"])

@@ -368,6 +368,8 @@ providers = Table(
     Column("price_rules", Text, nullable=True),
     # The key the provider MACs view receipts with, sealed by the SecretBox.
     Column("receipt_key", Text, nullable=True),
+    # How long a purchase reopens its page on any of the reader's devices (paywall.model).
+    Column("reaccess_seconds", Integer, nullable=False, server_default="86400"),
 )
 
 channels = Table(
@@ -451,6 +453,8 @@ charges = Table(
     Column("title", String(200), nullable=True),  # the provider's name for it (paywall.model.TITLE_MAX)
     Column("created_at", BigInteger, nullable=False),
     Column("refunded_at", BigInteger, nullable=True),
+    # The provider's re-access period when it was bought (NULL: bought before it was one, a day).
+    Column("reaccess_seconds", Integer, nullable=True),
     Index("ix_charges_reader_day", "reader_id", "provider_id", "created_at"),
 )
 
@@ -469,6 +473,8 @@ purchases = Table(
     Column("channel_id", String(36), nullable=True),
     Column("idx", Integer, nullable=True),
     Column("pass_id", String(36), nullable=True),
+    # The provider's re-access period when it was bought (NULL: bought before it was one, a day).
+    Column("reaccess_seconds", Integer, nullable=True),
     UniqueConstraint("channel_id", "idx", name="uq_purchases_channel_payment"),
     Index("ix_purchases_reader", "reader_id", "provider_id", "resource", "bought_at"),
 )

@@ -105,6 +105,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "reason_required": 422,
     "invalid_view_receipt": 422,
     "invalid_title": 422,
+    "invalid_reaccess_period": 422,
     # tasks
     "task_not_found": 404,
     "assignment_not_found": 404,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import get_platform, require_scope
@@ -15,7 +15,7 @@ from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
 from obolo.entrypoints.api.write_route import WriteRoute, revealed_by
 from obolo.identity.model import Principal
 from obolo.money import Amount, format_units
-from obolo.paywall.model import MAX_CHAIN, TITLE_MAX, Claim
+from obolo.paywall.model import MAX_CHAIN, MAX_REACCESS_SECONDS, TITLE_MAX, Claim
 from obolo.sdk.payword import PaymentRefused, b64, unb64
 from obolo.wallets.errors import InvalidAmount
 
@@ -349,6 +349,40 @@ def set_prices(
 def get_prices(provider_id: Annotated[str, Path(max_length=36)], platform: PlatformDep) -> PriceRules:
     """A provider's published prices and passes (public: readers may look before paying)."""
     return PriceRules.model_validate(platform.paywall.price_rules(provider_id))
+
+
+class ReaccessPeriod(Strict):
+    seconds: Annotated[
+        StrictInt,
+        Field(
+            ge=0,
+            le=MAX_REACCESS_SECONDS,
+            description="How long a purchase reopens its page on any of the reader's devices, in "
+            "whole seconds: 0 (every view is paid) to a year. A purchase keeps the period in force "
+            "when it was bought. Give the same to your middleware (PaywallMiddleware(reaccess_seconds=...)).",
+        ),
+    ]
+
+
+@router.put("/v1/providers/{provider_id}/reaccess-period", response_model=ReaccessPeriod, responses=ERRORS)
+def set_reaccess_period(
+    provider_id: Annotated[str, Path(max_length=36)],
+    body: ReaccessPeriod,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(require_scope("provider:*"))],
+) -> Any:
+    """Set how long what a reader buys here reopens for free on all their devices (a day
+    unless set). Purchases made from now on follow it; earlier ones keep theirs."""
+    seconds = platform.paywall.set_reaccess_period(principal.user_id, provider_id, body.seconds)
+    return ReaccessPeriod(seconds=seconds).model_dump()
+
+
+@router.get("/v1/providers/{provider_id}/reaccess-period", responses=ERRORS)
+def get_reaccess_period(
+    provider_id: Annotated[str, Path(max_length=36)], platform: PlatformDep
+) -> ReaccessPeriod:
+    """A provider's re-access period (public: a reader may know it before paying)."""
+    return ReaccessPeriod(seconds=platform.paywall.reaccess_period(provider_id))
 
 
 class ReceiptKeyOut(BaseModel):

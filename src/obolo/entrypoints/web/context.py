@@ -111,6 +111,9 @@ class Visitor:
     def day(self, ns: int) -> str:
         return fmt.day(ns, self.language, self.zone)
 
+    def span(self, seconds: int) -> str:
+        return fmt.span(seconds, self.language)
+
 
 def _speaks_any(accept_language: str | None) -> bool:
     """Whether the browser names a language the pages speak."""

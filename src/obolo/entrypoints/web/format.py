@@ -58,3 +58,8 @@ def date(ns: int, language: str = "en", tz: tzinfo = UTC) -> str:
 def day(ns: int, language: str = "en", tz: tzinfo = UTC) -> str:
     """A chart's axis label: "3 Dec" / "3 dic"."""
     return locale.short_day(ns, language, tz)
+
+
+def span(seconds: int, language: str = "en") -> str:
+    """A span of time, exact: "1 day" / "1 giorno", "90 minutes" / "90 minuti"."""
+    return locale.span(seconds, language)

@@ -10,6 +10,7 @@ from typing import Protocol
 from obolo.entrypoints.web.account_i18n import ACCOUNT_IT
 from obolo.entrypoints.web.history_i18n import HISTORY_IT
 from obolo.entrypoints.web.problems_i18n import PROBLEMS_IT
+from obolo.entrypoints.web.provider_i18n import PROVIDER_IT
 from obolo.entrypoints.web.reader_i18n import READER_IT
 from obolo.entrypoints.web.sms_simulator_i18n import SMS_SIMULATOR_IT
 from obolo.entrypoints.web.task_i18n import TASKS_IT
@@ -467,5 +468,6 @@ IT.update(READER_IT)  # purchases, daily caps and passes: the popup and the read
 IT.update(ACCOUNT_IT)  # the account page and the operator's person page
 IT.update(PROBLEMS_IT)  # refusals, page errors and the pages' formatted labels
 IT.update(SMS_SIMULATOR_IT)  # the demo's phone on a page
+IT.update(PROVIDER_IT)  # the provider dashboard's re-access period
 
 CATALOGUE: dict[str, dict[str, str]] = {"en": {}, "it": IT}

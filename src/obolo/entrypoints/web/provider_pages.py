@@ -17,8 +17,10 @@ from obolo.entrypoints.web.format import parse_amount, plain
 from obolo.entrypoints.web.problems import FORM
 from obolo.errors import NotFound, OboloError
 from obolo.identity.model import Role
+from obolo.locale import SPAN_UNITS, span_in_units
 from obolo.money import MoneyError
-from obolo.paywall.model import Provider
+from obolo.paywall.errors import InvalidReaccessPeriod
+from obolo.paywall.model import MAX_REACCESS_SECONDS, Provider
 from obolo.reports import provider as reports
 from obolo.reports.reader import DAY_NS, day_of
 
@@ -26,6 +28,8 @@ router = APIRouter(include_in_schema=False)
 CHART_DAYS = 30
 PRICE_ROWS = 3  # blank rows offered below the existing rules
 PASS_ROWS = 2
+#: The re-access form's units, as the page names them (translated).
+UNIT_NAMES = {"day": "days", "hour": "hours", "minute": "minutes", "second": "seconds"}
 KEY_SCOPES = {
     "provider": ["provider:*"],
     "read": ["provider:read"],
@@ -103,6 +107,8 @@ def _dashboard(page: Visitor, site_id: str = "", status: int = 200, **context: A
             settlements=reports.settlements(engine, site),
             price_rows=price_rows,
             pass_rows=pass_rows,
+            reaccess=context.pop("reaccess", None) or _reaccess_fields(site.reaccess_seconds),
+            span_units=[(unit, page.t(UNIT_NAMES[unit])) for unit, _ in SPAN_UNITS],
             server=_server(page),
         )
     values["keys"] = [k for k in page.platform.identity.list_api_keys(page.user_id) if k.revoked_at is None]
@@ -123,6 +129,7 @@ def dashboard(page: SignedIn, site: Annotated[str, Query(max_length=40)] = "", d
         "prices": page.t("Prices published."),
         "site": page.t("Site registered."),
         "revoked": page.t("The key is revoked."),
+        "reaccess": page.t("Re-access period saved."),
     }
     return _dashboard(page, site, notice=notices.get(done))
 
@@ -192,6 +199,36 @@ def set_prices(page: SignedIn, form: Form) -> Response:
     except NotFound:
         return _dashboard(page, site_id, 404, errors={FORM: page.t("Page not found")})
     return finish(page, RedirectResponse(f"/provider?site={quote(site_id)}&done=prices", status_code=303))
+
+
+def _reaccess_fields(seconds: int) -> dict[str, str]:
+    count, unit = span_in_units(seconds)
+    return {"count": str(count), "unit": unit}
+
+
+@router.post("/provider/reaccess")
+def set_reaccess(page: SignedIn, form: Form) -> Response:
+    """How long a purchase reopens for free, as a count of a unit: the same setting as
+    PUT /v1/providers/{id}/reaccess-period."""
+    _provider(page)
+    site_id = text(form, "site", 40)
+    fields = {"count": text(form, "count", 12), "unit": text(form, "unit", 10)}
+    sizes = dict(SPAN_UNITS)
+    problem = ""
+    if not fields["count"].isdigit() or fields["unit"] not in sizes:
+        problem = page.t("Write a whole number, 0 or more.")
+    else:
+        try:
+            page.platform.paywall.set_reaccess_period(
+                page.user_id, site_id, int(fields["count"]) * sizes[fields["unit"]]
+            )
+        except InvalidReaccessPeriod:
+            problem = page.t("At most a year ({most}).", most=page.span(MAX_REACCESS_SECONDS))
+        except NotFound:
+            return _dashboard(page, site_id, 404, errors={FORM: page.t("Page not found")})
+    if problem:
+        return _dashboard(page, site_id, 422, errors={"count": problem}, reaccess=fields)
+    return finish(page, RedirectResponse(f"/provider?site={quote(site_id)}&done=reaccess", status_code=303))
 
 
 def _rows(value: str, most: int) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 READER_IT: dict[str, str] = {
     # the wallet's popup
-    "Already yours: you bought this page within the last 24 hours. Nothing more is charged.": (
-        "È già tua: hai acquistato questa pagina nelle ultime 24 ore. Non viene addebitato nulla di più."
+    "Already yours: it reopens for free until {until}. Nothing more is charged.": (
+        "È già tua: si riapre gratis fino al {until}. Non viene addebitato nulla di più."
     ),
     "Opened with your pass {name}, valid until {until}.": (
         "Aperta con il tuo abbonamento {name}, valido fino al {until}."

@@ -148,8 +148,10 @@ def notice_of(page: Visitor, offer: Offer, payment: Payment) -> str:
     asset = offer.price.asset.code
     if payment.kind == "capped":
         return w("Free: you reached this site's daily cap.")
-    if payment.kind == "reaccess":
-        return w("Already yours: you bought this page within the last 24 hours. Nothing more is charged.")
+    if payment.kind == "reaccess" and payment.until is not None:
+        # The site's period, not a fixed day: it reopens until the purchase's own end.
+        return w("Already yours: it reopens for free until {until}. Nothing more is charged.",
+                 until=page.date_time(payment.until))  # fmt: skip
     if payment.kind == "pass" and payment.held is not None:
         left = payment.held.visits_left
         if left is None:
