@@ -47,7 +47,8 @@ Micropayments on one exact double-entry ledger.
 * Amounts are decimal strings at the asset's scale (EUR and USD have 6 decimals).
 * Every POST, PUT, PATCH and DELETE that changes something for a signed-in caller accepts
   `Idempotency-Key`: a retry with the same key and body replays the first response and moves
-  no money again; the same key with another body is 422 `idempotency_key_reused`. The few
+  no money again; the same key with another body is 422 `idempotency_key_reused`, as is a key
+  the same person used in a form of the web pages (one key, one request). The few
   routes a key does not apply to (sign-in, answers holding a new secret, terminals' taps and
   gateways' webhooks, deduplicated by their own ids) are listed with their reasons in
   docs/decisions/0006-one-write-path.md.
