@@ -27,6 +27,7 @@ from obolo.entrypoints.api import (
     payout_routes,
     paywall_routes,
     person_routes,
+    provider_report_routes,
     purchase_routes,
     sms_routes,
     spending_routes,  # wallets: the spending breakdown
@@ -107,6 +108,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(purchase_routes.router)  # purchases follow the reader to any device
+    app.include_router(provider_report_routes.router)  # paywall: what a provider's pages earned
     app.include_router(x402_routes.router)  # x402: Obolo as a facilitator
     app.include_router(ledger_routes.router)
     app.include_router(task_routes.router)  # tasks
