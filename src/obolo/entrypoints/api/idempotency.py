@@ -1,6 +1,7 @@
 """`Idempotency-Key` claimed before the work and stored after it, as Stripe does it: for
-the routes whose use case calls the outside world mid-way (`write_route.CLAIM_THEN_STORE`);
-every other write route stores its answer in its own one transaction (`write_route.py`).
+the routes whose use case calls the outside world mid-way (`write_route.CLAIM_THEN_STORE`),
+and for the web pages' forms, whose keys are the same person's (`web/form_keys.py`); every
+other write route stores its answer in its own one transaction (`write_route.py`).
 
 The first request with a key claims it (a committed row) before any work; a retry with
 the same key and body replays the stored status and body; the same key with another
