@@ -180,7 +180,7 @@ def build(
     account = AccountService(identity, phone_sign_in, secrets.derive("contact-codes"))
     # -- wallets ------------------------------------------------------------------------------
     wallets = WalletService(engine, ledger, clock, cards, bank, settings, secrets=secrets)
-    invitations = Invitations(engine, ledger, clock, wallets)
+    invitations = wallets.invitations  # its payments hold what is sent to an address without an account
     webhooks = WebhookService(engine, clock, secrets, egress)
     # -- paywall ------------------------------------------------------------------------------
     paywall = PaywallService(engine, ledger, clock, wallets, keys, settings)

@@ -106,6 +106,7 @@ MATRIX: list[tuple[str, str, Any, tuple[int, ...]]] = [
     ("POST",   "/v1/providers/{provider_id}/receipt-key",    None,  (401, 404, 404, 404, 404, 404, 403)),
     ("PUT",    "/v1/providers/{provider_id}/reaccess-period", {"seconds": 600},
                                                                     (401, 404, 404, 404, 404, 404, 403)),
+    ("GET",    "/v1/providers/{provider_id}/pages",          None,  (401, 404, 404, 404, 404, 404, 403)),
     # the view receipt (MACed by the provider) is checked first: a stranger cannot make one
     ("POST",   "/v1/channels/{channel_id}/refunds",          {"view": "x" * 20},
                                                                     (401, 422, 422, 422, 422, 422, 403)),

@@ -27,11 +27,12 @@ class Earning:
 
 @dataclass(frozen=True, slots=True)
 class ResourceStats:
-    resource: str
+    resource: str  # the path: what the views are grouped by
     asset: str
     views: int
     refunded: int
     revenue: int  # units, refunded views excluded
+    title: str | None = None  # the latest title the provider gave the path, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +104,53 @@ def earnings(engine: Engine, site: Provider, since: int) -> list[Earning]:
 
 
 def resources(engine: Engine, site: Provider, since: int, limit: int = 50) -> list[ResourceStats]:
+    """Views and revenue per page since `since` (ns), highest revenue first. A page is its
+    path: the title a provider sends may change (a typo fixed, a headline rewritten) and
+    is shown as the latest one given, not counted apart."""
     refunded = func.count(charges.c.refunded_at)
     revenue = func.sum(case((charges.c.refunded_at.is_(None), charges.c.amount), else_=0))
-    rows = run_in_transaction(
-        engine,
-        lambda c: c.execute(
+    mine = (charges.c.provider_id == site.id) & (charges.c.created_at >= since)
+
+    def work(connection: Connection) -> list[ResourceStats]:
+        rows = connection.execute(
             select(charges.c.resource, tabs.c.asset, func.count().label("views"),
                    refunded.label("refunded"), revenue.label("revenue"))
             .join(tabs, tabs.c.id == charges.c.tab_id)
-            .where(charges.c.provider_id == site.id, charges.c.created_at >= since)
+            .where(mine)
             .group_by(charges.c.resource, tabs.c.asset)
             .order_by(revenue.desc(), charges.c.resource)
             .limit(limit)
-        ).all(),
-        read_only=True,
-    )  # fmt: skip
-    return [ResourceStats(r.resource, r.asset, int(r.views), int(r.refunded), int(r.revenue)) for r in rows]
+        ).all()  # fmt: skip
+        titles = _latest_titles(connection, mine, sorted({r.resource for r in rows}))
+        return [
+            ResourceStats(
+                r.resource, r.asset, int(r.views), int(r.refunded), int(r.revenue), titles.get(r.resource)
+            )
+            for r in rows
+        ]
+
+    return run_in_transaction(engine, work, read_only=True)
+
+
+def _latest_titles(connection: Connection, mine: Any, paths: list[str]) -> dict[str, str]:
+    """Each path's latest non-empty title among the charges `mine` selects (two charged in
+    the same nanosecond under different titles: the greater, so the answer is stable)."""
+    if not paths:
+        return {}
+    titled = mine & charges.c.resource.in_(paths) & charges.c.title.is_not(None) & (charges.c.title != "")
+    latest = (
+        select(charges.c.resource, func.max(charges.c.created_at).label("at"))
+        .where(titled)
+        .group_by(charges.c.resource)
+        .subquery()
+    )
+    found = connection.execute(
+        select(charges.c.resource, func.max(charges.c.title).label("title"))
+        .join(latest, (latest.c.resource == charges.c.resource) & (latest.c.at == charges.c.created_at))
+        .where(titled)
+        .group_by(charges.c.resource)
+    )
+    return {row.resource: row.title for row in found}
 
 
 def open_channels(engine: Engine, site: Provider) -> list[OpenChannels]:

@@ -47,6 +47,7 @@ from obolo.ledger import Ledger, LedgerSession, Transfer, TransferFlags, Transfe
 from obolo.mail.messages import INVITATION_EMAIL, INVITATION_SUBJECT, Notice
 from obolo.mail.outbox import language_of_account, notify_account_in, queue_email, queue_text
 from obolo.money import Asset
+from obolo.settings import Settings
 from obolo.wallets.activity import Described, Text
 from obolo.wallets.errors import InvitationNotFound, RecipientNotFound
 from obolo.wallets.model import PlatformAccount, TransferCode, Wallet
@@ -139,55 +140,6 @@ def _new_code() -> str:
     return "-".join(code[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
 
 
-def hold(
-    wallets: WalletAccounts,
-    session: LedgerSession,
-    payer: Wallet,
-    movement_id: str,
-    invitee: Invitee,
-    amount: int,
-    fee: int,
-    now: int,
-) -> tuple[int, dict[str, Any]]:
-    """Move the payment to the invitation holding account, record the invitation and
-    invite the address, in the payment's transaction: (principal transfer id, the
-    movement's details). Raises InsufficientFunds exactly as a payment to an account does."""
-    connection = session.connection
-    asset = wallets.asset(payer.asset)
-    wallets.ensure_platform_accounts(session, payer.asset)
-    principal_id = wallets.transfer_id_of(movement_id, "principal")
-    wallets.debit(
-        session, payer, PlatformAccount.INVITATIONS.account_id(payer.asset), principal_id, amount, fee,
-        TransferCode.PAYMENT, fee_transfer_id=wallets.transfer_id_of(movement_id, "fee"),
-    )  # fmt: skip
-    expires_at = now + wallets.settings.invite_claim_seconds * NS_PER_SECOND
-    code = _new_code() if invitee.email is not None else None
-    connection.execute(
-        insert(invitations).values(
-            id=movement_id, sender_id=payer.user_id, email=invitee.email, phone=invitee.phone,
-            code_hash=None if code is None else _digest(code), asset=payer.asset, amount=amount, fee=fee,
-            status="waiting", claimed_by=None, expires_at=expires_at, created_at=now, updated_at=now,
-        )
-    )  # fmt: skip
-    sender = display_names(connection, {payer.user_id}).get(payer.user_id, "Someone")
-    # The invitee has no account, so no language of theirs is known: the sender's is the
-    # best guess (people mostly pay people who read what they read).
-    language = language_of_account(connection, payer.user_id)
-    amounts = {"amount": (amount, asset)}
-    if invitee.email is not None:
-        assert code is not None
-        subject, body = Notice(
-            INVITATION_SUBJECT, INVITATION_EMAIL,
-            {"sender": sender, "email": invitee.email, "code": code}, amounts, {"until": expires_at},
-        ).written(language)  # fmt: skip
-        queue_email(connection, invitee.email, subject, body, now)
-    else:
-        assert invitee.phone is not None
-        text = _text_invitation(sender, amount, asset, expires_at, invitee.phone)
-        queue_text(connection, invitee.phone, text, now, essential=False)
-    return principal_id, {"invitee": invitee.masked, "invitation": "waiting", "claim_by": iso(expires_at)}
-
-
 def _text_invitation(sender: str, amount: int, asset: Asset, expires_at: int, phone: str) -> str:
     """The text inviting a number with no account: in its country's language (nobody has
     chosen one for it yet), the amount and the day written for that reader."""
@@ -236,13 +188,66 @@ def _came_back(row: Any, asset: Asset, language: str) -> tuple[str, str]:
 
 
 class Invitations:
-    """Claims and returns: the use cases after the payment that held the money."""
+    """The payment's hold (in the payment's transaction), then the claims and returns."""
 
-    def __init__(self, engine: Engine, ledger: Ledger, clock: Clock, wallets: WalletAccounts) -> None:
+    def __init__(
+        self, engine: Engine, ledger: Ledger, clock: Clock, wallets: WalletAccounts, settings: Settings
+    ) -> None:
         self.engine = engine
         self.ledger = ledger
         self.clock = clock
         self.wallets = wallets
+        self.settings = settings
+
+    # -- the payment's hold -----------------------------------------------------------------
+    def hold(
+        self,
+        session: LedgerSession,
+        payer: Wallet,
+        movement_id: str,
+        invitee: Invitee,
+        amount: int,
+        fee: int,
+        now: int,
+    ) -> tuple[int, dict[str, Any]]:
+        """Move the payment to the invitation holding account, record the invitation and
+        invite the address, in the payment's transaction: (principal transfer id, the
+        movement's details). Raises InsufficientFunds exactly as a payment to an account does."""
+        wallets = self.wallets
+        connection = session.connection
+        asset = wallets.asset(payer.asset)
+        wallets.ensure_platform_accounts(session, payer.asset)
+        principal_id = wallets.transfer_id_of(movement_id, "principal")
+        wallets.debit(
+            session, payer, PlatformAccount.INVITATIONS.account_id(payer.asset), principal_id, amount, fee,
+            TransferCode.PAYMENT, fee_transfer_id=wallets.transfer_id_of(movement_id, "fee"),
+        )  # fmt: skip
+        expires_at = now + self.settings.invite_claim_seconds * NS_PER_SECOND
+        code = _new_code() if invitee.email is not None else None
+        connection.execute(
+            insert(invitations).values(
+                id=movement_id, sender_id=payer.user_id, email=invitee.email, phone=invitee.phone,
+                code_hash=None if code is None else _digest(code), asset=payer.asset, amount=amount, fee=fee,
+                status="waiting", claimed_by=None, expires_at=expires_at, created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
+        sender = display_names(connection, {payer.user_id}).get(payer.user_id, "Someone")
+        # The invitee has no account, so no language of theirs is known: the sender's is the
+        # best guess (people mostly pay people who read what they read).
+        language = language_of_account(connection, payer.user_id)
+        amounts = {"amount": (amount, asset)}
+        if invitee.email is not None:
+            assert code is not None
+            subject, body = Notice(
+                INVITATION_SUBJECT, INVITATION_EMAIL,
+                {"sender": sender, "email": invitee.email, "code": code}, amounts, {"until": expires_at},
+            ).written(language)  # fmt: skip
+            queue_email(connection, invitee.email, subject, body, now)
+        else:
+            assert invitee.phone is not None
+            text = _text_invitation(sender, amount, asset, expires_at, invitee.phone)
+            queue_text(connection, invitee.phone, text, now, essential=False)
+        return principal_id, {"invitee": invitee.masked, "invitation": "waiting", "claim_by": iso(expires_at)}
 
     # -- claims -----------------------------------------------------------------------------
     def claim(self, user_id: str, code: str) -> list[str]:
@@ -441,7 +446,6 @@ __all__ = [
     "answer",
     "by_address",
     "describe_invitation_transfers",
-    "hold",
     "resolve",
     "transfer_id",
 ]

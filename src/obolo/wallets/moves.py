@@ -63,6 +63,9 @@ class WalletMoves(WalletAccounts):
         secrets: SecretBox | None = None,
     ) -> None:
         super().__init__(engine, ledger, clock, settings, assets)
+        # A payment to an address without an account is held by the invitations, in the
+        # payment's transaction; they pay it on from the wallets when claimed or returned.
+        self.invitations = invitations.Invitations(engine, ledger, clock, self, settings)
         # Seals a withdrawal's bank account while its payout is in flight (see
         # `resume_withdrawals`); without one, withdrawals whose request dies are not resumed.
         self.secrets = secrets
@@ -204,8 +207,8 @@ class WalletMoves(WalletAccounts):
             details: dict[str, Any] = {}
             if recipient.user_id is None:
                 assert recipient.invitee is not None
-                principal_id, details = invitations.hold(
-                    self, session, payer, movement_id, recipient.invitee, amount.units, fee, now
+                principal_id, details = self.invitations.hold(
+                    session, payer, movement_id, recipient.invitee, amount.units, fee, now
                 )
             else:
                 payee = self._wallet(session, recipient.user_id, asset, create=True)

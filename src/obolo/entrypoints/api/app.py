@@ -27,6 +27,7 @@ from obolo.entrypoints.api import (
     payout_routes,
     paywall_routes,
     person_routes,
+    provider_report_routes,
     purchase_routes,
     sms_routes,
     spending_routes,  # wallets: the spending breakdown
@@ -47,7 +48,8 @@ Micropayments on one exact double-entry ledger.
 * Amounts are decimal strings at the asset's scale (EUR and USD have 6 decimals).
 * Every POST, PUT, PATCH and DELETE that changes something for a signed-in caller accepts
   `Idempotency-Key`: a retry with the same key and body replays the first response and moves
-  no money again; the same key with another body is 422 `idempotency_key_reused`. The few
+  no money again; the same key with another body is 422 `idempotency_key_reused`, as is a key
+  the same person used in a form of the web pages (one key, one request). The few
   routes a key does not apply to (sign-in, answers holding a new secret, terminals' taps and
   gateways' webhooks, deduplicated by their own ids) are listed with their reasons in
   docs/decisions/0006-one-write-path.md.
@@ -106,6 +108,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router)
     app.include_router(paywall_routes.router)
     app.include_router(purchase_routes.router)  # purchases follow the reader to any device
+    app.include_router(provider_report_routes.router)  # paywall: what a provider's pages earned
     app.include_router(x402_routes.router)  # x402: Obolo as a facilitator
     app.include_router(ledger_routes.router)
     app.include_router(task_routes.router)  # tasks

@@ -1,6 +1,7 @@
 """`Idempotency-Key` claimed before the work and stored after it, as Stripe does it: for
-the routes whose use case calls the outside world mid-way (`write_route.CLAIM_THEN_STORE`);
-every other write route stores its answer in its own one transaction (`write_route.py`).
+the routes whose use case calls the outside world mid-way (`write_route.CLAIM_THEN_STORE`),
+and for the web pages' forms, whose keys are the same person's (`web/form_keys.py`); every
+other write route stores its answer in its own one transaction (`write_route.py`).
 
 The first request with a key claims it (a committed row) before any work; a retry with
 the same key and body replays the stored status and body; the same key with another
@@ -39,12 +40,14 @@ from obolo.entrypoints.api.errors import problem
 from obolo.errors import OboloError
 from obolo.money import MoneyError
 
+#: What a key may be, whichever way it comes (this header, a web form's `key` field).
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 IdempotencyKeyHeader = Header(
     None,
     alias="Idempotency-Key",
     min_length=1,
     max_length=255,
-    pattern=r"^[\x21-\x7e]+$",
+    pattern=KEY_PATTERN,
     description="Any unique string (a UUID is good): a retry with the same key and body replays the "
     "first response and moves no money again.",
 )
@@ -52,6 +55,7 @@ IdempotencyKeyHeader = Header(
 _WAIT_SECONDS = 10.0
 ABANDONED_AFTER_NS = 120 * 1_000_000_000  # a claim older than this was left by a dead process
 Handler = Callable[[], tuple[int, Any]]
+Answer = tuple[int, Any, bool]  # status, body, replayed
 _HOST = socket.gethostname()[:40]
 _owner: tuple[int, str] | None = None
 # (principal, key) of the claims this process holds and is still working on, each with a
@@ -107,6 +111,11 @@ def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
     return response.status_code, json.loads(bytes(response.body))
 
 
+def _refusal(code: str, detail: str) -> Answer:
+    response = problem(code, detail)
+    return response.status_code, json.loads(bytes(response.body)), False
+
+
 def respond(status: int, body: Any, *, replayed: bool) -> Response:
     """The answer as sent (and as replayed: `Idempotent-Replayed: true`)."""
     media = "application/problem+json" if status >= 400 else "application/json"
@@ -127,21 +136,30 @@ class Idempotency:
         self._token: object | None = None  # this request's mark on a claim it holds
 
     def run(self, principal: str, key: str | None, request_hash: str, handler: Handler) -> Response:
+        """The API's answer: a domain error is answered (4xx) and stored like any other."""
+        status, body, replayed = self.keep(principal, key, request_hash, lambda: self._call(handler))
+        return respond(status, body, replayed=replayed)
+
+    def keep(self, principal: str, key: str | None, request_hash: str, handler: Handler) -> Answer:
+        """(status, body, replayed): the handler's answer, stored under the key; the stored
+        one replayed; or a refusal (422 `idempotency_key_reused`, 409 `idempotency_key_in_use`).
+        An error the handler raises is raised with the claim released, nothing stored: a
+        web form, whose refusals are shown beside their fields, is corrected and sent
+        again with its key."""
         if key is None:
-            status, body = self._call(handler)
-            return respond(status, body, replayed=False)
+            return (*handler(), False)
         replay = self._claim(principal, key, request_hash)
         if replay is not None:
             return replay
         try:
-            status, body = self._call(handler)
+            status, body = handler()
             self._store(principal, key, status, body)
         except BaseException:
             self._release_if_possible(principal, key)
             raise
         finally:
             self._done_running(principal, key)
-        return respond(status, body, replayed=False)
+        return status, body, False
 
     @staticmethod
     def _call(handler: Handler) -> tuple[int, Any]:
@@ -150,8 +168,8 @@ class Idempotency:
         except (OboloError, MoneyError) as error:
             return error_answer(error)
 
-    def _claim(self, principal: str, key: str, request_hash: str) -> Response | None:
-        """None when this request now owns the key; otherwise the response to send."""
+    def _claim(self, principal: str, key: str, request_hash: str) -> Answer | None:
+        """None when this request now owns the key; otherwise the answer to send."""
         deadline = time.monotonic() + _WAIT_SECONDS
         table = idempotency_keys
         where = (table.c.principal == principal) & (table.c.key == key)
@@ -175,12 +193,12 @@ class Idempotency:
                         mine = self._mark_running(principal, key)
                         return None
                     if row.request_hash != request_hash:
-                        return problem(
+                        return _refusal(
                             "idempotency_key_reused",
                             "this Idempotency-Key was used with a different request",
                         )
                     if row.status_code is not None:
-                        return respond(row.status_code, json.loads(row.response_body), replayed=True)
+                        return row.status_code, json.loads(row.response_body), True
                     if owner_gone(row.owner, principal, key) or now - row.created_at > ABANDONED_AFTER_NS:
                         # take it over unless another retry just did (PostgreSQL reads without locking)
                         taken = connection.execute(
@@ -202,7 +220,7 @@ class Idempotency:
                     self._done_running(principal, key)
                 raise
             if time.monotonic() > deadline:
-                return problem(
+                return _refusal(
                     "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
                 )
             time.sleep(0.05)

@@ -27,11 +27,12 @@ from obolo.entrypoints.web.context import (
     require_operator,
     text,
 )
+from obolo.entrypoints.web.form_keys import form_key, kept
 from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import problem_message
 from obolo.entrypoints.web.security import CONTENT_SECURITY_POLICY
 from obolo.errors import OboloError
-from obolo.money import MoneyError
+from obolo.money import Amount, MoneyError
 
 router = APIRouter(include_in_schema=False)
 
@@ -174,13 +175,19 @@ def sales_page(page: SignedIn) -> Response:
 
 @router.post("/provider/payment-requests/{request_id}/refund")
 def refund(page: SignedIn, form: Form, request_id: str) -> Response:
-    """A refund from the dashboard, keyed by the form's own id: a double submit refunds once."""
+    """A refund from the dashboard, keyed by the form's own id (`form_keys`): a double
+    submit refunds once."""
+    key = form_key(form)
+    checkout = page.platform.checkout
+
+    def refund_it(amount: Amount) -> str:
+        checkout.refund(page.user_id, request_id, amount, text(form, "reason", 500), key)
+        return "/provider/payment-requests"
+
     try:
-        found = page.platform.checkout.merchant_request(page.user_id, request_id)
+        found = checkout.merchant_request(page.user_id, request_id)
         amount = parse_amount(text(form, "amount", 40), page.platform.wallets.asset(found.asset))
-        page.platform.checkout.refund(
-            page.user_id, request_id, amount, text(form, "reason", 500), text(form, "key", 64) or None
-        )
+        kept(page, page.user_id, key, form, lambda: refund_it(amount))
     except (OboloError, MoneyError) as refused:
         return _sales(page, 422, errors={"_form": problem_message(refused, page.t)})
     return _sales(page, notice=checkout_translator(page)("Done."))

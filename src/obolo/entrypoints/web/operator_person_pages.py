@@ -11,11 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from obolo.entrypoints.web.account_i18n import AUDIT_ACTIONS, WORDS
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, require_operator, text
+from obolo.entrypoints.web.form_keys import form_key, kept
 from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import FORM, field_error
 from obolo.errors import OboloError
 from obolo.identity import standing
-from obolo.money import MoneyError
+from obolo.money import Amount, MoneyError
 from obolo.reports.person import person_file
 from obolo.wallets.adjustments import Direction, adjust
 
@@ -84,12 +85,16 @@ def change_standing(page: SignedIn, user_id: PersonId, form: Form) -> Response:
 def make_adjustment(page: SignedIn, user_id: PersonId, form: Form) -> Response:
     require_operator(page)
     direction = Direction.DEBIT if text(form, "direction", 10) == "debit" else Direction.CREDIT
+    key = form_key(form)  # a double submit adjusts once (`form_keys`)
+    wallets = page.platform.wallets
+
+    def make(amount: Amount) -> str:
+        adjust(wallets, page.user_id, user_id, amount, direction, text(form, "reason", 500), key)
+        return f"/operator/people/{user_id}?done=adjusted"
+
     try:
-        amount = parse_amount(
-            text(form, "amount", 40), page.platform.wallets.asset(text(form, "asset", 12) or "EUR")
-        )
-        adjust(page.platform.wallets, page.user_id, user_id, amount, direction, text(form, "reason", 500),
-               text(form, "key", 64) or None)  # fmt: skip
+        amount = parse_amount(text(form, "amount", 40), wallets.asset(text(form, "asset", 12) or "EUR"))
+        location = kept(page, page.user_id, key, form, lambda: make(amount))
     except (OboloError, MoneyError) as error:
         return _refused(page, user_id, error)
-    return finish(page, RedirectResponse(f"/operator/people/{user_id}?done=adjusted", status_code=303))
+    return finish(page, RedirectResponse(location, status_code=303))

@@ -7,7 +7,6 @@ these handlers turn forms into its calls and its errors into messages beside fie
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -25,11 +24,12 @@ from obolo.entrypoints.web.context import (
     require_operator,
     text,
 )
+from obolo.entrypoints.web.form_keys import form_key, kept
 from obolo.entrypoints.web.format import parse_amount, plain
 from obolo.entrypoints.web.problems import FORM, field_error
 from obolo.errors import NotFound, OboloError
 from obolo.identity.model import Role
-from obolo.money import MoneyError
+from obolo.money import Amount, MoneyError
 from obolo.reports import tasks as reports
 from obolo.tasks.model import AssignmentStatus, DisputeStatus, Terms
 from obolo.tasks.service import Assignment, Decision, Task
@@ -53,15 +53,6 @@ _TERM_FIELDS = {
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _key(given: str) -> str | None:
-    """The form's idempotency key (a random value rendered into it): a double submit
-    posts the task, or pays the bonus, once."""
-    try:
-        return str(uuid.UUID(given))
-    except ValueError:
-        return None
 
 
 def _redirect(page: Visitor, target: str) -> Response:
@@ -275,12 +266,18 @@ def post_task(page: SignedIn, form: Form) -> Response:
         min_approval_rate_bp=min_rate,
         min_approved=min_approved,
     )
+    # The form's key (`form_keys`): a double submit posts the task once.
+    key = form_key(form)
+    tasks = page.platform.tasks
     try:
-        task = page.platform.tasks.post_task(page.user_id, terms, asset.code, _key(text(form, "key")))
+        location = kept(
+            page, page.user_id, key, form,
+            lambda: f"/tasks/employer/{tasks.post_task(page.user_id, terms, asset.code, key).id}?done=posted",
+        )  # fmt: skip
     except (OboloError, MoneyError) as error:
         name, message = _task_error(page, error)
         return _employer_page(page, 422, errors={name: message}, values=values)
-    return _redirect(page, f"/tasks/employer/{task.id}?done=posted")
+    return _redirect(page, location)
 
 
 def _task_page(page: Visitor, task_id: str, status: int = 200, **context: Any) -> Response:
@@ -361,16 +358,18 @@ def bonus(page: SignedIn, task_id: str, form: Form) -> Response:
     _need(page, Role.EMPLOYER)
     task_id = task_id[:36]
     values = {name: text(form, name, 280) for name in ("assignment_id", "amount", "bonus_reason")}
+    # The form's key (`form_keys`): a double submit pays the bonus once.
+    key = form_key(form)
+    tasks = page.platform.tasks
+
+    def pay(amount: Amount) -> str:
+        tasks.bonus(page.user_id, values["assignment_id"][:36], amount, values["bonus_reason"] or None, key)
+        return f"/tasks/employer/{task_id}?done=bonus"
+
     try:
-        task = page.platform.tasks.task(task_id)
+        task = tasks.task(task_id)
         amount = parse_amount(values["amount"], page.platform.wallets.asset(task.asset))
-        page.platform.tasks.bonus(
-            page.user_id,
-            values["assignment_id"][:36],
-            amount,
-            values["bonus_reason"] or None,
-            _key(text(form, "key")),
-        )
+        location = kept(page, page.user_id, key, form, lambda: pay(amount))
     except (OboloError, MoneyError) as error:
         if getattr(error, "code", "") == "not_the_employer":
             raise PageForbidden("Only the task's employer sees its submissions.") from error
@@ -380,7 +379,7 @@ def bonus(page: SignedIn, task_id: str, form: Form) -> Response:
         if name == "to":  # an assignment that is not there
             name = "assignment_id"
         return _task_page(page, task_id, 422, errors={name: message}, bonus_values=values)
-    return _redirect(page, f"/tasks/employer/{task_id}?done=bonus")
+    return _redirect(page, location)
 
 
 @router.post("/tasks/employer/{task_id}/cancel")

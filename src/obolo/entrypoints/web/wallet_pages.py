@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,6 +12,7 @@ from obolo.adapters.cards import Card
 from obolo.adapters.clock import NS_PER_SECOND, from_iso
 from obolo.entrypoints.web.charts import Chart, series_from, stacked_bars
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, text
+from obolo.entrypoints.web.form_keys import form_key, kept
 from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import field_error
 from obolo.entrypoints.web.statement_csv import statement_csv
@@ -102,8 +102,9 @@ def wallet(page: SignedIn, done: str = "", m: str = "", n: int = 0) -> Response:
     return _wallet_page(page, notice=_notice(page, done, m))
 
 
-def _done(page: Visitor, kind: str, movement_id: str) -> Response:
-    return finish(page, RedirectResponse(f"/wallet?done={kind}&m={movement_id}", status_code=303))
+def _done(kind: str, movement_id: str) -> str:
+    """Where the browser goes after a form that made a movement: the wallet, saying so."""
+    return f"/wallet?done={kind}&m={movement_id}"
 
 
 def _refused(page: Visitor, form_name: str, error: Exception, values: dict[str, str]) -> Response:
@@ -111,13 +112,8 @@ def _refused(page: Visitor, form_name: str, error: Exception, values: dict[str, 
     return _wallet_page(page, 422, form=form_name, errors={name: message}, values={form_name: values})
 
 
-def _key(given: str) -> str | None:
-    """The form's idempotency key: a random value rendered into the form, so a double
-    submit (or a refresh that re-posts) moves the money once."""
-    try:
-        return str(uuid.UUID(given))
-    except ValueError:
-        return None
+# Each money form carries a random key (`form_keys`), so a double submit (or a refresh
+# that re-posts) moves the money once.
 
 
 @router.post("/wallet/topup")
@@ -125,6 +121,7 @@ def top_up(page: SignedIn, form: Form) -> Response:
     values = {
         name: text(form, name, 40) for name in ("amount", "asset", "number", "exp_month", "exp_year", "cvc")
     }
+    key = form_key(form)
     try:
         asset = page.platform.wallets.asset(values["asset"] or "EUR")
         amount = parse_amount(values["amount"], asset)
@@ -134,10 +131,17 @@ def top_up(page: SignedIn, form: Form) -> Response:
             _int(values["exp_year"]),
             values["cvc"],
         )
-        movement = page.platform.wallets.top_up(page.user_id, amount, card, _key(text(form, "key")))
+        wallets = page.platform.wallets
+        location = kept(
+            page,
+            page.user_id,
+            key,
+            form,
+            lambda: _done("topup", wallets.top_up(page.user_id, amount, card, key).id),
+        )
     except (OboloError, MoneyError) as error:
         return _refused(page, "topup", error, values)
-    return _done(page, "topup", movement.id)
+    return finish(page, RedirectResponse(location, status_code=303))
 
 
 @router.post("/wallet/send")
@@ -147,29 +151,36 @@ def send(page: SignedIn, form: Form) -> Response:
         # Said on its own, beside the field, whatever else the form lacks.
         missing = page.t("Write the email or phone number of the person to pay.")
         return _wallet_page(page, 422, form="send", errors={"to": missing}, values={"send": values})
+    key = form_key(form)
     try:
         asset = page.platform.wallets.asset(values["asset"] or "EUR")
         amount = parse_amount(values["amount"], asset)
-        movement = page.platform.wallets.pay(
-            page.user_id, values["to"], amount, values["note"][:280] or None, _key(text(form, "key"))
-        )
+        wallets = page.platform.wallets
+        note = values["note"][:280] or None
+        location = kept(
+            page, page.user_id, key, form,
+            lambda: _done("payment", wallets.pay(page.user_id, values["to"], amount, note, key).id),
+        )  # fmt: skip
     except (OboloError, MoneyError) as error:
         return _refused(page, "send", error, values)
-    return _done(page, "payment", movement.id)
+    return finish(page, RedirectResponse(location, status_code=303))
 
 
 @router.post("/wallet/withdraw")
 def withdraw(page: SignedIn, form: Form) -> Response:
     values = {name: text(form, name, 60) for name in ("amount", "asset", "iban")}
+    key = form_key(form)
     try:
         asset = page.platform.wallets.asset(values["asset"] or "EUR")
         amount = parse_amount(values["amount"], asset)
-        movement = page.platform.wallets.withdraw(
-            page.user_id, amount, values["iban"], _key(text(form, "key"))
-        )
+        wallets = page.platform.wallets
+        location = kept(
+            page, page.user_id, key, form,
+            lambda: _done("withdrawal", wallets.withdraw(page.user_id, amount, values["iban"], key).id),
+        )  # fmt: skip
     except (OboloError, MoneyError) as error:
         return _refused(page, "withdraw", error, values)
-    return _done(page, "withdrawal", movement.id)
+    return finish(page, RedirectResponse(location, status_code=303))
 
 
 @router.post("/wallet/claim")

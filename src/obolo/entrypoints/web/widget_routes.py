@@ -19,6 +19,7 @@ from obolo.adapters.clock import NS_PER_SECOND
 from obolo.adapters.ids import new_id
 from obolo.entrypoints.api.auth import client_address
 from obolo.entrypoints.web.context import STATIC, Form, Visitor, VisitorDep, finish, render, text
+from obolo.entrypoints.web.form_keys import kept
 from obolo.entrypoints.web.security import clear_cookie, set_cookie
 from obolo.entrypoints.web.widget_i18n import refusal_text, widget_translator
 from obolo.entrypoints.web.widget_script_i18n import with_texts
@@ -231,10 +232,15 @@ def buy_pass(page: VisitorDep, form: Form) -> Response:
         return _ask(page, offer, fields, 401, error=w("Sign in first."))
     reader = page.principal.user_id
     charge_id = text(form, "charge_id", 64) or new_id()
+    # The pass's key is kept as the reader's other keys are (`form_keys`): one they had
+    # used on the API, for another payment, cannot stand for this pass.
+    key = f"widget-pass:{charge_id}"
+    purchases = page.platform.purchases
     try:
-        page.platform.purchases.buy_pass(
-            reader, offer.provider.id, text(form, "pass_name", 100), f"widget-pass:{charge_id}"
-        )
+        kept(
+            page, reader, key, form,
+            lambda: purchases.buy_pass(reader, offer.provider.id, text(form, "pass_name", 100), key).id,
+        )  # fmt: skip
         payment = page.platform.widget.pay(reader, offer, charge_id, confirmed=False)
     except OboloError as refused:
         return _ask(page, offer, fields, 409, error=_pass_refusal(w, refused))
