@@ -277,6 +277,22 @@ def test_closing_with_money_needs_a_payout_and_then_sign_in_is_refused(api, plat
     assert "account.closed" in actions(platform)
 
 
+def test_a_key_a_client_chose_cannot_stand_in_the_way_of_closing(api, platform):
+    """Closing pays out under keys of its own, with a space no client key may hold: a
+    withdrawal the person sent earlier under a key shaped like them does not block it."""
+    headers = sign_up(api, "ann@example.com", top_up="10.00")
+    user_id = api.get("/v1/me", headers=headers).json()["id"]
+    early = api.post(
+        "/v1/withdrawals",
+        json={"amount": "1.00", "asset": "EUR", "iban": IBAN},
+        headers={**headers, "Idempotency-Key": f"close:{user_id}:EUR"},
+    )
+    assert early.status_code == 201
+    closed = api.post("/v1/me/close", json={"password": PASSWORD, "iban": IBAN}, headers=headers)
+    assert closed.status_code == 204
+    assert "account.closed" in actions(platform)
+
+
 def test_an_empty_account_closes_at_once(api, platform):
     headers = sign_up(api, "ann@example.com")
     assert api.post("/v1/me/close", json={"password": PASSWORD}, headers=headers).status_code == 204

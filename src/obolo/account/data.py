@@ -142,8 +142,12 @@ def close(
         while units > 0 and units + fee(units) > balance.available:
             units -= 1
         if units > 0:
+            # A space: no Idempotency-Key a client sends can hold one, so none can be taken first.
             wallets.withdraw(
-                user_id, Amount(units, wallets.asset(balance.asset)), iban, f"close:{user_id}:{balance.asset}"
+                user_id,
+                Amount(units, wallets.asset(balance.asset)),
+                iban,
+                f"close account {user_id} {balance.asset}",
             )
     left = {b.asset: b for b in wallets.balances(user_id) if b.available or b.reserved}
     if left:
