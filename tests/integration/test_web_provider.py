@@ -88,6 +88,22 @@ def test_the_price_editor_publishes_the_rules_the_sdk_fetches(pub, platform):
     }
     page = pub.get("/provider")
     assert 'value="0.10"' in page.text
+    italian = pub.get("/provider", headers={"accept-language": "it"})
+    assert re.findall(r'name="(?:price|pass)-0-price"[^>]*value="([^"]*)"', italian.text) == ["0,10", "0,80"]
+    assert 'value="1,00"' in italian.text
+
+
+def test_the_italian_editor_sent_back_as_shown_publishes_the_same_prices(pub, platform):
+    """The values the Italian page shows ("0,10") read back as they were: nothing changes."""
+    rules = {"prices": [{"pattern": "/a/*", "price": "0.015", "asset": "EUR"}], "passes": []}
+    platform.paywall.set_price_rules(pub.user_id, pub.site_id, rules)
+    page = pub.get("/provider", headers={"accept-language": "it"}).text
+    shown = re.search(r'name="price-0-price"[^>]*value="([^"]*)"', page).group(1)
+    assert shown == "0,015"
+    row = {"price-0-pattern": "/a/*", "price-0-price": shown}
+    answer = pub.submit("/provider", "/provider/prices", {"site": pub.site_id, "price_rows": "1", **row})
+    assert answer.status_code == 303
+    assert platform.paywall.price_rules(pub.site_id) == rules
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,8 @@ def test_consent_given_on_the_page_is_what_the_site_may_charge(ann, site, platfo
     assert "Your auto-pay limits are saved." in page.text
     assert 'value="0.20"' in page.text
     assert "€0.00 / €0.30" in page.text
+    italian = ann.get("/reading", headers={"accept-language": "it"}).text
+    assert ('value="0,20"' in italian, 'value="0,30"' in italian, 'value="0,10"' in italian) == (True,) * 3
     platform.tabs.charge(ann.user_id, site.id, "/a/1", Amount(200_000, EUR), "c1")
     with pytest.raises(OverLimit):
         platform.tabs.charge(ann.user_id, site.id, "/a/2", Amount(250_000, EUR), "c2")

@@ -102,6 +102,10 @@ class Visitor:
     def number(self, units: int, asset: str) -> str:
         return fmt.number(units, self.platform.wallets.asset(asset), self.language)
 
+    def plain(self, units: int, asset: str) -> str:
+        """A form field's value: exact, ungrouped, in the page's decimal mark."""
+        return fmt.plain(units, self.platform.wallets.asset(asset), self.language)
+
     def date_time(self, ns: int) -> str:
         return fmt.date_time(ns, self.language, self.zone)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, tzinfo
 
+from babel.numbers import get_decimal_symbol
+
 from obolo import locale
 from obolo.money import Amount, Asset, NotAnAmount, format_units
 
@@ -38,12 +40,23 @@ def parse_amount(text: str, asset: Asset) -> Amount:
     return Amount.parse(cleaned.replace(",", "."), asset)
 
 
-def plain(units: int, asset: Asset) -> str:
+def plain(units: int, asset: Asset, language: str | None = None) -> str:
     """An amount as a form field's value, exact, at least two decimals and no grouping
-    ("0.10", "2.50", "0.001"), so it reads back in either language."""
+    ("0.10", "2.50", "0.001"), so it reads back in either language; with a `language`, in
+    its decimal mark ("0,10" in Italian), which `parse_amount` reads too. Without one it is
+    the API's form ("0.10"), for documents sent on."""
     whole, _, fraction = format_units(units, asset).partition(".")
     fraction = fraction.rstrip("0").ljust(min(2, asset.scale), "0")
-    return f"{whole}.{fraction}" if fraction else whole
+    return f"{whole}{decimal_mark(language)}{fraction}" if fraction else whole
+
+
+def decimal_mark(language: str | None) -> str:
+    return "." if language is None else get_decimal_symbol(locale.locale_of(language))
+
+
+def in_language(decimal: str, language: str) -> str:
+    """A plain decimal ("0.10", as the API writes it) with the language's decimal mark."""
+    return decimal.replace(".", decimal_mark(language))
 
 
 def date_time(ns: int, language: str = "en", tz: tzinfo = UTC) -> str:

@@ -3,6 +3,7 @@ channels, settlements and fees, the price rules editor, API keys and the snippet
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from obolo.entrypoints.api.paywall_routes import PriceRules
 from obolo.entrypoints.web.charts import Chart, series_from, stacked_bars
 from obolo.entrypoints.web.context import Form, PageForbidden, SignedIn, Visitor, finish, render, text
-from obolo.entrypoints.web.format import parse_amount, plain
+from obolo.entrypoints.web.format import in_language, parse_amount, plain
 from obolo.entrypoints.web.problems import FORM
 from obolo.errors import NotFound, OboloError
 from obolo.identity.model import Role
@@ -74,13 +75,22 @@ def earnings_chart(page: Visitor, site: Provider) -> tuple[Chart | None, int, st
     return Chart(svg, legend), sum(one.total for one in series), asset
 
 
+AMOUNT_FIELDS = frozenset({"price", "daily_cap", "monthly_cap"})
+PLAIN = re.compile(r"[0-9]+\.[0-9]+")  # as the API writes amounts; what a person typed stays as typed
+
+
 def _rules_rows(page: Visitor, rules: dict[str, Any]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    prices = [{k: str(v or "") for k, v in rule.items()} for rule in rules.get("prices", [])] + [
-        {} for _ in range(PRICE_ROWS)
-    ]
-    passes = [{k: str(v or "") for k, v in rule.items()} for rule in rules.get("passes", [])] + [
-        {} for _ in range(PASS_ROWS)
-    ]
+    """The rules document as the editor's rows, amounts in the page's decimal mark."""
+
+    def shown(key: str, value: Any) -> str:
+        text = str(value or "")
+        return in_language(text, page.language) if key in AMOUNT_FIELDS and PLAIN.fullmatch(text) else text
+
+    def row(rule: dict[str, Any]) -> dict[str, str]:
+        return {k: shown(k, v) for k, v in rule.items()}
+
+    prices = [row(rule) for rule in rules.get("prices", [])] + [{} for _ in range(PRICE_ROWS)]
+    passes = [row(rule) for rule in rules.get("passes", [])] + [{} for _ in range(PASS_ROWS)]
     return prices, passes
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from obolo.adapters.clock import NS_PER_SECOND
 from obolo.entrypoints.web.context import Form, SignedIn, Visitor, finish, render, text
-from obolo.entrypoints.web.format import parse_amount, plain
+from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import FORM, field_error, problem_message
 from obolo.errors import OboloError
 from obolo.money import MoneyError
@@ -54,8 +54,6 @@ def _reading_page(page: Visitor, status: int = 200, search: str = "", **context:
         ],
         search=search,
         now_seconds=now // NS_PER_SECOND,
-        plain=plain,
-        asset_of=page.platform.wallets.asset,
         **context,
     )
 

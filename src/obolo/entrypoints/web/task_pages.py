@@ -25,7 +25,7 @@ from obolo.entrypoints.web.context import (
     text,
 )
 from obolo.entrypoints.web.form_keys import form_key, kept
-from obolo.entrypoints.web.format import parse_amount, plain
+from obolo.entrypoints.web.format import parse_amount
 from obolo.entrypoints.web.problems import FORM, field_error
 from obolo.errors import NotFound, OboloError
 from obolo.identity.model import Role
@@ -306,7 +306,6 @@ def _task_page(page: Visitor, task_id: str, status: int = 200, **context: Any) -
         hourly=_hourly(page, task),
         duration=lambda seconds: duration(page, seconds),
         now=page.platform.clock(),
-        plain=plain,
         **context,
     )
 
