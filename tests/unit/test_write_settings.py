@@ -24,3 +24,19 @@ def test_the_writers_batch_is_a_setting_and_never_below_one(monkeypatch):
             assert platform.writer.max_batch == 1
         finally:
             platform.close()
+
+
+def test_several_processes_on_postgresql_commit_each_unit_alone_unless_told():
+    """`obolo serve --workers N` on PostgreSQL sets OBOLO_WRITE_BATCH=1 for its processes;
+    an operator's own value is kept, and SQLite's processes keep batching."""
+    from obolo.entrypoints.cli import unit_commits_for_processes
+
+    environ: dict[str, str] = {}
+    assert unit_commits_for_processes("postgresql+psycopg://db/obolo", environ)
+    assert environ == {"OBOLO_WRITE_BATCH": "1"}
+    chosen = {"OBOLO_WRITE_BATCH": "64"}
+    assert not unit_commits_for_processes("postgresql+psycopg://db/obolo", chosen)
+    assert chosen == {"OBOLO_WRITE_BATCH": "64"}
+    on_sqlite: dict[str, str] = {}
+    assert not unit_commits_for_processes("sqlite:///obolo.db", on_sqlite)
+    assert on_sqlite == {}
