@@ -12,22 +12,31 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from x402 import x402Client
+from x402.http.clients import x402_httpx_transport
 
 from obolo.entrypoints.api.app import create_app
 from obolo.ledger.check import check_ledger
+from obolo.paywall.facilitator import Facilitator
 from obolo.paywall.model import GRACE_SECONDS
 from obolo.sdk.client import PayingClient
+from obolo.sdk.x402_scheme import OboloScheme
 from obolo.settings import FeeRule, Settings
+from tests.integration.api_world import person
 from tests.integration.paying_world import FEE_BP, PRICE, SERVER, World
 from tests.integration.sms_helpers import ALICE, Phone, sms_platform
 from tests.integration.test_purchases import issue_receipt_key, router
+from tests.integration.test_x402_facilitator import SPEND, get_all, obolo, resource_server
 from tests.web_support import Browser
 
 START = 5_000_000  # the reader's top-up, 5.00 EUR
 TITLES = {"/articles/1": "Article one", "/articles/2": "Article two", "/articles/3": "Article three"}
 MINUS = "\N{MINUS SIGN}"
+
+__all__ = ["obolo"]  # a fixture: imported here for pytest to find
 
 
 @pytest.fixture
@@ -88,12 +97,14 @@ def test_channel_views_show_when_paid_a_refund_lowers_them_and_the_settlement_co
     that, the same 4 entries and none twice."""
     issue_receipt_key(world)
     client = paying(world)
-    first, refunded, third = read(client, clock)
+    _, refunded, _ = read(client, clock)
 
     views = bought(world)
-    assert [(v["status"], v["item"], v["counterparty"], v["spent"], v["amount"], v["kind"]) for v in views] == [
-        ("charged", title, "Magazine", "0.100000", "0.000000", "paywall") for title in reversed(TITLES.values())
-    ]  # fmt: skip
+    shown = [(v["status"], v["item"], v["counterparty"], v["spent"], v["amount"], v["kind"]) for v in views]
+    assert shown == [
+        ("charged", title, "Magazine", "0.100000", "0.000000", "paywall")
+        for title in reversed(TITLES.values())
+    ]
     assert [v["description"] for v in views] == [f"Magazine — {t}" for t in reversed(TITLES.values())]
     assert len({v["created_at"] for v in views}) == 3
     assert [e["status"] for e in activity(world) if e["kind"] == "paywall" and e["spent"] == "0.000000"] == [
@@ -121,7 +132,11 @@ def test_channel_views_show_when_paid_a_refund_lowers_them_and_the_settlement_co
     (result,) = world.settle()
     assert (result["status"], result["paid"]) == ("settled", "0.200000")
     settled = spending(world)
-    assert (settled["available"], settled["held"], settled["held_spent"]) == ("4.800000", "0.000000", "0.000000")
+    assert (settled["available"], settled["held"], settled["held_spent"]) == (
+        "4.800000",
+        "0.000000",
+        "0.000000",
+    )
     assert (settled["spent_today"], settled["spent_this_month"]) == ("0.200000", "0.200000")
     assert world.available(world.reader) == START - 2 * PRICE  # the ledger agrees
     everything = activity(world)
@@ -130,7 +145,6 @@ def test_channel_views_show_when_paid_a_refund_lowers_them_and_the_settlement_co
     assert sum(units(e["spent"]) for e in everything) == 2 * PRICE
     (settlement,) = [e for e in everything if e["status"] == "settled"]
     assert (settlement["amount"], settlement["spent"]) == ("-0.200000", "0.000000")
-    assert first.status_code == third.status_code == 200
 
 
 def test_views_never_reported_count_only_when_the_channel_settles(world, clock):
@@ -140,7 +154,11 @@ def test_views_never_reported_count_only_when_the_channel_settles(world, clock):
     read(paying(world, reports=False), clock)
     assert bought(world) == []
     before = spending(world)
-    assert (before["held"], before["held_spent"], before["spent_today"]) == ("1.000000", "0.000000", "0.000000")
+    assert (before["held"], before["held_spent"], before["spent_today"]) == (
+        "1.000000",
+        "0.000000",
+        "0.000000",
+    )
     clock.advance(1)
     (result,) = world.settle()
     assert result["paid"] == "0.300000"
@@ -202,4 +220,47 @@ def test_sms_hist_lists_channel_views_with_title_and_amount(world, clock):
     assert older.endswith("-€0.10 Magazine: Article two"), english
     phone.say("LINGUA it")
     italian = phone.say("STORICO").text
-    assert italian.removeprefix("Ultimi: ").split("; ")[0].endswith("-0,10 € Magazine: Article three"), italian
+    assert italian.removeprefix("Ultimi: ").split("; ")[0].endswith("-0,10 € Magazine: Article three"), (
+        italian
+    )
+
+
+def test_payments_the_x402_facilitator_settled_count_before_the_bulk_claim(obolo):
+    """Two reports paid through x402's own middleware with Obolo as its facilitator: the
+    reader's breakdown counts 0.20 spent (and held) at once, not a cent more if the client
+    also reported them; the bulk claim then changes nothing but the ledger, by 0.20."""
+    platform, base = obolo
+    with httpx.Client(base_url=base, timeout=10) as api:
+        reader = person(api, "reader@example.com", top_up="5.00")
+        publisher = person(api, "publisher@example.com", "provider")
+        site = {"name": "Reports", "origin": "https://reports.example"}
+        provider_id = api.post("/v1/providers", json=site, headers=publisher).json()["id"]
+        app = resource_server(base, provider_id)
+        paying_client = PayingClient(base, reader["Authorization"].split(" ", 1)[1], budget=1_000_000,
+                                     chain_length=10)  # fmt: skip
+        client = x402Client()
+        client.register("obolo:*", OboloScheme(paying_client))
+        client.set_spend_controls(SPEND)  # type: ignore[arg-type]
+        transport = x402_httpx_transport(client, httpx.ASGITransport(app=app))
+        assert [p.status_code for p in get_all(app, ["/reports/1", "/reports/2"], transport)] == [200, 200]
+
+        def breakdown() -> dict[str, Any]:
+            (eur,) = api.get("/v1/spending", headers=reader).json()
+            return eur
+
+        before = breakdown()
+        assert (before["held"], before["held_spent"], before["spent_today"]) == (
+            "1.000000",
+            "0.200000",
+            "0.200000",
+        )
+        facilitator = Facilitator(platform.engine, platform.clock, platform.keys, platform.paywall)
+        assert facilitator.claim_due(close_all=True) == 1
+        after = breakdown()
+        assert (after["held"], after["held_spent"], after["spent_today"]) == (
+            "0.000000",
+            "0.000000",
+            "0.200000",
+        )
+        assert after["sites"] == [{"site": "Reports", "today": "0.200000", "this_month": "0.200000"}]
+        assert after["available"] == "4.800000"

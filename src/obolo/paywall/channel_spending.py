@@ -164,8 +164,8 @@ class ChannelSpending:
         if since is not None:
             chosen = or_(chosen, and_(channels.c.status == "settled", channels.c.settled_at >= since))
         rows = connection.execute(
-            select(channels.c.id, channels.c.asset, channels.c.price, channels.c.status, channels.c.claimed_index,
-                   channels.c.settled_at, providers.c.name)
+            select(channels.c.id, channels.c.asset, channels.c.price, channels.c.status,
+                   channels.c.claimed_index, channels.c.settled_at, providers.c.name)
             .join(providers, providers.c.id == channels.c.provider_id)
             .where(channels.c.payer_id == user_id, chosen)
         ).all()  # fmt: skip
