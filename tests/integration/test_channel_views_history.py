@@ -147,6 +147,35 @@ def test_channel_views_show_when_paid_a_refund_lowers_them_and_the_settlement_co
     assert (settlement["amount"], settlement["spent"]) == ("-0.200000", "0.000000")
 
 
+def test_a_view_refunded_after_its_channel_settled_comes_off_spent_once(world, clock):
+    """Refunded after the settlement: a credit note, nothing moves yet, but the view shows
+    refunded and spent drops to 0.20 at once. The next channel's settlement nets the note
+    (it pays 0.10 less); its own view still counts, so spent equals what the ledger moved
+    in all: 0.30."""
+    issue_receipt_key(world)
+    client = paying(world)
+    _, refunded, _ = read(client, clock)
+    clock.advance(1)
+    (first,) = world.settle()
+    assert first["paid"] == "0.300000"
+    clock.advance(1)
+    answer = client.refund(refunded)
+    assert answer["netted"] == "credit_note", answer
+    assert [v["status"] for v in bought(world)][0] == "refunded"
+    assert spending(world)["spent_today"] == "0.200000"
+    assert world.available(world.reader) == START - 3 * PRICE  # the note is owed, not paid back yet
+    clock.advance(1)
+    assert client.get("https://mag.example/articles/9").status_code == 200
+    assert spending(world)["spent_today"] == "0.300000"
+    clock.advance(1)
+    (second,) = world.settle()
+    assert second["paid"] == "0.000000"  # the view, less the note
+    after = spending(world)
+    assert (after["spent_today"], after["held"], after["held_spent"]) == ("0.300000", "0.000000", "0.000000")
+    assert world.available(world.reader) == START - 3 * PRICE
+    assert sum(units(e["spent"]) for e in activity(world)) == 3 * PRICE
+
+
 def test_views_never_reported_count_only_when_the_channel_settles(world, clock):
     """A client that keeps its purchases to itself: no purchase in the history and nothing
     spent while the channel is open (only the hold); at settlement, what it paid."""
@@ -186,7 +215,8 @@ def test_a_channel_nobody_claimed_in_time_costs_nothing(world, clock):
 
 def test_the_history_page_shows_a_channel_view_with_its_title_and_price(world, clock):
     """The history page lists each channel view by its title with its price, in English
-    and, with Italian amounts, in Italian; the refunded one as refunded."""
+    and, with Italian amounts, in Italian; the refunded one as refunded; the wallet's
+    spending chart counts them."""
     issue_receipt_key(world)
     client = paying(world)
     _, second, _ = read(client, clock)
@@ -203,6 +233,8 @@ def test_the_history_page_shows_a_channel_view_with_its_title_and_price(world, c
     assert italian.count(f"{MINUS}0,10\xa0€") == 3
     assert "Rimborsato: Magazine — Article two" in italian
     assert "Magazine — Article three" in italian
+    # The wallet page's 30-day chart counts the views too, net of the refund, before any settlement.
+    assert "Magazine: €0.20</li>" in browser.get("/wallet").text
 
 
 def test_sms_hist_lists_channel_views_with_title_and_amount(world, clock):
