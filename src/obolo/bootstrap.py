@@ -33,6 +33,7 @@ from obolo.identity.service import IdentityService
 from obolo.identity.two_factor import TwoFactor
 from obolo.ledger import Ledger
 from obolo.paywall.anonymous import AnonymousTabs
+from obolo.paywall.channel_spending import ChannelSpending
 from obolo.paywall.history import describe_paywall_transfers
 from obolo.paywall.purchases import PurchaseService
 from obolo.paywall.refunds import ChannelRefunds
@@ -204,6 +205,8 @@ def build(
     wallets.register_describer(describe_invitation_transfers)
     # spending: what was bought on holds, shown as it happens, and summed
     wallets.register_spending(paywall_purchases, paywall_spent, paywall_held_spent)
+    channel_views = ChannelSpending(clock)
+    wallets.register_spending(channel_views.purchases, channel_views.spent, channel_views.held_spent)
     wallets.register_spending(tap_purchases, tap_spent, tap_held_spent)
     # -- sms ----------------------------------------------------------------------------------
     # PAY <code> pays checkout's requests; a number verified by SMS claims what API payments

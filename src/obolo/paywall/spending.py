@@ -1,6 +1,7 @@
 """What a reader bought on sites, as the paywall records it (see obolo.wallets.spending):
 each charged view the moment it is charged (and its refund the moment it is refunded),
-what settled channels and passes cost, and what open tabs have used of their holds."""
+what passes cost, and what open tabs have used of their holds. Channels' views:
+obolo.paywall.channel_spending."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
-from obolo.adapters.db.schema import channels, charges, movements, providers, tabs
+from obolo.adapters.db.schema import charges, movements, providers, tabs
 from obolo.wallets.activity import Purchase
 from obolo.wallets.spending import Spent
 
@@ -60,7 +61,8 @@ def paywall_purchases(
 
 
 def paywall_spent(connection: Connection, user_id: str, since: int) -> Sequence[Spent]:
-    """Since `since`: views not refunded, what settled channels paid, passes bought."""
+    """Since `since`: charged views not refunded and passes bought (channels:
+    obolo.paywall.channel_spending)."""
     out: list[Spent] = []
     viewed = connection.execute(
         select(charges.c.created_at, charges.c.amount, tabs.c.asset, providers.c.name)
@@ -73,21 +75,6 @@ def paywall_spent(connection: Connection, user_id: str, since: int) -> Sequence[
         )
     ).all()
     out += [Spent(int(r.created_at), r.name, r.asset, int(r.amount)) for r in viewed]
-    settled = connection.execute(
-        select(channels.c.settled_at, channels.c.settled_paid, channels.c.claimed_index, channels.c.price,
-               channels.c.asset, providers.c.name)
-        .join(providers, providers.c.id == channels.c.provider_id)
-        .where(channels.c.payer_id == user_id, channels.c.status == "settled",
-               channels.c.settled_at >= since)
-    ).all()  # fmt: skip
-    for channel in settled:
-        paid = (
-            channel.settled_paid
-            if channel.settled_paid is not None
-            else channel.claimed_index * channel.price
-        )
-        if paid:
-            out.append(Spent(int(channel.settled_at), channel.name, channel.asset, int(paid)))
     # A pass is a payment to the provider's owner noted "pass: ..." (PaywallService.buy_pass).
     passes = connection.execute(
         select(movements.c.created_at, movements.c.amount, movements.c.asset,

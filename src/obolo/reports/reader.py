@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from obolo.adapters.clock import NS_PER_SECOND
+from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channels, charges, consents, movements, providers, tabs
 from obolo.adapters.db.transactions import run_in_transaction
+from obolo.paywall.channel_spending import ChannelSpending
 
 DAY_NS = 86_400 * NS_PER_SECOND
 
@@ -92,9 +93,9 @@ def day_of(ns: int) -> int:
     return ns - ns % DAY_NS
 
 
-def spending(engine: Engine, reader_id: str, since: int) -> list[Spend]:
-    """Per day and provider since `since` (ns): charges not refunded, settled channels
-    (what was claimed) and passes bought."""
+def spending(engine: Engine, clock: Clock, reader_id: str, since: int) -> list[Spend]:
+    """Per day and provider since `since` (ns): charges not refunded, channels (each view
+    when it was paid, as the wallet's breakdown counts it) and passes bought."""
 
     def work(connection: Connection) -> list[Spend]:
         out: dict[tuple[int, str, str], int] = {}
@@ -115,15 +116,8 @@ def spending(engine: Engine, reader_id: str, since: int) -> list[Spend]:
         ).all()
         for row in viewed:
             add(row.created_at, row.name, row.asset, row.amount)
-        settled = connection.execute(
-            select(channels.c.settled_at, channels.c.claimed_index, channels.c.price, channels.c.asset,
-                   providers.c.name)
-            .join(providers, providers.c.id == channels.c.provider_id)
-            .where(channels.c.payer_id == reader_id, channels.c.status == "settled",
-                   channels.c.settled_at >= since, channels.c.claimed_index > 0)
-        ).all()  # fmt: skip
-        for channel in settled:
-            add(channel.settled_at, channel.name, channel.asset, channel.claimed_index * channel.price)
+        for paid in ChannelSpending(clock).spent(connection, reader_id, since):
+            add(paid.timestamp, paid.site, paid.asset, paid.units)
         for sold in _passes(connection, reader_id, since):
             add(sold.created_at, sold.name, sold.asset, sold.amount)
         return [Spend(day, provider, asset, units) for (day, provider, asset), units in sorted(out.items())]

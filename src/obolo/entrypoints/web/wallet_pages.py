@@ -62,7 +62,7 @@ def spending_chart(page: Visitor) -> Chart | None:
     """The reader's spending on sites over the last 30 days, by provider (None if nothing)."""
     now = page.platform.clock()
     days = [reader.day_of(now) - n * reader.DAY_NS for n in range(CHART_DAYS - 1, -1, -1)]
-    spent = reader.spending(page.platform.engine, page.user_id, days[0])
+    spent = reader.spending(page.platform.engine, page.platform.clock, page.user_id, days[0])
     if not spent:
         return None
     asset = spent[0].asset  # one chart per asset would be clearer; EUR is the only one sites use
