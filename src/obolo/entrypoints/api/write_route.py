@@ -184,15 +184,15 @@ def _keyed(endpoint: Callable[..., Any], how: Keeping, status_code: int) -> Call
     ordered = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters] + added
     reveal = getattr(endpoint, "obolo_reveal", None)
 
-    def prepared(arguments: dict[str, Any]) -> tuple[Request, Any, str | None, str, str]:
-        """(request, platform, key, principal id, request hash), taken out of the arguments."""
+    def prepared(arguments: dict[str, Any]) -> tuple[Any, str | None, str, str]:
+        """(platform, key, principal id, request hash), taken out of the arguments."""
         request: Request = arguments[request_name] if request_name else arguments.pop(_REQUEST)
         key: str | None = arguments[key_name] if key_name else arguments.pop(_KEY)
         principal = next((v for v in arguments.values() if isinstance(v, Principal)), None)
         if principal is None:
             raise TypeError(f"{endpoint.__name__}: a keyed write route needs a Principal argument")
         request_hash = fingerprint(request.method, request.url.path, _inputs(request, arguments))
-        return request, request.app.state.platform, key, principal.user_id, request_hash
+        return request.app.state.platform, key, principal.user_id, request_hash
 
     def shown(platform: Any, answer: Response) -> Response:
         if reveal is None or not 200 <= answer.status_code < 300:
@@ -208,7 +208,7 @@ def _keyed(endpoint: Callable[..., Any], how: Keeping, status_code: int) -> Call
     if how is Keeping.CLAIM_THEN_STORE:  # its own transactions and the outside world: a worker thread
 
         def claim_then_store(**arguments: Any) -> Response:
-            _, platform, key, principal, request_hash = prepared(arguments)
+            platform, key, principal, request_hash = prepared(arguments)
             answer = Idempotency(platform.engine, platform.clock).run(
                 principal, key, request_hash, lambda: _answer(endpoint(**arguments), status_code)
             )
@@ -218,9 +218,10 @@ def _keyed(endpoint: Callable[..., Any], how: Keeping, status_code: int) -> Call
     else:
         # A coroutine: the unit runs on the writer's thread, and awaiting it here on the
         # event loop spares a hop through the thread pool (two thread switches and the
-        # GIL handed over each way) on every write.
+        # GIL handed over each way) on every write. (With no writer, an in-memory SQLite
+        # database, the unit runs where it is submitted, as every write there does.)
         async def unit(**arguments: Any) -> Response:
-            _, platform, key, principal, request_hash = prepared(arguments)
+            platform, key, principal, request_hash = prepared(arguments)
             answer = await asyncio.wrap_future(
                 submit_in_transaction(
                     platform.engine,
