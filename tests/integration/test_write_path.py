@@ -172,3 +172,24 @@ def test_units_take_savepoints_only_once_one_has_failed(db_url):
     finally:
         runner.close()
         engine.dispose()
+
+
+def test_a_unit_given_up_before_it_ran_is_skipped_and_the_writer_goes_on(sqlite_url):
+    """A caller that cancels its future while the unit still waits (an event loop whose
+    request was cancelled) gets nothing run for it, and the writer serves the next units."""
+    engine = make_engine(sqlite_url)
+    marks_table(engine)
+    runner = WritePath(engine)
+    started, release = threading.Event(), threading.Event()
+    try:
+        held = runner.submit(holding(started, release))
+        assert started.wait(10)
+        given_up = runner.submit(mark)
+        assert given_up.cancel()
+        release.set()
+        held.result(timeout=10)
+        assert runner.submit(mark).result(timeout=10) == 1  # the writer lives; the given-up mark never ran
+    finally:
+        release.set()
+        runner.close()
+        engine.dispose()

@@ -20,16 +20,34 @@ _SCRUB = [
 ]
 
 
+# What every pattern above needs to find anything (a cheap first look: most text of most
+# lines, a route, a request id, a timestamp, holds none of it).
+_SUSPECT = re.compile(r"(?i:bearer)|obo_|whsec_|(?:\d[ -]?){12}\d")
+# Whether a key names a secret, by key: a line's keys are nearly always the same few.
+_SECRET_KEY: dict[str, bool] = {}
+
+
 def scrub(text: str) -> str:
+    if _SUSPECT.search(text) is None:
+        return text
     for pattern, replacement in _SCRUB:
         text = pattern.sub(replacement, text)
     return text
 
 
+def _is_secret_key(key: str) -> bool:
+    known = _SECRET_KEY.get(key)
+    if known is None:
+        known = SECRET_KEYS.search(key) is not None
+        if len(_SECRET_KEY) < 4096:  # keys made of data must not grow it without end
+            _SECRET_KEY[key] = known
+    return known
+
+
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """A structlog processor: the last step before a line is written."""
     for key, value in list(event.items()):
-        if SECRET_KEYS.search(key):
+        if _is_secret_key(key):
             event[key] = "[redacted]"
         elif isinstance(value, str):
             event[key] = scrub(value)

@@ -349,15 +349,11 @@ class IdentityService:
             return None
         if bearer.startswith(API_KEY_PREFIX):
             return self._authenticate_key(bearer)
+        remembered = self.remembered(bearer)
+        if remembered is not None:
+            return remembered
         now = self.clock()
         token_hash = digest(bearer)
-        cached = self._sessions.get(token_hash)
-        if cached is not None:
-            principal, expires_at, checked = cached
-            if expires_at > now and time.monotonic() - checked < self.settings.session_cache_seconds:
-                return principal
-            self._sessions.pop(token_hash, None)
-
         since = standing.changes(self.engine)
 
         def work(connection: Connection) -> tuple[Principal, int, bool] | None:
@@ -386,6 +382,19 @@ class IdentityService:
                 self._sessions.clear()
             self._sessions[token_hash] = (principal, expires_at, time.monotonic())
         return principal
+
+    def remembered(self, bearer: str) -> Principal | None:
+        """The principal of a session token checked within `session_cache_seconds`, with no
+        I/O (an event loop may ask); None when it must be read: `authenticate` does."""
+        token_hash = digest(bearer)
+        cached = self._sessions.get(token_hash)
+        if cached is None:
+            return None
+        principal, expires_at, checked = cached
+        if expires_at > self.clock() and time.monotonic() - checked < self.settings.session_cache_seconds:
+            return principal
+        self._sessions.pop(token_hash, None)
+        return None
 
     def forget_sessions(self) -> None:
         """Drop the sessions checked lately: one was revoked (a password changed, a device

@@ -209,7 +209,12 @@ class WritePath:
                         self._queue.put(None)  # for this thread's next turn
                         break
                     units.append(unit)
-                connection = self._commit(units, connection)
+                # A caller that gave up while its unit waited (its future cancelled: an
+                # event loop's request cancelled) gets nothing run; the others can no
+                # longer be cancelled, so every answer below finds its future waiting.
+                units = [unit for unit in units if unit.future.set_running_or_notify_cancel()]
+                if units:
+                    connection = self._commit(units, connection)
         finally:
             if connection is not None:
                 connection.close()

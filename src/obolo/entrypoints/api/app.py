@@ -98,11 +98,12 @@ def create_app(platform: Platform) -> FastAPI:
             connection.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    # Routes match in order: the terminals' hot path first, ahead of two hundred others.
+    # Routes match in order, one by one: the hot paths first, ahead of two hundred others
+    # (the terminals' taps, then payments). No path of one router is another's.
     app.include_router(tap_routes.router)  # tap
+    app.include_router(wallet_routes.router)
     app.include_router(identity_routes.router)
     app.include_router(account_routes.router)  # the account its holder manages
-    app.include_router(wallet_routes.router)
     app.include_router(spending_routes.router)  # wallets: the spending breakdown
     app.include_router(invitation_routes.router)
     app.include_router(webhook_routes.router)

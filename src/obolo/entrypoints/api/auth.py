@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from obolo.bootstrap import Platform
 from obolo.errors import Forbidden, Unauthorized
@@ -20,18 +21,24 @@ async def get_platform(request: Request) -> Platform:
     return platform
 
 
-def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+async def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    # async, as every dependency here that does no I/O: a plain function is run in the
+    # thread pool, a hop of two thread switches on every request
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def current_principal(
+async def current_principal(
     platform: Annotated[Platform, Depends(get_platform)],
     token: Annotated[str | None, Depends(bearer_token)],
 ) -> Principal:
-    principal = platform.identity.authenticate(token) if token else None
+    # A session checked lately is answered from memory, here on the event loop; only a
+    # read of the database goes to the thread pool.
+    principal = platform.identity.remembered(token) if token else None
+    if principal is None and token:
+        principal = await run_in_threadpool(platform.identity.authenticate, token)
     if principal is None:
         raise Unauthorized("a valid session token or API key is required (Authorization: Bearer ...)")
     return principal
