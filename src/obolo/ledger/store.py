@@ -385,12 +385,14 @@ class PostgresStore(SqlStore):
             )  # fmt: skip
             return
         # The deltas go in by binary COPY to a temporary table (emptied at commit), then
-        # one UPDATE joins it: far cheaper than binding thousands of array elements.
+        # one UPDATE joins it: far cheaper than binding thousands of array elements. No
+        # primary key on it: the ids come from a dict, so they are unique already, and
+        # building the index cost 3-4 ms of the server's time for 8,000 accounts.
         self.cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS ledger_account_deltas (id bytea PRIMARY KEY, dp int8, cp int8, "
+            "CREATE TEMP TABLE IF NOT EXISTS ledger_account_moves (id bytea, dp int8, cp int8, "
             "dq int8, cq int8, ts int8) ON COMMIT DELETE ROWS"
         )
-        with self.cursor.copy("COPY ledger_account_deltas FROM STDIN (FORMAT BINARY)") as copy:
+        with self.cursor.copy("COPY ledger_account_moves FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["bytea", "int8", "int8", "int8", "int8", "int8"])
             for account_id, c in changes.items():
                 copy.write_row(
@@ -407,7 +409,7 @@ class PostgresStore(SqlStore):
             "UPDATE ledger_accounts AS a SET debits_posted = a.debits_posted + v.dp, "
             "credits_posted = a.credits_posted + v.cp, debits_pending = a.debits_pending + v.dq, "
             "credits_pending = a.credits_pending + v.cq, last_timestamp = v.ts "
-            "FROM ledger_account_deltas AS v WHERE a.id = v.id"
+            "FROM ledger_account_moves AS v WHERE a.id = v.id"
         )
 
 
