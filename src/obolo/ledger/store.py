@@ -1,8 +1,9 @@
 """The ledger's SQL: loading what a batch needs and writing back what it decided.
 
 One class per backend where they differ: PostgreSQL takes id lists as arrays
-(`= ANY(%s)`), writes transfers with binary COPY and updates accounts from `unnest`;
-SQLite binds id lists as parameters and uses `executemany`. Both run inside the caller's
+(`= ANY(%s)`), writes a large batch's transfers with binary COPY as the rules decide them
+and updates accounts from a temporary table filled by COPY; SQLite binds id lists as
+parameters and uses `executemany`. Both run inside the caller's
 transaction, on the caller's connection.
 """
 
