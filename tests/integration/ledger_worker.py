@@ -31,7 +31,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
@@ -407,6 +408,7 @@ def _crash(url: str, first_batch: int, pause_after_insert: int = 0) -> None:
         # A fixed crash point: every transfer row of the batch written, nothing committed.
         for store_class in (store_module.SqliteStore, store_module.PostgresStore):
             _pause_after(store_class, "insert_transfers", current, first_batch)
+        _pause_after_streamed_rows(current, first_batch)
 
     k = first_batch
     while True:
@@ -422,11 +424,30 @@ def _pause_after(store_class: type, method: str, current: list[int], first_batch
 
     def paused(self: object, *args: object) -> None:
         original(self, *args)
-        if current[0] > first_batch:
-            print(f"inserted {current[0]}", flush=True)
-            time.sleep(10)  # the test kills us here
+        _inserted(current, first_batch)
 
     setattr(store_class, method, paused)
+
+
+def _pause_after_streamed_rows(current: list[int], first_batch: int) -> None:
+    """On PostgreSQL a large batch's rows go into a COPY as they are decided: they are all
+    written once that block ends."""
+    original = store_module.PostgresStore.writing_transfers
+
+    @contextmanager
+    def paused(self: store_module.PostgresStore, count: int, now: int) -> Iterator[object]:
+        with original(self, count, now) as decided:
+            yield decided
+        if decided is not None:
+            _inserted(current, first_batch)
+
+    store_module.PostgresStore.writing_transfers = paused  # type: ignore[assignment,method-assign]
+
+
+def _inserted(current: list[int], first_batch: int) -> None:
+    if current[0] > first_batch:
+        print(f"inserted {current[0]}", flush=True)
+        time.sleep(10)  # the test kills us here
 
 
 def _hold(url: str, tid: int, debit: int, credit: int) -> None:

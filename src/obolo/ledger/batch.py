@@ -8,7 +8,8 @@ store and be tested exhaustively.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from obolo.ledger.model import (
@@ -127,6 +128,15 @@ class BatchOutcome:
     failures: list[tuple[TransferId, TransferResult]] = field(default_factory=list)
 
 
+#: Called as a batch goes, with the transfers it has just created and the ids that have
+#: just failed for good, so that they can be written while the rest is decided.
+Decided = Callable[[list[StoredTransfer], list[tuple[TransferId, TransferResult]]], None]
+
+#: Transfers decided between two calls of a `Decided` (whole linked chains: a chain is
+#: only final once it closes).
+DECIDED_EVERY = 512
+
+
 def _valid_metadata(metadata: object) -> bool:
     if metadata is None:
         return True
@@ -186,6 +196,7 @@ class _Batch:
         self.new_pendings: dict[TransferId, PendingState] = {}
         self.resolved: dict[TransferId, tuple[PendingStatus, int]] = {}
         self.failures: list[tuple[TransferId, TransferResult]] = []
+        self._failures_told = 0
         # While a linked chain is open, how to put things back if it fails.
         self.undo: list[tuple[str, int, object]] | None = None
 
@@ -412,11 +423,15 @@ class _Batch:
         return R.OK
 
     # -- the batch ----------------------------------------------------------------------
-    def run(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
+    def run(self, transfers: Sequence[Transfer], decided: Decided | None = None) -> list[TransferResult]:
         results: list[TransferResult] = [R.OK] * len(transfers)
         count = len(transfers)
         start = 0
+        told = next_tell = 0
         while start < count:
+            if decided is not None and start >= next_tell:
+                told = self._tell(decided, told)
+                next_tell = start + DECIDED_EVERY
             end = start
             while end < count and int(transfers[end].flags) & _LINKED:
                 end += 1
@@ -428,7 +443,22 @@ class _Batch:
             else:
                 self._run_chain(transfers, start, end, chain_open, results)
             start = end + 1
+        if decided is not None:
+            self._tell(decided, told)
         return results
+
+    def _tell(self, decided: Decided, told: int) -> int:
+        """Pass on what was created and what failed since `told` transfers had been
+        created; returns how many have been now. Only called between chains: what a
+        failed chain created is gone from `created` by then, and `failures` only grows."""
+        created = len(self.created)
+        fresh = list(itertools.islice(reversed(self.created.values()), created - told))
+        fresh.reverse()
+        failures = self.failures[self._failures_told :]
+        self._failures_told = len(self.failures)
+        if fresh or failures:
+            decided(fresh, failures)
+        return created
 
     def _run_chain(
         self,
@@ -507,6 +537,7 @@ def apply_batch(
     pending_states: Mapping[TransferId, PendingState],
     due: Sequence[PendingState],
     now: int,
+    decided: Decided | None = None,
 ) -> BatchOutcome:
     """Apply `transfers` in order, after expiring the `due` pending transfers.
 
@@ -515,8 +546,12 @@ def apply_batch(
     batch; `referenced` and `pending_states` every transfer named by a pending_id.
     `now` is the batch's first timestamp (nanoseconds), later than any event already on
     these accounts; each event takes the next nanosecond.
+
+    With `decided`, the transfers created and the ids failed are also handed to it as
+    the batch goes (every `DECIDED_EVERY` transfers or so), each exactly once, in the
+    order of the outcome's `transfers` and `failures`.
     """
     batch = _Batch(accounts, existing, failed, referenced, pending_states, now)
     batch.expire(due)
-    results = batch.run(transfers)
+    results = batch.run(transfers, decided)
     return batch.outcome(results)

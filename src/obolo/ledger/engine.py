@@ -271,17 +271,19 @@ class LedgerSession:
         due = [
             pending_states[p.id] for p in candidates if pending_states[p.id].status is PendingStatus.PENDING
         ]
-        outcome = apply_batch(
-            items,
-            accounts={account_id: account for account_id, (account, _) in locked.items()},
-            existing=existing,
-            failed=failed,
-            referenced=referenced,
-            pending_states=pending_states,
-            due=due,
-            now=now,
-        )
-        store.write(outcome, now)
+        with store.writing_transfers(len(items), now) as decided:
+            outcome = apply_batch(
+                items,
+                accounts={account_id: account for account_id, (account, _) in locked.items()},
+                existing=existing,
+                failed=failed,
+                referenced=referenced,
+                pending_states=pending_states,
+                due=due,
+                now=now,
+                decided=decided,
+            )
+        store.write(outcome, now, transfers_written=decided is not None)
         batch_applied(len(items), time.perf_counter() - started)
         return outcome.results
 
