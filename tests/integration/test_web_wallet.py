@@ -310,3 +310,14 @@ def test_an_italian_wallet_writes_amounts_the_italian_way(ann, platform):
     page = ann.get("/wallet", headers={"accept-language": "it"})
     assert re.findall(r'data-asset="EUR">([^<]+)<', page.text) == ["10,50\u00a0€"]
     assert "Ricarica" in page.text
+
+
+def test_the_top_up_forms_amount_is_in_the_pages_decimal_mark_and_reads_back(ann, platform):
+    """The suggested 10 EUR is "10.00" in English and "10,00" in Italian; sent back as shown,
+    the Italian one tops up exactly 10 EUR."""
+    assert re.search(r'name="amount"[^>]*value="10\.00"', ann.get("/wallet").text)
+    italian = ann.get("/wallet", headers={"accept-language": "it"}).text
+    shown = re.search(r'name="amount"[^>]*value="([^"]*)"', italian).group(1)
+    assert shown == "10,00"
+    assert top_up_form(ann, shown).status_code == 303
+    assert platform.wallets.balances(ann.user_id)[0].available == 10_000_000
