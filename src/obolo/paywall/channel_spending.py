@@ -26,6 +26,7 @@ from obolo.adapters.clock import NS_PER_SECOND, Clock
 from obolo.adapters.db.schema import channel_refunds, channels, providers, purchases
 from obolo.adapters.db.schema_x402 import x402_channel_states
 from obolo.paywall.model import GRACE_SECONDS
+from obolo.paywall.spending import bought_and_refunded, happened_within
 from obolo.wallets.activity import Purchase
 from obolo.wallets.spending import Spent
 
@@ -103,12 +104,7 @@ class ChannelSpending:
         channel's claim, cost nothing and are left out."""
 
         def within(column: ColumnElement[Any]) -> ColumnElement[bool]:
-            clauses: list[ColumnElement[bool]] = [column.is_not(None)]
-            if start is not None:
-                clauses.append(column >= start)
-            if before is not None:
-                clauses.append(column < before)
-            return and_(*clauses)
+            return happened_within(column, start, before)
 
         refunded = and_(
             channel_refunds.c.channel_id == purchases.c.channel_id, channel_refunds.c.idx == purchases.c.idx
@@ -128,18 +124,10 @@ class ChannelSpending:
         ).all()  # fmt: skip
         out: list[Purchase] = []
         for row in rows:
-            key = f"view:{row.channel_id}:{row.idx}"
-            price = int(row.price)
-            for at, refund in ((row.bought_at, False), (row.refunded_at, True)):
-                if at is None or (start is not None and at < start) or (before is not None and at >= before):
-                    continue
-                out.append(
-                    Purchase(
-                        key + (":refund" if refund else ""), int(at), row.asset, "paywall",
-                        "refunded" if refund else "charged", row.name, row.title or row.resource,
-                        -price if refund else price, row.status == "settled",
-                    )
-                )  # fmt: skip
+            out += bought_and_refunded(
+                f"view:{row.channel_id}:{row.idx}", row.bought_at, row.refunded_at, int(row.price),
+                row, row.status == "settled", start, before,
+            )  # fmt: skip
         out.sort(key=lambda p: (-p.timestamp, p.id))
         return out[:limit]
 

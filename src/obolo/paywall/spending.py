@@ -15,6 +15,42 @@ from obolo.wallets.activity import Purchase
 from obolo.wallets.spending import Spent
 
 
+def happened_within(column: ColumnElement[Any], start: int | None, before: int | None) -> ColumnElement[bool]:
+    """`column` is set and in [start, before) (None: unbounded)."""
+    clauses: list[ColumnElement[bool]] = [column.is_not(None)]
+    if start is not None:
+        clauses.append(column >= start)
+    if before is not None:
+        clauses.append(column < before)
+    return and_(*clauses)
+
+
+def bought_and_refunded(
+    key: str,
+    bought_at: int | None,
+    refunded_at: int | None,
+    amount: int,
+    row: Any,
+    settled: bool,
+    start: int | None,
+    before: int | None,
+) -> list[Purchase]:
+    """An item's purchase and, once refunded, its refund, each when it falls in [start,
+    before); `row` names the site (`name`), the item (`title`, else `resource`) and `asset`."""
+    out: list[Purchase] = []
+    for at, refund in ((bought_at, False), (refunded_at, True)):
+        if at is None or (start is not None and at < start) or (before is not None and at >= before):
+            continue
+        out.append(
+            Purchase(
+                key + (":refund" if refund else ""), int(at), row.asset, "paywall",
+                "refunded" if refund else "charged", row.name, row.title or row.resource,
+                -amount if refund else amount, settled,
+            )
+        )  # fmt: skip
+    return out
+
+
 def paywall_purchases(
     connection: Connection, user_id: str, start: int | None, before: int | None, limit: int
 ) -> list[Purchase]:
@@ -23,12 +59,7 @@ def paywall_purchases(
     charges made or refunded in the window."""
 
     def within(column: ColumnElement[Any]) -> ColumnElement[bool]:
-        clauses: list[ColumnElement[bool]] = [column.is_not(None)]
-        if start is not None:
-            clauses.append(column >= start)
-        if before is not None:
-            clauses.append(column < before)
-        return and_(*clauses)
+        return happened_within(column, start, before)
 
     rows = connection.execute(
         select(charges.c.charge_id, charges.c.provider_id, charges.c.amount, charges.c.resource,
@@ -42,20 +73,11 @@ def paywall_purchases(
         .limit(2 * limit)
     ).all()  # fmt: skip
     out: list[Purchase] = []
-    settled = {"settled"}
     for row in rows:
-        key = f"{row.provider_id}:{row.charge_id}"
-        amount = int(row.amount)
-        for at, refund in ((row.created_at, False), (row.refunded_at, True)):
-            if at is None or (start is not None and at < start) or (before is not None and at >= before):
-                continue
-            out.append(
-                Purchase(
-                    key + (":refund" if refund else ""), int(at), row.asset, "paywall",
-                    "refunded" if refund else "charged", row.name, row.title or row.resource,
-                    -amount if refund else amount, row.status in settled,
-                )
-            )  # fmt: skip
+        out += bought_and_refunded(
+            f"{row.provider_id}:{row.charge_id}", row.created_at, row.refunded_at, int(row.amount),
+            row, row.status == "settled", start, before,
+        )  # fmt: skip
     out.sort(key=lambda p: (-p.timestamp, p.id))
     return out[:limit]
 
@@ -99,4 +121,10 @@ def paywall_held_spent(connection: Connection, user_id: str) -> dict[str, int]:
     return {asset: int(total or 0) for asset, total in rows}
 
 
-__all__ = ["paywall_held_spent", "paywall_purchases", "paywall_spent"]
+__all__ = [
+    "bought_and_refunded",
+    "happened_within",
+    "paywall_held_spent",
+    "paywall_purchases",
+    "paywall_spent",
+]
