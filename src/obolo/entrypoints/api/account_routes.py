@@ -12,15 +12,13 @@ from pydantic import BaseModel, Field
 from obolo.account import data as account_data
 from obolo.account.service import SessionInfo
 from obolo.adapters.clock import iso
-from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import client_address, get_platform, require_session
+from obolo.entrypoints.api.auth import PlatformDep, client_address, require_session
 from obolo.entrypoints.api.identity_routes import SessionOut, Strict, UserOut
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["account"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 SignedIn = Annotated[Principal, Depends(require_session)]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 Code = Annotated[str, Field(min_length=6, max_length=20, description="six digits, or a recovery code")]

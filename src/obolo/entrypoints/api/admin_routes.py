@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_operator
+from obolo.entrypoints.api.auth import PlatformDep, require_operator
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, MovementOut
@@ -22,7 +22,6 @@ from obolo.sms import undo_requests
 from obolo.wallets.adjustments import Direction, adjust
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1/admin", tags=["operator"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class AdjustmentIn(Input):

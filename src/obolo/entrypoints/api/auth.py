@@ -21,6 +21,10 @@ async def get_platform(request: Request) -> Platform:
     return platform
 
 
+#: The platform as a route's parameter: `platform: PlatformDep`.
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
 async def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
     # async, as every dependency here that does no I/O: a plain function is run in the
     # thread pool, a hop of two thread switches on every request

@@ -15,7 +15,7 @@ from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
 from obolo.checkout.model import LineItem, Terms
 from obolo.checkout.service import Payment, PaymentRequest
-from obolo.entrypoints.api.auth import get_platform, require_role, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_role, require_scope
 from obolo.entrypoints.api.common import PositiveAmountText, Strict
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
@@ -24,7 +24,6 @@ from obolo.identity.model import Principal, Role
 from obolo.money import Amount, format_units
 
 router = APIRouter(route_class=WriteRoute, tags=["checkout"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 Id = Annotated[str, Path(min_length=1, max_length=36)]
 Merchant = Annotated[Principal, Depends(require_scope("provider:*"))]
 MerchantReader = Annotated[Principal, Depends(require_scope("provider:read"))]

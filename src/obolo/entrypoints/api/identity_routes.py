@@ -8,12 +8,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
-from obolo.bootstrap import Platform
 from obolo.entrypoints.api.auth import (
+    PlatformDep,
     bearer_token,
     client_address,
     current_principal,
-    get_platform,
     require_session,
 )
 from obolo.entrypoints.api.common import Input
@@ -22,7 +21,6 @@ from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import ApiKey, Principal, Role, User
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["people"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 Me = Annotated[Principal, Depends(current_principal)]
 # Changing roles and keys needs a session: a stolen narrow key must not widen itself.
 SignedIn = Annotated[Principal, Depends(require_session)]

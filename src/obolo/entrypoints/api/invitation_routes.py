@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import Strict
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS
@@ -16,7 +15,6 @@ from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["wallets"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class ClaimIn(Strict):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
@@ -18,7 +18,6 @@ from obolo.money import Amount, format_units
 from obolo.settlement.payouts import NoPayoutAccount, NothingToPayOut, PayoutAccount, PayoutStatement
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["payouts"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class PayoutAccountIn(Input):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field, StrictInt
 
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
@@ -20,7 +20,6 @@ from obolo.sdk.payword import PaymentRefused, b64, unb64
 from obolo.wallets.errors import InvalidAmount
 
 router = APIRouter(route_class=WriteRoute, tags=["paywall"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class Strict(Input):

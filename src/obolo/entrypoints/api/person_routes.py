@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_operator
+from obolo.entrypoints.api.auth import PlatformDep, require_operator
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.entrypoints.api.write_route import WriteRoute
@@ -22,7 +22,6 @@ from obolo.money import format_units
 from obolo.reports.person import person_file
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1/admin/people", tags=["operator"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 Operator = Annotated[Principal, Depends(require_operator)]
 PersonId = Annotated[str, Path(max_length=36)]
 

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
-from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import ERRORS
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
@@ -21,8 +20,6 @@ from obolo.reports import provider as reports
 from obolo.reports.reader import DAY_NS
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1/providers", tags=["paywall"])
-
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class PageOut(BaseModel):

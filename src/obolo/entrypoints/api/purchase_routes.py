@@ -9,15 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import NS_PER_SECOND
-from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 
 router = APIRouter(route_class=WriteRoute, tags=["paywall"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 Payer = Annotated[Principal, Depends(require_scope("payments:write"))]
 
 

@@ -15,15 +15,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from obolo.adapters.clock import iso
-from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 from obolo.sms.errors import InvalidSignature, SmsNotConfigured
 from obolo.sms.service import Inbound
 
 router = APIRouter(route_class=WriteRoute, tags=["sms"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 XML = "application/xml"
 
 

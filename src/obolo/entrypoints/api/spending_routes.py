@@ -9,16 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import ERRORS
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.identity.model import Principal
 from obolo.money import format_units
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["wallets"])
-
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class SiteSpendingOut(BaseModel):

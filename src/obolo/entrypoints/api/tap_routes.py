@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from obolo.adapters.clock import NS_PER_SECOND, from_iso, iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode, Strict
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.errors import OboloError
@@ -33,7 +33,6 @@ from obolo.tap.model import Mode, parse_uid
 from obolo.tap.service import Card, Credential, Journey, TapIn, TapOutcome
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["tap"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 IdempotencyKeyHeader = Header(None, alias="Idempotency-Key", min_length=1, max_length=255)
 UidText = Annotated[
     str, Field(min_length=8, max_length=40, description="The card's UID in hex", examples=["04A2"])

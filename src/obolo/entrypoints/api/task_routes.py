@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import from_iso, iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import Strict
 from obolo.entrypoints.api.idempotency import IdempotencyKeyHeader
 from obolo.entrypoints.api.wallet_routes import ERRORS, AmountText, AssetCode
@@ -29,7 +29,6 @@ from obolo.tasks.model import MAX_ASSIGNMENTS, MAX_REVIEW, AssignmentStatus, Dis
 from obolo.tasks.service import Assignment, Decision, Dispute, Task
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1/tasks", tags=["tasks"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 Id = Annotated[str, Path(min_length=1, max_length=36)]
 
 

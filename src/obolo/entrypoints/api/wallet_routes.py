@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from obolo.adapters.cards import Card
 from obolo.adapters.clock import NS_PER_SECOND, from_iso, iso
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 
 # The kit lives in common.py; re-exported here for the routers that import it from here.
 from obolo.entrypoints.api.common import ERRORS as ERRORS
@@ -33,8 +33,6 @@ from obolo.money import Amount, format_units
 from obolo.wallets.service import Movement
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1", tags=["wallets"])
-
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class WalletOut(BaseModel):

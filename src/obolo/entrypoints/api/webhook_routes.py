@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
 from obolo.adapters.clock import iso
-from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform, require_scope
+from obolo.entrypoints.api.auth import PlatformDep, require_scope
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.wallet_routes import ERRORS
 from obolo.entrypoints.api.write_route import WriteRoute
@@ -18,7 +17,6 @@ from obolo.identity.model import Principal
 from obolo.webhooks.service import Endpoint
 
 router = APIRouter(route_class=WriteRoute, prefix="/v1/webhook-endpoints", tags=["webhooks"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 Caller = Annotated[Principal, Depends(require_scope("webhooks:*"))]
 
 

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import ConfigDict, Field
 
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform
+from obolo.entrypoints.api.auth import PlatformDep
 from obolo.entrypoints.api.common import Input
 from obolo.entrypoints.api.write_route import WriteRoute
 from obolo.paywall.facilitator import Facilitator
 
 router = APIRouter(route_class=WriteRoute, prefix="/x402", tags=["x402 facilitator"])
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class FacilitatorRequest(Input):

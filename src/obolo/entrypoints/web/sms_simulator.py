@@ -18,7 +18,6 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -29,14 +28,12 @@ from starlette.concurrency import run_in_threadpool
 from obolo.adapters.ids import new_id
 from obolo.adapters.sms_gateway import ConsoleSmsGateway
 from obolo.bootstrap import Platform
-from obolo.entrypoints.api.auth import get_platform
+from obolo.entrypoints.api.auth import PlatformDep
 from obolo.entrypoints.demo import PEOPLE, SMS_PINS
 from obolo.entrypoints.web.context import Visitor, render, visitor
 from obolo.money import EUR, Amount
 from obolo.sms.model import normalize_phone
 from obolo.sms.service import Inbound
-
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 def demo_only(platform: PlatformDep) -> None:
