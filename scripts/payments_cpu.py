@@ -22,16 +22,14 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
-
 from obolo.entrypoints.bench.load_bench import fresh_database
 from obolo.entrypoints.bench.payments_bench import cpu_seconds, sign_up
 from obolo.entrypoints.bench.payments_load import Payer, PhaseSpec, run_phase
+from obolo.entrypoints.bench.server_process import wait_until_serving
 from obolo.entrypoints.demo_sites import free_port
 
 
@@ -52,16 +50,7 @@ def serving(tree: Path, url: str, log: Path) -> Iterator[tuple[int, int]]:
             [*command, "--port", str(port), "--no-jobs"], env=environment, stdout=output, stderr=output
         )
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server of {tree} did not start: see {log}")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass  # not listening yet
-                time.sleep(0.2)
+            wait_until_serving(process, f"http://127.0.0.1:{port}", log)
             yield port, process.pid
         finally:
             process.terminate()

@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from obolo.adapters.db.engine import database_url
 from obolo.entrypoints.bench.load_scenario import HEALTHZ, OPERATIONS, ClientResult, run_client, units
+from obolo.entrypoints.bench.server_process import wait_until_serving
 from obolo.wallets.model import PlatformAccount
 
 # The fees the bench server charges (basis points, fixed units): every kind of fee is exercised.
@@ -240,17 +241,7 @@ def serving(url: str, log: Path, admin_token: str) -> Iterator[tuple[str, int]]:
         server = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    tail = log.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"the server did not start:\n{tail}")
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass  # not listening yet
-                time.sleep(0.2)
+            wait_until_serving(server, base, log, seconds=60)
             yield base, server.pid
         finally:
             server.terminate()

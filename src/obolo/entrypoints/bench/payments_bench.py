@@ -43,6 +43,7 @@ from sqlalchemy import create_engine, text
 from obolo.adapters.db.engine import database_url
 from obolo.entrypoints.bench.load_bench import Check, fresh_database, percentile
 from obolo.entrypoints.bench.payments_load import Payer, PhaseResult, PhaseSpec, answer_fields, run_phase
+from obolo.entrypoints.bench.server_process import wait_until_serving
 from obolo.money import EUR, parse_units
 
 PASSWORD = "a payments bench password"  # noqa: S105 -- the bench's own throwaway people
@@ -193,18 +194,7 @@ def serving(url: str, workers: int, folder: Path) -> Iterator[Server]:
         process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"the server did not start:\n{log.read_text(errors='replace')[-2000:]}"
-                    )
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass  # not listening yet
-                time.sleep(0.2)
+            wait_until_serving(process, base, log)
             yield Server(base, "127.0.0.1", port, process.pid, metrics_token, admin_token, fsync_log)
         finally:
             _stop(process)

@@ -207,8 +207,8 @@ def _measured(pid: int, phase: Any) -> Phase:
 
 def run(rate: float = 500, seconds: float = 10, cards: int = 3000) -> tuple[Phase, Phase, Phase]:
     """(bare /livez, /healthz, taps) at `rate` requests a second for `seconds` each, same server."""
-    import httpx
 
+    from obolo.entrypoints.bench.server_process import wait_until_serving
     from obolo.entrypoints.demo_sites import free_port
 
     with tempfile.TemporaryDirectory(prefix="obolo-bench-tap-") as directory:
@@ -217,13 +217,7 @@ def run(rate: float = 500, seconds: float = 10, cards: int = 3000) -> tuple[Phas
         server = start_server(setup.url, port, Path(directory) / "server.log")
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_until_serving(server, base, Path(directory) / "server.log", seconds=30)
             offset = 0
 
             def tap_request(index: int):  # type: ignore[no-untyped-def]
